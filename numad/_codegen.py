@@ -1,0 +1,171 @@
+"""Writes the elementwise part of ``numad/kernels.py`` from the op table.
+
+Run ``python -m numad._codegen`` after changing a row of ``numad/optable.py``; the test
+suite fails while the committed kernels differ from what this script writes. The code
+lives in ``kernels.py`` itself (between two marker lines) rather than in a module of
+its own because numba's cache does not notice edits to callees in other files.
+"""
+from __future__ import annotations
+
+import pathlib
+import re
+
+from .optable import ELEMENTWISE, EXPRESSION_FUNCTIONS
+
+BEGIN = "# ---- BEGIN GENERATED ELEMENTWISE CODE (python -m numad._codegen) ----"
+END = "# ---- END GENERATED ELEMENTWISE CODE ----"
+KERNELS = pathlib.Path(__file__).with_name("kernels.py")
+
+_NAME = re.compile(r"\b([A-Za-z_][A-Za-z_0-9]*)\(")
+
+
+def kernel_expression(expr):
+    """An op-table expression written with the kernels' function names."""
+    return _NAME.sub(lambda m: EXPRESSION_FUNCTIONS.get(m.group(1), m.group(1)) + "(", expr)
+
+
+def _loads(prim, indent, y_too):
+    pad = " " * indent
+    lines = [f"{pad}a = vals[ao + k * sa]"]
+    if prim.arity == 2:
+        lines.append(f"{pad}b = vals[bo + k * sb]")
+    if y_too:
+        lines.append(f"{pad}y = vals[yo + k]")
+    return lines
+
+
+def _uses_y(prim):
+    return any(d is not None and re.search(r"\by\b", d) for d in prim.partials)
+
+
+def _scalar_function():
+    out = [
+        "@njit(cache=True, error_model='numpy')",
+        "def scalar_elementwise(o, a, b):",
+        '    """Value and local partials (d/da, d/db) of elementwise op `o` at scalars."""',
+    ]
+    for i, p in enumerate(ELEMENTWISE):
+        kw = "if" if i == 0 else "elif"
+        out.append(f"    {kw} o == {p.opcode}:  # {p.name}")
+        out.append(f"        y = {kernel_expression(p.value)}")
+        parts = [kernel_expression(d) if d is not None else "0.0" for d in p.partials]
+        parts += ["0.0"] * (2 - len(parts))
+        out.append(f"        return y, {parts[0]}, {parts[1]}")
+    out.append("    return np.nan, 0.0, 0.0")
+    return out
+
+
+def _array_forward():
+    out = [
+        "@njit(cache=True, error_model='numpy')",
+        "def array_elementwise_forward(o, n, vals, yo, ao, sa, bo, sb):",
+        '    """vals[yo:yo+n] = op(a, b); an input of stride 0 is a broadcast scalar."""',
+    ]
+    for i, p in enumerate(ELEMENTWISE):
+        kw = "if" if i == 0 else "elif"
+        out.append(f"    {kw} o == {p.opcode}:  # {p.name}")
+        out.append("        for k in range(n):")
+        out += _loads(p, 12, False)
+        out.append(f"            vals[yo + k] = {kernel_expression(p.value)}")
+    return out
+
+
+def _array_reverse():
+    out = [
+        "@njit(cache=True, error_model='numpy')",
+        "def array_elementwise_reverse(o, n, vals, adj, yo, ao, sa, bo, sb, need_a, need_b):",
+        '    """Adds the adjoints of op(a, b) into a and b; a zero adjoint contributes',
+        "    nothing (so an untaken `where` branch's inf never becomes 0 * inf = nan).\"\"\"",
+    ]
+    first = True
+    for p in ELEMENTWISE:
+        if all(d is None for d in p.partials):
+            continue
+        kw = "if" if first else "elif"
+        first = False
+        out.append(f"    {kw} o == {p.opcode}:  # {p.name}")
+        out.append("        for k in range(n):")
+        out.append("            g = adj[yo + k]")
+        out.append("            if g != 0.0:")
+        out += _loads(p, 16, _uses_y(p))
+        for which, (d, target) in enumerate(zip(p.partials, ("ao + k * sa", "bo + k * sb"))):
+            if d is None:
+                continue
+            need = "need_a" if which == 0 else "need_b"
+            out.append(f"                if {need}:")
+            out.append(f"                    adj[{target}] += g * ({kernel_expression(d)})")
+    return out
+
+
+def _tangent():
+    out = [
+        "@njit(cache=True, error_model='numpy')",
+        "def elementwise_tangent(o, n, L, vals, tan, yo, ao, sa, bo, sb):",
+        '    """L tangent lanes of op(a, b): tan[y] = da * tan[a] + db * tan[b]; a zero',
+        "    input tangent contributes nothing, so inf * 0 never makes a nan.\"\"\"",
+        "    if ZERO_DERIVATIVE_OPS[o]:",
+        "        for k in range(n * L):",
+        "            tan[yo * L + k] = 0.0",
+        "        return",
+    ]
+    first = True
+    for p in ELEMENTWISE:
+        if all(d is None for d in p.partials):
+            continue
+        kw = "if" if first else "elif"
+        first = False
+        out.append(f"    {kw} o == {p.opcode}:  # {p.name}")
+        out.append("        for k in range(n):")
+        out += _loads(p, 12, _uses_y(p))
+        names = []
+        for which, d in enumerate(p.partials):
+            if d is not None:
+                out.append(f"            d{which} = {kernel_expression(d)}")
+                names.append(which)
+        out.append("            for lane in range(L):")
+        out.append("                t = 0.0")
+        for which in names:
+            src = "ao + k * sa" if which == 0 else "bo + k * sb"
+            out.append(f"                t{which} = tan[({src}) * L + lane]")
+            out.append(f"                if t{which} != 0.0:")
+            out.append(f"                    t += d{which} * t{which}")
+        out.append("                tan[(yo + k) * L + lane] = t")
+    return out
+
+
+def generated_source():
+    """The text that belongs between the markers in kernels.py."""
+    zero = ", ".join("True" if all(d is None for d in p.partials) else "False"
+                     for p in ELEMENTWISE)
+    parts = [
+        BEGIN,
+        "# Do not edit by hand: the op table (numad/optable.py) is the source.",
+        f"ZERO_DERIVATIVE_OPS = np.array([{zero}])",
+        "",
+        "",
+    ]
+    for block in (_scalar_function(), _array_forward(), _array_reverse(), _tangent()):
+        parts += block + ["", ""]
+    parts.append(END)
+    return "\n".join(parts)
+
+
+def write():
+    text = KERNELS.read_text()
+    start = text.index(BEGIN)
+    stop = text.index(END) + len(END)
+    new = text[:start] + generated_source() + text[stop:]
+    if new != text:
+        KERNELS.write_text(new)
+    return new != text
+
+
+def is_current():
+    text = KERNELS.read_text()
+    start = text.index(BEGIN)
+    stop = text.index(END) + len(END)
+    return text[start:stop] == generated_source()
+
+
+if __name__ == "__main__":
+    print("kernels.py rewritten" if write() else "kernels.py already current")

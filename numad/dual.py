@@ -1,0 +1,479 @@
+"""Forward mode with dual numbers: ``Dual(value, tangent)`` carries ``(u, u')``.
+
+Every operation on a ``Dual`` is a row of the op table (``numad/optable.py``): the value
+comes from the row's NumPy function and the tangent from the row's partial derivative
+expressions, evaluated here with NumPy. No derivative rule is written in this module, so
+a ``Dual`` can never disagree with the tape's sweeps about what a derivative is.
+
+The tangent rule of ``y = op(a, b)`` is ``y' = dy/da * a' + dy/db * b'``, where a zero
+tangent contributes nothing, even where the partial is ``inf`` or ``nan``: a constant
+input (or one that does not depend on the seeded direction) must not turn a finite
+derivative into ``nan`` (``sqrt`` at 0 of an input with zero tangent has tangent 0).
+
+Shapes: ``value`` is a float or an array. A tangent of the value's shape is one
+direction; a tangent with one more, trailing, dimension (``value.shape + (ndir,)``;
+a 1-D array for a float value) carries ``ndir`` directions at once.
+"""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+import scipy.special as sps
+
+from .optable import ELEMENTWISE, ELEMENTWISE_BY_NAME, EXPRESSION_FUNCTIONS
+
+__all__ = ["Dual", "dual_elementwise"]
+
+
+# ---------------------------------------------------------------------------------
+# Evaluating the op table's partial expressions with NumPy
+# ---------------------------------------------------------------------------------
+
+def _numpy_meaning(name, target):
+    """The NumPy/SciPy function that means what ``EXPRESSION_FUNCTIONS[name]`` means.
+
+    The table names what the scalar kernels call (``np.exp``, ``math.erf``,
+    ``select``); on arrays the same meaning comes from NumPy's ufuncs, from
+    ``scipy.special`` for what ``math`` has and NumPy lacks (``erf``, ``erfc``), and
+    from ``np.where`` for the branch-free ``select``.
+    """
+    if name == "select":
+        return np.where
+    module, _, attr = target.partition(".")
+    if module == "np" and hasattr(np, attr):
+        return getattr(np, attr)
+    if module == "math":
+        for namespace in (np, sps):
+            if isinstance(getattr(namespace, attr, None), np.ufunc):
+                return getattr(namespace, attr)
+    return None  # an expression using it fails with a message naming it (_evaluate)
+
+
+_NAMESPACE = {"__builtins__": {}, "np": np}
+for _name, _target in EXPRESSION_FUNCTIONS.items():
+    _fn = _numpy_meaning(_name, _target)
+    if _fn is not None:
+        _NAMESPACE[_name] = _fn
+del _name, _target, _fn
+
+# Each partial compiled once: name -> one code object per input (None: identically 0).
+_PARTIAL_CODE = {
+    row.name: tuple(
+        None if expr is None else compile(expr, f"<numad: d{row.name}/d{var} = {expr}>", "eval")
+        for expr, var in zip(row.partials, "ab")
+    )
+    for row in ELEMENTWISE
+}
+
+
+def _evaluate(name, code, a, b, y):
+    """Evaluate one compiled partial of row ``name`` at arrays ``a``, ``b``, ``y``."""
+    try:
+        return eval(code, _NAMESPACE, {"a": a, "b": b, "y": y})
+    except NameError as exc:
+        raise NotImplementedError(
+            f"Dual: the partial derivative of {name!r} uses {exc.name!r}, which has no NumPy "
+            f"meaning in numad/dual.py (_numpy_meaning); add one there"
+        ) from None
+
+
+# NumPy ufuncs -> rows. ``np.positive`` computes both ``copy`` and ``stop_gradient``;
+# called by a user it means ``copy``. The first row listing a ufunc wins, then aliases.
+_UFUNC_ROWS = {}
+for _row in ELEMENTWISE:
+    if isinstance(_row.numpy, np.ufunc):
+        _UFUNC_ROWS.setdefault(_row.numpy, _row.name)
+del _row
+_UFUNC_ROWS.update({np.positive: "copy", np.fabs: "abs", np.float_power: "pow"})
+
+
+# ---------------------------------------------------------------------------------
+# Operands
+# ---------------------------------------------------------------------------------
+
+# What a Dual computes with; anything else (a tracer, a string, a list) is left to the
+# other operand's implementation by returning NotImplemented.
+_CONSTANT_TYPES = (numbers.Real, np.ndarray, np.generic)
+
+
+def _is_operand(x):
+    return isinstance(x, Dual) or (isinstance(x, _CONSTANT_TYPES) and not isinstance(x, complex))
+
+
+def _real_array(x, what):
+    """``x`` as a real floating NumPy array (integers and booleans become float64)."""
+    arr = np.asarray(x)
+    if arr.dtype.kind in "biu":
+        return arr.astype(np.float64)
+    if arr.dtype.kind != "f":
+        raise TypeError(f"Dual: the {what} must be real numbers, got dtype {arr.dtype}")
+    return arr
+
+
+def _unwrap(arr):
+    """A 0-d result as a Python float, an array as itself."""
+    return float(arr) if np.ndim(arr) == 0 else arr
+
+
+def _common_ndir(name, duals):
+    """The number of directions the result carries: ``None`` for one, else ``ndir``.
+
+    A one-direction Dual whose tangent is zero (a constant such as ``Dual(2.0)``) mixes
+    with anything; otherwise all operands must carry the same directions.
+    """
+    ndir = None
+    single_nonzero = False
+    for d in duals:
+        if d._ndir is None:
+            single_nonzero = single_nonzero or bool(np.any(d.tangent))
+        elif ndir is None:
+            ndir = d._ndir
+        elif d._ndir != ndir:
+            raise ValueError(
+                f"Dual {name}: operands carry {ndir} and {d._ndir} tangent directions; "
+                f"seed every input with the same number of directions"
+            )
+    if ndir is not None and single_nonzero:
+        raise ValueError(
+            f"Dual {name}: one operand carries a single tangent direction and another "
+            f"{ndir} directions; give every seeded input a tangent of shape "
+            f"value.shape + ({ndir},)"
+        )
+    return ndir
+
+
+def _apply(row, operands):
+    """Apply elementwise row ``row`` to Dual and constant operands."""
+    duals = [x for x in operands if isinstance(x, Dual)]
+    values = [np.asarray(x.value) if isinstance(x, Dual) else _real_array(x, "operand")
+              for x in operands]
+    y = row.numpy(*values)
+    if not duals:
+        return y
+    y = np.asarray(y)
+    if y.dtype == np.bool_:
+        # Comparisons and predicates: a plain answer, as ``x < 0`` gives for floats.
+        return bool(y) if y.ndim == 0 else y
+
+    ndir = _common_ndir(row.name, duals)
+    tangent = np.zeros(y.shape if ndir is None else y.shape + (ndir,))
+    a = values[0]
+    b = values[1] if len(values) > 1 else None
+    # Partials evaluate both sides of each select() and may divide by zero there; the
+    # masking below decides what counts, so NumPy's warnings would only be noise.
+    with np.errstate(all="ignore"):
+        for x, code in zip(operands, _PARTIAL_CODE[row.name]):
+            if code is None or not isinstance(x, Dual):
+                continue
+            t = np.asarray(x.tangent)
+            if not t.any():
+                continue
+            partial = np.asarray(_evaluate(row.name, code, a, b, y))
+            if ndir is not None:
+                partial = partial[..., None]    # the directions axis is last
+            # A zero tangent contributes nothing, even against an inf/nan partial.
+            tangent += np.where(t != 0, partial * t, 0.0)
+    return Dual._make(_unwrap(y), _unwrap(tangent), ndir)
+
+
+def dual_elementwise(name, *operands):
+    """Apply the op table's elementwise primitive ``name`` to Duals and constants.
+
+    The value is the row's NumPy function of the operands' values; the tangent is the
+    chain rule with the row's partial derivatives. This is how ``nd.exp`` and the other
+    elementary functions act on ``Dual`` numbers.
+
+    Parameters
+    ----------
+    name : str
+        A key of ``numad.optable.ELEMENTWISE_BY_NAME`` (``"exp"``, ``"pow"``, ...).
+    *operands : Dual, float or ndarray
+        As many as the row's arity; they broadcast as in NumPy.
+
+    Returns
+    -------
+    Dual, or the plain NumPy result
+        A ``Dual`` when some operand is one, except that comparisons and predicates
+        (``"less"``, ``"isnan"``, ...) give plain booleans as they do for floats. With
+        no ``Dual`` operand, the row's NumPy function of the operands.
+
+    Raises
+    ------
+    ValueError
+        If no elementwise primitive is called ``name``, or the operands carry different
+        numbers of tangent directions.
+    TypeError
+        If the number of operands is not the row's arity.
+
+    Examples
+    --------
+    >>> from numad.dual import Dual, dual_elementwise
+    >>> dual_elementwise("exp", Dual(0.0, 2.0))
+    Dual(1.0, 2.0)
+    >>> dual_elementwise("pow", Dual(3.0, 1.0), 2.0)
+    Dual(9.0, 6.0)
+    """
+    row = ELEMENTWISE_BY_NAME.get(name)
+    if row is None:
+        raise ValueError(f"dual_elementwise: no elementwise primitive named {name!r} in the op table")
+    if len(operands) != row.arity:
+        raise TypeError(f"dual_elementwise: {name!r} takes {row.arity} operand(s), got {len(operands)}")
+    return _apply(row, operands)
+
+
+def _binary(name, a, b):
+    if not (_is_operand(a) and _is_operand(b)):
+        return NotImplemented
+    return _apply(ELEMENTWISE_BY_NAME[name], (a, b))
+
+
+# ---------------------------------------------------------------------------------
+# The dual number
+# ---------------------------------------------------------------------------------
+
+class Dual:
+    """A dual number ``(value, tangent)`` for forward-mode differentiation.
+
+    Arithmetic (``+ - * / // % **``, unary ``-``, ``abs``), comparisons and NumPy's
+    ufuncs (``np.exp(d)``, ``np.add(d, 1.0)``, ``scipy.special.erf(d)``) act on the
+    value and carry the tangent along by the chain rule, with the partial derivatives
+    of numad's op table. Seed an input with tangent 1 (or a direction ``v``) and the
+    result's tangent is the derivative (the directional derivative ``J v``).
+
+    Parameters
+    ----------
+    value : float or array_like
+        The primal value. Integers become floats.
+    tangent : float or array_like, default 0.0
+        Its derivative along one direction (shaped like ``value``; a float broadcasts),
+        or along ``ndir`` directions at once, with shape ``value.shape + (ndir,)`` (a
+        1-D array for a float ``value``).
+
+    Attributes
+    ----------
+    value : float or ndarray
+        The primal value; a Python float when it is a scalar.
+    tangent : float or ndarray
+        The tangent; a Python float for a scalar value and one direction.
+
+    Notes
+    -----
+    Comparisons compare values and return plain booleans (or boolean arrays); ``float()``
+    of a Dual raises ``TypeError``, since it would silently drop the tangent: use
+    ``.value``. NumPy functions that are not ufuncs (``np.sum``, ``np.dot``) do not take
+    Duals.
+
+    Examples
+    --------
+    The derivative of a polynomial at 2:
+
+    >>> import numpy as np
+    >>> from numad.dual import Dual
+    >>> x = Dual(2.0, 1.0)
+    >>> y = 3 * x**5 - 2 * x**3 + 7 * x - 11
+    >>> y.value, y.tangent
+    (83.0, 223.0)
+
+    NumPy ufuncs, and two directions at once (d/dx and d/dy of ``x * exp(y)``):
+
+    >>> x, y = Dual(1.5, np.array([1.0, 0.0])), Dual(0.0, np.array([0.0, 1.0]))
+    >>> (x * np.exp(y)).tangent
+    array([1. , 1.5])
+    """
+
+    __slots__ = ("value", "tangent", "_ndir")
+
+    def __init__(self, value, tangent=0.0):
+        if isinstance(value, Dual) or isinstance(tangent, Dual):
+            raise TypeError("Dual: value and tangent must be floats or arrays, not Duals "
+                            "(nested Duals are not supported; use nd.jvp or nd.hessian)")
+        value = _real_array(value, "value")
+        tangent = _real_array(tangent, "tangent").astype(np.float64, copy=False)
+        if tangent.ndim == value.ndim + 1:
+            ndir = tangent.shape[-1]
+            shape = value.shape + (ndir,)
+        else:
+            ndir = None
+            shape = value.shape
+        if tangent.shape != shape:
+            try:
+                tangent = np.broadcast_to(tangent, shape).copy()
+            except ValueError:
+                raise ValueError(
+                    f"Dual: a tangent of shape {tangent.shape} does not fit a value of shape "
+                    f"{value.shape}; give value.shape for one direction or "
+                    f"value.shape + (ndir,) for ndir directions"
+                ) from None
+        self.value = _unwrap(value)
+        self.tangent = _unwrap(tangent)
+        self._ndir = ndir
+
+    @classmethod
+    def _make(cls, value, tangent, ndir):
+        """Build a Dual from parts that are already consistent (no checks, no copies)."""
+        d = object.__new__(cls)
+        d.value = value
+        d.tangent = tangent
+        d._ndir = ndir
+        return d
+
+    # -- shape -----------------------------------------------------------------------
+    @property
+    def shape(self):
+        """The shape of the value."""
+        return np.shape(self.value)
+
+    @property
+    def ndim(self):
+        """The number of dimensions of the value."""
+        return np.ndim(self.value)
+
+    def __len__(self):
+        if self.ndim == 0:
+            raise TypeError("len() of a scalar Dual")
+        return self.shape[0]
+
+    def __getitem__(self, index):
+        # The directions axis stays last: index the leading (value) axes only.
+        index = index if isinstance(index, tuple) else (index,)
+        has_ellipsis = any(i is Ellipsis for i in index)
+        tangent_index = index + ((slice(None),) if has_ellipsis else (Ellipsis,))
+        value = np.asarray(self.value)[index]
+        tangent = np.asarray(self.tangent)[tangent_index if self._ndir is not None else index]
+        return Dual._make(_unwrap(value), _unwrap(tangent), self._ndir)
+
+    # -- arithmetic: each operator is one op-table row ---------------------------------
+    def __add__(self, other):
+        return _binary("add", self, other)
+
+    def __radd__(self, other):
+        return _binary("add", other, self)
+
+    def __sub__(self, other):
+        return _binary("sub", self, other)
+
+    def __rsub__(self, other):
+        return _binary("sub", other, self)
+
+    def __mul__(self, other):
+        return _binary("mul", self, other)
+
+    def __rmul__(self, other):
+        return _binary("mul", other, self)
+
+    def __truediv__(self, other):
+        return _binary("div", self, other)
+
+    def __rtruediv__(self, other):
+        return _binary("div", other, self)
+
+    def __floordiv__(self, other):
+        return _binary("floor_divide", self, other)
+
+    def __rfloordiv__(self, other):
+        return _binary("floor_divide", other, self)
+
+    def __mod__(self, other):
+        return _binary("mod", self, other)
+
+    def __rmod__(self, other):
+        return _binary("mod", other, self)
+
+    def __divmod__(self, other):
+        if not _is_operand(other):
+            return NotImplemented
+        return self // other, self % other
+
+    def __rdivmod__(self, other):
+        if not _is_operand(other):
+            return NotImplemented
+        return other // self, other % self
+
+    def __pow__(self, other, modulo=None):
+        if modulo is not None:
+            return NotImplemented
+        return _binary("pow", self, other)
+
+    def __rpow__(self, other):
+        return _binary("pow", other, self)
+
+    def __neg__(self):
+        return _apply(ELEMENTWISE_BY_NAME["neg"], (self,))
+
+    def __pos__(self):
+        return _apply(ELEMENTWISE_BY_NAME["copy"], (self,))
+
+    def __abs__(self):
+        return _apply(ELEMENTWISE_BY_NAME["abs"], (self,))
+
+    # -- comparisons: of the values, with plain boolean answers -------------------------
+    def __lt__(self, other):
+        return _binary("less", self, other)
+
+    def __le__(self, other):
+        return _binary("less_equal", self, other)
+
+    def __gt__(self, other):
+        return _binary("greater", self, other)
+
+    def __ge__(self, other):
+        return _binary("greater_equal", self, other)
+
+    def __eq__(self, other):
+        return _binary("equal", self, other)
+
+    def __ne__(self, other):
+        return _binary("not_equal", self, other)
+
+    __hash__ = None  # == compares values elementwise, as for arrays
+
+    def __bool__(self):
+        return bool(self.value)
+
+    # -- conversions that would drop the tangent ----------------------------------------
+    def _dropped(self, what):
+        return TypeError(
+            f"{what} would drop its tangent: use .value (and .tangent), or a NumPy ufunc "
+            f"or an nd.* function, which work on Duals"
+        )
+
+    def __float__(self):
+        raise self._dropped("float() of a Dual")
+
+    def __int__(self):
+        raise self._dropped("int() of a Dual")
+
+    def __complex__(self):
+        raise self._dropped("complex() of a Dual")
+
+    def __array__(self, dtype=None, copy=None):
+        # Reached by NumPy functions that are not ufuncs (np.sum, np.dot, np.asarray):
+        # refusing is better than an object array of Duals or a silent constant.
+        raise self._dropped("Converting a Dual to an array (np.asarray, or a NumPy function that "
+                            "is not a ufunc, such as np.dot)")
+
+    # -- NumPy ufuncs ------------------------------------------------------------------
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        name = _UFUNC_ROWS.get(ufunc)
+        if name is None:
+            raise TypeError(
+                f"Dual: NumPy ufunc {ufunc.__name__!r} has no derivative rule in numad's op "
+                f"table; apply it to .value, or use an nd.* function"
+            )
+        if method != "__call__":
+            raise TypeError(
+                f"Dual: {ufunc.__name__}.{method} is not supported on Duals; call "
+                f"np.{ufunc.__name__}(...) elementwise, or use nd.sum / nd.prod"
+            )
+        if kwargs.get("out") is not None and all(o is None for o in kwargs["out"]):
+            del kwargs["out"]
+        if kwargs:
+            raise TypeError(f"Dual: np.{ufunc.__name__} on a Dual takes no keyword "
+                            f"arguments, got {sorted(kwargs)}")
+        if not all(_is_operand(x) for x in inputs):
+            return NotImplemented
+        return _apply(ELEMENTWISE_BY_NAME[name], inputs)
+
+    def __repr__(self):
+        return f"Dual({self.value!r}, {self.tangent!r})"

@@ -1,0 +1,1902 @@
+"""The compiled sweeps over a flat tape.
+
+Every function here is a plain ``@njit(cache=True)`` loop over arrays: it knows the
+tape's parallel arrays and the op table's opcodes and nothing else, so one compiled
+sweep serves every function numad traces (nothing is compiled per user function).
+
+The tape, as the sweeps see it (entry ``i``):
+
+``op[i]``            opcode (``numad.optable``)
+``args[i, 0:3]``     input entries, -1 where unused
+``off[i]``           where the entry's values start in the value buffer
+``size[i]``          how many values it has (1 for a scalar)
+``pstart[i]``        where its integer parameters start in ``params``
+``aux_off[i]``       where its float workspace (a sort's permutation) starts in ``aux``
+``partials[i, :2]``  for scalar elementwise entries, the local partial derivatives,
+                     stored by the forward sweep so that the reverse sweep needs no
+                     switch over opcodes (measured: 9-16 ns to 2 ns per entry on a
+                     random mix of operations, see shared/NOTES.md)
+
+Buffers: ``vals`` (values), ``adj`` (adjoints, same layout), ``tan`` (tangents, ``L``
+lanes per value: value ``j`` of the buffer has tangents ``tan[j*L : j*L+L]``).
+
+Conventions: a zero adjoint or a zero tangent contributes nothing (so the untaken side
+of a ``where`` never turns an ``inf`` into ``0 * inf = nan``); inputs of stride 0 in an
+elementwise op are scalars broadcast over the output.
+"""
+import math
+
+import numpy as np
+from numba import njit
+
+from .optable import N_ELEMENTWISE, OPCODES
+
+# Numba freezes module globals as compile-time constants: these are plain ints.
+INPUT = OPCODES["input"]
+CONST = OPCODES["const"]
+ALIAS = OPCODES["alias"]
+WHERE = OPCODES["where"]
+GATHER = OPCODES["gather"]
+SCATTER_SET = OPCODES["scatter_set"]
+SCATTER_ADD = OPCODES["scatter_add"]
+SUM = OPCODES["sum"]
+PROD = OPCODES["prod"]
+AMAX = OPCODES["amax"]
+AMIN = OPCODES["amin"]
+CUMSUM = OPCODES["cumsum"]
+CUMPROD = OPCODES["cumprod"]
+MATMUL = OPCODES["matmul"]
+CONCAT = OPCODES["concat"]
+SORT = OPCODES["sort"]
+SOLVE = OPCODES["solve"]
+INV = OPCODES["inv"]
+SLOGDET = OPCODES["slogdet"]
+CHOLESKY = OPCODES["cholesky"]
+GUARD = OPCODES["guard"]
+ELEMENTWISE_END = N_ELEMENTWISE
+
+# Every opcode a sweep knows; tests compare these with the op table.
+FORWARD_HANDLES = (INPUT, CONST, ALIAS, WHERE, GATHER, SCATTER_SET, SCATTER_ADD, SUM, PROD,
+                   AMAX, AMIN, CUMSUM, CUMPROD, MATMUL, CONCAT, SORT, SOLVE, INV, SLOGDET,
+                   CHOLESKY, GUARD)
+REVERSE_HANDLES = FORWARD_HANDLES
+TANGENT_HANDLES = FORWARD_HANDLES
+
+
+@njit(cache=True)
+def select(c, x, y):
+    return x if c else y
+
+
+# ---------------------------------------------------------------------------------------
+# Small linear-algebra helpers (row-major square matrices stored flat)
+
+
+@njit(cache=True, error_model="numpy")
+def _matrix(buf, start, rows, cols):
+    return buf[start:start + rows * cols].reshape(rows, cols)
+
+
+@njit(cache=True, error_model="numpy")
+def _lanes_matrix(buf, start, rows, cols, L, lane):
+    """The matrix of tangent lane `lane` stored at value offset `start`."""
+    out = np.empty((rows, cols))
+    for r in range(rows):
+        for c in range(cols):
+            out[r, c] = buf[(start + r * cols + c) * L + lane]
+    return out
+
+
+@njit(cache=True, error_model="numpy")
+def _store_lanes_matrix(buf, start, m, L, lane):
+    rows, cols = m.shape
+    for r in range(rows):
+        for c in range(cols):
+            buf[(start + r * cols + c) * L + lane] = m[r, c]
+
+
+@njit(cache=True, error_model="numpy")
+def _phi(m):
+    """Lower triangle with the diagonal halved (the Cholesky derivative's projection)."""
+    n = m.shape[0]
+    out = np.zeros((n, n))
+    for r in range(n):
+        for c in range(r):
+            out[r, c] = m[r, c]
+        out[r, r] = 0.5 * m[r, r]
+    return out
+
+
+@njit(cache=True, error_model="numpy")
+def _prod_of_others(line, out):
+    """out[j] = product of line[i] for i != j, without dividing (zeros are exact)."""
+    n = line.shape[0]
+    acc = 1.0
+    for j in range(n):
+        out[j] = acc
+        acc *= line[j]
+    acc = 1.0
+    for j in range(n - 1, -1, -1):
+        out[j] *= acc
+        acc *= line[j]
+
+
+# ---------------------------------------------------------------------------------------
+# The forward sweep
+
+
+@njit(cache=True, error_model="numpy")
+def forward_sweep(op, args, off, size, pstart, params, aux_off, vals, partials, aux,
+                  start, stop):
+    """Recompute entries ``start..stop-1`` in place from the values before them.
+
+    Modifies ``vals``, ``partials`` (scalar elementwise entries) and ``aux``.
+    Returns -1, or the index of the first guard whose recorded decision no longer
+    holds (the sweep stops there).
+    """
+    for i in range(start, stop):
+        o = op[i]
+        n = size[i]
+        yo = off[i]
+        a = args[i, 0]
+        b = args[i, 1]
+        if o < ELEMENTWISE_END:
+            if n == 1:
+                y, d0, d1 = scalar_elementwise(o, vals[off[a]], vals[off[b]])
+                vals[yo] = y
+                partials[i, 0] = d0
+                partials[i, 1] = d1
+            else:
+                sa = 1 if size[a] > 1 else 0
+                sb = 1 if size[b] > 1 else 0
+                array_elementwise_forward(o, n, vals, yo, off[a], sa, off[b], sb)
+        elif o == INPUT or o == CONST or o == ALIAS:
+            pass
+        elif o == WHERE:
+            c = args[i, 2]
+            # args: (cond, x, y) stored as a=cond, b=x, c=y
+            co, xo, zo = off[a], off[b], off[c]
+            sc = 1 if size[a] > 1 else 0
+            sx = 1 if size[b] > 1 else 0
+            sz = 1 if size[c] > 1 else 0
+            for k in range(n):
+                vals[yo + k] = vals[xo + k * sx] if vals[co + k * sc] != 0.0 else vals[zo + k * sz]
+        elif o == GATHER:
+            p = pstart[i]
+            ao = off[a]
+            for k in range(n):
+                vals[yo + k] = vals[ao + params[p + k]]
+        elif o == SCATTER_SET or o == SCATTER_ADD:
+            p = pstart[i]
+            m = params[p]
+            ao, bo = off[a], off[b]
+            sb = 1 if size[b] > 1 else 0
+            for k in range(n):
+                vals[yo + k] = vals[ao + k]
+            if o == SCATTER_SET:
+                for k in range(m):
+                    vals[yo + params[p + 1 + k]] = vals[bo + k * sb]
+            else:
+                for k in range(m):
+                    vals[yo + params[p + 1 + k]] += vals[bo + k * sb]
+        elif o == SUM or o == PROD or o == AMAX or o == AMIN:
+            p = pstart[i]
+            pre, m, post = params[p], params[p + 1], params[p + 2]
+            ao = off[a]
+            for r in range(pre):
+                for q in range(post):
+                    base = ao + r * m * post + q
+                    if o == SUM:
+                        acc = 0.0
+                        for j in range(m):
+                            acc += vals[base + j * post]
+                    elif o == PROD:
+                        acc = 1.0
+                        for j in range(m):
+                            acc *= vals[base + j * post]
+                    elif o == AMAX:
+                        acc = -np.inf
+                        for j in range(m):
+                            v = vals[base + j * post]
+                            if v > acc or v != v:
+                                acc = v
+                                if v != v:
+                                    break
+                    else:
+                        acc = np.inf
+                        for j in range(m):
+                            v = vals[base + j * post]
+                            if v < acc or v != v:
+                                acc = v
+                                if v != v:
+                                    break
+                    vals[yo + r * post + q] = acc
+        elif o == CUMSUM or o == CUMPROD:
+            p = pstart[i]
+            pre, m, post = params[p], params[p + 1], params[p + 2]
+            ao = off[a]
+            for r in range(pre):
+                for q in range(post):
+                    base = r * m * post + q
+                    acc = 0.0 if o == CUMSUM else 1.0
+                    for j in range(m):
+                        if o == CUMSUM:
+                            acc += vals[ao + base + j * post]
+                        else:
+                            acc *= vals[ao + base + j * post]
+                        vals[yo + base + j * post] = acc
+        elif o == MATMUL:
+            p = pstart[i]
+            nb, m, kk, nn = params[p], params[p + 1], params[p + 2], params[p + 3]
+            ba, bb = params[p + 4], params[p + 5]
+            for t in range(nb):
+                A = _matrix(vals, off[a] + t * ba * m * kk, m, kk)
+                B = _matrix(vals, off[b] + t * bb * kk * nn, kk, nn)
+                C = _matrix(vals, yo + t * m * nn, m, nn)
+                C[:, :] = np.dot(A, B)
+        elif o == CONCAT:
+            p = pstart[i]
+            pre, post, count = params[p], params[p + 1], params[p + 2]
+            total = 0
+            for s in range(count):
+                total += params[p + 4 + 2 * s]
+            col = 0
+            for s in range(count):
+                e = params[p + 3 + 2 * s]
+                ms = params[p + 4 + 2 * s]
+                eo = off[e]
+                one = size[e] == 1 and ms * pre * post > 1
+                for r in range(pre):
+                    for j in range(ms * post):
+                        v = vals[eo] if one else vals[eo + r * ms * post + j]
+                        vals[yo + r * total * post + col * post + j] = v
+                col += ms
+        elif o == SORT:
+            p = pstart[i]
+            pre, m, post = params[p], params[p + 1], params[p + 2]
+            ao = off[a]
+            xo = aux_off[i]
+            line = np.empty(m)
+            for r in range(pre):
+                for q in range(post):
+                    base = r * m * post + q
+                    for j in range(m):
+                        line[j] = vals[ao + base + j * post]
+                    perm = np.argsort(line, kind="mergesort")
+                    for j in range(m):
+                        vals[yo + base + j * post] = line[perm[j]]
+                        aux[xo + base + j * post] = base + perm[j] * post
+        elif o == SOLVE:
+            p = pstart[i]
+            m, kk = params[p], params[p + 1]
+            A = _matrix(vals, off[a], m, m)
+            B = _matrix(vals, off[b], m, kk)
+            X = _matrix(vals, yo, m, kk)
+            X[:, :] = np.linalg.solve(A, B)
+        elif o == INV:
+            m = params[pstart[i]]
+            _matrix(vals, yo, m, m)[:, :] = np.linalg.inv(_matrix(vals, off[a], m, m))
+        elif o == SLOGDET:
+            m = params[pstart[i]]
+            sgn, logabs = np.linalg.slogdet(_matrix(vals, off[a], m, m))
+            vals[yo] = sgn
+            vals[yo + 1] = logabs
+        elif o == CHOLESKY:
+            m = params[pstart[i]]
+            _matrix(vals, yo, m, m)[:, :] = np.linalg.cholesky(_matrix(vals, off[a], m, m))
+        elif o == GUARD:
+            ao = off[a]
+            for k in range(n):
+                if vals[ao + k] != vals[yo + k]:
+                    # nan is a decision too: a recorded nan must stay nan
+                    if not (vals[ao + k] != vals[ao + k] and vals[yo + k] != vals[yo + k]):
+                        return i
+        else:
+            raise ValueError("forward_sweep: unknown opcode")
+    return -1
+
+
+# ---------------------------------------------------------------------------------------
+# The reverse sweep
+
+
+@njit(cache=True, error_model="numpy")
+def reverse_sweep(op, args, off, size, pstart, params, aux_off, vals, partials, aux, adj,
+                  start, stop):
+    """Accumulate adjoints (``+=``) from entries ``stop-1`` down to ``start``.
+
+    ``adj`` must hold the seeds (and zeros elsewhere); ``vals``, ``partials`` and ``aux``
+    must come from a forward sweep at the same point. Modifies ``adj``.
+    """
+    for i in range(stop - 1, start - 1, -1):
+        o = op[i]
+        n = size[i]
+        yo = off[i]
+        a = args[i, 0]
+        b = args[i, 1]
+        if o < ELEMENTWISE_END:
+            if n == 1:
+                g = adj[yo]
+                if g != 0.0:
+                    d0 = partials[i, 0]
+                    if d0 != 0.0:
+                        adj[off[a]] += g * d0
+                    if b >= 0:
+                        d1 = partials[i, 1]
+                        if d1 != 0.0:
+                            adj[off[b]] += g * d1
+            else:
+                sa = 1 if size[a] > 1 else 0
+                need_b = b >= 0 and op[b] != CONST
+                sb = 1 if b >= 0 and size[b] > 1 else 0
+                bo = off[b] if b >= 0 else 0
+                array_elementwise_reverse(o, n, vals, adj, yo, off[a], sa, bo, sb,
+                                          op[a] != CONST, need_b)
+        elif o == INPUT or o == CONST or o == ALIAS or o == GUARD:
+            pass
+        elif o == WHERE:
+            c = args[i, 2]
+            co, xo, zo = off[a], off[b], off[c]
+            sc = 1 if size[a] > 1 else 0
+            sx = 1 if size[b] > 1 else 0
+            sz = 1 if size[c] > 1 else 0
+            for k in range(n):
+                g = adj[yo + k]
+                if g != 0.0:
+                    if vals[co + k * sc] != 0.0:
+                        adj[xo + k * sx] += g
+                    else:
+                        adj[zo + k * sz] += g
+        elif o == GATHER:
+            p = pstart[i]
+            ao = off[a]
+            for k in range(n):
+                adj[ao + params[p + k]] += adj[yo + k]
+        elif o == SCATTER_SET or o == SCATTER_ADD:
+            p = pstart[i]
+            m = params[p]
+            ao, bo = off[a], off[b]
+            sb = 1 if size[b] > 1 else 0
+            for k in range(m):
+                adj[bo + k * sb] += adj[yo + params[p + 1 + k]]
+                if o == SCATTER_SET:
+                    # the overwritten values of `a` get no adjoint; y's adjoint is
+                    # complete here and read by nothing after this entry
+                    adj[yo + params[p + 1 + k]] = 0.0
+            for k in range(n):
+                adj[ao + k] += adj[yo + k]
+        elif o == SUM or o == PROD or o == AMAX or o == AMIN:
+            p = pstart[i]
+            pre, m, post = params[p], params[p + 1], params[p + 2]
+            ao = off[a]
+            line = np.empty(m)
+            others = np.empty(m)
+            for r in range(pre):
+                for q in range(post):
+                    g = adj[yo + r * post + q]
+                    if g == 0.0:
+                        continue
+                    base = ao + r * m * post + q
+                    if o == SUM:
+                        for j in range(m):
+                            adj[base + j * post] += g
+                    elif o == PROD:
+                        for j in range(m):
+                            line[j] = vals[base + j * post]
+                        _prod_of_others(line, others)
+                        for j in range(m):
+                            adj[base + j * post] += g * others[j]
+                    else:
+                        y = vals[yo + r * post + q]
+                        ties = 0
+                        for j in range(m):
+                            if vals[base + j * post] == y:
+                                ties += 1
+                        if ties > 0:
+                            share = g / ties
+                            for j in range(m):
+                                if vals[base + j * post] == y:
+                                    adj[base + j * post] += share
+        elif o == CUMSUM or o == CUMPROD:
+            p = pstart[i]
+            pre, m, post = params[p], params[p + 1], params[p + 2]
+            ao = off[a]
+            for r in range(pre):
+                for q in range(post):
+                    base = r * m * post + q
+                    if o == CUMSUM:
+                        acc = 0.0
+                        for j in range(m - 1, -1, -1):
+                            acc += adj[yo + base + j * post]
+                            adj[ao + base + j * post] += acc
+                    else:
+                        # d/da_j = y_{j-1} * S_j, S_j = g_j + a_{j+1} S_{j+1}: no division
+                        s = 0.0
+                        for j in range(m - 1, -1, -1):
+                            if j < m - 1:
+                                s = adj[yo + base + j * post] + vals[ao + base + (j + 1) * post] * s
+                            else:
+                                s = adj[yo + base + j * post]
+                            prev = vals[yo + base + (j - 1) * post] if j > 0 else 1.0
+                            adj[ao + base + j * post] += prev * s
+        elif o == MATMUL:
+            p = pstart[i]
+            nb, m, kk, nn = params[p], params[p + 1], params[p + 2], params[p + 3]
+            ba, bb = params[p + 4], params[p + 5]
+            for t in range(nb):
+                A = _matrix(vals, off[a] + t * ba * m * kk, m, kk)
+                B = _matrix(vals, off[b] + t * bb * kk * nn, kk, nn)
+                G = _matrix(adj, yo + t * m * nn, m, nn)
+                if op[a] != CONST:
+                    gA = _matrix(adj, off[a] + t * ba * m * kk, m, kk)
+                    gA += np.dot(G, B.T)
+                if op[b] != CONST:
+                    gB = _matrix(adj, off[b] + t * bb * kk * nn, kk, nn)
+                    gB += np.dot(A.T, G)
+        elif o == CONCAT:
+            p = pstart[i]
+            pre, post, count = params[p], params[p + 1], params[p + 2]
+            total = 0
+            for s in range(count):
+                total += params[p + 4 + 2 * s]
+            col = 0
+            for s in range(count):
+                e = params[p + 3 + 2 * s]
+                ms = params[p + 4 + 2 * s]
+                eo = off[e]
+                one = size[e] == 1 and ms * pre * post > 1
+                for r in range(pre):
+                    for j in range(ms * post):
+                        g = adj[yo + r * total * post + col * post + j]
+                        if one:
+                            adj[eo] += g
+                        else:
+                            adj[eo + r * ms * post + j] += g
+                col += ms
+        elif o == SORT:
+            ao = off[a]
+            xo = aux_off[i]
+            for k in range(n):
+                adj[ao + np.int64(aux[xo + k])] += adj[yo + k]
+        elif o == SOLVE:
+            p = pstart[i]
+            m, kk = params[p], params[p + 1]
+            A = _matrix(vals, off[a], m, m)
+            X = _matrix(vals, yo, m, kk)
+            G = _matrix(adj, yo, m, kk)
+            gB = np.linalg.solve(A.T.copy(), G.copy())
+            if op[b] != CONST:
+                _matrix(adj, off[b], m, kk)[:, :] += gB
+            if op[a] != CONST:
+                _matrix(adj, off[a], m, m)[:, :] -= np.dot(gB, X.T)
+        elif o == INV:
+            m = params[pstart[i]]
+            Y = _matrix(vals, yo, m, m)
+            G = _matrix(adj, yo, m, m)
+            _matrix(adj, off[a], m, m)[:, :] -= np.dot(np.dot(Y.T, G), Y.T)
+        elif o == SLOGDET:
+            m = params[pstart[i]]
+            g = adj[yo + 1]  # the sign has zero derivative
+            if g != 0.0:
+                Ainv = np.linalg.inv(_matrix(vals, off[a], m, m))
+                _matrix(adj, off[a], m, m)[:, :] += g * Ainv.T
+        elif o == CHOLESKY:
+            m = params[pstart[i]]
+            Lf = _matrix(vals, yo, m, m).copy()
+            G = _matrix(adj, yo, m, m).copy()
+            # Murray (2016): A_bar = 1/2 L^-T Phi(L^T G) L^-1, symmetrised
+            P = _phi(np.dot(Lf.T, G))
+            Linv = np.linalg.inv(Lf)
+            S = np.dot(np.dot(Linv.T, P), Linv)
+            _matrix(adj, off[a], m, m)[:, :] += 0.5 * (S + S.T)
+        else:
+            raise ValueError("reverse_sweep: unknown opcode")
+
+
+# ---------------------------------------------------------------------------------------
+# The tangent (forward-mode) sweep
+
+
+@njit(cache=True, error_model="numpy")
+def tangent_sweep(op, args, off, size, pstart, params, aux_off, vals, aux, tan, L,
+                  start, stop):
+    """Push ``L`` tangent directions at once through entries ``start..stop-1``.
+
+    ``vals`` and ``aux`` must come from a forward sweep at the same point; ``tan`` holds
+    the inputs' tangents (and zeros for constants). Modifies ``tan``.
+    """
+    for i in range(start, stop):
+        o = op[i]
+        n = size[i]
+        yo = off[i]
+        a = args[i, 0]
+        b = args[i, 1]
+        if o < ELEMENTWISE_END:
+            sa = 1 if size[a] > 1 else 0
+            sb = 1 if b >= 0 and size[b] > 1 else 0
+            bo = off[b] if b >= 0 else 0
+            elementwise_tangent(o, n, L, vals, tan, yo, off[a], sa, bo, sb)
+        elif o == INPUT or o == CONST or o == ALIAS:
+            pass
+        elif o == GUARD:
+            for k in range(n * L):
+                tan[yo * L + k] = 0.0
+        elif o == WHERE:
+            c = args[i, 2]
+            co, xo, zo = off[a], off[b], off[c]
+            sc = 1 if size[a] > 1 else 0
+            sx = 1 if size[b] > 1 else 0
+            sz = 1 if size[c] > 1 else 0
+            for k in range(n):
+                src = (xo + k * sx) if vals[co + k * sc] != 0.0 else (zo + k * sz)
+                for lane in range(L):
+                    tan[(yo + k) * L + lane] = tan[src * L + lane]
+        elif o == GATHER:
+            p = pstart[i]
+            ao = off[a]
+            for k in range(n):
+                for lane in range(L):
+                    tan[(yo + k) * L + lane] = tan[(ao + params[p + k]) * L + lane]
+        elif o == SCATTER_SET or o == SCATTER_ADD:
+            p = pstart[i]
+            m = params[p]
+            ao, bo = off[a], off[b]
+            sb = 1 if size[b] > 1 else 0
+            for k in range(n * L):
+                tan[yo * L + k] = tan[ao * L + k]
+            for k in range(m):
+                dst = (yo + params[p + 1 + k]) * L
+                src = (bo + k * sb) * L
+                for lane in range(L):
+                    if o == SCATTER_SET:
+                        tan[dst + lane] = tan[src + lane]
+                    else:
+                        tan[dst + lane] += tan[src + lane]
+        elif o == SUM or o == PROD or o == AMAX or o == AMIN:
+            p = pstart[i]
+            pre, m, post = params[p], params[p + 1], params[p + 2]
+            ao = off[a]
+            line = np.empty(m)
+            weight = np.empty(m)
+            for r in range(pre):
+                for q in range(post):
+                    base = ao + r * m * post + q
+                    if o == SUM:
+                        for j in range(m):
+                            weight[j] = 1.0
+                    elif o == PROD:
+                        for j in range(m):
+                            line[j] = vals[base + j * post]
+                        _prod_of_others(line, weight)
+                    else:
+                        y = vals[yo + r * post + q]
+                        ties = 0
+                        for j in range(m):
+                            if vals[base + j * post] == y:
+                                ties += 1
+                        for j in range(m):
+                            weight[j] = 1.0 / ties if vals[base + j * post] == y else 0.0
+                    for lane in range(L):
+                        t = 0.0
+                        for j in range(m):
+                            tj = tan[(base + j * post) * L + lane]
+                            if tj != 0.0 and weight[j] != 0.0:
+                                t += weight[j] * tj
+                        tan[(yo + r * post + q) * L + lane] = t
+        elif o == CUMSUM or o == CUMPROD:
+            p = pstart[i]
+            pre, m, post = params[p], params[p + 1], params[p + 2]
+            ao = off[a]
+            for r in range(pre):
+                for q in range(post):
+                    base = r * m * post + q
+                    for lane in range(L):
+                        t = 0.0
+                        for j in range(m):
+                            ta = tan[(ao + base + j * post) * L + lane]
+                            if o == CUMSUM:
+                                t += ta
+                            else:
+                                # y_j = y_{j-1} a_j
+                                prev = vals[yo + base + (j - 1) * post] if j > 0 else 1.0
+                                t = t * vals[ao + base + j * post] + prev * ta
+                            tan[(yo + base + j * post) * L + lane] = t
+        elif o == MATMUL:
+            p = pstart[i]
+            nb, m, kk, nn = params[p], params[p + 1], params[p + 2], params[p + 3]
+            ba, bb = params[p + 4], params[p + 5]
+            for t in range(nb):
+                aoff = off[a] + t * ba * m * kk
+                boff = off[b] + t * bb * kk * nn
+                A = _matrix(vals, aoff, m, kk)
+                B = _matrix(vals, boff, kk, nn)
+                for lane in range(L):
+                    dA = _lanes_matrix(tan, aoff, m, kk, L, lane)
+                    dB = _lanes_matrix(tan, boff, kk, nn, L, lane)
+                    _store_lanes_matrix(tan, yo + t * m * nn, np.dot(dA, B) + np.dot(A, dB),
+                                        L, lane)
+        elif o == CONCAT:
+            p = pstart[i]
+            pre, post, count = params[p], params[p + 1], params[p + 2]
+            total = 0
+            for s in range(count):
+                total += params[p + 4 + 2 * s]
+            col = 0
+            for s in range(count):
+                e = params[p + 3 + 2 * s]
+                ms = params[p + 4 + 2 * s]
+                eo = off[e]
+                one = size[e] == 1 and ms * pre * post > 1
+                for r in range(pre):
+                    for j in range(ms * post):
+                        src = eo if one else eo + r * ms * post + j
+                        dst = yo + r * total * post + col * post + j
+                        for lane in range(L):
+                            tan[dst * L + lane] = tan[src * L + lane]
+                col += ms
+        elif o == SORT:
+            ao = off[a]
+            xo = aux_off[i]
+            for k in range(n):
+                src = ao + np.int64(aux[xo + k])
+                for lane in range(L):
+                    tan[(yo + k) * L + lane] = tan[src * L + lane]
+        elif o == SOLVE:
+            p = pstart[i]
+            m, kk = params[p], params[p + 1]
+            A = _matrix(vals, off[a], m, m)
+            X = _matrix(vals, yo, m, kk)
+            for lane in range(L):
+                dA = _lanes_matrix(tan, off[a], m, m, L, lane)
+                dB = _lanes_matrix(tan, off[b], m, kk, L, lane)
+                _store_lanes_matrix(tan, yo, np.linalg.solve(A, dB - np.dot(dA, X)), L, lane)
+        elif o == INV:
+            m = params[pstart[i]]
+            Y = _matrix(vals, yo, m, m)
+            for lane in range(L):
+                dA = _lanes_matrix(tan, off[a], m, m, L, lane)
+                _store_lanes_matrix(tan, yo, -np.dot(np.dot(Y, dA), Y), L, lane)
+        elif o == SLOGDET:
+            m = params[pstart[i]]
+            Ainv = np.linalg.inv(_matrix(vals, off[a], m, m))
+            for lane in range(L):
+                dA = _lanes_matrix(tan, off[a], m, m, L, lane)
+                tan[yo * L + lane] = 0.0
+                tan[(yo + 1) * L + lane] = np.sum(Ainv.T * dA)
+        elif o == CHOLESKY:
+            m = params[pstart[i]]
+            Lf = _matrix(vals, yo, m, m)
+            Linv = np.linalg.inv(Lf)
+            for lane in range(L):
+                dA = _lanes_matrix(tan, off[a], m, m, L, lane)
+                # dL = L Phi(L^-1 dA L^-T)
+                dL = np.dot(Lf, _phi(np.dot(np.dot(Linv, dA), Linv.T)))
+                _store_lanes_matrix(tan, yo, dL, L, lane)
+        else:
+            raise ValueError("tangent_sweep: unknown opcode")
+
+
+# ---- BEGIN GENERATED ELEMENTWISE CODE (python -m numad._codegen) ----
+# Do not edit by hand: the op table (numad/optable.py) is the source.
+ZERO_DERIVATIVE_OPS = np.array([False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, True, True, True, True, True, True, True, True, True, True, True, True, True, True, True, True, True, True, True])
+
+
+@njit(cache=True, error_model='numpy')
+def scalar_elementwise(o, a, b):
+    """Value and local partials (d/da, d/db) of elementwise op `o` at scalars."""
+    if o == 0:  # neg
+        y = -a
+        return y, -1.0, 0.0
+    elif o == 1:  # add
+        y = a + b
+        return y, 1.0, 1.0
+    elif o == 2:  # sub
+        y = a - b
+        return y, 1.0, -1.0
+    elif o == 3:  # mul
+        y = a * b
+        return y, b, a
+    elif o == 4:  # div
+        y = a / b
+        return y, 1.0 / b, -y / b
+    elif o == 5:  # pow
+        y = a ** b
+        return y, select(b == 0.0, 0.0, b * a ** (b - 1.0)), select(a > 0.0, y * np.log(a), select(a == 0.0, 0.0, np.nan))
+    elif o == 6:  # square
+        y = a * a
+        return y, 2.0 * a, 0.0
+    elif o == 7:  # reciprocal
+        y = 1.0 / a
+        return y, -y * y, 0.0
+    elif o == 8:  # sqrt
+        y = np.sqrt(a)
+        return y, 0.5 / y, 0.0
+    elif o == 9:  # cbrt
+        y = np.cbrt(a)
+        return y, 1.0 / (3.0 * y * y), 0.0
+    elif o == 10:  # exp
+        y = np.exp(a)
+        return y, y, 0.0
+    elif o == 11:  # expm1
+        y = np.expm1(a)
+        return y, y + 1.0, 0.0
+    elif o == 12:  # log
+        y = np.log(a)
+        return y, 1.0 / a, 0.0
+    elif o == 13:  # log1p
+        y = np.log1p(a)
+        return y, 1.0 / (1.0 + a), 0.0
+    elif o == 14:  # log2
+        y = np.log2(a)
+        return y, 1.0 / (a * 0.6931471805599453), 0.0
+    elif o == 15:  # log10
+        y = np.log10(a)
+        return y, 1.0 / (a * 2.302585092994046), 0.0
+    elif o == 16:  # sin
+        y = np.sin(a)
+        return y, np.cos(a), 0.0
+    elif o == 17:  # cos
+        y = np.cos(a)
+        return y, -np.sin(a), 0.0
+    elif o == 18:  # tan
+        y = np.tan(a)
+        return y, 1.0 + y * y, 0.0
+    elif o == 19:  # arcsin
+        y = np.arcsin(a)
+        return y, 1.0 / np.sqrt(1.0 - a * a), 0.0
+    elif o == 20:  # arccos
+        y = np.arccos(a)
+        return y, -1.0 / np.sqrt(1.0 - a * a), 0.0
+    elif o == 21:  # arctan
+        y = np.arctan(a)
+        return y, 1.0 / (1.0 + a * a), 0.0
+    elif o == 22:  # sinh
+        y = np.sinh(a)
+        return y, np.cosh(a), 0.0
+    elif o == 23:  # cosh
+        y = np.cosh(a)
+        return y, np.sinh(a), 0.0
+    elif o == 24:  # tanh
+        y = np.tanh(a)
+        return y, 1.0 - y * y, 0.0
+    elif o == 25:  # arcsinh
+        y = np.arcsinh(a)
+        return y, 1.0 / np.sqrt(a * a + 1.0), 0.0
+    elif o == 26:  # arccosh
+        y = np.arccosh(a)
+        return y, 1.0 / np.sqrt(a * a - 1.0), 0.0
+    elif o == 27:  # arctanh
+        y = np.arctanh(a)
+        return y, 1.0 / (1.0 - a * a), 0.0
+    elif o == 28:  # arctan2
+        y = np.arctan2(a, b)
+        return y, b / (a * a + b * b), -a / (a * a + b * b)
+    elif o == 29:  # hypot
+        y = np.hypot(a, b)
+        return y, select(y == 0.0, 0.0, a / y), select(y == 0.0, 0.0, b / y)
+    elif o == 30:  # abs
+        y = np.abs(a)
+        return y, np.sign(a), 0.0
+    elif o == 31:  # maximum
+        y = select(a >= b or a != a, a, b)
+        return y, select(a > b, 1.0, 0.0), select(b > a, 1.0, 0.0)
+    elif o == 32:  # minimum
+        y = select(a <= b or a != a, a, b)
+        return y, select(a < b, 1.0, 0.0), select(b < a, 1.0, 0.0)
+    elif o == 33:  # mod
+        y = np.mod(a, b)
+        return y, 1.0, -np.floor_divide(a, b)
+    elif o == 34:  # erf
+        y = math.erf(a)
+        return y, 1.1283791670955126 * np.exp(-a * a), 0.0
+    elif o == 35:  # erfc
+        y = math.erfc(a)
+        return y, -1.1283791670955126 * np.exp(-a * a), 0.0
+    elif o == 36:  # ndtr
+        y = 0.5 * math.erfc(-a / 1.4142135623730951)
+        return y, 0.3989422804014327 * np.exp(-0.5 * a * a), 0.0
+    elif o == 37:  # expit
+        y = 1.0 / (1.0 + np.exp(-a))
+        return y, y * (1.0 - y), 0.0
+    elif o == 38:  # copy
+        y = a
+        return y, 1.0, 0.0
+    elif o == 39:  # stop_gradient
+        y = a
+        return y, 0.0, 0.0
+    elif o == 40:  # sign
+        y = np.sign(a)
+        return y, 0.0, 0.0
+    elif o == 41:  # floor
+        y = np.floor(a)
+        return y, 0.0, 0.0
+    elif o == 42:  # ceil
+        y = np.ceil(a)
+        return y, 0.0, 0.0
+    elif o == 43:  # round
+        y = np.rint(a)
+        return y, 0.0, 0.0
+    elif o == 44:  # trunc
+        y = np.trunc(a)
+        return y, 0.0, 0.0
+    elif o == 45:  # floor_divide
+        y = np.floor_divide(a, b)
+        return y, 0.0, 0.0
+    elif o == 46:  # greater
+        y = select(a > b, 1.0, 0.0)
+        return y, 0.0, 0.0
+    elif o == 47:  # greater_equal
+        y = select(a >= b, 1.0, 0.0)
+        return y, 0.0, 0.0
+    elif o == 48:  # less
+        y = select(a < b, 1.0, 0.0)
+        return y, 0.0, 0.0
+    elif o == 49:  # less_equal
+        y = select(a <= b, 1.0, 0.0)
+        return y, 0.0, 0.0
+    elif o == 50:  # equal
+        y = select(a == b, 1.0, 0.0)
+        return y, 0.0, 0.0
+    elif o == 51:  # not_equal
+        y = select(a != b, 1.0, 0.0)
+        return y, 0.0, 0.0
+    elif o == 52:  # logical_and
+        y = select(a != 0.0 and b != 0.0, 1.0, 0.0)
+        return y, 0.0, 0.0
+    elif o == 53:  # logical_or
+        y = select(a != 0.0 or b != 0.0, 1.0, 0.0)
+        return y, 0.0, 0.0
+    elif o == 54:  # logical_xor
+        y = select((a != 0.0) != (b != 0.0), 1.0, 0.0)
+        return y, 0.0, 0.0
+    elif o == 55:  # logical_not
+        y = select(a == 0.0, 1.0, 0.0)
+        return y, 0.0, 0.0
+    elif o == 56:  # isnan
+        y = select(a != a, 1.0, 0.0)
+        return y, 0.0, 0.0
+    elif o == 57:  # isfinite
+        y = select(np.abs(a) < np.inf, 1.0, 0.0)
+        return y, 0.0, 0.0
+    return np.nan, 0.0, 0.0
+
+
+@njit(cache=True, error_model='numpy')
+def array_elementwise_forward(o, n, vals, yo, ao, sa, bo, sb):
+    """vals[yo:yo+n] = op(a, b); an input of stride 0 is a broadcast scalar."""
+    if o == 0:  # neg
+        for k in range(n):
+            a = vals[ao + k * sa]
+            vals[yo + k] = -a
+    elif o == 1:  # add
+        for k in range(n):
+            a = vals[ao + k * sa]
+            b = vals[bo + k * sb]
+            vals[yo + k] = a + b
+    elif o == 2:  # sub
+        for k in range(n):
+            a = vals[ao + k * sa]
+            b = vals[bo + k * sb]
+            vals[yo + k] = a - b
+    elif o == 3:  # mul
+        for k in range(n):
+            a = vals[ao + k * sa]
+            b = vals[bo + k * sb]
+            vals[yo + k] = a * b
+    elif o == 4:  # div
+        for k in range(n):
+            a = vals[ao + k * sa]
+            b = vals[bo + k * sb]
+            vals[yo + k] = a / b
+    elif o == 5:  # pow
+        for k in range(n):
+            a = vals[ao + k * sa]
+            b = vals[bo + k * sb]
+            vals[yo + k] = a ** b
+    elif o == 6:  # square
+        for k in range(n):
+            a = vals[ao + k * sa]
+            vals[yo + k] = a * a
+    elif o == 7:  # reciprocal
+        for k in range(n):
+            a = vals[ao + k * sa]
+            vals[yo + k] = 1.0 / a
+    elif o == 8:  # sqrt
+        for k in range(n):
+            a = vals[ao + k * sa]
+            vals[yo + k] = np.sqrt(a)
+    elif o == 9:  # cbrt
+        for k in range(n):
+            a = vals[ao + k * sa]
+            vals[yo + k] = np.cbrt(a)
+    elif o == 10:  # exp
+        for k in range(n):
+            a = vals[ao + k * sa]
+            vals[yo + k] = np.exp(a)
+    elif o == 11:  # expm1
+        for k in range(n):
+            a = vals[ao + k * sa]
+            vals[yo + k] = np.expm1(a)
+    elif o == 12:  # log
+        for k in range(n):
+            a = vals[ao + k * sa]
+            vals[yo + k] = np.log(a)
+    elif o == 13:  # log1p
+        for k in range(n):
+            a = vals[ao + k * sa]
+            vals[yo + k] = np.log1p(a)
+    elif o == 14:  # log2
+        for k in range(n):
+            a = vals[ao + k * sa]
+            vals[yo + k] = np.log2(a)
+    elif o == 15:  # log10
+        for k in range(n):
+            a = vals[ao + k * sa]
+            vals[yo + k] = np.log10(a)
+    elif o == 16:  # sin
+        for k in range(n):
+            a = vals[ao + k * sa]
+            vals[yo + k] = np.sin(a)
+    elif o == 17:  # cos
+        for k in range(n):
+            a = vals[ao + k * sa]
+            vals[yo + k] = np.cos(a)
+    elif o == 18:  # tan
+        for k in range(n):
+            a = vals[ao + k * sa]
+            vals[yo + k] = np.tan(a)
+    elif o == 19:  # arcsin
+        for k in range(n):
+            a = vals[ao + k * sa]
+            vals[yo + k] = np.arcsin(a)
+    elif o == 20:  # arccos
+        for k in range(n):
+            a = vals[ao + k * sa]
+            vals[yo + k] = np.arccos(a)
+    elif o == 21:  # arctan
+        for k in range(n):
+            a = vals[ao + k * sa]
+            vals[yo + k] = np.arctan(a)
+    elif o == 22:  # sinh
+        for k in range(n):
+            a = vals[ao + k * sa]
+            vals[yo + k] = np.sinh(a)
+    elif o == 23:  # cosh
+        for k in range(n):
+            a = vals[ao + k * sa]
+            vals[yo + k] = np.cosh(a)
+    elif o == 24:  # tanh
+        for k in range(n):
+            a = vals[ao + k * sa]
+            vals[yo + k] = np.tanh(a)
+    elif o == 25:  # arcsinh
+        for k in range(n):
+            a = vals[ao + k * sa]
+            vals[yo + k] = np.arcsinh(a)
+    elif o == 26:  # arccosh
+        for k in range(n):
+            a = vals[ao + k * sa]
+            vals[yo + k] = np.arccosh(a)
+    elif o == 27:  # arctanh
+        for k in range(n):
+            a = vals[ao + k * sa]
+            vals[yo + k] = np.arctanh(a)
+    elif o == 28:  # arctan2
+        for k in range(n):
+            a = vals[ao + k * sa]
+            b = vals[bo + k * sb]
+            vals[yo + k] = np.arctan2(a, b)
+    elif o == 29:  # hypot
+        for k in range(n):
+            a = vals[ao + k * sa]
+            b = vals[bo + k * sb]
+            vals[yo + k] = np.hypot(a, b)
+    elif o == 30:  # abs
+        for k in range(n):
+            a = vals[ao + k * sa]
+            vals[yo + k] = np.abs(a)
+    elif o == 31:  # maximum
+        for k in range(n):
+            a = vals[ao + k * sa]
+            b = vals[bo + k * sb]
+            vals[yo + k] = select(a >= b or a != a, a, b)
+    elif o == 32:  # minimum
+        for k in range(n):
+            a = vals[ao + k * sa]
+            b = vals[bo + k * sb]
+            vals[yo + k] = select(a <= b or a != a, a, b)
+    elif o == 33:  # mod
+        for k in range(n):
+            a = vals[ao + k * sa]
+            b = vals[bo + k * sb]
+            vals[yo + k] = np.mod(a, b)
+    elif o == 34:  # erf
+        for k in range(n):
+            a = vals[ao + k * sa]
+            vals[yo + k] = math.erf(a)
+    elif o == 35:  # erfc
+        for k in range(n):
+            a = vals[ao + k * sa]
+            vals[yo + k] = math.erfc(a)
+    elif o == 36:  # ndtr
+        for k in range(n):
+            a = vals[ao + k * sa]
+            vals[yo + k] = 0.5 * math.erfc(-a / 1.4142135623730951)
+    elif o == 37:  # expit
+        for k in range(n):
+            a = vals[ao + k * sa]
+            vals[yo + k] = 1.0 / (1.0 + np.exp(-a))
+    elif o == 38:  # copy
+        for k in range(n):
+            a = vals[ao + k * sa]
+            vals[yo + k] = a
+    elif o == 39:  # stop_gradient
+        for k in range(n):
+            a = vals[ao + k * sa]
+            vals[yo + k] = a
+    elif o == 40:  # sign
+        for k in range(n):
+            a = vals[ao + k * sa]
+            vals[yo + k] = np.sign(a)
+    elif o == 41:  # floor
+        for k in range(n):
+            a = vals[ao + k * sa]
+            vals[yo + k] = np.floor(a)
+    elif o == 42:  # ceil
+        for k in range(n):
+            a = vals[ao + k * sa]
+            vals[yo + k] = np.ceil(a)
+    elif o == 43:  # round
+        for k in range(n):
+            a = vals[ao + k * sa]
+            vals[yo + k] = np.rint(a)
+    elif o == 44:  # trunc
+        for k in range(n):
+            a = vals[ao + k * sa]
+            vals[yo + k] = np.trunc(a)
+    elif o == 45:  # floor_divide
+        for k in range(n):
+            a = vals[ao + k * sa]
+            b = vals[bo + k * sb]
+            vals[yo + k] = np.floor_divide(a, b)
+    elif o == 46:  # greater
+        for k in range(n):
+            a = vals[ao + k * sa]
+            b = vals[bo + k * sb]
+            vals[yo + k] = select(a > b, 1.0, 0.0)
+    elif o == 47:  # greater_equal
+        for k in range(n):
+            a = vals[ao + k * sa]
+            b = vals[bo + k * sb]
+            vals[yo + k] = select(a >= b, 1.0, 0.0)
+    elif o == 48:  # less
+        for k in range(n):
+            a = vals[ao + k * sa]
+            b = vals[bo + k * sb]
+            vals[yo + k] = select(a < b, 1.0, 0.0)
+    elif o == 49:  # less_equal
+        for k in range(n):
+            a = vals[ao + k * sa]
+            b = vals[bo + k * sb]
+            vals[yo + k] = select(a <= b, 1.0, 0.0)
+    elif o == 50:  # equal
+        for k in range(n):
+            a = vals[ao + k * sa]
+            b = vals[bo + k * sb]
+            vals[yo + k] = select(a == b, 1.0, 0.0)
+    elif o == 51:  # not_equal
+        for k in range(n):
+            a = vals[ao + k * sa]
+            b = vals[bo + k * sb]
+            vals[yo + k] = select(a != b, 1.0, 0.0)
+    elif o == 52:  # logical_and
+        for k in range(n):
+            a = vals[ao + k * sa]
+            b = vals[bo + k * sb]
+            vals[yo + k] = select(a != 0.0 and b != 0.0, 1.0, 0.0)
+    elif o == 53:  # logical_or
+        for k in range(n):
+            a = vals[ao + k * sa]
+            b = vals[bo + k * sb]
+            vals[yo + k] = select(a != 0.0 or b != 0.0, 1.0, 0.0)
+    elif o == 54:  # logical_xor
+        for k in range(n):
+            a = vals[ao + k * sa]
+            b = vals[bo + k * sb]
+            vals[yo + k] = select((a != 0.0) != (b != 0.0), 1.0, 0.0)
+    elif o == 55:  # logical_not
+        for k in range(n):
+            a = vals[ao + k * sa]
+            vals[yo + k] = select(a == 0.0, 1.0, 0.0)
+    elif o == 56:  # isnan
+        for k in range(n):
+            a = vals[ao + k * sa]
+            vals[yo + k] = select(a != a, 1.0, 0.0)
+    elif o == 57:  # isfinite
+        for k in range(n):
+            a = vals[ao + k * sa]
+            vals[yo + k] = select(np.abs(a) < np.inf, 1.0, 0.0)
+
+
+@njit(cache=True, error_model='numpy')
+def array_elementwise_reverse(o, n, vals, adj, yo, ao, sa, bo, sb, need_a, need_b):
+    """Adds the adjoints of op(a, b) into a and b; a zero adjoint contributes
+    nothing (so an untaken `where` branch's inf never becomes 0 * inf = nan)."""
+    if o == 0:  # neg
+        for k in range(n):
+            g = adj[yo + k]
+            if g != 0.0:
+                a = vals[ao + k * sa]
+                if need_a:
+                    adj[ao + k * sa] += g * (-1.0)
+    elif o == 1:  # add
+        for k in range(n):
+            g = adj[yo + k]
+            if g != 0.0:
+                a = vals[ao + k * sa]
+                b = vals[bo + k * sb]
+                if need_a:
+                    adj[ao + k * sa] += g * (1.0)
+                if need_b:
+                    adj[bo + k * sb] += g * (1.0)
+    elif o == 2:  # sub
+        for k in range(n):
+            g = adj[yo + k]
+            if g != 0.0:
+                a = vals[ao + k * sa]
+                b = vals[bo + k * sb]
+                if need_a:
+                    adj[ao + k * sa] += g * (1.0)
+                if need_b:
+                    adj[bo + k * sb] += g * (-1.0)
+    elif o == 3:  # mul
+        for k in range(n):
+            g = adj[yo + k]
+            if g != 0.0:
+                a = vals[ao + k * sa]
+                b = vals[bo + k * sb]
+                if need_a:
+                    adj[ao + k * sa] += g * (b)
+                if need_b:
+                    adj[bo + k * sb] += g * (a)
+    elif o == 4:  # div
+        for k in range(n):
+            g = adj[yo + k]
+            if g != 0.0:
+                a = vals[ao + k * sa]
+                b = vals[bo + k * sb]
+                y = vals[yo + k]
+                if need_a:
+                    adj[ao + k * sa] += g * (1.0 / b)
+                if need_b:
+                    adj[bo + k * sb] += g * (-y / b)
+    elif o == 5:  # pow
+        for k in range(n):
+            g = adj[yo + k]
+            if g != 0.0:
+                a = vals[ao + k * sa]
+                b = vals[bo + k * sb]
+                y = vals[yo + k]
+                if need_a:
+                    adj[ao + k * sa] += g * (select(b == 0.0, 0.0, b * a ** (b - 1.0)))
+                if need_b:
+                    adj[bo + k * sb] += g * (select(a > 0.0, y * np.log(a), select(a == 0.0, 0.0, np.nan)))
+    elif o == 6:  # square
+        for k in range(n):
+            g = adj[yo + k]
+            if g != 0.0:
+                a = vals[ao + k * sa]
+                if need_a:
+                    adj[ao + k * sa] += g * (2.0 * a)
+    elif o == 7:  # reciprocal
+        for k in range(n):
+            g = adj[yo + k]
+            if g != 0.0:
+                a = vals[ao + k * sa]
+                y = vals[yo + k]
+                if need_a:
+                    adj[ao + k * sa] += g * (-y * y)
+    elif o == 8:  # sqrt
+        for k in range(n):
+            g = adj[yo + k]
+            if g != 0.0:
+                a = vals[ao + k * sa]
+                y = vals[yo + k]
+                if need_a:
+                    adj[ao + k * sa] += g * (0.5 / y)
+    elif o == 9:  # cbrt
+        for k in range(n):
+            g = adj[yo + k]
+            if g != 0.0:
+                a = vals[ao + k * sa]
+                y = vals[yo + k]
+                if need_a:
+                    adj[ao + k * sa] += g * (1.0 / (3.0 * y * y))
+    elif o == 10:  # exp
+        for k in range(n):
+            g = adj[yo + k]
+            if g != 0.0:
+                a = vals[ao + k * sa]
+                y = vals[yo + k]
+                if need_a:
+                    adj[ao + k * sa] += g * (y)
+    elif o == 11:  # expm1
+        for k in range(n):
+            g = adj[yo + k]
+            if g != 0.0:
+                a = vals[ao + k * sa]
+                y = vals[yo + k]
+                if need_a:
+                    adj[ao + k * sa] += g * (y + 1.0)
+    elif o == 12:  # log
+        for k in range(n):
+            g = adj[yo + k]
+            if g != 0.0:
+                a = vals[ao + k * sa]
+                if need_a:
+                    adj[ao + k * sa] += g * (1.0 / a)
+    elif o == 13:  # log1p
+        for k in range(n):
+            g = adj[yo + k]
+            if g != 0.0:
+                a = vals[ao + k * sa]
+                if need_a:
+                    adj[ao + k * sa] += g * (1.0 / (1.0 + a))
+    elif o == 14:  # log2
+        for k in range(n):
+            g = adj[yo + k]
+            if g != 0.0:
+                a = vals[ao + k * sa]
+                if need_a:
+                    adj[ao + k * sa] += g * (1.0 / (a * 0.6931471805599453))
+    elif o == 15:  # log10
+        for k in range(n):
+            g = adj[yo + k]
+            if g != 0.0:
+                a = vals[ao + k * sa]
+                if need_a:
+                    adj[ao + k * sa] += g * (1.0 / (a * 2.302585092994046))
+    elif o == 16:  # sin
+        for k in range(n):
+            g = adj[yo + k]
+            if g != 0.0:
+                a = vals[ao + k * sa]
+                if need_a:
+                    adj[ao + k * sa] += g * (np.cos(a))
+    elif o == 17:  # cos
+        for k in range(n):
+            g = adj[yo + k]
+            if g != 0.0:
+                a = vals[ao + k * sa]
+                if need_a:
+                    adj[ao + k * sa] += g * (-np.sin(a))
+    elif o == 18:  # tan
+        for k in range(n):
+            g = adj[yo + k]
+            if g != 0.0:
+                a = vals[ao + k * sa]
+                y = vals[yo + k]
+                if need_a:
+                    adj[ao + k * sa] += g * (1.0 + y * y)
+    elif o == 19:  # arcsin
+        for k in range(n):
+            g = adj[yo + k]
+            if g != 0.0:
+                a = vals[ao + k * sa]
+                if need_a:
+                    adj[ao + k * sa] += g * (1.0 / np.sqrt(1.0 - a * a))
+    elif o == 20:  # arccos
+        for k in range(n):
+            g = adj[yo + k]
+            if g != 0.0:
+                a = vals[ao + k * sa]
+                if need_a:
+                    adj[ao + k * sa] += g * (-1.0 / np.sqrt(1.0 - a * a))
+    elif o == 21:  # arctan
+        for k in range(n):
+            g = adj[yo + k]
+            if g != 0.0:
+                a = vals[ao + k * sa]
+                if need_a:
+                    adj[ao + k * sa] += g * (1.0 / (1.0 + a * a))
+    elif o == 22:  # sinh
+        for k in range(n):
+            g = adj[yo + k]
+            if g != 0.0:
+                a = vals[ao + k * sa]
+                if need_a:
+                    adj[ao + k * sa] += g * (np.cosh(a))
+    elif o == 23:  # cosh
+        for k in range(n):
+            g = adj[yo + k]
+            if g != 0.0:
+                a = vals[ao + k * sa]
+                if need_a:
+                    adj[ao + k * sa] += g * (np.sinh(a))
+    elif o == 24:  # tanh
+        for k in range(n):
+            g = adj[yo + k]
+            if g != 0.0:
+                a = vals[ao + k * sa]
+                y = vals[yo + k]
+                if need_a:
+                    adj[ao + k * sa] += g * (1.0 - y * y)
+    elif o == 25:  # arcsinh
+        for k in range(n):
+            g = adj[yo + k]
+            if g != 0.0:
+                a = vals[ao + k * sa]
+                if need_a:
+                    adj[ao + k * sa] += g * (1.0 / np.sqrt(a * a + 1.0))
+    elif o == 26:  # arccosh
+        for k in range(n):
+            g = adj[yo + k]
+            if g != 0.0:
+                a = vals[ao + k * sa]
+                if need_a:
+                    adj[ao + k * sa] += g * (1.0 / np.sqrt(a * a - 1.0))
+    elif o == 27:  # arctanh
+        for k in range(n):
+            g = adj[yo + k]
+            if g != 0.0:
+                a = vals[ao + k * sa]
+                if need_a:
+                    adj[ao + k * sa] += g * (1.0 / (1.0 - a * a))
+    elif o == 28:  # arctan2
+        for k in range(n):
+            g = adj[yo + k]
+            if g != 0.0:
+                a = vals[ao + k * sa]
+                b = vals[bo + k * sb]
+                if need_a:
+                    adj[ao + k * sa] += g * (b / (a * a + b * b))
+                if need_b:
+                    adj[bo + k * sb] += g * (-a / (a * a + b * b))
+    elif o == 29:  # hypot
+        for k in range(n):
+            g = adj[yo + k]
+            if g != 0.0:
+                a = vals[ao + k * sa]
+                b = vals[bo + k * sb]
+                y = vals[yo + k]
+                if need_a:
+                    adj[ao + k * sa] += g * (select(y == 0.0, 0.0, a / y))
+                if need_b:
+                    adj[bo + k * sb] += g * (select(y == 0.0, 0.0, b / y))
+    elif o == 30:  # abs
+        for k in range(n):
+            g = adj[yo + k]
+            if g != 0.0:
+                a = vals[ao + k * sa]
+                if need_a:
+                    adj[ao + k * sa] += g * (np.sign(a))
+    elif o == 31:  # maximum
+        for k in range(n):
+            g = adj[yo + k]
+            if g != 0.0:
+                a = vals[ao + k * sa]
+                b = vals[bo + k * sb]
+                if need_a:
+                    adj[ao + k * sa] += g * (select(a > b, 1.0, 0.0))
+                if need_b:
+                    adj[bo + k * sb] += g * (select(b > a, 1.0, 0.0))
+    elif o == 32:  # minimum
+        for k in range(n):
+            g = adj[yo + k]
+            if g != 0.0:
+                a = vals[ao + k * sa]
+                b = vals[bo + k * sb]
+                if need_a:
+                    adj[ao + k * sa] += g * (select(a < b, 1.0, 0.0))
+                if need_b:
+                    adj[bo + k * sb] += g * (select(b < a, 1.0, 0.0))
+    elif o == 33:  # mod
+        for k in range(n):
+            g = adj[yo + k]
+            if g != 0.0:
+                a = vals[ao + k * sa]
+                b = vals[bo + k * sb]
+                if need_a:
+                    adj[ao + k * sa] += g * (1.0)
+                if need_b:
+                    adj[bo + k * sb] += g * (-np.floor_divide(a, b))
+    elif o == 34:  # erf
+        for k in range(n):
+            g = adj[yo + k]
+            if g != 0.0:
+                a = vals[ao + k * sa]
+                if need_a:
+                    adj[ao + k * sa] += g * (1.1283791670955126 * np.exp(-a * a))
+    elif o == 35:  # erfc
+        for k in range(n):
+            g = adj[yo + k]
+            if g != 0.0:
+                a = vals[ao + k * sa]
+                if need_a:
+                    adj[ao + k * sa] += g * (-1.1283791670955126 * np.exp(-a * a))
+    elif o == 36:  # ndtr
+        for k in range(n):
+            g = adj[yo + k]
+            if g != 0.0:
+                a = vals[ao + k * sa]
+                if need_a:
+                    adj[ao + k * sa] += g * (0.3989422804014327 * np.exp(-0.5 * a * a))
+    elif o == 37:  # expit
+        for k in range(n):
+            g = adj[yo + k]
+            if g != 0.0:
+                a = vals[ao + k * sa]
+                y = vals[yo + k]
+                if need_a:
+                    adj[ao + k * sa] += g * (y * (1.0 - y))
+    elif o == 38:  # copy
+        for k in range(n):
+            g = adj[yo + k]
+            if g != 0.0:
+                a = vals[ao + k * sa]
+                if need_a:
+                    adj[ao + k * sa] += g * (1.0)
+
+
+@njit(cache=True, error_model='numpy')
+def elementwise_tangent(o, n, L, vals, tan, yo, ao, sa, bo, sb):
+    """L tangent lanes of op(a, b): tan[y] = da * tan[a] + db * tan[b]; a zero
+    input tangent contributes nothing, so inf * 0 never makes a nan."""
+    if ZERO_DERIVATIVE_OPS[o]:
+        for k in range(n * L):
+            tan[yo * L + k] = 0.0
+        return
+    if o == 0:  # neg
+        for k in range(n):
+            a = vals[ao + k * sa]
+            d0 = -1.0
+            for lane in range(L):
+                t = 0.0
+                t0 = tan[(ao + k * sa) * L + lane]
+                if t0 != 0.0:
+                    t += d0 * t0
+                tan[(yo + k) * L + lane] = t
+    elif o == 1:  # add
+        for k in range(n):
+            a = vals[ao + k * sa]
+            b = vals[bo + k * sb]
+            d0 = 1.0
+            d1 = 1.0
+            for lane in range(L):
+                t = 0.0
+                t0 = tan[(ao + k * sa) * L + lane]
+                if t0 != 0.0:
+                    t += d0 * t0
+                t1 = tan[(bo + k * sb) * L + lane]
+                if t1 != 0.0:
+                    t += d1 * t1
+                tan[(yo + k) * L + lane] = t
+    elif o == 2:  # sub
+        for k in range(n):
+            a = vals[ao + k * sa]
+            b = vals[bo + k * sb]
+            d0 = 1.0
+            d1 = -1.0
+            for lane in range(L):
+                t = 0.0
+                t0 = tan[(ao + k * sa) * L + lane]
+                if t0 != 0.0:
+                    t += d0 * t0
+                t1 = tan[(bo + k * sb) * L + lane]
+                if t1 != 0.0:
+                    t += d1 * t1
+                tan[(yo + k) * L + lane] = t
+    elif o == 3:  # mul
+        for k in range(n):
+            a = vals[ao + k * sa]
+            b = vals[bo + k * sb]
+            d0 = b
+            d1 = a
+            for lane in range(L):
+                t = 0.0
+                t0 = tan[(ao + k * sa) * L + lane]
+                if t0 != 0.0:
+                    t += d0 * t0
+                t1 = tan[(bo + k * sb) * L + lane]
+                if t1 != 0.0:
+                    t += d1 * t1
+                tan[(yo + k) * L + lane] = t
+    elif o == 4:  # div
+        for k in range(n):
+            a = vals[ao + k * sa]
+            b = vals[bo + k * sb]
+            y = vals[yo + k]
+            d0 = 1.0 / b
+            d1 = -y / b
+            for lane in range(L):
+                t = 0.0
+                t0 = tan[(ao + k * sa) * L + lane]
+                if t0 != 0.0:
+                    t += d0 * t0
+                t1 = tan[(bo + k * sb) * L + lane]
+                if t1 != 0.0:
+                    t += d1 * t1
+                tan[(yo + k) * L + lane] = t
+    elif o == 5:  # pow
+        for k in range(n):
+            a = vals[ao + k * sa]
+            b = vals[bo + k * sb]
+            y = vals[yo + k]
+            d0 = select(b == 0.0, 0.0, b * a ** (b - 1.0))
+            d1 = select(a > 0.0, y * np.log(a), select(a == 0.0, 0.0, np.nan))
+            for lane in range(L):
+                t = 0.0
+                t0 = tan[(ao + k * sa) * L + lane]
+                if t0 != 0.0:
+                    t += d0 * t0
+                t1 = tan[(bo + k * sb) * L + lane]
+                if t1 != 0.0:
+                    t += d1 * t1
+                tan[(yo + k) * L + lane] = t
+    elif o == 6:  # square
+        for k in range(n):
+            a = vals[ao + k * sa]
+            d0 = 2.0 * a
+            for lane in range(L):
+                t = 0.0
+                t0 = tan[(ao + k * sa) * L + lane]
+                if t0 != 0.0:
+                    t += d0 * t0
+                tan[(yo + k) * L + lane] = t
+    elif o == 7:  # reciprocal
+        for k in range(n):
+            a = vals[ao + k * sa]
+            y = vals[yo + k]
+            d0 = -y * y
+            for lane in range(L):
+                t = 0.0
+                t0 = tan[(ao + k * sa) * L + lane]
+                if t0 != 0.0:
+                    t += d0 * t0
+                tan[(yo + k) * L + lane] = t
+    elif o == 8:  # sqrt
+        for k in range(n):
+            a = vals[ao + k * sa]
+            y = vals[yo + k]
+            d0 = 0.5 / y
+            for lane in range(L):
+                t = 0.0
+                t0 = tan[(ao + k * sa) * L + lane]
+                if t0 != 0.0:
+                    t += d0 * t0
+                tan[(yo + k) * L + lane] = t
+    elif o == 9:  # cbrt
+        for k in range(n):
+            a = vals[ao + k * sa]
+            y = vals[yo + k]
+            d0 = 1.0 / (3.0 * y * y)
+            for lane in range(L):
+                t = 0.0
+                t0 = tan[(ao + k * sa) * L + lane]
+                if t0 != 0.0:
+                    t += d0 * t0
+                tan[(yo + k) * L + lane] = t
+    elif o == 10:  # exp
+        for k in range(n):
+            a = vals[ao + k * sa]
+            y = vals[yo + k]
+            d0 = y
+            for lane in range(L):
+                t = 0.0
+                t0 = tan[(ao + k * sa) * L + lane]
+                if t0 != 0.0:
+                    t += d0 * t0
+                tan[(yo + k) * L + lane] = t
+    elif o == 11:  # expm1
+        for k in range(n):
+            a = vals[ao + k * sa]
+            y = vals[yo + k]
+            d0 = y + 1.0
+            for lane in range(L):
+                t = 0.0
+                t0 = tan[(ao + k * sa) * L + lane]
+                if t0 != 0.0:
+                    t += d0 * t0
+                tan[(yo + k) * L + lane] = t
+    elif o == 12:  # log
+        for k in range(n):
+            a = vals[ao + k * sa]
+            d0 = 1.0 / a
+            for lane in range(L):
+                t = 0.0
+                t0 = tan[(ao + k * sa) * L + lane]
+                if t0 != 0.0:
+                    t += d0 * t0
+                tan[(yo + k) * L + lane] = t
+    elif o == 13:  # log1p
+        for k in range(n):
+            a = vals[ao + k * sa]
+            d0 = 1.0 / (1.0 + a)
+            for lane in range(L):
+                t = 0.0
+                t0 = tan[(ao + k * sa) * L + lane]
+                if t0 != 0.0:
+                    t += d0 * t0
+                tan[(yo + k) * L + lane] = t
+    elif o == 14:  # log2
+        for k in range(n):
+            a = vals[ao + k * sa]
+            d0 = 1.0 / (a * 0.6931471805599453)
+            for lane in range(L):
+                t = 0.0
+                t0 = tan[(ao + k * sa) * L + lane]
+                if t0 != 0.0:
+                    t += d0 * t0
+                tan[(yo + k) * L + lane] = t
+    elif o == 15:  # log10
+        for k in range(n):
+            a = vals[ao + k * sa]
+            d0 = 1.0 / (a * 2.302585092994046)
+            for lane in range(L):
+                t = 0.0
+                t0 = tan[(ao + k * sa) * L + lane]
+                if t0 != 0.0:
+                    t += d0 * t0
+                tan[(yo + k) * L + lane] = t
+    elif o == 16:  # sin
+        for k in range(n):
+            a = vals[ao + k * sa]
+            d0 = np.cos(a)
+            for lane in range(L):
+                t = 0.0
+                t0 = tan[(ao + k * sa) * L + lane]
+                if t0 != 0.0:
+                    t += d0 * t0
+                tan[(yo + k) * L + lane] = t
+    elif o == 17:  # cos
+        for k in range(n):
+            a = vals[ao + k * sa]
+            d0 = -np.sin(a)
+            for lane in range(L):
+                t = 0.0
+                t0 = tan[(ao + k * sa) * L + lane]
+                if t0 != 0.0:
+                    t += d0 * t0
+                tan[(yo + k) * L + lane] = t
+    elif o == 18:  # tan
+        for k in range(n):
+            a = vals[ao + k * sa]
+            y = vals[yo + k]
+            d0 = 1.0 + y * y
+            for lane in range(L):
+                t = 0.0
+                t0 = tan[(ao + k * sa) * L + lane]
+                if t0 != 0.0:
+                    t += d0 * t0
+                tan[(yo + k) * L + lane] = t
+    elif o == 19:  # arcsin
+        for k in range(n):
+            a = vals[ao + k * sa]
+            d0 = 1.0 / np.sqrt(1.0 - a * a)
+            for lane in range(L):
+                t = 0.0
+                t0 = tan[(ao + k * sa) * L + lane]
+                if t0 != 0.0:
+                    t += d0 * t0
+                tan[(yo + k) * L + lane] = t
+    elif o == 20:  # arccos
+        for k in range(n):
+            a = vals[ao + k * sa]
+            d0 = -1.0 / np.sqrt(1.0 - a * a)
+            for lane in range(L):
+                t = 0.0
+                t0 = tan[(ao + k * sa) * L + lane]
+                if t0 != 0.0:
+                    t += d0 * t0
+                tan[(yo + k) * L + lane] = t
+    elif o == 21:  # arctan
+        for k in range(n):
+            a = vals[ao + k * sa]
+            d0 = 1.0 / (1.0 + a * a)
+            for lane in range(L):
+                t = 0.0
+                t0 = tan[(ao + k * sa) * L + lane]
+                if t0 != 0.0:
+                    t += d0 * t0
+                tan[(yo + k) * L + lane] = t
+    elif o == 22:  # sinh
+        for k in range(n):
+            a = vals[ao + k * sa]
+            d0 = np.cosh(a)
+            for lane in range(L):
+                t = 0.0
+                t0 = tan[(ao + k * sa) * L + lane]
+                if t0 != 0.0:
+                    t += d0 * t0
+                tan[(yo + k) * L + lane] = t
+    elif o == 23:  # cosh
+        for k in range(n):
+            a = vals[ao + k * sa]
+            d0 = np.sinh(a)
+            for lane in range(L):
+                t = 0.0
+                t0 = tan[(ao + k * sa) * L + lane]
+                if t0 != 0.0:
+                    t += d0 * t0
+                tan[(yo + k) * L + lane] = t
+    elif o == 24:  # tanh
+        for k in range(n):
+            a = vals[ao + k * sa]
+            y = vals[yo + k]
+            d0 = 1.0 - y * y
+            for lane in range(L):
+                t = 0.0
+                t0 = tan[(ao + k * sa) * L + lane]
+                if t0 != 0.0:
+                    t += d0 * t0
+                tan[(yo + k) * L + lane] = t
+    elif o == 25:  # arcsinh
+        for k in range(n):
+            a = vals[ao + k * sa]
+            d0 = 1.0 / np.sqrt(a * a + 1.0)
+            for lane in range(L):
+                t = 0.0
+                t0 = tan[(ao + k * sa) * L + lane]
+                if t0 != 0.0:
+                    t += d0 * t0
+                tan[(yo + k) * L + lane] = t
+    elif o == 26:  # arccosh
+        for k in range(n):
+            a = vals[ao + k * sa]
+            d0 = 1.0 / np.sqrt(a * a - 1.0)
+            for lane in range(L):
+                t = 0.0
+                t0 = tan[(ao + k * sa) * L + lane]
+                if t0 != 0.0:
+                    t += d0 * t0
+                tan[(yo + k) * L + lane] = t
+    elif o == 27:  # arctanh
+        for k in range(n):
+            a = vals[ao + k * sa]
+            d0 = 1.0 / (1.0 - a * a)
+            for lane in range(L):
+                t = 0.0
+                t0 = tan[(ao + k * sa) * L + lane]
+                if t0 != 0.0:
+                    t += d0 * t0
+                tan[(yo + k) * L + lane] = t
+    elif o == 28:  # arctan2
+        for k in range(n):
+            a = vals[ao + k * sa]
+            b = vals[bo + k * sb]
+            d0 = b / (a * a + b * b)
+            d1 = -a / (a * a + b * b)
+            for lane in range(L):
+                t = 0.0
+                t0 = tan[(ao + k * sa) * L + lane]
+                if t0 != 0.0:
+                    t += d0 * t0
+                t1 = tan[(bo + k * sb) * L + lane]
+                if t1 != 0.0:
+                    t += d1 * t1
+                tan[(yo + k) * L + lane] = t
+    elif o == 29:  # hypot
+        for k in range(n):
+            a = vals[ao + k * sa]
+            b = vals[bo + k * sb]
+            y = vals[yo + k]
+            d0 = select(y == 0.0, 0.0, a / y)
+            d1 = select(y == 0.0, 0.0, b / y)
+            for lane in range(L):
+                t = 0.0
+                t0 = tan[(ao + k * sa) * L + lane]
+                if t0 != 0.0:
+                    t += d0 * t0
+                t1 = tan[(bo + k * sb) * L + lane]
+                if t1 != 0.0:
+                    t += d1 * t1
+                tan[(yo + k) * L + lane] = t
+    elif o == 30:  # abs
+        for k in range(n):
+            a = vals[ao + k * sa]
+            d0 = np.sign(a)
+            for lane in range(L):
+                t = 0.0
+                t0 = tan[(ao + k * sa) * L + lane]
+                if t0 != 0.0:
+                    t += d0 * t0
+                tan[(yo + k) * L + lane] = t
+    elif o == 31:  # maximum
+        for k in range(n):
+            a = vals[ao + k * sa]
+            b = vals[bo + k * sb]
+            d0 = select(a > b, 1.0, 0.0)
+            d1 = select(b > a, 1.0, 0.0)
+            for lane in range(L):
+                t = 0.0
+                t0 = tan[(ao + k * sa) * L + lane]
+                if t0 != 0.0:
+                    t += d0 * t0
+                t1 = tan[(bo + k * sb) * L + lane]
+                if t1 != 0.0:
+                    t += d1 * t1
+                tan[(yo + k) * L + lane] = t
+    elif o == 32:  # minimum
+        for k in range(n):
+            a = vals[ao + k * sa]
+            b = vals[bo + k * sb]
+            d0 = select(a < b, 1.0, 0.0)
+            d1 = select(b < a, 1.0, 0.0)
+            for lane in range(L):
+                t = 0.0
+                t0 = tan[(ao + k * sa) * L + lane]
+                if t0 != 0.0:
+                    t += d0 * t0
+                t1 = tan[(bo + k * sb) * L + lane]
+                if t1 != 0.0:
+                    t += d1 * t1
+                tan[(yo + k) * L + lane] = t
+    elif o == 33:  # mod
+        for k in range(n):
+            a = vals[ao + k * sa]
+            b = vals[bo + k * sb]
+            d0 = 1.0
+            d1 = -np.floor_divide(a, b)
+            for lane in range(L):
+                t = 0.0
+                t0 = tan[(ao + k * sa) * L + lane]
+                if t0 != 0.0:
+                    t += d0 * t0
+                t1 = tan[(bo + k * sb) * L + lane]
+                if t1 != 0.0:
+                    t += d1 * t1
+                tan[(yo + k) * L + lane] = t
+    elif o == 34:  # erf
+        for k in range(n):
+            a = vals[ao + k * sa]
+            d0 = 1.1283791670955126 * np.exp(-a * a)
+            for lane in range(L):
+                t = 0.0
+                t0 = tan[(ao + k * sa) * L + lane]
+                if t0 != 0.0:
+                    t += d0 * t0
+                tan[(yo + k) * L + lane] = t
+    elif o == 35:  # erfc
+        for k in range(n):
+            a = vals[ao + k * sa]
+            d0 = -1.1283791670955126 * np.exp(-a * a)
+            for lane in range(L):
+                t = 0.0
+                t0 = tan[(ao + k * sa) * L + lane]
+                if t0 != 0.0:
+                    t += d0 * t0
+                tan[(yo + k) * L + lane] = t
+    elif o == 36:  # ndtr
+        for k in range(n):
+            a = vals[ao + k * sa]
+            d0 = 0.3989422804014327 * np.exp(-0.5 * a * a)
+            for lane in range(L):
+                t = 0.0
+                t0 = tan[(ao + k * sa) * L + lane]
+                if t0 != 0.0:
+                    t += d0 * t0
+                tan[(yo + k) * L + lane] = t
+    elif o == 37:  # expit
+        for k in range(n):
+            a = vals[ao + k * sa]
+            y = vals[yo + k]
+            d0 = y * (1.0 - y)
+            for lane in range(L):
+                t = 0.0
+                t0 = tan[(ao + k * sa) * L + lane]
+                if t0 != 0.0:
+                    t += d0 * t0
+                tan[(yo + k) * L + lane] = t
+    elif o == 38:  # copy
+        for k in range(n):
+            a = vals[ao + k * sa]
+            d0 = 1.0
+            for lane in range(L):
+                t = 0.0
+                t0 = tan[(ao + k * sa) * L + lane]
+                if t0 != 0.0:
+                    t += d0 * t0
+                tan[(yo + k) * L + lane] = t
+
+
+# ---- END GENERATED ELEMENTWISE CODE ----

@@ -1,0 +1,81 @@
+"""Pytrees: nestings of tuples, lists and dicts whose leaves are floats and arrays.
+
+``flatten`` turns a point into a list of leaves and a hashable description of its
+structure; ``unflatten`` builds the same structure around new leaves. Derivatives are
+returned in the structure of the argument they belong to.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+LEAF = "*"
+
+
+def flatten(tree):
+    """Return ``(leaves, treedef)``; ``treedef`` is hashable and compares by structure."""
+    leaves = []
+    treedef = _flatten_into(tree, leaves)
+    return leaves, treedef
+
+
+def _flatten_into(tree, leaves):
+    if isinstance(tree, (tuple, list)) and not hasattr(tree, "_fields"):
+        kind = "tuple" if isinstance(tree, tuple) else "list"
+        return (kind, tuple(_flatten_into(t, leaves) for t in tree))
+    if isinstance(tree, dict):
+        keys = tuple(tree.keys())
+        return ("dict", keys, tuple(_flatten_into(tree[k], leaves) for k in keys))
+    if tree is None:
+        return ("none",)
+    leaves.append(tree)
+    return LEAF
+
+
+def unflatten(treedef, leaves):
+    """Build the structure ``treedef`` describes around ``leaves`` (an iterable)."""
+    it = iter(leaves)
+    out = _build(treedef, it)
+    return out
+
+
+def _build(treedef, it):
+    if treedef == LEAF:
+        return next(it)
+    kind = treedef[0]
+    if kind == "tuple":
+        return tuple(_build(t, it) for t in treedef[1])
+    if kind == "list":
+        return [_build(t, it) for t in treedef[1]]
+    if kind == "dict":
+        return {k: _build(t, it) for k, t in zip(treedef[1], treedef[2])}
+    return None
+
+
+def leaf_is_differentiable(leaf):
+    """Floats and float arrays are inputs; ints, bools, strings, objects are settings."""
+    if isinstance(leaf, bool) or isinstance(leaf, np.bool_):
+        return False
+    if isinstance(leaf, (float, np.floating)):
+        return True
+    if isinstance(leaf, np.ndarray):
+        return leaf.dtype.kind == "f"
+    return False
+
+
+def as_float_array(leaf, what="argument"):
+    """A float64 copy of a numeric leaf; complex numbers are refused."""
+    arr = np.asarray(leaf)
+    if arr.dtype.kind == "c":
+        raise TypeError(f"numad: {what} is complex; numad differentiates real float64 "
+                        "functions (split real and imaginary parts)")
+    if arr.dtype.kind not in "fiub":
+        raise TypeError(f"numad: {what} of type {type(leaf).__name__} is not a number or "
+                        "a numeric array")
+    return np.array(arr, dtype=np.float64)
+
+
+def like_leaf(value, leaf):
+    """``value`` given the type of ``leaf``: a Python float for a scalar leaf."""
+    if isinstance(leaf, np.ndarray):
+        return np.asarray(value, dtype=np.float64).reshape(leaf.shape)
+    return float(np.asarray(value).reshape(()))

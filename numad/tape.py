@@ -1,0 +1,356 @@
+"""The tape: a flat Wengert list as parallel NumPy arrays, and its replays.
+
+A ``Tape`` is data (see ``numad/kernels.py`` for the meaning of each array) plus the
+little bookkeeping needed to map a user's arguments onto its input entries and its
+output entries back onto the user's structure. All numerical work is done by the
+compiled sweeps; the buffers they fill are allocated once per tape and reused.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import kernels as K
+from .errors import ControlFlowChanged
+from .optable import OPNAMES, OPCODES
+from .pytree import flatten, leaf_is_differentiable, unflatten
+
+_GUARD = OPCODES["guard"]
+_INPUT = OPCODES["input"]
+
+
+class Tape:
+    """A recorded evaluation of a function, replayable at new inputs.
+
+    Made by ``nd.trace(f, *args)``. ``tape(*args)`` re-evaluates ``f``; ``gradient``,
+    ``jvp``, ``vjp`` and ``jacobian`` differentiate it with the compiled sweeps. Where
+    a recorded branch decision (a comparison used as a truth value, ``int()``, an index
+    taken from a traced value) would go the other way at the new arguments, the replay
+    raises ``nd.ControlFlowChanged``; ``tape.matches(*args)`` tells in advance.
+
+    Examples
+    --------
+    >>> import numad as nd, numpy as np
+    >>> tape = nd.trace(lambda x: np.sum(x ** 2), np.array([1.0, 2.0]))
+    >>> tape(np.array([3.0, 4.0]))
+    25.0
+    >>> tape.gradient(np.array([3.0, 4.0]))
+    array([6., 8.])
+    """
+
+    def __init__(self, *, op, args, off, size, pstart, params, aux_off, aux, vals, shapes,
+                 arg_treedefs, leaf_roles, input_entries, output_entries, out_treedef,
+                 name="f"):
+        self.op = op
+        self.args = args
+        self.off = off
+        self.size = size
+        self.pstart = pstart
+        self.params = params
+        self.aux_off = aux_off
+        self.aux = aux
+        self.vals = vals
+        self.shapes = shapes                  # entry -> shape for non-scalar entries
+        self.arg_treedefs = arg_treedefs      # one treedef per positional argument
+        self.leaf_roles = leaf_roles          # per argument: per leaf, input number or ("static", v)
+        self.input_entries = np.asarray(input_entries, dtype=np.int64)
+        self.output_entries = list(output_entries)
+        self.out_treedef = out_treedef
+        self.name = name
+        self.partials = np.zeros((len(op), 2))
+        self._adj = None
+        self._tan = None
+        self._has_guards = bool(np.any(op == _GUARD))
+
+    # ---- sizes and printing -------------------------------------------------------------
+    def __len__(self):
+        return len(self.op)
+
+    @property
+    def nbytes(self):
+        """Bytes held by the tape's arrays and its sweep buffers."""
+        arrays = [self.op, self.args, self.off, self.size, self.pstart, self.params,
+                  self.aux_off, self.aux, self.vals, self.partials, self._adj, self._tan]
+        return int(sum(a.nbytes for a in arrays if a is not None))
+
+    def shape_of(self, entry):
+        return self.shapes.get(entry, ())
+
+    def __repr__(self):
+        return (f"<numad.Tape of {self.name}: {len(self)} entries, "
+                f"{len(self.input_entries)} inputs, {self.nbytes} bytes>")
+
+    def __str__(self):
+        lines = [f"Wengert list of {self.name} ({len(self)} entries)"]
+        for i in range(len(self.op)):
+            lines.append(self.format_entry(i))
+        return "\n".join(lines)
+
+    def format_entry(self, i):
+        """One line of the Wengert list: index, operation, inputs, value."""
+        name = OPNAMES[int(self.op[i])]
+        ins = [f"v{int(a)}" for a in self.args[i] if a >= 0]
+        if name == "concat":
+            p = self.pstart[i]
+            count = self.params[p + 2]
+            ins = [f"v{int(self.params[p + 3 + 2 * s])}" for s in range(count)]
+        shape = self.shape_of(i)
+        value = self.entry_value(i)
+        if shape == ():
+            shown = f"{float(value):.6g}"
+        else:
+            flat = value.ravel()
+            body = ", ".join(f"{v:.4g}" for v in flat[:4]) + (", ..." if flat.size > 4 else "")
+            shown = f"array{tuple(shape)} [{body}]"
+        return f"v{i:<5d} {name:<14s} {', '.join(ins):<18s} = {shown}"
+
+    def entry_value(self, i):
+        o, n = self.off[i], self.size[i]
+        v = self.vals[o:o + n]
+        shape = self.shape_of(i)
+        return v[0] if shape == () else v.reshape(shape)
+
+    # ---- arguments -------------------------------------------------------------------------
+    def _load(self, args):
+        """Write the arguments' input leaves into the value buffer."""
+        if len(args) != len(self.arg_treedefs):
+            raise TypeError(f"numad: the tape of {self.name} takes {len(self.arg_treedefs)} "
+                            f"arguments, got {len(args)}")
+        vals, off, size = self.vals, self.off, self.size
+        for arg, treedef, roles in zip(args, self.arg_treedefs, self.leaf_roles):
+            leaves, td = flatten(arg)
+            if td != treedef:
+                raise ValueError(f"numad: the tape of {self.name} was recorded for arguments "
+                                 f"structured as {treedef}, got {td}; trace again")
+            for leaf, role in zip(leaves, roles):
+                if isinstance(role, tuple):
+                    if not _same_static(leaf, role[1]):
+                        raise ControlFlowChanged(
+                            f"numad: the tape of {self.name} was recorded with the setting "
+                            f"{role[1]!r}, not {leaf!r}: settings (ints, bools, strings) are "
+                            "constants of a tape; trace again (nd.gradient does so itself)")
+                    continue
+                e = self.input_entries[role]
+                o, n = off[e], size[e]
+                arr = np.asarray(leaf, dtype=np.float64)
+                if arr.size != n or (arr.shape != self.shape_of(e) and arr.shape != ()):
+                    raise ValueError(f"numad: input of shape {arr.shape} where the tape of "
+                                     f"{self.name} recorded {self.shape_of(e)}; trace again")
+                vals[o:o + n] = arr.ravel()
+
+    def input_positions(self, argnum=0):
+        """Input numbers (into ``input_entries``) of the leaves of argument ``argnum``."""
+        return [r for r in self.leaf_roles[argnum] if not isinstance(r, tuple)]
+
+    # ---- sweeps ----------------------------------------------------------------------------
+    def forward(self, check_guards=True):
+        """Re-evaluate every entry from the current inputs; raise on a changed branch."""
+        failed = K.forward_sweep(self.op, self.args, self.off, self.size, self.pstart,
+                                 self.params, self.aux_off, self.vals, self.partials, self.aux,
+                                 0, len(self.op)) if check_guards or not self._has_guards \
+            else self._forward_ignoring_guards()
+        if failed >= 0:
+            raise ControlFlowChanged(
+                f"numad: replaying the tape of {self.name}: the branch decision recorded at "
+                f"entry v{failed} ({self._guard_source(failed)}) is different at these "
+                "inputs, so the recorded operations are not the function here. Trace again "
+                "(nd.trace), or use nd.gradient / nd.value_and_gradient, which re-trace "
+                "by themselves")
+
+    def _forward_ignoring_guards(self):
+        # Used right after tracing: the branch taken is the one Python took, even where a
+        # kernel's last-bit rounding would decide a tie differently.
+        start = 0
+        n = len(self.op)
+        while True:
+            failed = K.forward_sweep(self.op, self.args, self.off, self.size, self.pstart,
+                                     self.params, self.aux_off, self.vals, self.partials,
+                                     self.aux, start, n)
+            if failed < 0:
+                return -1
+            start = failed + 1
+
+    def _guard_source(self, i):
+        a = int(self.args[i, 0])
+        return f"a decision on v{a} = {OPNAMES[int(self.op[a])]}(...)"
+
+    def adjoint_buffer(self):
+        if self._adj is None:
+            self._adj = np.zeros_like(self.vals)
+        else:
+            self._adj[:] = 0.0
+        return self._adj
+
+    def reverse(self, seeds):
+        """Reverse sweep from ``seeds`` = [(entry, adjoint array)]; returns the adjoints."""
+        adj = self.adjoint_buffer()
+        for e, w in seeds:
+            o, n = self.off[e], self.size[e]
+            adj[o:o + n] += np.asarray(w, dtype=np.float64).ravel()
+        K.reverse_sweep(self.op, self.args, self.off, self.size, self.pstart, self.params,
+                        self.aux_off, self.vals, self.partials, self.aux, adj, 0, len(self.op))
+        return adj
+
+    def tangents(self, input_tangents):
+        """Tangent sweep: ``input_tangents[k]`` has shape (size of input k, L)."""
+        L = input_tangents[0].shape[1] if input_tangents else 1
+        need = self.vals.shape[0] * L
+        if self._tan is None or self._tan.shape[0] != need:
+            self._tan = np.zeros(need)
+        else:
+            self._tan[:] = 0.0
+        tan = self._tan
+        for e, t in zip(self.input_entries, input_tangents):
+            o, n = self.off[e], self.size[e]
+            tan[o * L:(o + n) * L] = np.asarray(t, dtype=np.float64).reshape(n * L)
+        K.tangent_sweep(self.op, self.args, self.off, self.size, self.pstart, self.params,
+                        self.aux_off, self.vals, self.aux, tan, L, 0, len(self.op))
+        return tan, L
+
+    def read(self, buf, e, L=1):
+        o, n = self.off[e], self.size[e]
+        return buf[o * L:(o + n) * L].reshape(n, L) if L > 1 else buf[o:o + n]
+
+    def outputs(self):
+        vals = [self.entry_value(e) for e in self.output_entries]
+        vals = [float(v) if np.ndim(v) == 0 else v.copy() for v in vals]
+        return unflatten(self.out_treedef, vals)
+
+    def _scalar_output(self, what):
+        if len(self.output_entries) != 1 or self.size[self.output_entries[0]] != 1:
+            shapes = [self.shape_of(e) for e in self.output_entries]
+            raise ValueError(f"numad: {what} of {self.name} needs a scalar output, but it "
+                             f"returns shape(s) {shapes}; use nd.jacobian or nd.vjp for "
+                             "vector outputs")
+        return self.output_entries[0]
+
+    def _gather_inputs(self, buf, positions, argnum, L=1):
+        """The derivative of argument ``argnum`` out of a sweep buffer, in its structure."""
+        out = []
+        for r in self.leaf_roles[argnum]:
+            if isinstance(r, tuple):
+                out.append(None)
+                continue
+            e = self.input_entries[r]
+            shape = self.shape_of(e)
+            block = self.read(buf, e, L).copy()
+            if L == 1:
+                out.append(float(block[0]) if shape == () else block.reshape(shape))
+            else:
+                out.append(block.reshape(shape + (L,)))
+        return unflatten(self.arg_treedefs[argnum], out)
+
+    # ---- the public replays ------------------------------------------------------------------
+    def __call__(self, *args):
+        self._load(args)
+        self.forward()
+        return self.outputs()
+
+    def matches(self, *args):
+        """Whether the recorded branch decisions all hold at ``args``."""
+        self._load(args)
+        failed = K.forward_sweep(self.op, self.args, self.off, self.size, self.pstart,
+                                 self.params, self.aux_off, self.vals, self.partials, self.aux,
+                                 0, len(self.op))
+        return failed < 0
+
+    def value_and_gradient(self, *args, argnum=0):
+        self._load(args)
+        self.forward()
+        out = self._scalar_output("the gradient")
+        adj = self.reverse([(out, 1.0)])
+        return float(self.entry_value(out)), self._gather_inputs(adj, None, argnum)
+
+    def gradient(self, *args):
+        """The gradient of the (scalar) output with respect to the first argument."""
+        return self.value_and_gradient(*args)[1]
+
+    def _single_input_arg(self, what):
+        if len(self.arg_treedefs) != 1:
+            raise TypeError(f"numad: tape.{what} is for one-argument tapes; {self.name} "
+                            f"takes {len(self.arg_treedefs)}")
+
+    def vjp(self, x, w):
+        """``w^T J`` at ``x``, shaped like ``x``; ``w`` is shaped like the output."""
+        self._single_input_arg("vjp")
+        self._load((x,))
+        self.forward()
+        w_leaves, _ = flatten(w)
+        seeds = list(zip(self.output_entries, w_leaves))
+        adj = self.reverse(seeds)
+        return self._gather_inputs(adj, None, 0)
+
+    def jvp(self, x, v):
+        """``(f(x), J v)`` for a direction ``v`` shaped like ``x``."""
+        self._single_input_arg("jvp")
+        self._load((x,))
+        self.forward()
+        v_leaves, _ = flatten(v)
+        tans = [np.asarray(t, dtype=np.float64).reshape(-1, 1) for t in v_leaves]
+        tan, L = self.tangents(tans)
+        outs = []
+        for e in self.output_entries:
+            t = self.read(tan, e).copy()
+            shape = self.shape_of(e)
+            outs.append(float(t[0]) if shape == () else t.reshape(shape))
+        return self.outputs(), unflatten(self.out_treedef, outs)
+
+    def jacobian(self, x, mode="auto"):
+        """The (m, n) Jacobian at ``x`` (flattened output by flattened input)."""
+        self._single_input_arg("jacobian")
+        self._load((x,))
+        self.forward()
+        n = int(sum(self.size[e] for e in self.input_entries))
+        m = int(sum(self.size[e] for e in self.output_entries))
+        if mode == "auto":
+            mode = "forward" if n <= m else "reverse"
+        return self.jacobian_loaded(mode, n, m)
+
+    def jacobian_loaded(self, mode, n, m):
+        if mode == "forward":
+            J = np.empty((m, n))
+            # all n directions in one tangent sweep: lanes of the identity
+            sizes = [int(self.size[e]) for e in self.input_entries]
+            seeds, start = [], 0
+            for s in sizes:
+                t = np.zeros((s, n))
+                t[np.arange(s), start + np.arange(s)] = 1.0
+                seeds.append(t)
+                start += s
+            tan, L = self.tangents(seeds) if n else (None, 1)
+            row = 0
+            for e in self.output_entries:
+                s = int(self.size[e])
+                if n:
+                    J[row:row + s] = self.read(tan, e, L).reshape(s, n)
+                row += s
+            return J
+        if mode == "reverse":
+            J = np.empty((m, n))
+            row = 0
+            for e in self.output_entries:
+                for k in range(int(self.size[e])):
+                    adj = self.adjoint_buffer()
+                    adj[self.off[e] + k] = 1.0
+                    K.reverse_sweep(self.op, self.args, self.off, self.size, self.pstart,
+                                    self.params, self.aux_off, self.vals, self.partials,
+                                    self.aux, adj, 0, len(self.op))
+                    J[row] = np.concatenate([self.read(adj, i) for i in self.input_entries]) \
+                        if n else J[row]
+                    row += 1
+            return J
+        raise ValueError(f"numad: jacobian mode must be 'forward', 'reverse' or 'auto', "
+                         f"not {mode!r}")
+
+
+def _same_static(a, b):
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return (isinstance(a, np.ndarray) and isinstance(b, np.ndarray)
+                and a.shape == b.shape and a.dtype == b.dtype and bool(np.all(a == b)))
+    try:
+        return type(a) is type(b) and bool(a == b)
+    except Exception:
+        return a is b
+
+
+def is_input_leaf(leaf):
+    return leaf_is_differentiable(leaf)

@@ -1,0 +1,1702 @@
+"""The tracer: runs a user's function on traced values and records every operation.
+
+A ``Traced`` value stands for one tape entry (a scalar or a whole array) and carries
+its concrete value, so the user's Python runs exactly as it would on floats and
+arrays. Operators, NumPy ufuncs (``__array_ufunc__``) and NumPy functions
+(``__array_function__``) append entries to a ``Recorder``; ``finish`` turns the
+recorder into a ``Tape`` of flat arrays.
+
+The hot path is the scalar one (a Python loop over floats): such an operation costs
+one ``list.extend`` of four ints, one ``list.append`` of the value and one small object.
+
+Branch decisions are recorded as guard entries: a comparison used as a truth value,
+``int()`` of a traced value, a traced value used as an index or a ``range`` bound. A
+replay re-checks every guard (ADOL-C's approach) instead of computing a wrong value.
+"""
+from __future__ import annotations
+
+import linecache
+import math
+import re
+import sys
+
+import numpy as np
+
+from .errors import TracingError
+from .optable import ELEMENTWISE_BY_NAME, OPCODES
+from .pytree import as_float_array, flatten, leaf_is_differentiable
+from .tape import Tape
+
+_ADD = OPCODES["add"]
+_SUB = OPCODES["sub"]
+_MUL = OPCODES["mul"]
+_DIV = OPCODES["div"]
+_NEG = OPCODES["neg"]
+_SQUARE = OPCODES["square"]
+INPUT = OPCODES["input"]
+CONST = OPCODES["const"]
+ALIAS = OPCODES["alias"]
+GUARD = OPCODES["guard"]
+
+
+class Recorder:
+    """The growing tape of one trace: Python lists, turned into arrays by ``finish``."""
+
+    __slots__ = ("codes", "vals", "arrays", "params", "aux_sizes", "consts", "n", "live")
+
+    def __init__(self):
+        self.codes = []      # op, arg0, arg1, arg2 for every entry, flat
+        self.vals = []       # the value of every scalar entry (0.0 for array entries)
+        self.arrays = {}     # entry -> ndarray value, for entries that are arrays
+        self.params = {}     # entry -> integer parameters of structural entries
+        self.aux_sizes = {}  # entry -> size of its float workspace
+        self.consts = {}     # scalar constant -> entry, so `2.0 * x` reuses one entry
+        self.n = 0
+        self.live = True     # False once finished: its traced values are then stale
+
+    def push(self, op, a, b, c, value, params=None):
+        i = self.n
+        self.n = i + 1
+        self.codes.extend((op, a, b, c))
+        if isinstance(value, np.ndarray):
+            self.vals.append(0.0)
+            self.arrays[i] = value
+        else:
+            self.vals.append(value)
+        if params is not None:
+            self.params[i] = np.asarray(params, dtype=np.int64)
+        return i
+
+    def const_scalar(self, v):
+        key = v if v != 0.0 else (v, math.copysign(1.0, v))
+        i = self.consts.get(key)
+        if i is None:
+            i = self.n
+            self.n = i + 1
+            self.codes.extend((CONST, -1, -1, -1))
+            self.vals.append(v)
+            self.consts[key] = i
+        return i
+
+
+class Traced:
+    """A value being traced: one tape entry, with its concrete value ``_v``.
+
+    ``_v`` is a Python float (or bool, for a comparison's result) for a scalar and an
+    ndarray otherwise. Users meet Traced values only inside functions being traced;
+    they behave as floats and NumPy arrays do.
+    """
+
+    __slots__ = ("_rec", "_i", "_v")
+    __array_priority__ = 1000.0
+
+    def __init__(self, rec, i, v):
+        self._rec = rec
+        self._i = i
+        self._v = v
+
+    # ---- what it looks like -----------------------------------------------------------
+    @property
+    def shape(self):
+        v = self._v
+        return v.shape if isinstance(v, np.ndarray) else ()
+
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+    @property
+    def size(self):
+        v = self._v
+        return v.size if isinstance(v, np.ndarray) else 1
+
+    @property
+    def dtype(self):
+        v = self._v
+        if isinstance(v, np.ndarray):
+            return v.dtype
+        return np.dtype(bool) if isinstance(v, bool) else np.dtype(np.float64)
+
+    @property
+    def T(self):
+        return transpose(self)
+
+    @property
+    def real(self):
+        return self
+
+    def __len__(self):
+        if not self.shape:
+            raise TypeError("len() of a traced scalar")
+        return self.shape[0]
+
+    def __repr__(self):
+        return f"Traced({self._v!r}, entry=v{self._i})"
+
+    def __format__(self, spec):
+        return format(self._v, spec)
+
+    # ---- what cannot be traced ------------------------------------------------------------
+    def __float__(self):
+        raise TracingError(_untraceable_message("float()"))
+
+    def __complex__(self):
+        raise TracingError(_untraceable_message("complex()"))
+
+    def __array__(self, dtype=None, copy=None):
+        raise TracingError(
+            "numad: a traced value was converted to a plain NumPy array (np.array, "
+            "np.asarray, or assigning it into a NumPy array), which would make it a "
+            "constant and lose its derivative. Build arrays of traced values with "
+            "np.stack / nd.stack or np.concatenate, and allocate arrays you fill with "
+            "np.zeros_like(x) of a traced x")
+
+    def item(self):
+        raise TracingError(_untraceable_message(".item()"))
+
+    def tolist(self):
+        raise TracingError(_untraceable_message(".tolist()"))
+
+    def astype(self, dtype, copy=True):
+        if np.dtype(dtype).kind == "f":
+            return Traced(self._rec, self._i, self._v) if not copy else _copy(self)
+        raise TracingError(f"numad: x.astype({np.dtype(dtype).name}) of a traced value "
+                           "would make it a constant; use int(x) for a branch decision, "
+                           "or np.floor / np.round, which have zero derivative")
+
+    # ---- branch decisions: concrete answers, recorded as guards ----------------------------
+    def __bool__(self):
+        v = self._v
+        if isinstance(v, np.ndarray):
+            if v.size != 1:
+                raise ValueError("The truth value of a traced array with more than one "
+                                 "element is ambiguous. Use np.any / np.all, or nd.where "
+                                 "for a choice made elementwise")
+            v = v.reshape(())[()]
+        if isinstance(v, (bool, np.bool_)):
+            _guard(self, float(v))
+            return bool(v)
+        mask = elementwise("not_equal", self, 0.0)
+        _guard(mask, float(mask._v if not isinstance(mask._v, np.ndarray) else mask._v.ravel()[0]))
+        return bool(v != 0.0)
+
+    def __int__(self):
+        v = self._v
+        v = float(v.ravel()[0]) if isinstance(v, np.ndarray) and v.size == 1 else v
+        if isinstance(v, np.ndarray):
+            raise TypeError("only traced scalars can be converted to int")
+        k = int(v)
+        t = elementwise("trunc", self)
+        _guard(t, float(k))
+        return k
+
+    def __index__(self):
+        v = self._v
+        if isinstance(v, np.ndarray):
+            if v.size != 1:
+                raise TypeError("only integer-valued traced scalars can be used as an index")
+            v = v.ravel()[0]
+        v = float(v)
+        if v != math.floor(v) or not math.isfinite(v):
+            raise TypeError(f"numad: the traced value {v!r} is not an integer and cannot be "
+                            "used as an index or range bound; use int(x) or np.floor")
+        _guard(self, v)
+        return int(v)
+
+    # ---- arithmetic (scalar fast paths first) ----------------------------------------------
+    def __add__(self, other):
+        if type(self._v) is float:
+            t = type(other)
+            if t is float or t is int:
+                rec = self._rec
+                v = self._v + other
+                _scalar_push(rec, _ADD, self._i, rec.const_scalar(float(other)), v)
+                return Traced(rec, rec.n - 1, v)
+            if t is Traced and type(other._v) is float and other._rec is self._rec:
+                rec = self._rec
+                v = self._v + other._v
+                _scalar_push(rec, _ADD, self._i, other._i, v)
+                return Traced(rec, rec.n - 1, v)
+        return elementwise("add", self, other)
+
+    def __radd__(self, other):
+        if type(self._v) is float and (type(other) is float or type(other) is int):
+            rec = self._rec
+            v = other + self._v
+            _scalar_push(rec, _ADD, rec.const_scalar(float(other)), self._i, v)
+            return Traced(rec, rec.n - 1, v)
+        return elementwise("add", other, self)
+
+    def __sub__(self, other):
+        if type(self._v) is float:
+            t = type(other)
+            if t is float or t is int:
+                rec = self._rec
+                v = self._v - other
+                _scalar_push(rec, _SUB, self._i, rec.const_scalar(float(other)), v)
+                return Traced(rec, rec.n - 1, v)
+            if t is Traced and type(other._v) is float and other._rec is self._rec:
+                rec = self._rec
+                v = self._v - other._v
+                _scalar_push(rec, _SUB, self._i, other._i, v)
+                return Traced(rec, rec.n - 1, v)
+        return elementwise("sub", self, other)
+
+    def __rsub__(self, other):
+        if type(self._v) is float and (type(other) is float or type(other) is int):
+            rec = self._rec
+            v = other - self._v
+            _scalar_push(rec, _SUB, rec.const_scalar(float(other)), self._i, v)
+            return Traced(rec, rec.n - 1, v)
+        return elementwise("sub", other, self)
+
+    def __mul__(self, other):
+        if type(self._v) is float:
+            t = type(other)
+            if t is float or t is int:
+                rec = self._rec
+                v = self._v * other
+                _scalar_push(rec, _MUL, self._i, rec.const_scalar(float(other)), v)
+                return Traced(rec, rec.n - 1, v)
+            if t is Traced and type(other._v) is float and other._rec is self._rec:
+                rec = self._rec
+                v = self._v * other._v
+                _scalar_push(rec, _MUL, self._i, other._i, v)
+                return Traced(rec, rec.n - 1, v)
+        return elementwise("mul", self, other)
+
+    def __rmul__(self, other):
+        if type(self._v) is float and (type(other) is float or type(other) is int):
+            rec = self._rec
+            v = other * self._v
+            _scalar_push(rec, _MUL, rec.const_scalar(float(other)), self._i, v)
+            return Traced(rec, rec.n - 1, v)
+        return elementwise("mul", other, self)
+
+    def __truediv__(self, other):
+        if type(self._v) is float:
+            t = type(other)
+            if t is Traced and type(other._v) is float and other._v != 0.0 \
+                    and other._rec is self._rec:
+                rec = self._rec
+                v = self._v / other._v
+                _scalar_push(rec, _DIV, self._i, other._i, v)
+                return Traced(rec, rec.n - 1, v)
+            if (t is float or t is int) and other != 0:
+                rec = self._rec
+                v = self._v / other
+                _scalar_push(rec, _DIV, self._i, rec.const_scalar(float(other)), v)
+                return Traced(rec, rec.n - 1, v)
+        return elementwise("div", self, other)
+
+    def __rtruediv__(self, other):
+        return elementwise("div", other, self)
+
+    def __pow__(self, other):
+        if (type(other) is int or type(other) is float) and other == 2:
+            if type(self._v) is float:
+                rec = self._rec
+                v = self._v * self._v
+                _scalar_push(rec, _SQUARE, self._i, -1, v)
+                return Traced(rec, rec.n - 1, v)
+            return elementwise("square", self)
+        return elementwise("pow", self, other)
+
+    def __rpow__(self, other):
+        return elementwise("pow", other, self)
+
+    def __neg__(self):
+        if type(self._v) is float:
+            rec = self._rec
+            v = -self._v
+            _scalar_push(rec, _NEG, self._i, -1, v)
+            return Traced(rec, rec.n - 1, v)
+        return elementwise("neg", self)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return elementwise("abs", self)
+
+    def __mod__(self, other):
+        return elementwise("mod", self, other)
+
+    def __rmod__(self, other):
+        return elementwise("mod", other, self)
+
+    def __floordiv__(self, other):
+        return elementwise("floor_divide", self, other)
+
+    def __rfloordiv__(self, other):
+        return elementwise("floor_divide", other, self)
+
+    def __divmod__(self, other):
+        return self // other, self % other
+
+    def __round__(self, ndigits=None):
+        if ndigits is None:
+            r = elementwise("round", self)
+            return int(r)
+        return around(self, ndigits)
+
+    def __matmul__(self, other):
+        return matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return matmul(other, self)
+
+    # comparisons give masks (traced, zero derivative); a mask used as a truth value
+    # records a guard
+    def __gt__(self, other):
+        return elementwise("greater", self, other)
+
+    def __ge__(self, other):
+        return elementwise("greater_equal", self, other)
+
+    def __lt__(self, other):
+        return elementwise("less", self, other)
+
+    def __le__(self, other):
+        return elementwise("less_equal", self, other)
+
+    def __eq__(self, other):
+        return elementwise("equal", self, other)
+
+    def __ne__(self, other):
+        return elementwise("not_equal", self, other)
+
+    __hash__ = None
+
+    def __and__(self, other):
+        return elementwise("logical_and", self, other)
+
+    __rand__ = __and__
+
+    def __or__(self, other):
+        return elementwise("logical_or", self, other)
+
+    __ror__ = __or__
+
+    def __xor__(self, other):
+        return elementwise("logical_xor", self, other)
+
+    __rxor__ = __xor__
+
+    def __invert__(self):
+        return elementwise("logical_not", self)
+
+    # ---- arrays ----------------------------------------------------------------------
+    def __getitem__(self, key):
+        return getitem(self, key)
+
+    def __setitem__(self, key, value):
+        setitem(self, key, value)
+
+    def __iter__(self):
+        if not self.shape:
+            raise TypeError("iteration over a traced scalar")
+        for k in range(self.shape[0]):
+            yield getitem(self, k)
+
+    def reshape(self, *shape, order="C"):
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return reshape(self, shape, order=order)
+
+    def ravel(self, order="C"):
+        return reshape(self, (-1,), order=order)
+
+    def flatten(self, order="C"):
+        return reshape(self, (-1,), order=order)
+
+    def transpose(self, *axes):
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = tuple(axes[0])
+        return transpose(self, axes or None)
+
+    def squeeze(self, axis=None):
+        return squeeze(self, axis)
+
+    def copy(self):
+        return _copy(self)
+
+    def sum(self, axis=None, keepdims=False, **kw):
+        return reduce_sum(self, axis, keepdims, **kw)
+
+    def prod(self, axis=None, keepdims=False, **kw):
+        return reduce_prod(self, axis, keepdims, **kw)
+
+    def mean(self, axis=None, keepdims=False, **kw):
+        return mean(self, axis, keepdims=keepdims, **kw)
+
+    def max(self, axis=None, keepdims=False, **kw):
+        return reduce_max(self, axis, keepdims=keepdims, **kw)
+
+    def min(self, axis=None, keepdims=False, **kw):
+        return reduce_min(self, axis, keepdims=keepdims, **kw)
+
+    def var(self, axis=None, ddof=0, keepdims=False):
+        return var(self, axis, ddof=ddof, keepdims=keepdims)
+
+    def std(self, axis=None, ddof=0, keepdims=False):
+        return std(self, axis, ddof=ddof, keepdims=keepdims)
+
+    def cumsum(self, axis=None):
+        return cumulative("cumsum", self, axis)
+
+    def cumprod(self, axis=None):
+        return cumulative("cumprod", self, axis)
+
+    def dot(self, other):
+        return dot(self, other)
+
+    def clip(self, a_min=None, a_max=None):
+        return clip(self, a_min, a_max)
+
+    def sort(self, axis=-1):
+        raise TracingError("numad: x.sort() sorts in place; use y = np.sort(x) instead")
+
+    def all(self, axis=None, keepdims=False):
+        return logical_reduce(self, "all", axis, keepdims)
+
+    def any(self, axis=None, keepdims=False):
+        return logical_reduce(self, "any", axis, keepdims)
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        return array_ufunc(ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        handler = FUNCTIONS.get(func)
+        if handler is None:
+            raise TracingError(
+                f"numad cannot trace {_qualname(func)}: it has no derivative rule in numad. "
+                "Write it with the functions numad knows (see API.md, 'Elementary "
+                "functions'), or wrap a constant part in nd.stop_gradient")
+        return handler(*args, **kwargs)
+
+
+class TracedView(Traced):
+    """An array made by indexing, reshaping or transposing a traced array.
+
+    NumPy would write assignments into it through to the original array; numad
+    records assignments as new entries and cannot, so assigning into a view is refused.
+    """
+
+    __slots__ = ()
+
+
+def _scalar_push(rec, op, a, b, v):
+    rec.codes.extend((op, a, b, -1))
+    rec.vals.append(v)
+    rec.n += 1
+
+
+def _guard(x, expected):
+    """Record that ``x`` must keep the value ``expected`` for the tape to hold."""
+    if isinstance(expected, np.ndarray):
+        expected = np.array(expected, dtype=np.float64)
+    x._rec.push(GUARD, x._i, -1, -1, expected)
+
+
+_MATH_CALL = re.compile(r"\b(math|cmath)\.(\w+)\s*\(")
+
+
+def _untraceable_message(what):
+    # Name the math.* function where the user's line shows one: math.exp(x) reaches us
+    # only as float(x), from the frame of the user's code.
+    call = None
+    frame = sys._getframe(2)
+    for _ in range(3):
+        if frame is None:
+            break
+        line = linecache.getline(frame.f_code.co_filename, frame.f_lineno)
+        m = _MATH_CALL.search(line)
+        if m:
+            call = f"{m.group(1)}.{m.group(2)}"
+            break
+        frame = frame.f_back
+    if call:
+        name = call.split(".")[1]
+        return (f"numad cannot trace {call}: it converts its argument to a Python float, "
+                f"which would make a traced value a constant. Use np.{name} or nd.{name} "
+                "instead, which record on the tape")
+    return (f"numad cannot trace {what} of a traced value: it would make the value a "
+            "constant and lose its derivative. Keep it an array or float of the traced "
+            "function (use np.* / nd.* functions instead of math.*), or use "
+            "nd.stop_gradient(x) for a value that should be a constant")
+
+
+def _qualname(func):
+    mod = getattr(func, "__module__", "") or ""
+    name = getattr(func, "__name__", repr(func))
+    if mod.startswith("numpy"):
+        mod = "np" + mod[5:].replace("._core", "").replace(".core", "")
+        if mod.endswith(".fromnumeric") or mod.endswith(".numeric") or "._" in mod:
+            mod = "np"
+    return f"{mod}.{name}" if mod else name
+
+
+# ---------------------------------------------------------------------------------------
+# Operands
+
+
+def _recorder(operands):
+    rec = None
+    for x in operands:
+        if isinstance(x, Traced):
+            if rec is None:
+                rec = x._rec
+            elif x._rec is not rec:
+                raise TracingError("numad: values traced by two different traces were mixed "
+                                   "(a traced value leaked out of the function it belongs "
+                                   "to?); pass values as arguments instead of keeping them")
+    if rec is not None and not rec.live:
+        raise TracingError("numad: a traced value outlived its trace (it was kept from an "
+                           "earlier call); derivatives of it would be stale. Pass values "
+                           "as arguments instead")
+    return rec
+
+
+def _entry(rec, x):
+    """(entry, value) of an operand; a non-traced operand is recorded as a constant."""
+    if isinstance(x, Traced):
+        return x._i, x._v
+    t = type(x)
+    if t is float or t is int or t is bool:
+        return rec.const_scalar(float(x)), x
+    arr = np.asarray(x)
+    if arr.dtype.kind not in "fiub":
+        raise TracingError(f"numad: cannot use a {type(x).__name__} with dtype {arr.dtype} "
+                           "in a traced computation (numad works in float64)")
+    if arr.ndim == 0:
+        return rec.const_scalar(float(arr)), arr[()]
+    return rec.push(CONST, -1, -1, -1, arr.astype(np.float64)), arr
+
+
+def _value(x):
+    return x._v if isinstance(x, Traced) else x
+
+
+def _wrap(rec, i, v, view=False):
+    if isinstance(v, np.ndarray) and v.ndim == 0:
+        v = v[()]
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, int) and not isinstance(v, bool):
+        v = float(v)
+    if view and isinstance(v, np.ndarray):
+        return TracedView(rec, i, v)
+    return Traced(rec, i, v)
+
+
+def _shape(x):
+    return np.shape(_value(x))
+
+
+def _size(x):
+    return int(np.prod(_shape(x), dtype=np.int64))
+
+
+# ---------------------------------------------------------------------------------------
+# Elementwise
+
+
+def elementwise(name, *operands):
+    """Record elementwise primitive ``name`` of the op table on its operands."""
+    prim = ELEMENTWISE_BY_NAME[name]
+    rec = _recorder(operands)
+    values = [_value(x) for x in operands]
+    with np.errstate(all="ignore"):
+        y = prim.numpy(*values)
+    if rec is None:
+        return y
+    entries = [_entry(rec, x)[0] for x in operands]
+    yshape = np.shape(y)
+    if yshape:
+        y = np.asarray(y)
+        for k, x in enumerate(operands):
+            s = np.shape(values[k])
+            if s != yshape and int(np.prod(s, dtype=np.int64)) > 1:
+                entries[k] = broadcast_to(_as_traced(rec, x, entries[k]), yshape)._i
+    if yshape == () or (isinstance(y, np.ndarray) and y.ndim == 0):
+        y = np.asarray(y)[()].item()
+    i = rec.push(prim.opcode, entries[0], entries[1] if len(entries) > 1 else -1, -1, y)
+    return _wrap(rec, i, y)
+
+
+def _as_traced(rec, x, entry=None):
+    if isinstance(x, Traced):
+        return x
+    if entry is None:
+        entry = _entry(rec, x)[0]
+    v = np.asarray(x)
+    return _wrap(rec, entry, v.astype(np.float64) if v.dtype.kind in "iu" else v)
+
+
+def where(cond, x, y):
+    """``x`` where ``cond`` holds, else ``y``; the untaken side gets zero derivative."""
+    rec = _recorder((cond, x, y))
+    cv, xv, yv = _value(cond), _value(x), _value(y)
+    out = np.where(cv, xv, yv)
+    if rec is None:
+        return out
+    shape = out.shape
+    ents = []
+    for op in (cond, x, y):
+        e = _entry(rec, op)[0]
+        s = _shape(op)
+        if s != shape and int(np.prod(s, dtype=np.int64)) > 1:
+            e = broadcast_to(_as_traced(rec, op, e), shape)._i
+        ents.append(e)
+    if out.dtype.kind != "f" and out.dtype.kind != "b":
+        out = out.astype(np.float64)
+    i = rec.push(OPCODES["where"], ents[0], ents[1], ents[2], out if shape else out[()].item())
+    return _wrap(rec, i, out if shape else out[()].item())
+
+
+# ---------------------------------------------------------------------------------------
+# Index maps: every rearrangement of an array's elements is a gather by positions,
+# which becomes an alias (no work at all) when the positions are one contiguous run.
+
+
+def _gather(x, positions, out_shape, value):
+    rec = x._rec
+    positions = np.asarray(positions, dtype=np.int64).ravel()
+    n = positions.size
+    if n > 0 and positions[-1] - positions[0] == n - 1 and (
+            n == 1 or bool(np.all(np.diff(positions) == 1))):
+        i = rec.push(ALIAS, x._i, -1, -1, value if out_shape else _scalar_of(value),
+                     params=(int(positions[0]),))
+    else:
+        i = rec.push(OPCODES["gather"], x._i, -1, -1,
+                     value if out_shape else _scalar_of(value), params=positions)
+    return _wrap(rec, i, value if out_shape else _scalar_of(value), view=True)
+
+
+def _scalar_of(v):
+    v = np.asarray(v).reshape(())[()]
+    return v.item()
+
+
+def index_map(x, fn):
+    """Apply a pure rearrangement ``fn`` (transpose, roll, tile, ...) to traced ``x``."""
+    x = _traced_array(x)
+    positions = fn(np.arange(x.size, dtype=np.int64).reshape(x.shape))
+    value = fn(x._v if isinstance(x._v, np.ndarray) else np.asarray(x._v))
+    value = np.array(value)
+    return _gather(x, positions, value.shape, value)
+
+
+def _traced_array(x):
+    return x
+
+
+def _concrete_key(key):
+    """Indices with traced parts made concrete (and guarded)."""
+    if isinstance(key, tuple):
+        return tuple(_concrete_key(k) for k in key)
+    if isinstance(key, Traced):
+        v = key._v
+        if isinstance(v, (bool, np.bool_)) or (isinstance(v, np.ndarray) and v.dtype == bool):
+            _guard(key, np.asarray(v, dtype=np.float64) if isinstance(v, np.ndarray)
+                   else float(v))
+            return v
+        if isinstance(v, np.ndarray):
+            vals = np.asarray(v, dtype=np.float64)
+            if not np.all(vals == np.floor(vals)):
+                raise IndexError("numad: a traced index array must hold integers")
+            _guard(key, vals)
+            return vals.astype(np.int64)
+        return key.__index__()
+    if isinstance(key, list):
+        return [_concrete_key(k) for k in key]
+    return key
+
+
+def getitem(x, key):
+    key = _concrete_key(key)
+    v = x._v
+    if not isinstance(v, np.ndarray):
+        raise IndexError("invalid index to a traced scalar")
+    shape = v.shape
+    # fast paths: an integer on the first axis, a unit-step slice of a 1-D array
+    if type(key) is int and v.ndim >= 1:
+        k = key + shape[0] if key < 0 else key
+        if not 0 <= k < shape[0]:
+            raise IndexError(f"index {key} is out of bounds for axis 0 with size {shape[0]}")
+        inner = int(np.prod(shape[1:], dtype=np.int64))
+        value = v[k]
+        rec = x._rec
+        if v.ndim == 1:
+            i = rec.push(ALIAS, x._i, -1, -1, value.item(), params=(k,))
+            return Traced(rec, i, value.item())
+        i = rec.push(ALIAS, x._i, -1, -1, value.copy(), params=(k * inner,))
+        return TracedView(rec, i, value.copy())
+    if type(key) is slice and v.ndim == 1:
+        start, stop, step = key.indices(shape[0])
+        if step == 1:
+            value = v[key].copy()
+            n = value.size
+            if n > 0:
+                i = x._rec.push(ALIAS, x._i, -1, -1, value, params=(start,))
+                return TracedView(x._rec, i, value)
+    value = np.array(v[key])
+    positions = np.arange(v.size, dtype=np.int64).reshape(shape)[key]
+    if value.size == 0:
+        return _wrap(x._rec, x._rec.push(CONST, -1, -1, -1, value.astype(np.float64)), value)
+    return _gather(x, positions, value.shape, value)
+
+
+def setitem(x, key, value):
+    if not isinstance(x, Traced) or not isinstance(x._v, np.ndarray):
+        raise TypeError("numad: item assignment into a traced scalar")
+    if type(x) is TracedView:
+        raise TracingError(
+            "numad: assigning into a slice or reshape of a traced array: NumPy would write "
+            "through to the original array, which numad cannot record. Assign into the "
+            "original array (x[i:j] = ...), or take a .copy() first")
+    key = _concrete_key(key)
+    rec = _recorder((x, value))
+    positions = np.arange(x.size, dtype=np.int64).reshape(x.shape)[key]
+    positions = np.asarray(positions).ravel()
+    if np.unique(positions).size != positions.size:
+        raise TracingError("numad: assignment to repeated indices (which one wins depends on "
+                           "NumPy's order); use unique indices, or np.add.at to accumulate")
+    new = np.array(x._v, dtype=np.float64)
+    new[key] = _value(value)
+    m = positions.size
+    ve = _entry(rec, value)[0]
+    vs = _size(value)
+    if vs != m and vs != 1:
+        target = np.shape(np.empty(x.shape)[key])
+        ve = broadcast_to(_as_traced(rec, value, ve), target)._i
+    i = rec.push(OPCODES["scatter_set"], x._i, ve, -1, new,
+                 params=np.concatenate(([m], positions)))
+    x._i = i
+    x._v = new
+
+
+def scatter_add(x, key, value):
+    """``np.add.at(x, key, value)`` on a traced ``x`` (repeated indices accumulate)."""
+    key = _concrete_key(key)
+    rec = _recorder((x, value))
+    positions = np.asarray(np.arange(x.size, dtype=np.int64).reshape(x.shape)[key]).ravel()
+    new = np.array(x._v, dtype=np.float64)
+    np.add.at(new, key, _value(value))
+    m = positions.size
+    ve = _entry(rec, value)[0]
+    if _size(value) not in (1, m):
+        target = np.shape(np.empty(x.shape)[key])
+        ve = broadcast_to(_as_traced(rec, value, ve), target)._i
+    i = rec.push(OPCODES["scatter_add"], x._i, ve, -1, new,
+                 params=np.concatenate(([m], positions)))
+    return i, new
+
+
+def reshape(x, shape, order="C"):
+    if order != "C":
+        raise TracingError("numad: reshape(order='F') is not supported; transpose instead")
+    if not isinstance(x, Traced):
+        return np.reshape(x, shape)
+    v = x._v if isinstance(x._v, np.ndarray) else np.asarray(x._v)
+    value = v.reshape(shape).copy()
+    rec = x._rec
+    i = rec.push(ALIAS, x._i, -1, -1, value if value.ndim else value.item(), params=(0,))
+    return _wrap(rec, i, value if value.ndim else value.item(), view=True)
+
+
+def transpose(x, axes=None):
+    if not isinstance(x, Traced):
+        return np.transpose(x, axes)
+    if not x.shape:
+        return x
+    return index_map(x, lambda a: np.transpose(a, axes))
+
+
+def squeeze(x, axis=None):
+    return reshape(x, np.squeeze(np.empty(x.shape, dtype=bool), axis).shape)
+
+
+def expand_dims(x, axis):
+    return reshape(x, np.expand_dims(np.empty(x.shape, dtype=bool), axis).shape)
+
+
+def broadcast_to(x, shape):
+    if not isinstance(x, Traced):
+        return np.broadcast_to(x, shape)
+    shape = tuple(shape)
+    if x.shape == shape:
+        return x
+    if not x.shape:
+        rec = x._rec
+        positions = np.zeros(shape, dtype=np.int64)
+        i = rec.push(OPCODES["gather"], x._i, -1, -1, np.full(shape, float(x._v)),
+                     params=positions.ravel())
+        return _wrap(rec, i, np.full(shape, float(x._v)), view=True)
+    return index_map(x, lambda a: np.broadcast_to(a, shape))
+
+
+def _copy(x):
+    return elementwise("copy", x)
+
+
+# ---------------------------------------------------------------------------------------
+# Reductions
+
+
+def _axes(axis, ndim):
+    if axis is None:
+        return tuple(range(ndim))
+    if isinstance(axis, (int, np.integer)):
+        axis = (int(axis),)
+    out = []
+    for a in axis:
+        a = int(a)
+        if not -ndim <= a < ndim:
+            raise np.exceptions.AxisError(a, ndim)
+        out.append(a % ndim)
+    return tuple(sorted(set(out)))
+
+
+def _reduce(opname, np_fn, x, axis=None, keepdims=False, **kw):
+    unsupported = {k: v for k, v in kw.items() if v is not None and k not in ("dtype", "out")}
+    if kw.get("out") is not None or unsupported:
+        raise TracingError(f"numad: {np_fn.__name__} with {sorted(kw)} is not supported "
+                           "while tracing")
+    if not isinstance(x, Traced):
+        return np_fn(x, axis=axis, keepdims=keepdims)
+    shape = x.shape
+    v = x._v if isinstance(x._v, np.ndarray) else np.asarray(x._v, dtype=np.float64)
+    value = np_fn(v.astype(np.float64) if v.dtype == bool else v, axis=axis, keepdims=keepdims)
+    axes = _axes(axis, len(shape))
+    if not shape or not axes:
+        return _copy(x) if not keepdims or not shape else reshape(x, np.shape(value))
+    rest = [d for d in range(len(shape)) if d not in axes]
+    src = x
+    if list(axes) != list(range(axes[0], axes[-1] + 1)):
+        src = transpose(x, rest + list(axes))
+        pre = int(np.prod([shape[d] for d in rest], dtype=np.int64))
+        n = int(np.prod([shape[d] for d in axes], dtype=np.int64))
+        post = 1
+    else:
+        pre = int(np.prod(shape[:axes[0]], dtype=np.int64))
+        n = int(np.prod(shape[axes[0]:axes[-1] + 1], dtype=np.int64))
+        post = int(np.prod(shape[axes[-1] + 1:], dtype=np.int64))
+    rec = x._rec
+    out = np.asarray(value, dtype=np.float64)
+    out = out if out.ndim else out[()].item()
+    i = rec.push(OPCODES[opname], src._i, -1, -1, out, params=(pre, n, post))
+    return _wrap(rec, i, out)
+
+
+def reduce_sum(x, axis=None, keepdims=False, **kw):
+    return _reduce("sum", np.sum, x, axis, keepdims, **kw)
+
+
+def reduce_prod(x, axis=None, keepdims=False, **kw):
+    return _reduce("prod", np.prod, x, axis, keepdims, **kw)
+
+
+def reduce_max(x, axis=None, keepdims=False, **kw):
+    return _reduce("amax", np.max, x, axis, keepdims, **kw)
+
+
+def reduce_min(x, axis=None, keepdims=False, **kw):
+    return _reduce("amin", np.min, x, axis, keepdims, **kw)
+
+
+def _count(x, axis):
+    shape = _shape(x)
+    return int(np.prod([shape[d] for d in _axes(axis, len(shape))], dtype=np.int64))
+
+
+def mean(x, axis=None, dtype=None, out=None, keepdims=False, **kw):
+    if out is not None:
+        raise TracingError("numad: np.mean(..., out=...) is not supported while tracing")
+    return reduce_sum(x, axis, keepdims) / float(_count(x, axis))
+
+
+def var(x, axis=None, dtype=None, out=None, ddof=0, keepdims=False, **kw):
+    m = mean(x, axis, keepdims=True)
+    d = x - m
+    return reduce_sum(d * d, axis, keepdims) / float(_count(x, axis) - ddof)
+
+
+def std(x, axis=None, dtype=None, out=None, ddof=0, keepdims=False, **kw):
+    return elementwise("sqrt", var(x, axis, ddof=ddof, keepdims=keepdims))
+
+
+def logical_reduce(x, kind, axis=None, keepdims=False):
+    m = elementwise("not_equal", x, 0.0)
+    return (reduce_min if kind == "all" else reduce_max)(m, axis, keepdims) > 0.5
+
+
+def logsumexp(x, axis=None, keepdims=False):
+    """log(sum(exp(x))) computed stably; its gradient is the softmax, exactly."""
+    m = reduce_max(x, axis, keepdims=True)
+    m = elementwise("stop_gradient", where(elementwise("isfinite", m), m, 0.0))
+    s = reduce_sum(elementwise("exp", x - m), axis, keepdims=True)
+    out = elementwise("log", s) + m
+    if not keepdims:
+        out = reshape(out, np.shape(np.sum(np.empty(_shape(x)), axis=axis)))
+    return out
+
+
+def cumulative(opname, x, axis=None):
+    if not isinstance(x, Traced):
+        return getattr(np, opname)(x, axis=axis)
+    if axis is None:
+        x = reshape(x, (-1,))
+        axis = 0
+    shape = x.shape
+    if not shape:
+        x = reshape(x, (1,))
+        shape = (1,)
+    axis = _axes(axis, len(shape))[0]
+    value = getattr(np, opname)(x._v, axis=axis)
+    pre = int(np.prod(shape[:axis], dtype=np.int64))
+    post = int(np.prod(shape[axis + 1:], dtype=np.int64))
+    i = x._rec.push(OPCODES[opname], x._i, -1, -1, value, params=(pre, shape[axis], post))
+    return _wrap(x._rec, i, value)
+
+
+def sort(x, axis=-1, kind=None, order=None):
+    if not isinstance(x, Traced):
+        return np.sort(x, axis=axis)
+    if axis is None:
+        x = reshape(x, (-1,))
+        axis = 0
+    shape = x.shape
+    axis = _axes(axis, len(shape))[0]
+    value = np.sort(x._v, axis=axis, kind="stable")
+    pre = int(np.prod(shape[:axis], dtype=np.int64))
+    post = int(np.prod(shape[axis + 1:], dtype=np.int64))
+    rec = x._rec
+    i = rec.push(OPCODES["sort"], x._i, -1, -1, value, params=(pre, shape[axis], post))
+    rec.aux_sizes[i] = value.size
+    return _wrap(rec, i, value)
+
+
+def median(x, axis=None, keepdims=False, **kw):
+    s = sort(x, axis=-1 if axis is not None else None) if axis is None else sort(x, axis=axis)
+    if axis is None:
+        n = s.shape[0]
+        mid = (s[n // 2] if n % 2 else (s[n // 2 - 1] + s[n // 2]) * 0.5)
+        return reshape(mid, (1,) * len(_shape(x))) if keepdims else mid
+    ax = _axes(axis, len(_shape(x)))[0]
+    n = s.shape[ax]
+    take = [n // 2] if n % 2 else [n // 2 - 1, n // 2]
+    picked = index_map(s, lambda a: np.take(a, take, axis=ax))
+    return mean(picked, axis=ax, keepdims=keepdims)
+
+
+# ---------------------------------------------------------------------------------------
+# Products
+
+
+def matmul(a, b):
+    rec = _recorder((a, b))
+    av, bv = _value(a), _value(b)
+    value = np.matmul(av, bv)
+    if rec is None:
+        return value
+    A = _as_traced(rec, a)
+    B = _as_traced(rec, b)
+    if A.ndim == 0 or B.ndim == 0:
+        raise ValueError("matmul: input operand does not have enough dimensions")
+    if A.ndim == 1:
+        A = reshape(A, (1, A.shape[0]))
+    if B.ndim == 1:
+        B = reshape(B, (B.shape[0], 1))
+    m, k = A.shape[-2:]
+    k2, n = B.shape[-2:]
+    batch = np.broadcast_shapes(A.shape[:-2], B.shape[:-2])
+    nb = int(np.prod(batch, dtype=np.int64))
+    ba = bb = 1
+    if A.shape[:-2] != batch:
+        if A.ndim == 2:
+            ba = 0
+        else:
+            A = broadcast_to(A, batch + (m, k))
+    if B.shape[:-2] != batch:
+        if B.ndim == 2:
+            bb = 0
+        else:
+            B = broadcast_to(B, batch + (k2, n))
+    full = np.asarray(np.matmul(A._v, B._v), dtype=np.float64)
+    i = rec.push(OPCODES["matmul"], A._i, B._i, -1, full if full.size > 1 or full.ndim else full,
+                 params=(nb, m, k, n, ba, bb))
+    out = _wrap(rec, i, full)
+    value = np.asarray(value, dtype=np.float64)
+    if value.shape != full.shape:
+        out = reshape(out, value.shape)
+    return out
+
+
+def dot(a, b, out=None):
+    if out is not None:
+        raise TracingError("numad: np.dot(..., out=...) is not supported while tracing")
+    na, nb = np.ndim(_value(a)), np.ndim(_value(b))
+    if na == 0 or nb == 0:
+        return elementwise("mul", a, b)
+    if na <= 2 and nb <= 2:
+        return matmul(a, b)
+    return tensordot(a, b, axes=([na - 1], [nb - 2 if nb >= 2 else 0]))
+
+
+def vdot(a, b):
+    return reduce_sum(elementwise("mul", ravel(a), ravel(b)))
+
+
+def inner(a, b):
+    if np.ndim(_value(a)) == 0 or np.ndim(_value(b)) == 0:
+        return elementwise("mul", a, b)
+    return tensordot(a, b, axes=([-1], [-1]))
+
+
+def outer(a, b, out=None):
+    return elementwise("mul", reshape_any(ravel(a), (-1, 1)), reshape_any(ravel(b), (1, -1)))
+
+
+def ravel(x, order="C"):
+    return reshape(x, (-1,)) if isinstance(x, Traced) else np.ravel(x)
+
+
+def reshape_any(x, shape):
+    return reshape(x, shape) if isinstance(x, Traced) else np.reshape(x, shape)
+
+
+def tensordot(a, b, axes=2):
+    sa, sb = _shape(a), _shape(b)
+    if isinstance(axes, (int, np.integer)):
+        axes_a = list(range(len(sa) - axes, len(sa)))
+        axes_b = list(range(axes))
+    else:
+        axes_a, axes_b = axes
+        axes_a = [axes_a] if isinstance(axes_a, (int, np.integer)) else list(axes_a)
+        axes_b = [axes_b] if isinstance(axes_b, (int, np.integer)) else list(axes_b)
+        axes_a = [x % len(sa) for x in axes_a]
+        axes_b = [x % len(sb) for x in axes_b]
+    free_a = [d for d in range(len(sa)) if d not in axes_a]
+    free_b = [d for d in range(len(sb)) if d not in axes_b]
+    K = int(np.prod([sa[d] for d in axes_a], dtype=np.int64))
+    Ma = int(np.prod([sa[d] for d in free_a], dtype=np.int64))
+    Nb = int(np.prod([sb[d] for d in free_b], dtype=np.int64))
+    A = _transpose_any(a, free_a + axes_a)
+    B = _transpose_any(b, axes_b + free_b)
+    out = matmul(reshape_any(A, (Ma, K)), reshape_any(B, (K, Nb)))
+    return reshape_any(out, tuple(sa[d] for d in free_a) + tuple(sb[d] for d in free_b))
+
+
+def _transpose_any(x, perm):
+    if list(perm) == list(range(len(perm))):
+        return x
+    return transpose(x, perm) if isinstance(x, Traced) else np.transpose(x, perm)
+
+
+def einsum(subscripts, *operands, **kw):
+    """Einstein summation by broadcasting products and sums (exact, not the fastest)."""
+    if kw.get("out") is not None:
+        raise TracingError("numad: np.einsum(..., out=...) is not supported while tracing")
+    spec = subscripts.replace(" ", "")
+    if "..." in spec:
+        raise TracingError("numad: np.einsum with '...' is not supported while tracing; "
+                           "spell the axes out")
+    if "->" in spec:
+        ins, out = spec.split("->")
+    else:
+        ins = spec
+        letters = [c for c in ins.replace(",", "")]
+        out = "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
+    terms = ins.split(",")
+    if len(terms) != len(operands):
+        raise ValueError("einsum: the number of subscripts differs from the operands")
+    labels = sorted(set("".join(terms)))
+    dims = {}
+    prepared = []
+    for term, op in zip(terms, operands):
+        shape = _shape(op)
+        if len(term) != len(shape):
+            raise ValueError(f"einsum: '{term}' does not match an operand of shape {shape}")
+        if len(set(term)) != len(term):
+            # a repeated label takes a diagonal
+            op, term = _einsum_diagonal(op, term)
+            shape = _shape(op)
+        for c, s in zip(term, shape):
+            dims[c] = s
+        order = sorted(range(len(term)), key=lambda d: labels.index(term[d]))
+        op = _transpose_any(op, order)
+        full = tuple(dims[c] if c in term else 1 for c in labels)
+        prepared.append(reshape_any(op, full))
+    prod = prepared[0]
+    for op in prepared[1:]:
+        prod = elementwise("mul", prod, op)
+    summed = tuple(d for d, c in enumerate(labels) if c not in out)
+    if summed:
+        prod = reduce_sum(prod, axis=summed) if isinstance(prod, Traced) else np.sum(prod, summed)
+    kept = [c for c in labels if c in out]
+    return _transpose_any(prod, [kept.index(c) for c in out])
+
+
+def _einsum_diagonal(op, term):
+    while len(set(term)) != len(term):
+        for d1 in range(len(term)):
+            d2 = term.find(term[d1], d1 + 1)
+            if d2 > 0:
+                break
+        op = index_map(op, lambda a, d1=d1, d2=d2: np.moveaxis(
+            np.diagonal(a, axis1=d1, axis2=d2), -1, d1)) if isinstance(op, Traced) else \
+            np.moveaxis(np.diagonal(op, axis1=d1, axis2=d2), -1, d1)
+        term = term[:d2] + term[d2 + 1:]
+    return op, term
+
+
+# ---------------------------------------------------------------------------------------
+# Joining
+
+
+def concatenate(arrays, axis=0, out=None, **kw):
+    if out is not None:
+        raise TracingError("numad: np.concatenate(..., out=...) is not supported while tracing")
+    arrays = list(arrays)
+    rec = _recorder(arrays)
+    values = [_value(a) for a in arrays]
+    if axis is None:
+        return concatenate([ravel(a) for a in arrays], axis=0)
+    value = np.concatenate([np.asarray(v, dtype=np.float64) for v in values], axis=axis)
+    if rec is None:
+        return value
+    nd_ = value.ndim
+    ax = axis % nd_
+    pre = int(np.prod(value.shape[:ax], dtype=np.int64))
+    post = int(np.prod(value.shape[ax + 1:], dtype=np.int64))
+    params = [pre, post, len(arrays)]
+    for a, v in zip(arrays, values):
+        params += [_entry(rec, a)[0], np.shape(v)[ax]]
+    i = rec.push(OPCODES["concat"], -1, -1, -1, value, params=params)
+    return _wrap(rec, i, value)
+
+
+def stack(arrays, axis=0, out=None, **kw):
+    arrays = list(arrays)
+    if not arrays:
+        raise ValueError("need at least one array to stack")
+    shape = np.shape(_value(arrays[0]))
+    nd_ = len(shape) + 1
+    ax = axis % nd_
+    expanded = [expand_dims(a, ax) if isinstance(a, Traced)
+                else np.expand_dims(np.asarray(a, dtype=np.float64), ax) for a in arrays]
+    return concatenate(expanded, axis=ax, out=out)
+
+
+def hstack(tup, **kw):
+    arrs = [atleast_1d(a) for a in tup]
+    return concatenate(arrs, axis=0 if np.ndim(_value(arrs[0])) == 1 else 1)
+
+
+def vstack(tup, **kw):
+    return concatenate([atleast_2d(a) for a in tup], axis=0)
+
+
+def column_stack(tup):
+    arrs = []
+    for a in tup:
+        if np.ndim(_value(a)) < 2:
+            a = reshape_any(a, (-1, 1))
+        arrs.append(a)
+    return concatenate(arrs, axis=1)
+
+
+def atleast_1d(x):
+    return reshape_any(x, (1,)) if np.ndim(_value(x)) == 0 else x
+
+
+def atleast_2d(x):
+    n = np.ndim(_value(x))
+    if n == 0:
+        return reshape_any(x, (1, 1))
+    if n == 1:
+        return reshape_any(x, (1, -1))
+    return x
+
+
+# ---------------------------------------------------------------------------------------
+# Linear algebra
+
+
+def _square(x, name):
+    s = _shape(x)
+    if len(s) != 2 or s[0] != s[1]:
+        raise TracingError(f"numad: {name} of a traced array of shape {s}: numad supports "
+                           "single square matrices (no batches)")
+    return s[0]
+
+
+def solve(a, b):
+    rec = _recorder((a, b))
+    value = np.linalg.solve(_value(a), _value(b))
+    if rec is None:
+        return value
+    n = _square(a, "np.linalg.solve")
+    bshape = _shape(b)
+    if len(bshape) not in (1, 2):
+        raise TracingError("numad: np.linalg.solve with a batched right-hand side")
+    k = 1 if len(bshape) == 1 else bshape[1]
+    A = _as_traced(rec, a)
+    B = _as_traced(rec, b)
+    B2 = reshape(B, (n, k))
+    full = np.asarray(value, dtype=np.float64).reshape(n, k)
+    i = rec.push(OPCODES["solve"], A._i, B2._i, -1, full, params=(n, k))
+    out = _wrap(rec, i, full)
+    return reshape(out, value.shape) if value.shape != full.shape else out
+
+
+def inv(a):
+    if not isinstance(a, Traced):
+        return np.linalg.inv(a)
+    n = _square(a, "np.linalg.inv")
+    value = np.linalg.inv(a._v)
+    i = a._rec.push(OPCODES["inv"], a._i, -1, -1, value, params=(n,))
+    return _wrap(a._rec, i, value)
+
+
+def slogdet(a):
+    if not isinstance(a, Traced):
+        return np.linalg.slogdet(a)
+    n = _square(a, "np.linalg.slogdet")
+    sign, logabs = np.linalg.slogdet(a._v)
+    rec = a._rec
+    both = np.array([sign, logabs], dtype=np.float64)
+    i = rec.push(OPCODES["slogdet"], a._i, -1, -1, both, params=(n,))
+    whole = _wrap(rec, i, both)
+    return getitem(whole, 0), getitem(whole, 1)
+
+
+def det(a):
+    if not isinstance(a, Traced):
+        return np.linalg.det(a)
+    sign, logabs = slogdet(a)
+    return sign * elementwise("exp", logabs)
+
+
+def cholesky(a, upper=False):
+    if not isinstance(a, Traced):
+        return np.linalg.cholesky(a)
+    n = _square(a, "np.linalg.cholesky")
+    value = np.linalg.cholesky(a._v)
+    i = a._rec.push(OPCODES["cholesky"], a._i, -1, -1, value, params=(n,))
+    out = _wrap(a._rec, i, value)
+    return transpose(out) if upper else out
+
+
+def norm(x, ord=None, axis=None, keepdims=False):
+    if not isinstance(x, Traced):
+        return np.linalg.norm(x, ord, axis, keepdims)
+    nd_ = x.ndim
+    if axis is None and (ord is None or ord == "fro" or (nd_ == 1 and ord == 2)):
+        return elementwise("sqrt", reduce_sum(x * x, None, keepdims))
+    if (axis is None and nd_ == 1) or isinstance(axis, (int, np.integer)):
+        ax = 0 if axis is None else axis
+        a = elementwise("abs", x)
+        if ord is None or ord == 2:
+            return elementwise("sqrt", reduce_sum(x * x, ax, keepdims))
+        if ord == np.inf:
+            return reduce_max(a, ax, keepdims)
+        if ord == -np.inf:
+            return reduce_min(a, ax, keepdims)
+        if ord == 1:
+            return reduce_sum(a, ax, keepdims)
+        if ord == 0:
+            return reduce_sum(elementwise("not_equal", x, 0.0), ax, keepdims)
+        return elementwise("pow", reduce_sum(elementwise("pow", a, float(ord)), ax, keepdims),
+                           1.0 / ord)
+    raise TracingError(f"numad: np.linalg.norm with ord={ord!r}, axis={axis!r} (a matrix "
+                       "norm other than 'fro') is not supported while tracing")
+
+
+def eigh(a, UPLO="L"):
+    raise TracingError("numad: np.linalg.eigh is not differentiable in numad yet; for a "
+                       "symmetric positive definite matrix use np.linalg.cholesky or "
+                       "np.linalg.slogdet, or file an issue")
+
+
+# ---------------------------------------------------------------------------------------
+# More NumPy
+
+
+def clip(x, a_min=None, a_max=None, out=None, **kw):
+    """Clip with zero derivative at and beyond the bounds (the kink takes 0)."""
+    if out is not None:
+        raise TracingError("numad: np.clip(..., out=...) is not supported while tracing")
+    y = x
+    if a_min is not None:
+        y = where(elementwise("less_equal", x, a_min), a_min, y)
+    if a_max is not None:
+        y = where(elementwise("greater_equal", x, a_max), a_max, y)
+    if y is x:
+        return _copy(x)
+    return y
+
+
+def diff(x, n=1, axis=-1, prepend=None, append=None):
+    if prepend is not None or append is not None:
+        parts = ([prepend] if prepend is not None else []) + [x] + \
+                ([append] if append is not None else [])
+        x = concatenate([broadcast_to_axis(p, x, axis) for p in parts], axis=axis)
+    for _ in range(n):
+        ax = axis % len(_shape(x))
+        m = _shape(x)[ax]
+        hi = index_map(x, lambda a: np.take(a, np.arange(1, m), axis=ax))
+        lo = index_map(x, lambda a: np.take(a, np.arange(0, m - 1), axis=ax))
+        x = hi - lo
+    return x
+
+
+def broadcast_to_axis(p, x, axis):
+    if p is x:
+        return x
+    shape = list(_shape(x))
+    if np.ndim(_value(p)) == 0:
+        shape[axis % len(shape)] = 1
+        return np.full(shape, float(p)) if not isinstance(p, Traced) else \
+            broadcast_to(p, tuple(shape))
+    return p
+
+
+def pad(x, pad_width, mode="constant", **kw):
+    idx = np.arange(x.size, dtype=np.int64).reshape(x.shape)
+    if mode == "constant":
+        cval = kw.get("constant_values", 0)
+        if np.ndim(cval) != 0:
+            raise TracingError("numad: np.pad with per-axis constant_values")
+        marks = np.pad(idx, pad_width, mode="constant", constant_values=-1)
+        base = np.full(marks.shape, float(cval))
+        inside = marks >= 0
+        b = _as_traced(x._rec, base)
+        rec = x._rec
+        pos = np.nonzero(inside.ravel())[0]
+        new = np.where(inside, np.pad(np.asarray(x._v, dtype=np.float64), pad_width), base)
+        src = x if x.ndim else reshape(x, (1,))
+        i = rec.push(OPCODES["scatter_set"], b._i, ravel(src)._i, -1, new,
+                     params=np.concatenate(([pos.size], pos)))
+        return _wrap(rec, i, new)
+    if mode in ("edge", "reflect", "symmetric", "wrap"):
+        return index_map(x, lambda a: np.pad(a, pad_width, mode=mode))
+    raise TracingError(f"numad: np.pad(mode={mode!r}) is not supported while tracing")
+
+
+def around(x, decimals=0, out=None):
+    if decimals == 0:
+        return elementwise("round", x)
+    scale = 10.0 ** decimals
+    return elementwise("round", x * scale) / scale
+
+
+def diag(v, k=0):
+    s = _shape(v)
+    if len(s) == 1:
+        n = s[0] + abs(k)
+        rec = v._rec
+        base = _as_traced(rec, np.zeros((n, n)))
+        rows = np.arange(s[0]) + max(-k, 0)
+        cols = np.arange(s[0]) + max(k, 0)
+        pos = rows * n + cols
+        new = np.diag(v._v, k)
+        i = rec.push(OPCODES["scatter_set"], base._i, v._i, -1, new,
+                     params=np.concatenate(([pos.size], pos)))
+        return _wrap(rec, i, new)
+    return index_map(v, lambda a: np.diagonal(a, k).copy())
+
+
+def trace_(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
+    return reduce_sum(index_map(a, lambda m: np.diagonal(m, offset, axis1, axis2).copy()), -1)
+
+
+def like(kind):
+    def make(a, *args, dtype=None, shape=None, **kw):
+        if dtype is not None and np.dtype(dtype).kind != "f":
+            return getattr(np, kind)(np.empty(a.shape), *args, dtype=dtype, shape=shape)
+        base = getattr(np, kind)(np.empty(a.shape), *args, shape=shape)
+        if kind == "empty_like":
+            base[...] = 0.0
+        rec = a._rec
+        i = rec.push(CONST, -1, -1, -1, base.astype(np.float64) if base.ndim else float(base))
+        return _wrap(rec, i, base.astype(np.float64) if base.ndim else float(base))
+    return make
+
+
+def _shape_fn(a):
+    return _shape(a)
+
+
+def argm(kind):
+    np_fn = getattr(np, kind)
+
+    def fn(a, axis=None, **kw):
+        if axis is not None:
+            raise TracingError(f"numad: np.{kind} with an axis is not supported while tracing")
+        k = int(np_fn(a._v))
+        # the answer is a branch decision: guard that entry k is still the extreme
+        flat = ravel(a)
+        ext = (reduce_max if kind == "argmax" else reduce_min)(flat)
+        _ = bool(elementwise("equal", getitem(flat, k), ext))
+        return k
+    return fn
+
+
+def _unsupported(name, hint):
+    def fn(*a, **k):
+        raise TracingError(f"numad cannot trace {name}: {hint}")
+    return fn
+
+
+# ---------------------------------------------------------------------------------------
+# NumPy dispatch tables
+
+UFUNCS = {
+    np.add: "add", np.subtract: "sub", np.multiply: "mul", np.true_divide: "div",
+    np.power: "pow", np.float_power: "pow", np.negative: "neg", np.positive: "copy",
+    np.square: "square", np.reciprocal: "reciprocal", np.sqrt: "sqrt", np.cbrt: "cbrt",
+    np.exp: "exp", np.expm1: "expm1", np.log: "log", np.log1p: "log1p", np.log2: "log2",
+    np.log10: "log10", np.sin: "sin", np.cos: "cos", np.tan: "tan", np.arcsin: "arcsin",
+    np.arccos: "arccos", np.arctan: "arctan", np.sinh: "sinh", np.cosh: "cosh",
+    np.tanh: "tanh", np.arcsinh: "arcsinh", np.arccosh: "arccosh", np.arctanh: "arctanh",
+    np.arctan2: "arctan2", np.hypot: "hypot", np.abs: "abs", np.fabs: "abs",
+    np.maximum: "maximum", np.minimum: "minimum", np.fmax: "maximum", np.fmin: "minimum",
+    np.mod: "mod", np.sign: "sign", np.floor: "floor", np.ceil: "ceil", np.rint: "round",
+    np.trunc: "trunc", np.floor_divide: "floor_divide", np.greater: "greater",
+    np.greater_equal: "greater_equal", np.less: "less", np.less_equal: "less_equal",
+    np.equal: "equal", np.not_equal: "not_equal", np.logical_and: "logical_and",
+    np.logical_or: "logical_or", np.logical_xor: "logical_xor",
+    np.logical_not: "logical_not", np.isnan: "isnan", np.isfinite: "isfinite",
+    np.conjugate: "copy",
+}
+try:  # scipy.special's ufuncs record like NumPy's
+    import scipy.special as _sps
+
+    UFUNCS.update({_sps.erf: "erf", _sps.erfc: "erfc", _sps.ndtr: "ndtr", _sps.expit: "expit"})
+except ImportError:  # pragma: no cover - scipy is a dependency
+    pass
+
+_REDUCE_METHODS = {np.add: reduce_sum, np.multiply: reduce_prod, np.maximum: reduce_max,
+                   np.minimum: reduce_min, np.fmax: reduce_max, np.fmin: reduce_min}
+_ACCUMULATE_METHODS = {np.add: "cumsum", np.multiply: "cumprod"}
+_COMPOSITE_UFUNCS = {
+    np.exp2: lambda x: elementwise("pow", 2.0, x),
+    np.deg2rad: lambda x: x * (np.pi / 180.0),
+    np.radians: lambda x: x * (np.pi / 180.0),
+    np.rad2deg: lambda x: x * (180.0 / np.pi),
+    np.degrees: lambda x: x * (180.0 / np.pi),
+    np.logaddexp: lambda a, b: logsumexp(stack([a, b]), axis=0),
+    np.matmul: matmul,
+}
+
+
+def array_ufunc(ufunc, method, inputs, kwargs):
+    out = kwargs.pop("out", None)
+    if out is not None:
+        raise TracingError(f"numad cannot trace np.{ufunc.__name__}(..., out=...): writing "
+                           "into an existing array; use the returned value instead")
+    if method == "__call__":
+        if kwargs:
+            extra = {k: v for k, v in kwargs.items() if k not in ("dtype", "casting") or
+                     (k == "dtype" and v is not None and np.dtype(v).kind != "f")}
+            if extra:
+                raise TracingError(f"numad cannot trace np.{ufunc.__name__} with "
+                                   f"{sorted(extra)}")
+        name = UFUNCS.get(ufunc)
+        if name is not None:
+            if name == "pow" and len(inputs) == 2 and not isinstance(inputs[1], Traced) \
+                    and np.ndim(inputs[1]) == 0 and float(inputs[1]) == 2.0:
+                return elementwise("square", inputs[0])
+            return elementwise(name, *inputs)
+        comp = _COMPOSITE_UFUNCS.get(ufunc)
+        if comp is not None:
+            return comp(*inputs)
+    elif method == "reduce" and ufunc in _REDUCE_METHODS:
+        axis = kwargs.get("axis", 0)
+        return _REDUCE_METHODS[ufunc](inputs[0], axis, kwargs.get("keepdims", False))
+    elif method == "accumulate" and ufunc in _ACCUMULATE_METHODS:
+        return cumulative(_ACCUMULATE_METHODS[ufunc], inputs[0], kwargs.get("axis", 0))
+    elif method == "at" and ufunc is np.add:
+        x, key = inputs[0], inputs[1]
+        value = inputs[2] if len(inputs) > 2 else 1.0
+        if not isinstance(x, Traced):
+            raise TracingError("numad: np.add.at into a NumPy array of traced values; "
+                               "start from np.zeros_like(x) of a traced x")
+        if type(x) is TracedView:
+            raise TracingError("numad: np.add.at into a view of a traced array; use the "
+                               "original array")
+        i, new = scatter_add(x, key, value)
+        x._i, x._v = i, new
+        return None
+    elif method == "outer" and ufunc in UFUNCS:
+        a, b = inputs
+        na = np.ndim(_value(a))
+        return elementwise(UFUNCS[ufunc], reshape_any(a, _shape(a) + (1,) * np.ndim(_value(b))),
+                           b) if na else elementwise(UFUNCS[ufunc], a, b)
+    raise TracingError(
+        f"numad cannot trace np.{ufunc.__name__}" + ("" if method == "__call__" else
+                                                       f".{method}") +
+        ": it has no derivative rule in numad. Write it with the functions numad knows "
+        "(see API.md, 'Elementary functions')")
+
+
+FUNCTIONS = {
+    np.sum: reduce_sum, np.prod: reduce_prod, np.max: reduce_max, np.amax: reduce_max,
+    np.min: reduce_min, np.amin: reduce_min, np.mean: mean, np.var: var, np.std: std,
+    np.median: median, np.cumsum: lambda a, axis=None, **k: cumulative("cumsum", a, axis),
+    np.cumprod: lambda a, axis=None, **k: cumulative("cumprod", a, axis),
+    np.diff: diff, np.sort: sort, np.clip: clip, np.outer: outer, np.einsum: einsum,
+    np.tensordot: tensordot, np.dot: dot, np.vdot: vdot, np.inner: inner,
+    np.reshape: lambda a, shape=None, order="C", **k: reshape_any(a, k.get("newshape", shape)),
+    np.transpose: lambda a, axes=None: transpose(a, axes),
+    np.swapaxes: lambda a, x, y: index_map(a, lambda m: np.swapaxes(m, x, y)),
+    np.moveaxis: lambda a, s, d: index_map(a, lambda m: np.moveaxis(m, s, d)),
+    np.ravel: ravel, np.squeeze: lambda a, axis=None: squeeze(a, axis),
+    np.expand_dims: expand_dims, np.broadcast_to: lambda a, shape, **k: broadcast_to(a, shape),
+    np.stack: stack, np.concatenate: concatenate, np.hstack: hstack, np.vstack: vstack,
+    np.column_stack: column_stack, np.atleast_1d: lambda *a: atleast_1d(a[0]) if len(a) == 1
+    else [atleast_1d(x) for x in a],
+    np.atleast_2d: lambda *a: atleast_2d(a[0]) if len(a) == 1 else [atleast_2d(x) for x in a],
+    np.where: lambda c, x=None, y=None: where(c, x, y) if x is not None else _unsupported(
+        "np.where(cond)", "its answer is a set of indices; use np.where(cond, x, y)")(),
+    np.pad: pad, np.roll: lambda a, shift, axis=None: index_map(a, lambda m: np.roll(m, shift, axis)),
+    np.tile: lambda a, reps: index_map(a, lambda m: np.tile(m, reps)),
+    np.repeat: lambda a, repeats, axis=None: index_map(a, lambda m: np.repeat(m, repeats, axis)),
+    np.flip: lambda a, axis=None: index_map(a, lambda m: np.flip(m, axis)),
+    np.fliplr: lambda a: index_map(a, np.fliplr), np.flipud: lambda a: index_map(a, np.flipud),
+    np.round: around, np.around: around, np.diag: diag,
+    np.diagonal: lambda a, offset=0, axis1=0, axis2=1: index_map(
+        a, lambda m: np.diagonal(m, offset, axis1, axis2).copy()),
+    np.trace: trace_, np.copy: lambda a, **k: _copy(a),
+    np.zeros_like: like("zeros_like"), np.ones_like: like("ones_like"),
+    np.full_like: like("full_like"), np.empty_like: like("empty_like"),
+    np.shape: _shape_fn, np.ndim: lambda a: len(_shape(a)), np.size: lambda a, axis=None: (
+        _size(a) if axis is None else _shape(a)[axis]),
+    np.all: lambda a, axis=None, keepdims=False, **k: logical_reduce(a, "all", axis, keepdims),
+    np.any: lambda a, axis=None, keepdims=False, **k: logical_reduce(a, "any", axis, keepdims),
+    np.argmax: argm("argmax"), np.argmin: argm("argmin"),
+    np.linalg.solve: solve, np.linalg.inv: inv, np.linalg.det: det,
+    np.linalg.slogdet: slogdet, np.linalg.cholesky: cholesky, np.linalg.norm: norm,
+    np.linalg.eigh: eigh, np.matmul: matmul,
+    np.result_type: lambda *a: np.float64, np.isscalar: lambda a: False,
+    np.interp: _unsupported("np.interp", "piecewise-linear interpolation has no rule in numad "
+                            "yet; write it with np.searchsorted on constants and np.where"),
+}
+
+
+# ---------------------------------------------------------------------------------------
+# Recording a whole function
+
+
+def record(f, args, input_argnums=None, name=None):
+    """Run ``f(*args)`` on traced inputs and return the finished ``Tape``.
+
+    With ``input_argnums=None`` the float leaves of every argument are inputs and the
+    other leaves (ints, bools, strings, objects) are settings baked into the tape. With
+    a tuple of argument numbers, every numeric leaf of those arguments is an input (an
+    int becomes a float) and the other arguments are passed through untouched.
+    """
+    rec = Recorder()
+    call_args, arg_treedefs, leaf_roles, input_entries = [], [], [], []
+    for k, arg in enumerate(args):
+        leaves, treedef = flatten(arg)
+        roles, new_leaves = [], []
+        take_all = input_argnums is not None and k in input_argnums
+        for leaf in leaves:
+            if isinstance(leaf, Traced):
+                raise TracingError("numad: a traced value from another trace was passed in "
+                                   "(nested differentiation goes through nd.grad, "
+                                   "nd.gradient, nd.jacobian)")
+            is_input = take_all or (input_argnums is None and leaf_is_differentiable(leaf))
+            if take_all and not (leaf_is_differentiable(leaf) or _is_int_like(leaf)):
+                raise TypeError(f"numad: cannot differentiate with respect to a "
+                                f"{type(leaf).__name__}; the argument must hold floats or "
+                                "float arrays")
+            if not is_input:
+                roles.append(("static", leaf))
+                new_leaves.append(leaf)
+                continue
+            arr = as_float_array(leaf)
+            value = arr if arr.ndim else float(arr)
+            e = rec.push(INPUT, -1, -1, -1, value)
+            roles.append(len(input_entries))
+            input_entries.append(e)
+            new_leaves.append(Traced(rec, e, value))
+        from .pytree import unflatten
+        call_args.append(unflatten(treedef, new_leaves))
+        arg_treedefs.append(treedef)
+        leaf_roles.append(roles)
+    try:
+        out = f(*call_args)
+    finally:
+        pass
+    tape = finish(rec, out, arg_treedefs, leaf_roles, input_entries,
+                  name or getattr(f, "__name__", "f"))
+    return tape
+
+
+def _is_int_like(leaf):
+    if isinstance(leaf, (int, np.integer)) and not isinstance(leaf, (bool, np.bool_)):
+        return True
+    return isinstance(leaf, np.ndarray) and leaf.dtype.kind in "iu"
+
+
+def finish(rec, out, arg_treedefs, leaf_roles, input_entries, name):
+    """Turn a recorder and the function's output into a ``Tape``."""
+    out_leaves, out_treedef = flatten(out)
+    output_entries = []
+    for leaf in out_leaves:
+        if isinstance(leaf, Traced):
+            if leaf._rec is not rec:
+                raise TracingError(f"numad: {name} returned a value traced elsewhere")
+            output_entries.append(leaf._i)
+        else:
+            arr = np.asarray(leaf)
+            if arr.dtype.kind not in "fiub":
+                raise TracingError(f"numad: {name} returned a {type(leaf).__name__}; "
+                                   "outputs must be floats or float arrays")
+            arr = arr.astype(np.float64)
+            output_entries.append(rec.push(CONST, -1, -1, -1, arr if arr.ndim else float(arr)))
+    rec.live = False
+
+    n = rec.n
+    codes = np.array(rec.codes, dtype=np.int64).reshape(n, 4)
+    op = codes[:, 0].astype(np.int32)
+    args = np.ascontiguousarray(codes[:, 1:4].astype(np.int32))
+    size = np.ones(n, dtype=np.int64)
+    shapes = {}
+    for i, arr in rec.arrays.items():
+        shapes[i] = arr.shape
+        size[i] = arr.size
+    is_alias = op == ALIAS
+    alloc = np.where(is_alias, 0, size)
+    off = np.cumsum(alloc) - alloc
+    plen = np.zeros(n, dtype=np.int64)
+    for i, p in rec.params.items():
+        plen[i] = p.size
+    pstart = np.cumsum(plen) - plen
+    params = (np.concatenate([rec.params[i] for i in sorted(rec.params)])
+              if rec.params else np.zeros(1, dtype=np.int64))
+    for i in np.nonzero(is_alias)[0]:
+        off[i] = off[args[i, 0]] + params[pstart[i]]
+    vals = np.zeros(int(alloc.sum()) + 1)
+    scalar_vals = np.array(rec.vals, dtype=np.float64)
+    own = ~is_alias
+    own[list(rec.arrays.keys())] = False
+    vals[off[own]] = scalar_vals[own]
+    for i, arr in rec.arrays.items():
+        if not is_alias[i]:
+            vals[off[i]:off[i] + size[i]] = np.asarray(arr, dtype=np.float64).ravel()
+    alen = np.zeros(n, dtype=np.int64)
+    for i, s in rec.aux_sizes.items():
+        alen[i] = s
+    aux_off = np.cumsum(alen) - alen
+    aux = np.zeros(int(alen.sum()) + 1)
+    return Tape(op=op, args=args, off=off, size=size, pstart=pstart, params=params,
+                aux_off=aux_off, aux=aux, vals=vals, shapes=shapes,
+                arg_treedefs=arg_treedefs, leaf_roles=leaf_roles,
+                input_entries=input_entries, output_entries=output_entries,
+                out_treedef=out_treedef, name=name)

@@ -1,0 +1,146 @@
+"""The transformations: ``trace``, ``grad``, ``value_and_grad``, ``vjp`` and ``jvp``.
+
+Each call traces the function anew at the given point (so every Python branch is the
+one taken there) and runs the compiled sweeps over the fresh tape. For repeated calls
+at new points of one function, the replaying adapters of ``numad.adapters``
+(``gradient``, ``value_and_gradient``, ``jacobian``) reuse the tape instead.
+"""
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from .pytree import flatten, unflatten
+from .tracer import record
+
+
+def trace(f, *args):
+    """Run ``f(*args)`` once on traced values and return its ``Tape``.
+
+    Float and float-array leaves of the arguments are the tape's inputs; ints, bools,
+    strings and other objects are settings recorded as constants.
+
+    Examples
+    --------
+    >>> import numad as nd, numpy as np
+    >>> tape = nd.trace(lambda a, b, c: (a + b) * np.log(b + c), 1.0, 3.0, 6.0)
+    >>> len(tape) > 0
+    True
+    >>> round(tape(1.0, 3.0, 6.0), 6)
+    8.788898
+    """
+    return record(f, args)
+
+
+def _argnums_tuple(argnums):
+    return (argnums,) if isinstance(argnums, int) else tuple(argnums)
+
+
+def value_and_grad(f, argnums=0):
+    """Return ``vg(*args) -> (f(*args), gradient)`` for scalar-valued ``f``.
+
+    The gradient has the structure, shapes and float type of ``args[argnums]`` (a
+    tuple of gradients when ``argnums`` is a tuple).
+
+    Examples
+    --------
+    >>> import numad as nd, numpy as np
+    >>> nd.value_and_grad(lambda x: np.sum(x ** 3))(np.array([1.0, 2.0]))
+    (9.0, array([ 3., 12.]))
+    """
+    nums = _argnums_tuple(argnums)
+
+    @functools.wraps(f)
+    def vg(*args):
+        for k in nums:
+            if k >= len(args):
+                raise TypeError(f"numad: argnums={argnums} but {getattr(f, '__name__', 'f')} "
+                                f"was called with {len(args)} arguments")
+        from .nested import any_traced, nested_value_and_grad
+        if any_traced(args):
+            return nested_value_and_grad(f, args, nums)
+        tape = record(f, args, input_argnums=nums)
+        out = tape._scalar_output("nd.grad")
+        value = float(tape.entry_value(out))
+        tape.forward(check_guards=False)
+        adj = tape.reverse([(out, 1.0)])
+        grads = tuple(tape._gather_inputs(adj, None, k) for k in nums)
+        return value, (grads[0] if isinstance(argnums, int) else grads)
+
+    return vg
+
+
+def grad(f, argnums=0):
+    """Return ``g(*args)``: the gradient of scalar-valued ``f`` by reverse mode.
+
+    Examples
+    --------
+    >>> import numad as nd, numpy as np
+    >>> nd.grad(lambda x, y: x * np.exp(y) - np.sin(x), argnums=(0, 1))(np.pi / 3, 0.0)
+    (0.5, 1.0471975511965976)
+    """
+    vg = value_and_grad(f, argnums)
+
+    @functools.wraps(f)
+    def g(*args):
+        return vg(*args)[1]
+
+    return g
+
+
+def vjp(f, x):
+    """Return ``(f(x), vjp_fn)`` where ``vjp_fn(w)`` is ``w^T J`` at ``x``, shaped like x.
+
+    Examples
+    --------
+    >>> import numad as nd, numpy as np
+    >>> y, back = nd.vjp(lambda x: x ** 2, np.array([1.0, 2.0]))
+    >>> back(np.array([1.0, 1.0]))
+    array([2., 4.])
+    """
+    from .nested import any_traced, nested_vjp
+    if any_traced((x,)):
+        return nested_vjp(f, x)
+    tape = record(f, (x,), input_argnums=(0,))
+    y = tape.outputs()
+    tape.forward(check_guards=False)
+
+    def vjp_fn(w):
+        w_leaves, w_def = flatten(w)
+        if w_def != tape.out_treedef:
+            raise ValueError(f"numad: vjp_fn takes a cotangent structured like f's output "
+                             f"({tape.out_treedef}), got {w_def}")
+        adj = tape.reverse(list(zip(tape.output_entries, w_leaves)))
+        return tape._gather_inputs(adj, None, 0)
+
+    return y, vjp_fn
+
+
+def jvp(f, x, v):
+    """Return ``(f(x), J v)``: forward mode, one tangent sweep.
+
+    Examples
+    --------
+    >>> import numad as nd, numpy as np
+    >>> nd.jvp(np.sin, 0.0, 1.0)
+    (0.0, 1.0)
+    """
+    from .nested import any_traced, nested_jvp
+    if any_traced((x, v)):
+        return nested_jvp(f, x, v)
+    tape = record(f, (x,), input_argnums=(0,))
+    y = tape.outputs()
+    tape.forward(check_guards=False)
+    v_leaves, v_def = flatten(v)
+    x_leaves, x_def = flatten(x)
+    if v_def != x_def:
+        raise ValueError("numad: jvp's direction v must have the structure of x")
+    tans = [np.asarray(t, dtype=np.float64).reshape(-1, 1) for t in v_leaves]
+    tan, _ = tape.tangents(tans)
+    outs = []
+    for e in tape.output_entries:
+        t = tape.read(tan, e).copy()
+        shape = tape.shape_of(e)
+        outs.append(float(t[0]) if shape == () else t.reshape(shape))
+    return y, unflatten(tape.out_treedef, outs)
