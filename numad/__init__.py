@@ -1,0 +1,18 @@
+"""numad: exact derivatives of plain Python and NumPy code, swept by Numba kernels.
+
+``import numad as nd``; the public API is described in API.md.
+"""
+from .adapters import gradient, jacobian, value_and_gradient
+from .checking import check_grad, numerical_gradient
+from .dual import Dual
+from .errors import ControlFlowChanged, TracingError
+from .functions import (abs, arccos, arccosh, arcsin, arcsinh, arctan, arctan2, arctanh,
+                        cbrt, ceil, clip, concatenate, cos, cosh, dot, erf, erfc, exp,
+                        expit, expm1, floor, hypot, log, log1p, log2, log10, logsumexp,
+                        matmul, max, maximum, mean, min, minimum, norm_cdf, power, prod,
+                        round, sign, sin, sinh, sqrt, square, stack, stop_gradient,
+                        straight_through, sum, tan, tanh, trunc, where)
+from .tape import Tape
+from .transforms import grad, jvp, trace, value_and_grad, vjp
+
+__version__ = "0.1.0"

@@ -190,21 +190,20 @@ class Tape:
                         self.aux_off, self.vals, self.partials, self.aux, adj, 0, len(self.op))
         return adj
 
-    def tangents(self, input_tangents):
-        """Tangent sweep: ``input_tangents[k]`` has shape (size of input k, L)."""
-        L = input_tangents[0].shape[1] if input_tangents else 1
+    def tangents(self, seeds, L):
+        """Tangent sweep with ``L`` lanes from ``seeds`` = [(entry, array (size, L))]."""
         need = self.vals.shape[0] * L
         if self._tan is None or self._tan.shape[0] != need:
             self._tan = np.zeros(need)
         else:
             self._tan[:] = 0.0
         tan = self._tan
-        for e, t in zip(self.input_entries, input_tangents):
+        for e, t in seeds:
             o, n = self.off[e], self.size[e]
             tan[o * L:(o + n) * L] = np.asarray(t, dtype=np.float64).reshape(n * L)
         K.tangent_sweep(self.op, self.args, self.off, self.size, self.pstart, self.params,
                         self.aux_off, self.vals, self.aux, tan, L, 0, len(self.op))
-        return tan, L
+        return tan
 
     def read(self, buf, e, L=1):
         o, n = self.off[e], self.size[e]
@@ -285,8 +284,8 @@ class Tape:
         self._load((x,))
         self.forward()
         v_leaves, _ = flatten(v)
-        tans = [np.asarray(t, dtype=np.float64).reshape(-1, 1) for t in v_leaves]
-        tan, L = self.tangents(tans)
+        entries = [self.input_entries[r] for r in self.input_positions(0)]
+        tan = self.tangents(list(zip(entries, [np.reshape(t, (-1, 1)) for t in v_leaves])), 1)
         outs = []
         for e in self.output_entries:
             t = self.read(tan, e).copy()
@@ -295,51 +294,55 @@ class Tape:
         return self.outputs(), unflatten(self.out_treedef, outs)
 
     def jacobian(self, x, mode="auto"):
-        """The (m, n) Jacobian at ``x`` (flattened output by flattened input)."""
+        """The Jacobian at ``x``, shaped ``output.shape + x.shape`` (one array output)."""
         self._single_input_arg("jacobian")
         self._load((x,))
         self.forward()
-        n = int(sum(self.size[e] for e in self.input_entries))
-        m = int(sum(self.size[e] for e in self.output_entries))
+        return self.jacobian_loaded(mode, 0)
+
+    def jacobian_loaded(self, mode, argnum):
+        """The Jacobian of the outputs by argument ``argnum`` at the loaded point."""
+        inputs = [int(self.input_entries[r]) for r in self.input_positions(argnum)]
+        outputs = self.output_entries
+        n = int(sum(self.size[e] for e in inputs))
+        m = int(sum(self.size[e] for e in outputs))
         if mode == "auto":
             mode = "forward" if n <= m else "reverse"
-        return self.jacobian_loaded(mode, n, m)
-
-    def jacobian_loaded(self, mode, n, m):
+        J = np.zeros((m, n))
         if mode == "forward":
-            J = np.empty((m, n))
-            # all n directions in one tangent sweep: lanes of the identity
-            sizes = [int(self.size[e]) for e in self.input_entries]
+            # all n directions in one tangent sweep: the lanes of the identity
             seeds, start = [], 0
-            for s in sizes:
+            for e in inputs:
+                s = int(self.size[e])
                 t = np.zeros((s, n))
                 t[np.arange(s), start + np.arange(s)] = 1.0
-                seeds.append(t)
+                seeds.append((e, t))
                 start += s
-            tan, L = self.tangents(seeds) if n else (None, 1)
+            if n:
+                tan = self.tangents(seeds, n)
+                row = 0
+                for e in outputs:
+                    s = int(self.size[e])
+                    J[row:row + s] = self.read(tan, e, n).reshape(s, n)
+                    row += s
+        elif mode == "reverse":
             row = 0
-            for e in self.output_entries:
-                s = int(self.size[e])
-                if n:
-                    J[row:row + s] = self.read(tan, e, L).reshape(s, n)
-                row += s
-            return J
-        if mode == "reverse":
-            J = np.empty((m, n))
-            row = 0
-            for e in self.output_entries:
+            for e in outputs:
                 for k in range(int(self.size[e])):
                     adj = self.adjoint_buffer()
                     adj[self.off[e] + k] = 1.0
                     K.reverse_sweep(self.op, self.args, self.off, self.size, self.pstart,
                                     self.params, self.aux_off, self.vals, self.partials,
                                     self.aux, adj, 0, len(self.op))
-                    J[row] = np.concatenate([self.read(adj, i) for i in self.input_entries]) \
-                        if n else J[row]
+                    if n:
+                        J[row] = np.concatenate([self.read(adj, i) for i in inputs])
                     row += 1
-            return J
-        raise ValueError(f"numad: jacobian mode must be 'forward', 'reverse' or 'auto', "
-                         f"not {mode!r}")
+        else:
+            raise ValueError(f"numad: jacobian mode must be 'forward', 'reverse' or 'auto', "
+                             f"not {mode!r}")
+        out_shape = self.shape_of(outputs[0]) if len(outputs) == 1 else (m,)
+        in_shape = self.shape_of(inputs[0]) if len(inputs) == 1 else (n,)
+        return J.reshape(out_shape + in_shape)
 
 
 def _same_static(a, b):

@@ -1591,13 +1591,15 @@ FUNCTIONS = {
 # Recording a whole function
 
 
-def record(f, args, input_argnums=None, name=None):
+def record(f, args, input_argnums=None, name=None, others_static=True):
     """Run ``f(*args)`` on traced inputs and return the finished ``Tape``.
 
     With ``input_argnums=None`` the float leaves of every argument are inputs and the
     other leaves (ints, bools, strings, objects) are settings baked into the tape. With
     a tuple of argument numbers, every numeric leaf of those arguments is an input (an
-    int becomes a float) and the other arguments are passed through untouched.
+    int becomes a float) and the other arguments are passed through untouched, or, with
+    ``others_static=False``, have their float leaves as inputs too (the adapters' rule:
+    ``args`` are inputs, not constants).
     """
     rec = Recorder()
     call_args, arg_treedefs, leaf_roles, input_entries = [], [], [], []
@@ -1610,7 +1612,8 @@ def record(f, args, input_argnums=None, name=None):
                 raise TracingError("numad: a traced value from another trace was passed in "
                                    "(nested differentiation goes through nd.grad, "
                                    "nd.gradient, nd.jacobian)")
-            is_input = take_all or (input_argnums is None and leaf_is_differentiable(leaf))
+            floats_are_inputs = input_argnums is None or not others_static
+            is_input = take_all or (floats_are_inputs and leaf_is_differentiable(leaf))
             if take_all and not (leaf_is_differentiable(leaf) or _is_int_like(leaf)):
                 raise TypeError(f"numad: cannot differentiate with respect to a "
                                 f"{type(leaf).__name__}; the argument must hold floats or "
@@ -1629,10 +1632,7 @@ def record(f, args, input_argnums=None, name=None):
         call_args.append(unflatten(treedef, new_leaves))
         arg_treedefs.append(treedef)
         leaf_roles.append(roles)
-    try:
-        out = f(*call_args)
-    finally:
-        pass
+    out = f(*call_args)
     tape = finish(rec, out, arg_treedefs, leaf_roles, input_entries,
                   name or getattr(f, "__name__", "f"))
     return tape

@@ -136,8 +136,8 @@ def jvp(f, x, v):
     x_leaves, x_def = flatten(x)
     if v_def != x_def:
         raise ValueError("numad: jvp's direction v must have the structure of x")
-    tans = [np.asarray(t, dtype=np.float64).reshape(-1, 1) for t in v_leaves]
-    tan, _ = tape.tangents(tans)
+    entries = [tape.input_entries[r] for r in tape.input_positions(0)]
+    tan = tape.tangents(list(zip(entries, [np.reshape(t, (-1, 1)) for t in v_leaves])), 1)
     outs = []
     for e in tape.output_entries:
         t = tape.read(tan, e).copy()
