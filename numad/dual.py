@@ -98,7 +98,7 @@ _CONSTANT_TYPES = (numbers.Real, np.ndarray, np.generic)
 
 
 def _is_operand(x):
-    return isinstance(x, Dual) or (isinstance(x, _CONSTANT_TYPES) and not isinstance(x, complex))
+    return isinstance(x, (Dual, *_CONSTANT_TYPES))
 
 
 def _real_array(x, what):

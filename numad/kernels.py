@@ -719,7 +719,7 @@ def scalar_elementwise(o, a, b):
         return y, y, 0.0
     elif o == 11:  # expm1
         y = np.expm1(a)
-        return y, y + 1.0, 0.0
+        return y, np.exp(a), 0.0
     elif o == 12:  # log
         y = np.log(a)
         return y, 1.0 / a, 0.0
@@ -1225,9 +1225,8 @@ def array_elementwise_reverse(o, n, vals, adj, yo, ao, sa, bo, sb, need_a, need_
             g = adj[yo + k]
             if g != 0.0:
                 a = vals[ao + k * sa]
-                y = vals[yo + k]
                 if need_a:
-                    adj[ao + k * sa] += g * (y + 1.0)
+                    adj[ao + k * sa] += g * (np.exp(a))
     elif o == 12:  # log
         for k in range(n):
             g = adj[yo + k]
@@ -1590,8 +1589,7 @@ def elementwise_tangent(o, n, L, vals, tan, yo, ao, sa, bo, sb):
     elif o == 11:  # expm1
         for k in range(n):
             a = vals[ao + k * sa]
-            y = vals[yo + k]
-            d0 = y + 1.0
+            d0 = np.exp(a)
             for lane in range(L):
                 t = 0.0
                 t0 = tan[(ao + k * sa) * L + lane]

@@ -98,7 +98,7 @@ _ELEMENTWISE_ROWS = [
     _e("sqrt",       np.sqrt,             "sqrt(a)",                  "0.5 / y"),
     _e("cbrt",       np.cbrt,             "cbrt(a)",                  "1.0 / (3.0 * y * y)"),
     _e("exp",        np.exp,              "exp(a)",                   "y"),
-    _e("expm1",      np.expm1,            "expm1(a)",                 "y + 1.0"),
+    _e("expm1",      np.expm1,            "expm1(a)",                 "exp(a)"),
     _e("log",        np.log,              "log(a)",                   "1.0 / a"),
     _e("log1p",      np.log1p,            "log1p(a)",                 "1.0 / (1.0 + a)"),
     _e("log2",       np.log2,             "log2(a)",                  f"1.0 / (a * {LN2!r})"),

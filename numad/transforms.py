@@ -59,7 +59,8 @@ def value_and_grad(f, argnums=0):
                                 f"was called with {len(args)} arguments")
         from .nested import any_traced, nested_value_and_grad
         if any_traced(args):
-            return nested_value_and_grad(f, args, nums)
+            value, grads = nested_value_and_grad(f, args, nums)
+            return value, (grads[0] if isinstance(argnums, int) else grads)
         tape = record(f, args, input_argnums=nums)
         out = tape._scalar_output("nd.grad")
         value = float(tape.entry_value(out))

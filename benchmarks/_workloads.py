@@ -1,0 +1,270 @@
+"""Workloads shared by the asv suite (``bench_core.py``) and ``compare.py``.
+
+Nothing here is timed by asv itself (no ``time_*``/``track_*`` names); it only builds
+the functions, inputs and tapes, and a few timing helpers.
+"""
+import os
+import sys
+import time
+
+import numpy as np
+
+try:
+    import numad as nd
+except ImportError:  # asv with environment_type "existing" does not install the project
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    import numad as nd
+
+from numad import kernels as K
+
+# ---------------------------------------------------------------------------------------
+# Targets from the performance issue
+
+TARGETS = {
+    "trace_us_per_op": 0.5,          # tracing < 0.5 us per recorded op
+    "rosen_fwdrev_ns": 3.0,          # fwd+rev < 3 ns/entry, regular Rosenbrock scalar tape
+    "mix_fwdrev_ns": 20.0,           # fwd+rev < 20 ns/entry, random mix
+    "rosen_1e6_ratio": 3.0,          # gradient within 3x of the NumPy primal
+    "cached_grad_us": 20.0,          # cached nd.gradient call, n = 10, < 20 us
+}
+
+# ---------------------------------------------------------------------------------------
+# Scalar-loop Rosenbrock: a Python loop over x[i] floats, ~8 scalar ops per term
+
+
+SCALAR_N = 2000
+
+
+def rosen_loop(x):
+    s = 0.0
+    for i in range(len(x) - 1):
+        a = x[i]
+        b = x[i + 1]
+        s = s + 100.0 * (b - a * a) ** 2 + (1.0 - a) ** 2
+    return s
+
+
+def rosen_point(n):
+    return np.linspace(-1.2, 1.2, n)
+
+
+def rosen_der(x):
+    """SciPy's analytic gradient (for checking)."""
+    from scipy.optimize import rosen_der as rd
+    return rd(x)
+
+
+# ---------------------------------------------------------------------------------------
+# Random mix of scalar operations over a small pool of live values
+
+MIX_OPS = ("add", "sub", "mul", "div", "sin", "exp", "logabs1", "sqrtabs1", "tanh")
+MIX_POOL = 16
+MIX_TARGET_ENTRIES = 20000
+MIX_MAX_PARTIAL = 1.5
+
+
+def _mix_apply(code, a, b):
+    """One random-mix operation; works on floats and on traced floats alike."""
+    if code == 0:
+        return a + b
+    if code == 1:
+        return a - b
+    if code == 2:
+        return a * b
+    if code == 3:
+        return a / b
+    if code == 4:
+        return np.sin(a)
+    if code == 5:
+        return np.exp(a)
+    if code == 6:
+        return np.log(abs(a) + 1.0)
+    if code == 7:
+        return np.sqrt(abs(a) + 1.0)
+    return np.tanh(a)
+
+
+def _mix_partials(code, a, b):
+    """|d op/d a|, |d op/d b| of one random-mix operation (for conditioning only)."""
+    if code <= 1:
+        return 1.0, 1.0
+    if code == 2:
+        return abs(b), abs(a)
+    if code == 3:
+        return abs(1.0 / b), abs(a / (b * b))
+    if code == 4:
+        return abs(np.cos(a)), 0.0
+    if code == 5:
+        return abs(np.exp(a)), 0.0
+    if code == 6:
+        return 1.0 / (abs(a) + 1.0), 0.0
+    if code == 7:
+        return 0.5 / np.sqrt(abs(a) + 1.0), 0.0
+    return 1.0 - np.tanh(a) ** 2, 0.0
+
+
+_MIX_COST = (1, 1, 1, 1, 1, 1, 3, 3, 1)   # tape entries each operation records
+
+
+def make_mix_program(seed=12345, pool=MIX_POOL, target=MIX_TARGET_ENTRIES, x=None):
+    """A seeded random program: a list of (code, dst, src) steps.
+
+    Each step overwrites ``pool[dst]`` with ``op(pool[dst], pool[src])`` (or
+    ``op(pool[dst])``), so every recorded value is read by the step that replaces it
+    and every entry reaches the output (no dead entries that a reverse sweep could
+    skip). The values at ``x`` are simulated in plain floats, and draws whose result
+    would leave 1e-3 <= |v| <= 1e3 or whose local partials exceed ``MIX_MAX_PARTIAL``
+    are redrawn: a long random chain of ``exp``, ``*`` and ``/`` is otherwise chaotic
+    (last-bit differences grow to inf/nan within a few thousand steps).
+    """
+    rng = np.random.default_rng(seed)
+    if x is None:
+        x = mix_point(pool)
+    vals = [float(v) for v in x]
+    prog = []
+    entries = pool + 1          # inputs and the final sum, roughly
+    while entries < target:
+        code = int(rng.integers(len(MIX_OPS)))
+        dst = int(rng.integers(pool))
+        src = int(rng.integers(pool))
+        if code <= 3 and src == dst:
+            continue
+        with np.errstate(all="ignore"):
+            v = float(_mix_apply(code, vals[dst], vals[src]))
+        if not (1e-3 <= abs(v) <= 1e3) or v != v:
+            continue
+        da, db = _mix_partials(code, vals[dst], vals[src])
+        if da > MIX_MAX_PARTIAL or db > MIX_MAX_PARTIAL:
+            continue
+        vals[dst] = v
+        prog.append((code, dst, src))
+        entries += _MIX_COST[code]
+    return prog
+
+
+def mix_point(pool=MIX_POOL):
+    return np.linspace(0.3, 1.7, pool)
+
+
+def make_mix_function(prog, pool=MIX_POOL):
+    def random_mix(x):
+        p = [x[k] for k in range(pool)]
+        for code, dst, src in prog:
+            p[dst] = _mix_apply(code, p[dst], p[src])
+        s = p[0]
+        for k in range(1, pool):
+            s = s + p[k]
+        return s
+    return random_mix
+
+
+# ---------------------------------------------------------------------------------------
+# Vectorized Rosenbrock
+
+
+def rosen_vec(x):
+    return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
+
+
+def _make_rosen_njit():
+    import numba
+
+    @numba.njit(cache=False, fastmath=False)
+    def rosen_grad_njit(x, g):
+        n = x.shape[0]
+        for i in range(n):
+            g[i] = 0.0
+        for i in range(n - 1):
+            a = x[i]
+            t = x[i + 1] - a * a
+            g[i] += -400.0 * t * a - 2.0 * (1.0 - a)
+            g[i + 1] += 200.0 * t
+        return g
+
+    return rosen_grad_njit
+
+
+_rosen_njit = None
+
+
+def rosen_grad_njit():
+    """A hand-written, compiled analytic Rosenbrock gradient: the floor."""
+    global _rosen_njit
+    if _rosen_njit is None:
+        _rosen_njit = _make_rosen_njit()
+    return _rosen_njit
+
+
+# ---------------------------------------------------------------------------------------
+# A 20 -> 20 function for the Jacobian modes
+
+JAC_N = 20
+
+
+def jac_matrix(n=JAC_N, seed=7):
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((n, n)) / np.sqrt(n)
+
+
+def make_jac_function(W):
+    def f20(x):
+        h = np.tanh(W @ x)
+        return h * x + np.sin(x) ** 2 - 0.5 * np.roll(x, 1) * np.exp(-x * x)
+    return f20
+
+
+# ---------------------------------------------------------------------------------------
+# Running the sweeps directly (no Python bookkeeping around them)
+
+
+def load(tape, x):
+    tape._load((x,))
+
+
+def forward_kernel(tape):
+    return K.forward_sweep(tape.op, tape.args, tape.off, tape.size, tape.pstart, tape.params,
+                           tape.aux_off, tape.vals, tape.partials, tape.aux, 0, len(tape.op))
+
+
+def reverse_kernel(tape):
+    """A reverse sweep seeded with 1 at the (scalar) output; needs a forward sweep first."""
+    adj = tape.adjoint_buffer()
+    out = tape.output_entries[0]
+    adj[tape.off[out]] = 1.0
+    K.reverse_sweep(tape.op, tape.args, tape.off, tape.size, tape.pstart, tape.params,
+                    tape.aux_off, tape.vals, tape.partials, tape.aux, adj, 0, len(tape.op))
+    return adj
+
+
+# ---------------------------------------------------------------------------------------
+# Timing helpers
+
+
+def best_of(fn, repeats=7, number=None, min_time=0.05):
+    """Best per-call seconds of ``fn()`` over ``repeats`` batches of ``number`` calls.
+
+    With ``number=None`` the batch size is chosen so a batch lasts about ``min_time``.
+    """
+    if number is None:
+        number = 1
+        while True:
+            t0 = time.perf_counter()
+            for _ in range(number):
+                fn()
+            dt = time.perf_counter() - t0
+            if dt >= min_time or number >= 1 << 20:
+                break
+            number *= max(2, min(10, int(min_time / max(dt, 1e-9)) + 1))
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        for _ in range(number):
+            fn()
+        best = min(best, (time.perf_counter() - t0) / number)
+    return best
+
+
+def op_counts(tape):
+    from numad.optable import OPNAMES
+    from collections import Counter
+    return Counter(OPNAMES[int(o)] for o in tape.op)
