@@ -60,7 +60,7 @@ def rosen_der(x):
 MIX_OPS = ("add", "sub", "mul", "div", "sin", "exp", "logabs1", "sqrtabs1", "tanh")
 MIX_POOL = 16
 MIX_TARGET_ENTRIES = 20000
-MIX_MAX_PARTIAL = 1.5
+MIX_MAX_PARTIAL = 6.0
 
 
 def _mix_apply(code, a, b):
@@ -268,3 +268,22 @@ def op_counts(tape):
     from numad.optable import OPNAMES
     from collections import Counter
     return Counter(OPNAMES[int(o)] for o in tape.op)
+
+
+def make_jac_scalar_function(W):
+    """The same kind of 20 -> 20 map written as a Python loop over floats."""
+    n = W.shape[0]
+    rows = [[float(v) for v in row] for row in W]
+
+    def f20_loop(x):
+        xs = [x[j] for j in range(n)]
+        out = []
+        for i in range(n):
+            acc = 0.0
+            row = rows[i]
+            for j in range(n):
+                acc = acc + row[j] * xs[j]
+            out.append(np.tanh(acc) * xs[i] + np.sin(xs[i]) ** 2
+                       - 0.5 * xs[i - 1] * np.exp(-xs[i] * xs[i]))
+        return np.stack(out)
+    return f20_loop

@@ -350,3 +350,46 @@ def test_composite_on_1000_points_against_complex_step():
     np.testing.assert_allclose(g, expected, rtol=1e-12, atol=1e-14)
     _, t = nd.jvp(f, x, np.ones_like(x))
     assert t == pytest.approx(float(np.sum(expected)), rel=1e-12)
+
+
+# ---------------------------------------------------------------------------------
+# The conventions of API.md at the points where a row is not differentiable
+# ---------------------------------------------------------------------------------
+
+CONVENTIONS = [
+    # (label, function, args, expected partials)
+    ("abs'(0) = 0", np.abs, (0.0,), (0.0,)),
+    ("sqrt'(0) = inf", np.sqrt, (0.0,), (np.inf,)),
+    ("sign' = 0", np.sign, (0.0,), (0.0,)),
+    ("floor' = 0 at a jump", np.floor, (2.0,), (0.0,)),
+    ("maximum tie", np.maximum, (0.5, 0.5), (0.0, 0.0)),
+    ("minimum tie", np.minimum, (0.5, 0.5), (0.0, 0.0)),
+    ("pow(0, 2.5)", np.power, (0.0, 2.5), (0.0, 0.0)),
+    ("pow(x, 0) at 0", np.power, (0.0, 0.0), (0.0, 0.0)),
+    ("pow(2, 3)", np.power, (2.0, 3.0), (12.0, 8.0 * np.log(2.0))),
+    ("hypot(0, 0)", np.hypot, (0.0, 0.0), (0.0, 0.0)),
+]
+
+
+@pytest.mark.parametrize("label,fn,args,expected", CONVENTIONS, ids=[c[0] for c in CONVENTIONS])
+def test_conventions_at_kinks(label, fn, args, expected):
+    argnums = 0 if len(args) == 1 else tuple(range(len(args)))
+    g = nd.grad(fn, argnums=argnums)(*args)
+    g = (g,) if len(args) == 1 else g
+    assert len(g) == len(expected)
+    for got, want in zip(g, expected):
+        if np.isinf(want):
+            assert got == want
+        else:
+            assert got == pytest.approx(want, rel=1e-15, abs=0.0), label
+
+
+def test_where_does_not_leak_the_untaken_branch():
+    g = nd.grad(lambda x: nd.where(x > 0, nd.sqrt(x), 0.0))(0.0)
+    assert g == 0.0
+    x = np.array([0.0, 4.0, -1.0])
+    g = nd.grad(lambda x: np.sum(np.where(x > 0, np.sqrt(x), 0.0)))(x)
+    np.testing.assert_array_equal(g, [0.0, 0.25, 0.0])
+    g = nd.grad(lambda x: np.sum(np.where(x > 0, x, np.log(x))))(np.array([0.0, 2.0]))
+    # log(0)' = inf is on the taken side at x = 0: only x > 0 takes the first branch
+    assert g[1] == 1.0

@@ -1,0 +1,235 @@
+"""asv benchmarks of numad's core costs: tracing, tape replay, the cached adapters.
+
+Every ``setup`` builds its tapes once and runs each timed call once, so numba's compile
+or cache loading is never inside a timing. ``time_*`` methods time one thing each;
+``track_*`` methods report per-entry or relative figures measured with
+``time.perf_counter`` (best of several repeats) inside the method, with their unit.
+The workloads are defined in ``benchmarks/_workloads.py`` (shared with
+``benchmarks/compare.py``, which prints them side by side against the targets).
+"""
+
+import numpy as np
+
+from ._workloads import (JAC_N, SCALAR_N, best_of, forward_kernel, jac_matrix, load,
+                         make_jac_function, make_jac_scalar_function, make_mix_function,
+                         make_mix_program, mix_point, nd, reverse_kernel, rosen_grad_njit,
+                         rosen_loop, rosen_point, rosen_vec)
+
+
+def _warm_numad():
+    """Load (or compile) the sweeps once per process, outside every timing."""
+    x = np.linspace(0.5, 1.5, 3)
+    tape = nd.trace(lambda v: np.sum(np.sin(v) * v) + v[0] / v[1], x)
+    tape.gradient(x)
+    tape.jacobian(x, mode="forward")
+    tape.jacobian(x, mode="reverse")
+
+
+# ---------------------------------------------------------------------------------------
+# Tracing
+
+
+class TraceScalarRosenbrock:
+    """``nd.trace`` of a Python loop over ``x[i]`` floats (n = 2000, ~8 ops per term)."""
+
+    def setup(self):
+        _warm_numad()
+        self.x = rosen_point(SCALAR_N)
+        self.entries = len(nd.trace(rosen_loop, self.x))
+
+    def time_trace(self):
+        nd.trace(rosen_loop, self.x)
+
+    def peakmem_trace(self):
+        nd.trace(rosen_loop, self.x)
+
+    def track_trace_us_per_entry(self):
+        best = best_of(lambda: nd.trace(rosen_loop, self.x), repeats=5, number=3)
+        return best / self.entries * 1e6
+
+    track_trace_us_per_entry.unit = "us"
+
+
+# ---------------------------------------------------------------------------------------
+# Replaying a scalar tape
+
+
+class ScalarRosenbrockReplay:
+    """Sweeps over the ~20000-entry tape of the scalar-loop Rosenbrock."""
+
+    def setup(self):
+        _warm_numad()
+        self.x = rosen_point(SCALAR_N)
+        self.tape = nd.trace(rosen_loop, self.x)
+        self.tape.gradient(self.x)          # allocates the adjoint buffer
+        load(self.tape, self.x)
+
+    def time_forward_sweep(self):
+        """The compiled forward sweep alone (values and stored partials)."""
+        forward_kernel(self.tape)
+
+    def time_reverse_sweep(self):
+        """The compiled reverse sweep alone (after a forward sweep at the same point)."""
+        reverse_kernel(self.tape)
+
+    def time_call(self):
+        """``tape(x)``: load, forward sweep, outputs."""
+        self.tape(self.x)
+
+    def time_gradient(self):
+        """``tape.gradient(x)``: load, forward and reverse sweeps, gather."""
+        self.tape.gradient(self.x)
+
+    def track_forward_ns_per_entry(self):
+        return best_of(lambda: forward_kernel(self.tape), repeats=7) / len(self.tape) * 1e9
+
+    track_forward_ns_per_entry.unit = "ns"
+
+    def track_fwdrev_ns_per_entry(self):
+        return best_of(lambda: self.tape.gradient(self.x), repeats=7) / len(self.tape) * 1e9
+
+    track_fwdrev_ns_per_entry.unit = "ns"
+
+
+class RandomMixReplay:
+    """A tape of ~20000 scalar ops drawn at random (seeded) from
+    {+, -, *, /, sin, exp, log(|.|+1), sqrt(|.|+1), tanh} over a pool of 16 live values."""
+
+    def setup(self):
+        _warm_numad()
+        self.x = mix_point()
+        self.f = make_mix_function(make_mix_program())
+        self.tape = nd.trace(self.f, self.x)
+        self.tape.gradient(self.x)
+        load(self.tape, self.x)
+
+    def time_trace(self):
+        nd.trace(self.f, self.x)
+
+    def time_forward_sweep(self):
+        forward_kernel(self.tape)
+
+    def time_reverse_sweep(self):
+        reverse_kernel(self.tape)
+
+    def time_gradient(self):
+        self.tape.gradient(self.x)
+
+    def track_forward_ns_per_entry(self):
+        return best_of(lambda: forward_kernel(self.tape), repeats=7) / len(self.tape) * 1e9
+
+    track_forward_ns_per_entry.unit = "ns"
+
+    def track_fwdrev_ns_per_entry(self):
+        return best_of(lambda: self.tape.gradient(self.x), repeats=7) / len(self.tape) * 1e9
+
+    track_fwdrev_ns_per_entry.unit = "ns"
+
+
+# ---------------------------------------------------------------------------------------
+# Vectorized Rosenbrock, n = 1e6
+
+
+class VectorRosenbrock1e6:
+    """``np.sum(100*(x[1:]-x[:-1]**2)**2 + (1-x[:-1])**2)`` at n = 10**6."""
+
+    timeout = 120
+
+    def setup(self):
+        _warm_numad()
+        self.x = rosen_point(10 ** 6)
+        self.jac = nd.gradient(rosen_vec)
+        self.jac(self.x)                    # traces once; later calls replay
+        self.floor = rosen_grad_njit()
+        self.g = np.empty_like(self.x)
+        self.floor(self.x, self.g)
+
+    def time_primal_numpy(self):
+        rosen_vec(self.x)
+
+    def time_gradient_cached(self):
+        self.jac(self.x)
+
+    def time_gradient_njit_floor(self):
+        """A hand-written ``@numba.njit`` analytic gradient: the floor."""
+        self.floor(self.x, self.g)
+
+    def peakmem_gradient_cached(self):
+        self.jac(self.x)
+
+    def track_ratio_gradient_over_primal(self):
+        """Cached gradient time / NumPy primal time, measured side by side."""
+        primal = best_of(lambda: rosen_vec(self.x), repeats=7, number=3)
+        grad = best_of(lambda: self.jac(self.x), repeats=7, number=3)
+        return grad / primal
+
+    track_ratio_gradient_over_primal.unit = "ratio"
+
+
+class VectorRosenbrock1e6FirstCall:
+    """The first ``nd.gradient`` call at n = 10**6: trace, buffers, sweeps."""
+
+    timeout = 120
+    number = 1
+    repeat = 3
+
+    def setup(self):
+        _warm_numad()
+        self.x = rosen_point(10 ** 6)
+
+    def time_first_gradient(self):
+        nd.gradient(rosen_vec)(self.x)
+
+    def peakmem_first_gradient(self):
+        nd.gradient(rosen_vec)(self.x)
+
+
+# ---------------------------------------------------------------------------------------
+# Per-call overhead of the cached adapter
+
+
+class CachedGradientSmall:
+    """A cached ``nd.gradient(rosen)`` call at n = 10: almost all overhead."""
+
+    def setup(self):
+        _warm_numad()
+        self.x = rosen_point(10)
+        self.jac = nd.gradient(rosen_vec)
+        self.jac(self.x)
+        self.vg = nd.value_and_gradient(rosen_vec)
+        self.vg(self.x)
+
+    def time_gradient(self):
+        self.jac(self.x)
+
+    def time_value_and_gradient(self):
+        self.vg(self.x)
+
+    def track_gradient_us_per_call(self):
+        return best_of(lambda: self.jac(self.x), repeats=7) * 1e6
+
+    track_gradient_us_per_call.unit = "us"
+
+
+# ---------------------------------------------------------------------------------------
+# Jacobians
+
+
+class Jacobian20:
+    """``nd.jacobian`` of a 20 -> 20 map, forward (one 20-lane tangent sweep) vs reverse
+    (20 reverse sweeps); ``vector`` is written with NumPy array ops (a few array
+    entries), ``scalar`` as a Python loop over floats (~1500 scalar entries)."""
+
+    params = (["forward", "reverse"], ["vector", "scalar"])
+    param_names = ["mode", "function"]
+
+    def setup(self, mode, function):
+        _warm_numad()
+        W = jac_matrix(JAC_N)
+        f = make_jac_function(W) if function == "vector" else make_jac_scalar_function(W)
+        self.x = np.linspace(-1.0, 1.0, JAC_N)
+        self.jac = nd.jacobian(f, mode=mode)
+        self.jac(self.x)
+
+    def time_jacobian(self, mode, function):
+        self.jac(self.x)

@@ -1,0 +1,284 @@
+"""The chapter's worked examples, the kernels' completeness, and what users see."""
+import math
+
+import numpy as np
+import pytest
+import scipy.special as sps
+from scipy.optimize import rosen_der, rosen_hess, rosen_hess_prod
+
+import numad as nd
+from numad import _codegen
+from numad import kernels as K
+from numad.optable import ELEMENTWISE, N_ELEMENTWISE, OPCODES, STRUCTURAL
+
+
+def rosen(x):
+    return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
+
+
+def rosen_loop(x):
+    s = 0.0
+    for i in range(len(x) - 1):
+        s = s + 100.0 * (x[i + 1] - x[i] ** 2) ** 2 + (1.0 - x[i]) ** 2
+    return s
+
+
+# ---- the chapter's worked examples ----------------------------------------------------------
+
+def test_dual_number_polynomial():
+    p = lambda x: 3 * x ** 5 - 2 * x ** 3 + 7 * x - 11  # noqa: E731
+    for x in (-1.5, 0.0, 2.0, 3.25):
+        y = p(nd.Dual(x, 1.0))
+        assert y.value == pytest.approx(p(x), rel=1e-15)
+        assert y.tangent == pytest.approx(15 * x ** 4 - 6 * x ** 2 + 7, rel=1e-14)
+
+
+def test_wengert_list_of_the_chapter():
+    tape = nd.trace(lambda a, b, c: (a + b) * np.log(b + c), 1.0, 3.0, 6.0)
+    lines = str(tape).splitlines()[1:]
+    assert len(lines) == len(tape) == 7
+    assert [line.split()[1] for line in lines] == ["input"] * 3 + ["add", "add", "log", "mul"]
+    assert "v0, v1" in lines[3] and "v1, v2" in lines[4] and "v4" in lines[5]
+    assert tape(1.0, 3.0, 6.0) == pytest.approx(4 * math.log(9))
+    ga, gb, gc = nd.grad(lambda a, b, c: (a + b) * np.log(b + c), (0, 1, 2))(1.0, 3.0, 6.0)
+    assert (ga, gb, gc) == pytest.approx((math.log(9), math.log(9) + 4 / 9, 4 / 9), rel=1e-15)
+
+
+def test_x_exp_y_minus_sin_x():
+    gx, gy = nd.grad(lambda x, y: x * np.exp(y) - np.sin(x), (0, 1))(math.pi / 3, 0.0)
+    assert gx == pytest.approx(1 - math.cos(math.pi / 3), abs=1e-15)
+    assert gy == pytest.approx(math.pi / 3, rel=1e-15)
+
+
+def geometric(x, alpha):
+    s = 0.0
+    for k in range(1, int(np.floor(x)) + 1):
+        s = s + alpha ** k
+    return s
+
+
+def test_loop_bound_from_a_traced_value_changes_between_calls():
+    d_alpha = nd.gradient(lambda a, x: geometric(x, a[0]))
+    for x in (3.5, 5.2, 1.1, 3.9):
+        n = int(math.floor(x))
+        expected = sum(k * 0.5 ** (k - 1) for k in range(1, n + 1))
+        assert d_alpha(np.array([0.5]), x)[0] == pytest.approx(expected, rel=1e-15)
+    tape = nd.trace(lambda x: geometric(x, 0.5), 3.5)
+    assert tape.matches(3.9) and not tape.matches(4.2)
+    with pytest.raises(nd.ControlFlowChanged, match="branch decision"):
+        tape(4.2)
+
+
+def test_abs_at_zero_and_the_straight_through_floor():
+    assert nd.grad(np.abs)(0.0) == 0.0
+    assert nd.grad(abs)(0.0) == 0.0
+    assert nd.grad(np.floor)(2.7) == 0.0
+    st = nd.straight_through(np.floor)
+    assert st(2.7) == 2.0
+    assert nd.grad(st)(2.7) == 1.0
+    assert nd.grad(lambda x: np.sum(st(x) * x))(np.array([1.5, -0.5])) == pytest.approx(
+        [1.5 + 1.0, -0.5 - 1.0])
+
+
+def huber(r, delta=1.0):
+    return np.where(np.abs(r) <= delta, 0.5 * r ** 2, delta * (np.abs(r) - 0.5 * delta))
+
+
+def test_huber_at_its_transition():
+    for r in (1.0, -1.0, 0.999, 1.001, 3.0):
+        expected = r if abs(r) <= 1 else math.copysign(1.0, r)
+        assert nd.grad(lambda x: huber(x))(r) == pytest.approx(expected, rel=1e-15)
+
+
+def test_shared_weight_matrix_sums_both_branches():
+    rng = np.random.default_rng(0)
+    W = rng.normal(size=(3, 4))
+    x = rng.normal(size=4)
+
+    def loss(W):
+        z = W @ x
+        return np.sum(np.tanh(z)) + np.sum(z ** 2)
+
+    z = W @ x
+    expected = np.outer(1 - np.tanh(z) ** 2 + 2 * z, x)
+    assert nd.grad(loss)(W) == pytest.approx(expected, rel=1e-13)
+
+
+def test_where_never_leaks_the_untaken_branch():
+    g = nd.grad(lambda x: nd.where(x > 0, nd.sqrt(x), 0.0))(0.0)
+    assert g == 0.0
+    g = nd.grad(lambda x: np.sum(np.where(x > 0, np.log(x), x)))(np.array([0.0, -1.0, 2.0]))
+    assert g == pytest.approx([1.0, 1.0, 0.5])
+    assert nd.grad(np.sqrt)(0.0) == math.inf
+
+
+# ---- finance: Black-Scholes Greeks against the closed form --------------------------------------
+
+def bs_call(S, K_, T, r, sigma):
+    d1 = (np.log(S / K_) + (r + 0.5 * sigma ** 2) * T) / (sigma * np.sqrt(T))
+    d2 = d1 - sigma * np.sqrt(T)
+    return S * sps.ndtr(d1) - K_ * np.exp(-r * T) * nd.norm_cdf(d2)
+
+
+def test_black_scholes_greeks():
+    S, K_, T, r, sigma = 100.0, 95.0, 0.75, 0.03, 0.25
+    delta, vega, theta_T, rho = nd.grad(bs_call, (0, 4, 2, 3))(S, K_, T, r, sigma)
+    d1 = (math.log(S / K_) + (r + sigma ** 2 / 2) * T) / (sigma * math.sqrt(T))
+    d2 = d1 - sigma * math.sqrt(T)
+    pdf = math.exp(-d1 ** 2 / 2) / math.sqrt(2 * math.pi)
+    assert delta == pytest.approx(sps.ndtr(d1), rel=1e-14)
+    assert vega == pytest.approx(S * pdf * math.sqrt(T), rel=1e-13)
+    assert theta_T == pytest.approx(S * pdf * sigma / (2 * math.sqrt(T))
+                                    + r * K_ * math.exp(-r * T) * sps.ndtr(d2), rel=1e-13)
+    assert rho == pytest.approx(K_ * T * math.exp(-r * T) * sps.ndtr(d2), rel=1e-13)
+    gamma = nd.grad(nd.grad(bs_call))(S, K_, T, r, sigma)
+    assert gamma == pytest.approx(pdf / (S * sigma * math.sqrt(T)), rel=1e-12)
+
+
+# ---- SciPy's hand-written derivatives --------------------------------------------------------
+
+@pytest.mark.parametrize("f", [rosen, rosen_loop])
+def test_gradient_matches_rosen_der(f):
+    rng = np.random.default_rng(1)
+    jac = nd.gradient(f)
+    for n in (2, 10, 200):
+        for _ in range(3):
+            x = rng.uniform(-2, 2, size=n)
+            assert jac(x) == pytest.approx(rosen_der(x), rel=1e-13, abs=1e-11)
+    assert jac.cache.traces == 3  # one trace per shape, replays for the rest
+
+
+def test_second_derivatives_compose():
+    x = np.array([0.3, -1.1, 0.8, 1.7])
+    H = nd.jacobian(nd.gradient(rosen))(x)
+    assert H == pytest.approx(rosen_hess(x), rel=1e-13)
+    p = np.array([1.0, -2.0, 0.5, 0.25])
+    assert H @ p == pytest.approx(rosen_hess_prod(x, p), rel=1e-13)
+    f = lambda x: x ** 3 * np.sin(x)  # noqa: E731
+    d3 = (6 * np.sin(0.7) + 18 * 0.7 * np.cos(0.7) - 9 * 0.49 * np.sin(0.7)
+          - 0.343 * np.cos(0.7))
+    assert nd.grad(nd.grad(nd.grad(f)))(0.7) == pytest.approx(d3, rel=1e-13)
+    # an inner derivative that closes over the outer variable
+    assert nd.grad(lambda x: nd.grad(lambda y: x * y ** 2)(x))(2.0) == pytest.approx(8.0)
+
+
+# ---- the kernels ------------------------------------------------------------------------------
+
+def test_generated_kernels_are_current():
+    assert _codegen.is_current(), "run: python -m numad._codegen"
+
+
+def test_every_sweep_handles_every_opcode():
+    structural = {OPCODES[name] for name, _, _ in STRUCTURAL}
+    for handled in (K.FORWARD_HANDLES, K.REVERSE_HANDLES, K.TANGENT_HANDLES):
+        assert set(handled) == structural
+    assert K.ELEMENTWISE_END == N_ELEMENTWISE == len(ELEMENTWISE)
+    source = open(K.__file__).read()
+    for p in ELEMENTWISE:
+        assert source.count(f"o == {p.opcode}:  # {p.name}") >= 2  # forward, tangent
+    # and a tape that holds every opcode runs through all three sweeps
+    tape = nd.trace(everything, *everything_args())
+    present = set(tape.op.tolist())
+    assert structural <= present, {n for n, _, _ in STRUCTURAL if OPCODES[n] not in present}
+
+
+def everything(x, A):
+    """One function that records every structural opcode."""
+    y = np.where(x > 0.0, x, -x)                       # where
+    z = y[::2] + y[1:4].sum() + x[[0, 2, 2]].prod()    # gather, alias, sum, prod
+    w = np.zeros_like(x)
+    w[1:3] = z[:2]                                     # scatter_set
+    np.add.at(w, [0, 0], 1.5)                          # scatter_add
+    s = np.sort(w) * np.cumsum(x) + np.cumprod(x)     # sort, cumsum, cumprod
+    B = A @ A.T + 4.0 * np.eye(3)                      # matmul
+    L = np.linalg.cholesky(B)
+    v = np.linalg.solve(B, x[:3]) + np.linalg.inv(L) @ x[1:4]
+    t = np.concatenate([s, v]).max() - s.min()         # concat, amax, amin
+    if t > -1e9:                                       # guard
+        t = t + np.linalg.slogdet(B)[1]
+    return t * np.sum(v ** 2)
+
+
+def everything_args():
+    return np.array([0.5, -1.2, 0.8, 2.0, -0.3]), np.array([[1.0, 0.2], [0.1, 0.9], [0.4, -0.5]])
+
+
+def _sweeps(tape, compiled):
+    fwd = K.forward_sweep if compiled else K.forward_sweep.py_func
+    rev = K.reverse_sweep if compiled else K.reverse_sweep.py_func
+    tng = K.tangent_sweep if compiled else K.tangent_sweep.py_func
+    vals, partials, aux = tape.vals.copy(), np.zeros_like(tape.partials), tape.aux.copy()
+    status = fwd(tape.op, tape.args, tape.off, tape.size, tape.pstart, tape.params,
+                 tape.aux_off, vals, partials, aux, 0, len(tape))
+    adj = np.zeros_like(vals)
+    out = tape.output_entries[0]
+    adj[tape.off[out]] = 1.0
+    rev(tape.op, tape.args, tape.off, tape.size, tape.pstart, tape.params, tape.aux_off,
+        vals, partials, aux, adj, 0, len(tape))
+    L = 3
+    tan = np.zeros(vals.size * L)
+    rng = np.random.default_rng(5)
+    for e in tape.input_entries:
+        o, n = tape.off[e], tape.size[e]
+        tan[o * L:(o + n) * L] = rng.normal(size=n * L)
+    tng(tape.op, tape.args, tape.off, tape.size, tape.pstart, tape.params, tape.aux_off,
+        vals, aux, tan, L, 0, len(tape))
+    return status, vals, adj, tan
+
+
+def test_interpreted_kernels_agree_with_compiled():
+    tape = nd.trace(everything, *everything_args())
+    s1, v1, a1, t1 = _sweeps(tape, True)
+    s2, v2, a2, t2 = _sweeps(tape, False)
+    assert s1 == s2 == -1
+    np.testing.assert_allclose(v1, v2, rtol=1e-14, atol=1e-14)
+    np.testing.assert_allclose(a1, a2, rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(t1, t2, rtol=1e-12, atol=1e-13)
+
+
+def test_everything_gradient_against_finite_differences():
+    x, A = everything_args()
+    gx, gA = nd.grad(everything, (0, 1))(x, A)
+    fx = nd.numerical_gradient(lambda x_: everything(x_, A), x)
+    fA = nd.numerical_gradient(lambda A_: everything(x, A_), A)
+    np.testing.assert_allclose(gx, fx, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(gA, fA, rtol=1e-6, atol=1e-6)
+    # forward mode (a vector tangent sweep) agrees with reverse mode
+    J = nd.jacobian(lambda x_: everything(x_, A), mode="forward")(x)
+    np.testing.assert_allclose(J, gx, rtol=1e-12, atol=1e-12)
+
+
+def test_a_million_entry_tape_needs_no_recursion():
+    def chain(x):
+        for _ in range(350_000):
+            x = x * 1.0000001 + 1e-9
+            x = x - 1e-9
+        return x
+    tape = nd.trace(chain, 1.0)
+    assert len(tape) > 1_000_000
+    assert tape.gradient(2.0) == pytest.approx(1.0000001 ** 350_000, rel=1e-9)
+
+
+# ---- what users are told -------------------------------------------------------------------------
+
+def test_untraceable_calls_are_named():
+    with pytest.raises(nd.TracingError, match=r"math\.exp.*np\.exp"):
+        nd.grad(lambda x: math.exp(x))(1.0)
+    with pytest.raises(TypeError, match="float"):
+        nd.grad(lambda x: float(x))(1.0)
+    with pytest.raises(nd.TracingError, match="np.stack"):
+        nd.grad(lambda x: np.sum(np.array([x, x])))(1.0)
+    with pytest.raises(nd.TracingError, match="fft"):
+        nd.grad(lambda x: np.sum(np.fft.fft(x).real))(np.ones(4))
+
+
+def test_non_scalar_output_to_grad_is_a_value_error():
+    with pytest.raises(ValueError, match="jacobian"):
+        nd.grad(lambda x: x * 2)(np.ones(3))
+    with pytest.raises(ValueError, match="jacobian"):
+        nd.gradient(lambda x: x * 2)(np.ones(3))
+
+
+def test_error_classes():
+    assert issubclass(nd.TracingError, TypeError)
+    assert issubclass(nd.ControlFlowChanged, RuntimeError)
