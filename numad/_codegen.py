@@ -40,7 +40,7 @@ def _uses_y(prim):
 
 def _scalar_function():
     out = [
-        "@njit(cache=True, error_model='numpy')",
+        "@njit(cache=True, error_model='numpy', inline='always')",
         "def scalar_elementwise(o, a, b):",
         '    """Value and local partials (d/da, d/db) of elementwise op `o` at scalars."""',
     ]

@@ -681,7 +681,7 @@ def tangent_sweep(op, args, off, size, pstart, params, aux_off, vals, aux, tan, 
 ZERO_DERIVATIVE_OPS = np.array([False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, True, True, True, True, True, True, True, True, True, True, True, True, True, True, True, True, True, True, True])
 
 
-@njit(cache=True, error_model='numpy')
+@njit(cache=True, error_model='numpy', inline='always')
 def scalar_elementwise(o, a, b):
     """Value and local partials (d/da, d/db) of elementwise op `o` at scalars."""
     if o == 0:  # neg

@@ -156,7 +156,7 @@ def _rule_where(rec, i, a, b, c, g, adj, start):
 def _rule_alias(rec, i, a, b, c, g, adj, start):
     if a < start:
         return
-    first = int(rec.params[i][0])
+    first = int(rec.alias[i])
     n = int(np.prod(_shape(rec, i), dtype=np.int64))
     _add(adj, a, _scatter_into_zeros(rec, _shape(rec, a), first + np.arange(n), g))
 

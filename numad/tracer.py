@@ -42,13 +42,15 @@ GUARD = OPCODES["guard"]
 class Recorder:
     """The growing tape of one trace: Python lists, turned into arrays by ``finish``."""
 
-    __slots__ = ("codes", "vals", "arrays", "params", "aux_sizes", "consts", "n", "live")
+    __slots__ = ("codes", "vals", "arrays", "params", "alias", "aux_sizes", "consts", "n",
+                 "live")
 
     def __init__(self):
         self.codes = []      # op, arg0, arg1, arg2 for every entry, flat
         self.vals = []       # the value of every scalar entry (0.0 for array entries)
         self.arrays = {}     # entry -> ndarray value, for entries that are arrays
         self.params = {}     # entry -> integer parameters of structural entries
+        self.alias = {}      # alias entry -> where its window starts in its input's values
         self.aux_sizes = {}  # entry -> size of its float workspace
         self.consts = {}     # scalar constant -> entry, so `2.0 * x` reuses one entry
         self.n = 0
@@ -65,6 +67,18 @@ class Recorder:
             self.vals.append(value)
         if params is not None:
             self.params[i] = np.asarray(params, dtype=np.int64)
+        return i
+
+    def push_alias(self, a, start, value):
+        i = self.n
+        self.n = i + 1
+        self.codes.extend((ALIAS, a, -1, -1))
+        if isinstance(value, np.ndarray):
+            self.vals.append(0.0)
+            self.arrays[i] = value
+        else:
+            self.vals.append(value)
+        self.alias[i] = start
         return i
 
     def const_scalar(self, v):
@@ -210,21 +224,32 @@ class Traced:
             if t is float or t is int:
                 rec = self._rec
                 v = self._v + other
-                _scalar_push(rec, _ADD, self._i, rec.const_scalar(float(other)), v)
-                return Traced(rec, rec.n - 1, v)
+                j = rec.const_scalar(float(other))
+                i = rec.n
+                rec.n = i + 1
+                rec.codes.extend((_ADD, self._i, j, -1))
+                rec.vals.append(v)
+                return Traced(rec, i, v)
             if t is Traced and type(other._v) is float and other._rec is self._rec:
                 rec = self._rec
                 v = self._v + other._v
-                _scalar_push(rec, _ADD, self._i, other._i, v)
-                return Traced(rec, rec.n - 1, v)
+                i = rec.n
+                rec.n = i + 1
+                rec.codes.extend((_ADD, self._i, other._i, -1))
+                rec.vals.append(v)
+                return Traced(rec, i, v)
         return elementwise("add", self, other)
 
     def __radd__(self, other):
         if type(self._v) is float and (type(other) is float or type(other) is int):
             rec = self._rec
             v = other + self._v
-            _scalar_push(rec, _ADD, rec.const_scalar(float(other)), self._i, v)
-            return Traced(rec, rec.n - 1, v)
+            j = rec.const_scalar(float(other))
+            i = rec.n
+            rec.n = i + 1
+            rec.codes.extend((_ADD, j, self._i, -1))
+            rec.vals.append(v)
+            return Traced(rec, i, v)
         return elementwise("add", other, self)
 
     def __sub__(self, other):
@@ -233,21 +258,32 @@ class Traced:
             if t is float or t is int:
                 rec = self._rec
                 v = self._v - other
-                _scalar_push(rec, _SUB, self._i, rec.const_scalar(float(other)), v)
-                return Traced(rec, rec.n - 1, v)
+                j = rec.const_scalar(float(other))
+                i = rec.n
+                rec.n = i + 1
+                rec.codes.extend((_SUB, self._i, j, -1))
+                rec.vals.append(v)
+                return Traced(rec, i, v)
             if t is Traced and type(other._v) is float and other._rec is self._rec:
                 rec = self._rec
                 v = self._v - other._v
-                _scalar_push(rec, _SUB, self._i, other._i, v)
-                return Traced(rec, rec.n - 1, v)
+                i = rec.n
+                rec.n = i + 1
+                rec.codes.extend((_SUB, self._i, other._i, -1))
+                rec.vals.append(v)
+                return Traced(rec, i, v)
         return elementwise("sub", self, other)
 
     def __rsub__(self, other):
         if type(self._v) is float and (type(other) is float or type(other) is int):
             rec = self._rec
             v = other - self._v
-            _scalar_push(rec, _SUB, rec.const_scalar(float(other)), self._i, v)
-            return Traced(rec, rec.n - 1, v)
+            j = rec.const_scalar(float(other))
+            i = rec.n
+            rec.n = i + 1
+            rec.codes.extend((_SUB, j, self._i, -1))
+            rec.vals.append(v)
+            return Traced(rec, i, v)
         return elementwise("sub", other, self)
 
     def __mul__(self, other):
@@ -256,21 +292,32 @@ class Traced:
             if t is float or t is int:
                 rec = self._rec
                 v = self._v * other
-                _scalar_push(rec, _MUL, self._i, rec.const_scalar(float(other)), v)
-                return Traced(rec, rec.n - 1, v)
+                j = rec.const_scalar(float(other))
+                i = rec.n
+                rec.n = i + 1
+                rec.codes.extend((_MUL, self._i, j, -1))
+                rec.vals.append(v)
+                return Traced(rec, i, v)
             if t is Traced and type(other._v) is float and other._rec is self._rec:
                 rec = self._rec
                 v = self._v * other._v
-                _scalar_push(rec, _MUL, self._i, other._i, v)
-                return Traced(rec, rec.n - 1, v)
+                i = rec.n
+                rec.n = i + 1
+                rec.codes.extend((_MUL, self._i, other._i, -1))
+                rec.vals.append(v)
+                return Traced(rec, i, v)
         return elementwise("mul", self, other)
 
     def __rmul__(self, other):
         if type(self._v) is float and (type(other) is float or type(other) is int):
             rec = self._rec
             v = other * self._v
-            _scalar_push(rec, _MUL, rec.const_scalar(float(other)), self._i, v)
-            return Traced(rec, rec.n - 1, v)
+            j = rec.const_scalar(float(other))
+            i = rec.n
+            rec.n = i + 1
+            rec.codes.extend((_MUL, j, self._i, -1))
+            rec.vals.append(v)
+            return Traced(rec, i, v)
         return elementwise("mul", other, self)
 
     def __truediv__(self, other):
@@ -280,13 +327,20 @@ class Traced:
                     and other._rec is self._rec:
                 rec = self._rec
                 v = self._v / other._v
-                _scalar_push(rec, _DIV, self._i, other._i, v)
-                return Traced(rec, rec.n - 1, v)
+                i = rec.n
+                rec.n = i + 1
+                rec.codes.extend((_DIV, self._i, other._i, -1))
+                rec.vals.append(v)
+                return Traced(rec, i, v)
             if (t is float or t is int) and other != 0:
                 rec = self._rec
                 v = self._v / other
-                _scalar_push(rec, _DIV, self._i, rec.const_scalar(float(other)), v)
-                return Traced(rec, rec.n - 1, v)
+                j = rec.const_scalar(float(other))
+                i = rec.n
+                rec.n = i + 1
+                rec.codes.extend((_DIV, self._i, j, -1))
+                rec.vals.append(v)
+                return Traced(rec, i, v)
         return elementwise("div", self, other)
 
     def __rtruediv__(self, other):
@@ -297,8 +351,11 @@ class Traced:
             if type(self._v) is float:
                 rec = self._rec
                 v = self._v * self._v
-                _scalar_push(rec, _SQUARE, self._i, -1, v)
-                return Traced(rec, rec.n - 1, v)
+                i = rec.n
+                rec.n = i + 1
+                rec.codes.extend((_SQUARE, self._i, -1, -1))
+                rec.vals.append(v)
+                return Traced(rec, i, v)
             return elementwise("square", self)
         return elementwise("pow", self, other)
 
@@ -309,8 +366,11 @@ class Traced:
         if type(self._v) is float:
             rec = self._rec
             v = -self._v
-            _scalar_push(rec, _NEG, self._i, -1, v)
-            return Traced(rec, rec.n - 1, v)
+            i = rec.n
+            rec.n = i + 1
+            rec.codes.extend((_NEG, self._i, -1, -1))
+            rec.vals.append(v)
+            return Traced(rec, i, v)
         return elementwise("neg", self)
 
     def __pos__(self):
@@ -388,6 +448,20 @@ class Traced:
 
     # ---- arrays ----------------------------------------------------------------------
     def __getitem__(self, key):
+        v = self._v
+        if type(key) is int and type(v) is np.ndarray and v.ndim == 1:
+            # the hot path of scalar loops, x[i]: an alias entry, no copy of anything
+            n = v.shape[0]
+            k = key + n if key < 0 else key
+            if 0 <= k < n:
+                value = v.item(k)
+                rec = self._rec
+                i = rec.n
+                rec.n = i + 1
+                rec.codes.extend((ALIAS, self._i, -1, -1))
+                rec.vals.append(value)
+                rec.alias[i] = k
+                return Traced(rec, i, value)
         return getitem(self, key)
 
     def __setitem__(self, key, value):
@@ -484,12 +558,6 @@ class TracedView(Traced):
     """
 
     __slots__ = ()
-
-
-def _scalar_push(rec, op, a, b, v):
-    rec.codes.extend((op, a, b, -1))
-    rec.vals.append(v)
-    rec.n += 1
 
 
 def _guard(x, expected):
@@ -666,8 +734,7 @@ def _gather(x, positions, out_shape, value):
     n = positions.size
     if n > 0 and positions[-1] - positions[0] == n - 1 and (
             n == 1 or bool(np.all(np.diff(positions) == 1))):
-        i = rec.push(ALIAS, x._i, -1, -1, value if out_shape else _scalar_of(value),
-                     params=(int(positions[0]),))
+        i = rec.push_alias(x._i, int(positions[0]), value if out_shape else _scalar_of(value))
     else:
         i = rec.push(OPCODES["gather"], x._i, -1, -1,
                      value if out_shape else _scalar_of(value), params=positions)
@@ -715,31 +782,31 @@ def _concrete_key(key):
 
 
 def getitem(x, key):
-    key = _concrete_key(key)
+    if type(key) is not int:
+        key = _concrete_key(key)
     v = x._v
     if not isinstance(v, np.ndarray):
         raise IndexError("invalid index to a traced scalar")
     shape = v.shape
     # fast paths: an integer on the first axis, a unit-step slice of a 1-D array
-    if type(key) is int and v.ndim >= 1:
-        k = key + shape[0] if key < 0 else key
-        if not 0 <= k < shape[0]:
-            raise IndexError(f"index {key} is out of bounds for axis 0 with size {shape[0]}")
-        inner = int(np.prod(shape[1:], dtype=np.int64))
-        value = v[k]
+    if type(key) is int:
+        n = shape[0] if shape else 0
+        k = key + n if key < 0 else key
+        if not 0 <= k < n:
+            raise IndexError(f"index {key} is out of bounds for axis 0 with size {n}")
         rec = x._rec
-        if v.ndim == 1:
-            i = rec.push(ALIAS, x._i, -1, -1, value.item(), params=(k,))
-            return Traced(rec, i, value.item())
-        i = rec.push(ALIAS, x._i, -1, -1, value.copy(), params=(k * inner,))
-        return TracedView(rec, i, value.copy())
+        if len(shape) == 1:
+            value = v.item(k)
+            return Traced(rec, rec.push_alias(x._i, k, value), value)
+        value = v[k].copy()
+        return TracedView(rec, rec.push_alias(x._i, k * (v.size // n), value), value)
     if type(key) is slice and v.ndim == 1:
         start, stop, step = key.indices(shape[0])
         if step == 1:
             value = v[key].copy()
             n = value.size
             if n > 0:
-                i = x._rec.push(ALIAS, x._i, -1, -1, value, params=(start,))
+                i = x._rec.push_alias(x._i, start, value)
                 return TracedView(x._rec, i, value)
     value = np.array(v[key])
     positions = np.arange(v.size, dtype=np.int64).reshape(shape)[key]
@@ -802,7 +869,7 @@ def reshape(x, shape, order="C"):
     v = x._v if isinstance(x._v, np.ndarray) else np.asarray(x._v)
     value = v.reshape(shape).copy()
     rec = x._rec
-    i = rec.push(ALIAS, x._i, -1, -1, value if value.ndim else value.item(), params=(0,))
+    i = rec.push_alias(x._i, 0, value if value.ndim else value.item())
     return _wrap(rec, i, value if value.ndim else value.item(), view=True)
 
 
@@ -1680,8 +1747,17 @@ def finish(rec, out, arg_treedefs, leaf_roles, input_entries, name):
     pstart = np.cumsum(plen) - plen
     params = (np.concatenate([rec.params[i] for i in sorted(rec.params)])
               if rec.params else np.zeros(1, dtype=np.int64))
-    for i in np.nonzero(is_alias)[0]:
-        off[i] = off[args[i, 0]] + params[pstart[i]]
+    if rec.alias:
+        # an alias starts where its input's window does; inputs may be aliases too, so
+        # repeat until nothing moves (as many passes as the longest chain of aliases)
+        idx = np.fromiter(rec.alias.keys(), dtype=np.int64, count=len(rec.alias))
+        start = np.fromiter(rec.alias.values(), dtype=np.int64, count=len(rec.alias))
+        src = args[idx, 0]
+        while True:
+            new = off[src] + start
+            if np.array_equal(new, off[idx]):
+                break
+            off[idx] = new
     vals = np.zeros(int(alloc.sum()) + 1)
     scalar_vals = np.array(rec.vals, dtype=np.float64)
     own = ~is_alias
