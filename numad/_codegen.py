@@ -86,14 +86,14 @@ def _array_reverse():
         out.append(f"    {kw} o == {p.opcode}:  # {p.name}")
         out.append("        for k in range(n):")
         out.append("            g = adj[yo + k]")
-        out.append("            if g != 0.0:")
-        out += _loads(p, 16, _uses_y(p))
+        out += _loads(p, 12, _uses_y(p))
         for which, (d, target) in enumerate(zip(p.partials, ("ao + k * sa", "bo + k * sb"))):
             if d is None:
                 continue
+            # a select rather than an if: no branch in the loop body
             need = "need_a" if which == 0 else "need_b"
-            out.append(f"                if {need}:")
-            out.append(f"                    adj[{target}] += g * ({kernel_expression(d)})")
+            out.append(f"            if {need}:")
+            out.append(f"                adj[{target}] += select(g != 0.0, g * ({kernel_expression(d)}), 0.0)")
     return out
 
 

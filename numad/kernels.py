@@ -1125,316 +1125,277 @@ def array_elementwise_reverse(o, n, vals, adj, yo, ao, sa, bo, sb, need_a, need_
     if o == 0:  # neg
         for k in range(n):
             g = adj[yo + k]
-            if g != 0.0:
-                a = vals[ao + k * sa]
-                if need_a:
-                    adj[ao + k * sa] += g * (-1.0)
+            a = vals[ao + k * sa]
+            if need_a:
+                adj[ao + k * sa] += select(g != 0.0, g * (-1.0), 0.0)
     elif o == 1:  # add
         for k in range(n):
             g = adj[yo + k]
-            if g != 0.0:
-                a = vals[ao + k * sa]
-                b = vals[bo + k * sb]
-                if need_a:
-                    adj[ao + k * sa] += g * (1.0)
-                if need_b:
-                    adj[bo + k * sb] += g * (1.0)
+            a = vals[ao + k * sa]
+            b = vals[bo + k * sb]
+            if need_a:
+                adj[ao + k * sa] += select(g != 0.0, g * (1.0), 0.0)
+            if need_b:
+                adj[bo + k * sb] += select(g != 0.0, g * (1.0), 0.0)
     elif o == 2:  # sub
         for k in range(n):
             g = adj[yo + k]
-            if g != 0.0:
-                a = vals[ao + k * sa]
-                b = vals[bo + k * sb]
-                if need_a:
-                    adj[ao + k * sa] += g * (1.0)
-                if need_b:
-                    adj[bo + k * sb] += g * (-1.0)
+            a = vals[ao + k * sa]
+            b = vals[bo + k * sb]
+            if need_a:
+                adj[ao + k * sa] += select(g != 0.0, g * (1.0), 0.0)
+            if need_b:
+                adj[bo + k * sb] += select(g != 0.0, g * (-1.0), 0.0)
     elif o == 3:  # mul
         for k in range(n):
             g = adj[yo + k]
-            if g != 0.0:
-                a = vals[ao + k * sa]
-                b = vals[bo + k * sb]
-                if need_a:
-                    adj[ao + k * sa] += g * (b)
-                if need_b:
-                    adj[bo + k * sb] += g * (a)
+            a = vals[ao + k * sa]
+            b = vals[bo + k * sb]
+            if need_a:
+                adj[ao + k * sa] += select(g != 0.0, g * (b), 0.0)
+            if need_b:
+                adj[bo + k * sb] += select(g != 0.0, g * (a), 0.0)
     elif o == 4:  # div
         for k in range(n):
             g = adj[yo + k]
-            if g != 0.0:
-                a = vals[ao + k * sa]
-                b = vals[bo + k * sb]
-                y = vals[yo + k]
-                if need_a:
-                    adj[ao + k * sa] += g * (1.0 / b)
-                if need_b:
-                    adj[bo + k * sb] += g * (-y / b)
+            a = vals[ao + k * sa]
+            b = vals[bo + k * sb]
+            y = vals[yo + k]
+            if need_a:
+                adj[ao + k * sa] += select(g != 0.0, g * (1.0 / b), 0.0)
+            if need_b:
+                adj[bo + k * sb] += select(g != 0.0, g * (-y / b), 0.0)
     elif o == 5:  # pow
         for k in range(n):
             g = adj[yo + k]
-            if g != 0.0:
-                a = vals[ao + k * sa]
-                b = vals[bo + k * sb]
-                y = vals[yo + k]
-                if need_a:
-                    adj[ao + k * sa] += g * (select(b == 0.0, 0.0, b * a ** (b - 1.0)))
-                if need_b:
-                    adj[bo + k * sb] += g * (select(a > 0.0, y * np.log(a), select(a == 0.0, 0.0, np.nan)))
+            a = vals[ao + k * sa]
+            b = vals[bo + k * sb]
+            y = vals[yo + k]
+            if need_a:
+                adj[ao + k * sa] += select(g != 0.0, g * (select(b == 0.0, 0.0, b * a ** (b - 1.0))), 0.0)
+            if need_b:
+                adj[bo + k * sb] += select(g != 0.0, g * (select(a > 0.0, y * np.log(a), select(a == 0.0, 0.0, np.nan))), 0.0)
     elif o == 6:  # square
         for k in range(n):
             g = adj[yo + k]
-            if g != 0.0:
-                a = vals[ao + k * sa]
-                if need_a:
-                    adj[ao + k * sa] += g * (2.0 * a)
+            a = vals[ao + k * sa]
+            if need_a:
+                adj[ao + k * sa] += select(g != 0.0, g * (2.0 * a), 0.0)
     elif o == 7:  # reciprocal
         for k in range(n):
             g = adj[yo + k]
-            if g != 0.0:
-                a = vals[ao + k * sa]
-                y = vals[yo + k]
-                if need_a:
-                    adj[ao + k * sa] += g * (-y * y)
+            a = vals[ao + k * sa]
+            y = vals[yo + k]
+            if need_a:
+                adj[ao + k * sa] += select(g != 0.0, g * (-y * y), 0.0)
     elif o == 8:  # sqrt
         for k in range(n):
             g = adj[yo + k]
-            if g != 0.0:
-                a = vals[ao + k * sa]
-                y = vals[yo + k]
-                if need_a:
-                    adj[ao + k * sa] += g * (0.5 / y)
+            a = vals[ao + k * sa]
+            y = vals[yo + k]
+            if need_a:
+                adj[ao + k * sa] += select(g != 0.0, g * (0.5 / y), 0.0)
     elif o == 9:  # cbrt
         for k in range(n):
             g = adj[yo + k]
-            if g != 0.0:
-                a = vals[ao + k * sa]
-                y = vals[yo + k]
-                if need_a:
-                    adj[ao + k * sa] += g * (1.0 / (3.0 * y * y))
+            a = vals[ao + k * sa]
+            y = vals[yo + k]
+            if need_a:
+                adj[ao + k * sa] += select(g != 0.0, g * (1.0 / (3.0 * y * y)), 0.0)
     elif o == 10:  # exp
         for k in range(n):
             g = adj[yo + k]
-            if g != 0.0:
-                a = vals[ao + k * sa]
-                y = vals[yo + k]
-                if need_a:
-                    adj[ao + k * sa] += g * (y)
+            a = vals[ao + k * sa]
+            y = vals[yo + k]
+            if need_a:
+                adj[ao + k * sa] += select(g != 0.0, g * (y), 0.0)
     elif o == 11:  # expm1
         for k in range(n):
             g = adj[yo + k]
-            if g != 0.0:
-                a = vals[ao + k * sa]
-                if need_a:
-                    adj[ao + k * sa] += g * (np.exp(a))
+            a = vals[ao + k * sa]
+            if need_a:
+                adj[ao + k * sa] += select(g != 0.0, g * (np.exp(a)), 0.0)
     elif o == 12:  # log
         for k in range(n):
             g = adj[yo + k]
-            if g != 0.0:
-                a = vals[ao + k * sa]
-                if need_a:
-                    adj[ao + k * sa] += g * (1.0 / a)
+            a = vals[ao + k * sa]
+            if need_a:
+                adj[ao + k * sa] += select(g != 0.0, g * (1.0 / a), 0.0)
     elif o == 13:  # log1p
         for k in range(n):
             g = adj[yo + k]
-            if g != 0.0:
-                a = vals[ao + k * sa]
-                if need_a:
-                    adj[ao + k * sa] += g * (1.0 / (1.0 + a))
+            a = vals[ao + k * sa]
+            if need_a:
+                adj[ao + k * sa] += select(g != 0.0, g * (1.0 / (1.0 + a)), 0.0)
     elif o == 14:  # log2
         for k in range(n):
             g = adj[yo + k]
-            if g != 0.0:
-                a = vals[ao + k * sa]
-                if need_a:
-                    adj[ao + k * sa] += g * (1.0 / (a * 0.6931471805599453))
+            a = vals[ao + k * sa]
+            if need_a:
+                adj[ao + k * sa] += select(g != 0.0, g * (1.0 / (a * 0.6931471805599453)), 0.0)
     elif o == 15:  # log10
         for k in range(n):
             g = adj[yo + k]
-            if g != 0.0:
-                a = vals[ao + k * sa]
-                if need_a:
-                    adj[ao + k * sa] += g * (1.0 / (a * 2.302585092994046))
+            a = vals[ao + k * sa]
+            if need_a:
+                adj[ao + k * sa] += select(g != 0.0, g * (1.0 / (a * 2.302585092994046)), 0.0)
     elif o == 16:  # sin
         for k in range(n):
             g = adj[yo + k]
-            if g != 0.0:
-                a = vals[ao + k * sa]
-                if need_a:
-                    adj[ao + k * sa] += g * (np.cos(a))
+            a = vals[ao + k * sa]
+            if need_a:
+                adj[ao + k * sa] += select(g != 0.0, g * (np.cos(a)), 0.0)
     elif o == 17:  # cos
         for k in range(n):
             g = adj[yo + k]
-            if g != 0.0:
-                a = vals[ao + k * sa]
-                if need_a:
-                    adj[ao + k * sa] += g * (-np.sin(a))
+            a = vals[ao + k * sa]
+            if need_a:
+                adj[ao + k * sa] += select(g != 0.0, g * (-np.sin(a)), 0.0)
     elif o == 18:  # tan
         for k in range(n):
             g = adj[yo + k]
-            if g != 0.0:
-                a = vals[ao + k * sa]
-                y = vals[yo + k]
-                if need_a:
-                    adj[ao + k * sa] += g * (1.0 + y * y)
+            a = vals[ao + k * sa]
+            y = vals[yo + k]
+            if need_a:
+                adj[ao + k * sa] += select(g != 0.0, g * (1.0 + y * y), 0.0)
     elif o == 19:  # arcsin
         for k in range(n):
             g = adj[yo + k]
-            if g != 0.0:
-                a = vals[ao + k * sa]
-                if need_a:
-                    adj[ao + k * sa] += g * (1.0 / np.sqrt(1.0 - a * a))
+            a = vals[ao + k * sa]
+            if need_a:
+                adj[ao + k * sa] += select(g != 0.0, g * (1.0 / np.sqrt(1.0 - a * a)), 0.0)
     elif o == 20:  # arccos
         for k in range(n):
             g = adj[yo + k]
-            if g != 0.0:
-                a = vals[ao + k * sa]
-                if need_a:
-                    adj[ao + k * sa] += g * (-1.0 / np.sqrt(1.0 - a * a))
+            a = vals[ao + k * sa]
+            if need_a:
+                adj[ao + k * sa] += select(g != 0.0, g * (-1.0 / np.sqrt(1.0 - a * a)), 0.0)
     elif o == 21:  # arctan
         for k in range(n):
             g = adj[yo + k]
-            if g != 0.0:
-                a = vals[ao + k * sa]
-                if need_a:
-                    adj[ao + k * sa] += g * (1.0 / (1.0 + a * a))
+            a = vals[ao + k * sa]
+            if need_a:
+                adj[ao + k * sa] += select(g != 0.0, g * (1.0 / (1.0 + a * a)), 0.0)
     elif o == 22:  # sinh
         for k in range(n):
             g = adj[yo + k]
-            if g != 0.0:
-                a = vals[ao + k * sa]
-                if need_a:
-                    adj[ao + k * sa] += g * (np.cosh(a))
+            a = vals[ao + k * sa]
+            if need_a:
+                adj[ao + k * sa] += select(g != 0.0, g * (np.cosh(a)), 0.0)
     elif o == 23:  # cosh
         for k in range(n):
             g = adj[yo + k]
-            if g != 0.0:
-                a = vals[ao + k * sa]
-                if need_a:
-                    adj[ao + k * sa] += g * (np.sinh(a))
+            a = vals[ao + k * sa]
+            if need_a:
+                adj[ao + k * sa] += select(g != 0.0, g * (np.sinh(a)), 0.0)
     elif o == 24:  # tanh
         for k in range(n):
             g = adj[yo + k]
-            if g != 0.0:
-                a = vals[ao + k * sa]
-                y = vals[yo + k]
-                if need_a:
-                    adj[ao + k * sa] += g * (1.0 - y * y)
+            a = vals[ao + k * sa]
+            y = vals[yo + k]
+            if need_a:
+                adj[ao + k * sa] += select(g != 0.0, g * (1.0 - y * y), 0.0)
     elif o == 25:  # arcsinh
         for k in range(n):
             g = adj[yo + k]
-            if g != 0.0:
-                a = vals[ao + k * sa]
-                if need_a:
-                    adj[ao + k * sa] += g * (1.0 / np.sqrt(a * a + 1.0))
+            a = vals[ao + k * sa]
+            if need_a:
+                adj[ao + k * sa] += select(g != 0.0, g * (1.0 / np.sqrt(a * a + 1.0)), 0.0)
     elif o == 26:  # arccosh
         for k in range(n):
             g = adj[yo + k]
-            if g != 0.0:
-                a = vals[ao + k * sa]
-                if need_a:
-                    adj[ao + k * sa] += g * (1.0 / np.sqrt(a * a - 1.0))
+            a = vals[ao + k * sa]
+            if need_a:
+                adj[ao + k * sa] += select(g != 0.0, g * (1.0 / np.sqrt(a * a - 1.0)), 0.0)
     elif o == 27:  # arctanh
         for k in range(n):
             g = adj[yo + k]
-            if g != 0.0:
-                a = vals[ao + k * sa]
-                if need_a:
-                    adj[ao + k * sa] += g * (1.0 / (1.0 - a * a))
+            a = vals[ao + k * sa]
+            if need_a:
+                adj[ao + k * sa] += select(g != 0.0, g * (1.0 / (1.0 - a * a)), 0.0)
     elif o == 28:  # arctan2
         for k in range(n):
             g = adj[yo + k]
-            if g != 0.0:
-                a = vals[ao + k * sa]
-                b = vals[bo + k * sb]
-                if need_a:
-                    adj[ao + k * sa] += g * (b / (a * a + b * b))
-                if need_b:
-                    adj[bo + k * sb] += g * (-a / (a * a + b * b))
+            a = vals[ao + k * sa]
+            b = vals[bo + k * sb]
+            if need_a:
+                adj[ao + k * sa] += select(g != 0.0, g * (b / (a * a + b * b)), 0.0)
+            if need_b:
+                adj[bo + k * sb] += select(g != 0.0, g * (-a / (a * a + b * b)), 0.0)
     elif o == 29:  # hypot
         for k in range(n):
             g = adj[yo + k]
-            if g != 0.0:
-                a = vals[ao + k * sa]
-                b = vals[bo + k * sb]
-                y = vals[yo + k]
-                if need_a:
-                    adj[ao + k * sa] += g * (select(y == 0.0, 0.0, a / y))
-                if need_b:
-                    adj[bo + k * sb] += g * (select(y == 0.0, 0.0, b / y))
+            a = vals[ao + k * sa]
+            b = vals[bo + k * sb]
+            y = vals[yo + k]
+            if need_a:
+                adj[ao + k * sa] += select(g != 0.0, g * (select(y == 0.0, 0.0, a / y)), 0.0)
+            if need_b:
+                adj[bo + k * sb] += select(g != 0.0, g * (select(y == 0.0, 0.0, b / y)), 0.0)
     elif o == 30:  # abs
         for k in range(n):
             g = adj[yo + k]
-            if g != 0.0:
-                a = vals[ao + k * sa]
-                if need_a:
-                    adj[ao + k * sa] += g * (np.sign(a))
+            a = vals[ao + k * sa]
+            if need_a:
+                adj[ao + k * sa] += select(g != 0.0, g * (np.sign(a)), 0.0)
     elif o == 31:  # maximum
         for k in range(n):
             g = adj[yo + k]
-            if g != 0.0:
-                a = vals[ao + k * sa]
-                b = vals[bo + k * sb]
-                if need_a:
-                    adj[ao + k * sa] += g * (select(a > b, 1.0, 0.0))
-                if need_b:
-                    adj[bo + k * sb] += g * (select(b > a, 1.0, 0.0))
+            a = vals[ao + k * sa]
+            b = vals[bo + k * sb]
+            if need_a:
+                adj[ao + k * sa] += select(g != 0.0, g * (select(a > b, 1.0, 0.0)), 0.0)
+            if need_b:
+                adj[bo + k * sb] += select(g != 0.0, g * (select(b > a, 1.0, 0.0)), 0.0)
     elif o == 32:  # minimum
         for k in range(n):
             g = adj[yo + k]
-            if g != 0.0:
-                a = vals[ao + k * sa]
-                b = vals[bo + k * sb]
-                if need_a:
-                    adj[ao + k * sa] += g * (select(a < b, 1.0, 0.0))
-                if need_b:
-                    adj[bo + k * sb] += g * (select(b < a, 1.0, 0.0))
+            a = vals[ao + k * sa]
+            b = vals[bo + k * sb]
+            if need_a:
+                adj[ao + k * sa] += select(g != 0.0, g * (select(a < b, 1.0, 0.0)), 0.0)
+            if need_b:
+                adj[bo + k * sb] += select(g != 0.0, g * (select(b < a, 1.0, 0.0)), 0.0)
     elif o == 33:  # mod
         for k in range(n):
             g = adj[yo + k]
-            if g != 0.0:
-                a = vals[ao + k * sa]
-                b = vals[bo + k * sb]
-                if need_a:
-                    adj[ao + k * sa] += g * (1.0)
-                if need_b:
-                    adj[bo + k * sb] += g * (-np.floor_divide(a, b))
+            a = vals[ao + k * sa]
+            b = vals[bo + k * sb]
+            if need_a:
+                adj[ao + k * sa] += select(g != 0.0, g * (1.0), 0.0)
+            if need_b:
+                adj[bo + k * sb] += select(g != 0.0, g * (-np.floor_divide(a, b)), 0.0)
     elif o == 34:  # erf
         for k in range(n):
             g = adj[yo + k]
-            if g != 0.0:
-                a = vals[ao + k * sa]
-                if need_a:
-                    adj[ao + k * sa] += g * (1.1283791670955126 * np.exp(-a * a))
+            a = vals[ao + k * sa]
+            if need_a:
+                adj[ao + k * sa] += select(g != 0.0, g * (1.1283791670955126 * np.exp(-a * a)), 0.0)
     elif o == 35:  # erfc
         for k in range(n):
             g = adj[yo + k]
-            if g != 0.0:
-                a = vals[ao + k * sa]
-                if need_a:
-                    adj[ao + k * sa] += g * (-1.1283791670955126 * np.exp(-a * a))
+            a = vals[ao + k * sa]
+            if need_a:
+                adj[ao + k * sa] += select(g != 0.0, g * (-1.1283791670955126 * np.exp(-a * a)), 0.0)
     elif o == 36:  # ndtr
         for k in range(n):
             g = adj[yo + k]
-            if g != 0.0:
-                a = vals[ao + k * sa]
-                if need_a:
-                    adj[ao + k * sa] += g * (0.3989422804014327 * np.exp(-0.5 * a * a))
+            a = vals[ao + k * sa]
+            if need_a:
+                adj[ao + k * sa] += select(g != 0.0, g * (0.3989422804014327 * np.exp(-0.5 * a * a)), 0.0)
     elif o == 37:  # expit
         for k in range(n):
             g = adj[yo + k]
-            if g != 0.0:
-                a = vals[ao + k * sa]
-                y = vals[yo + k]
-                if need_a:
-                    adj[ao + k * sa] += g * (y * (1.0 - y))
+            a = vals[ao + k * sa]
+            y = vals[yo + k]
+            if need_a:
+                adj[ao + k * sa] += select(g != 0.0, g * (y * (1.0 - y)), 0.0)
     elif o == 38:  # copy
         for k in range(n):
             g = adj[yo + k]
-            if g != 0.0:
-                a = vals[ao + k * sa]
-                if need_a:
-                    adj[ao + k * sa] += g * (1.0)
+            a = vals[ao + k * sa]
+            if need_a:
+                adj[ao + k * sa] += select(g != 0.0, g * (1.0), 0.0)
 
 
 @njit(cache=True, error_model='numpy')
