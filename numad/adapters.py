@@ -87,7 +87,9 @@ def value_and_gradient(f):
     Examples
     --------
     >>> import numad as nd, numpy as np
-    >>> from scipy.optimize import minimize, rosen
+    >>> from scipy.optimize import minimize
+    >>> def rosen(x):
+    ...     return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
     >>> res = minimize(nd.value_and_gradient(rosen), np.zeros(3), jac=True, method="BFGS")
     >>> bool(np.allclose(res.x, 1.0, atol=1e-4))
     True
@@ -116,7 +118,9 @@ def gradient(f):
     Examples
     --------
     >>> import numad as nd, numpy as np
-    >>> from scipy.optimize import rosen, rosen_der
+    >>> from scipy.optimize import rosen_der
+    >>> def rosen(x):
+    ...     return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
     >>> x = np.array([0.5, 1.5, -0.3])
     >>> bool(np.allclose(nd.gradient(rosen)(x), rosen_der(x)))
     True

@@ -165,6 +165,9 @@ class Traced:
             "np.stack / nd.stack or np.concatenate, and allocate arrays you fill with "
             "np.zeros_like(x) of a traced x")
 
+    def __trunc__(self):
+        raise TracingError(_untraceable_message("math.trunc()"))
+
     def item(self):
         raise TracingError(_untraceable_message(".item()"))
 
@@ -567,7 +570,20 @@ def _guard(x, expected):
     x._rec.push(GUARD, x._i, -1, -1, expected)
 
 
-_MATH_CALL = re.compile(r"\b(math|cmath)\.(\w+)\s*\(")
+_CALL = re.compile(r"([A-Za-z_][\w.]*)\s*\(")
+
+
+def _math_call_on_line(frame):
+    """The ``math.<name>`` called on the frame's current line, however it was imported."""
+    line = linecache.getline(frame.f_code.co_filename, frame.f_lineno)
+    for dotted in _CALL.findall(line):
+        head, *rest = dotted.split(".")
+        obj = frame.f_locals.get(head, frame.f_globals.get(head))
+        for part in rest:
+            obj = getattr(obj, part, None)
+        if getattr(obj, "__module__", None) in ("math", "cmath") and callable(obj):
+            return f"{obj.__module__}.{obj.__name__}"
+    return None
 
 
 def _untraceable_message(what):
@@ -578,21 +594,39 @@ def _untraceable_message(what):
     for _ in range(3):
         if frame is None:
             break
-        line = linecache.getline(frame.f_code.co_filename, frame.f_lineno)
-        m = _MATH_CALL.search(line)
-        if m:
-            call = f"{m.group(1)}.{m.group(2)}"
+        call = _math_call_on_line(frame)
+        if call:
             break
         frame = frame.f_back
     if call:
         name = call.split(".")[1]
+        instead = _MATH_INSTEAD.get(name, f"np.{name}" if name in _NUMPY_TRACED else None)
+        advice = (f"Use {instead} instead, which records on the tape" if instead else
+                  "numad has no rule for it: write it with np.* / nd.* functions, or wrap "
+                  "a constant part in nd.stop_gradient")
         return (f"numad cannot trace {call}: it converts its argument to a Python float, "
-                f"which would make a traced value a constant. Use np.{name} or nd.{name} "
-                "instead, which record on the tape")
+                f"which would make a traced value a constant. {advice}")
     return (f"numad cannot trace {what} of a traced value: it would make the value a "
             "constant and lose its derivative. Keep it an array or float of the traced "
             "function (use np.* / nd.* functions instead of math.*), or use "
             "nd.stop_gradient(x) for a value that should be a constant")
+
+
+# What to call instead of a math.* function on a traced value.
+_MATH_INSTEAD = {
+    "asin": "np.arcsin or nd.arcsin", "acos": "np.arccos or nd.arccos",
+    "atan": "np.arctan or nd.arctan", "atan2": "np.arctan2 or nd.arctan2",
+    "asinh": "np.arcsinh or nd.arcsinh", "acosh": "np.arccosh or nd.arccosh",
+    "atanh": "np.arctanh or nd.arctanh", "erf": "scipy.special.erf or nd.erf",
+    "erfc": "scipy.special.erfc or nd.erfc", "pow": "x ** y, np.power or nd.power",
+    "fabs": "abs(x), np.abs or nd.abs", "fsum": "np.sum or nd.sum",
+    "isnan": "np.isnan", "isfinite": "np.isfinite", "fmod": "np.mod (note its sign rule)",
+    "exp2": "np.exp2", "degrees": "np.degrees", "radians": "np.radians",
+    "copysign": "np.sign(y) * np.abs(x)", "floor": "np.floor or nd.floor",
+    "ceil": "np.ceil or nd.ceil", "trunc": "np.trunc or nd.trunc, or int(x)",
+}
+_NUMPY_TRACED = {"exp", "expm1", "log", "log1p", "log2", "log10", "sqrt", "cbrt", "sin",
+                 "cos", "tan", "sinh", "cosh", "tanh", "hypot"}
 
 
 def _qualname(func):

@@ -79,7 +79,7 @@ def grad(f, argnums=0):
     --------
     >>> import numad as nd, numpy as np
     >>> nd.grad(lambda x, y: x * np.exp(y) - np.sin(x), argnums=(0, 1))(np.pi / 3, 0.0)
-    (0.5, 1.0471975511965976)
+    (0.4999999999999999, 1.0471975511965976)
     """
     vg = value_and_grad(f, argnums)
 

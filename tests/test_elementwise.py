@@ -24,7 +24,9 @@ ZERO = [r for r in ELEMENTWISE if all(p is None for p in r.partials)]
 
 def _u(lo, hi):
     """Independent uniform draws in [lo, hi] for every operand position."""
-    return lambda rng, shape: float(rng.uniform(lo, hi)) if shape == () else rng.uniform(lo, hi, shape)
+    def draw(rng, shape):
+        return float(rng.uniform(lo, hi)) if shape == () else rng.uniform(lo, hi, shape)
+    return draw
 
 
 def _intervals(*ivs):
@@ -393,3 +395,41 @@ def test_where_does_not_leak_the_untaken_branch():
     g = nd.grad(lambda x: np.sum(np.where(x > 0, x, np.log(x))))(np.array([0.0, 2.0]))
     # log(0)' = inf is on the taken side at x = 0: only x > 0 takes the first branch
     assert g[1] == 1.0
+
+
+# ---------------------------------------------------------------------------------
+# Binary rows under broadcasting: (3, 1) with (4,), and an array with a Python float
+# ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("row", [r for r in DIFFERENTIABLE if r.arity == 2], ids=lambda r: r.name)
+def test_binary_rows_broadcast(row):
+    rng = rng_for(row, (12,))
+    a12, b12 = DOMAINS[row.name](rng, (12,))
+    fn = function_of(row)
+    rtol, atol = tolerance(row)
+    # pairs that stay in the domain when broadcast: a[i] with b[j] for i, j < 3, 4 would
+    # mix samples, so build the (3, 4) grid from matched samples and read a, b off it
+    a = a12[:3].reshape(3, 1)
+    b = b12[:4]
+    A, B = np.broadcast_arrays(a, b)
+    s = float(b12[5])
+    # the samples stay away from the kinks (ties, jumps) by much more than the oracle's step
+    for P, Q in ((A, B), (a12[:5], s)):
+        if row.name in ("maximum", "minimum"):
+            assert np.all(np.abs(P - Q) > 0.01)
+        elif row.name == "mod":
+            q = P / Q
+            assert np.all(np.abs(q - np.round(q)) > 0.05)
+    ga, gb = nd.grad(lambda a, b: np.sum(fn(a, b)), argnums=(0, 1))(a, b)
+    assert ga.shape == (3, 1) and gb.shape == (4,)
+    da = partial_oracle(row, (A, B), 0)
+    db = partial_oracle(row, (A, B), 1)
+    np.testing.assert_allclose(ga, da.sum(axis=1, keepdims=True), rtol=rtol, atol=atol)
+    np.testing.assert_allclose(gb, db.sum(axis=0), rtol=rtol, atol=atol)
+    # an array with a Python float
+    g = nd.grad(lambda a, s: np.sum(fn(a, s)), argnums=(0, 1))(a12[:5], s)
+    assert g[0].shape == (5,) and type(g[1]) is float
+    np.testing.assert_allclose(g[0], partial_oracle(row, (a12[:5], s), 0), rtol=rtol, atol=atol)
+    assert g[1] == pytest.approx(float(np.sum(partial_oracle(row, (a12[:5], np.full(5, s)), 1))),
+                                 rel=rtol, abs=atol)
