@@ -676,6 +676,30 @@ def tangent_sweep(op, args, off, size, pstart, params, aux_off, vals, aux, tan, 
             raise ValueError("tangent_sweep: unknown opcode")
 
 
+# ---------------------------------------------------------------------------------------
+# Value and gradient in one call
+
+
+@njit(cache=True, error_model="numpy")
+def value_and_gradient_sweep(op, args, off, size, pstart, params, aux_off, vals, partials,
+                             aux, adj, out):
+    """Forward sweep, then the reverse sweep seeded with 1 at entry ``out``: one call
+    instead of two, because a small function's gradient costs more in dispatch
+    (about 2 us per call of a 12-argument kernel) than in the sweeps themselves.
+
+    Returns -1, or the index of the guard that failed (then ``adj`` is untouched).
+    """
+    failed = forward_sweep(op, args, off, size, pstart, params, aux_off, vals, partials,
+                           aux, 0, op.shape[0])
+    if failed >= 0:
+        return failed
+    adj[:] = 0.0
+    adj[off[out]] = 1.0
+    reverse_sweep(op, args, off, size, pstart, params, aux_off, vals, partials, aux, adj,
+                  0, op.shape[0])
+    return -1
+
+
 # ---- BEGIN GENERATED ELEMENTWISE CODE (python -m numad._codegen) ----
 # Do not edit by hand: the op table (numad/optable.py) is the source.
 ZERO_DERIVATIVE_OPS = np.array([False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, True, True, True, True, True, True, True, True, True, True, True, True, True, True, True, True, True, True, True])

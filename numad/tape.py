@@ -60,6 +60,15 @@ class Tape:
         self._adj = None
         self._tan = None
         self._has_guards = bool(np.any(op == _GUARD))
+        # (start, size, output entry) when the tape is f(x) of one array to one scalar:
+        # the adapters' fast path
+        self.single_input = None
+        if (len(arg_treedefs) == 1 and len(self.input_entries) == 1
+                and len(self.output_entries) == 1 and size[self.output_entries[0]] == 1
+                and isinstance(leaf_roles[0][0], int) and len(leaf_roles[0]) == 1):
+            e = int(self.input_entries[0])
+            if self.shape_of(e) != ():
+                self.single_input = (int(off[e]), int(size[e]), int(self.output_entries[0]))
 
     # ---- sizes and printing -------------------------------------------------------------
     def __len__(self):
