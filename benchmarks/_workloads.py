@@ -240,6 +240,32 @@ def reverse_kernel(tape):
 # Timing helpers
 
 
+def warm(fn, *args, calls=3):
+    """Call ``fn(*args)`` a few times: the first call of a cached adapter traces, the
+    next ones take the replay path (whose kernels numba compiles or loads on first use)."""
+    out = None
+    for _ in range(calls):
+        out = fn(*args)
+    return out
+
+
+def warm_numad():
+    """Load (or compile) every sweep and adapter path once, outside every timing."""
+    x = np.linspace(0.5, 1.5, 3)
+
+    def f(v):
+        return np.sum(np.sin(v) * v) + v[0] / v[1]
+    tape = nd.trace(f, x)
+    warm(tape, x)
+    warm(tape.gradient, x)
+    warm(tape.jacobian, x, "forward")
+    warm(tape.jacobian, x, "reverse")
+    warm(nd.gradient(f), x)
+    warm(nd.value_and_gradient(f), x)
+    for mode in ("forward", "reverse"):
+        warm(nd.jacobian(lambda v: np.sin(v) * v[0], mode=mode), x)
+
+
 def best_of(fn, repeats=7, number=None, min_time=0.05):
     """Best per-call seconds of ``fn()`` over ``repeats`` batches of ``number`` calls.
 
@@ -287,3 +313,82 @@ def make_jac_scalar_function(W):
                        - 0.5 * xs[i - 1] * np.exp(-xs[i] * xs[i]))
         return np.stack(out)
     return f20_loop
+
+
+# ---------------------------------------------------------------------------------------
+# A reference: a minimal switch-over-opcodes sweep pair (the prototype of NOTES.md) on the
+# same tape arrays. It knows only input/const/alias and + - * square, so it serves the
+# scalar-loop Rosenbrock tape; it tells how fast this machine is *now* at that design.
+
+_REF = None
+
+
+def _make_reference():
+    import numba
+    from numad.optable import OPCODES
+    ADD, SUB, MUL, SQ = OPCODES["add"], OPCODES["sub"], OPCODES["mul"], OPCODES["square"]
+    PASS = (OPCODES["input"], OPCODES["const"], OPCODES["alias"])
+    P0, P1, P2 = PASS
+
+    @numba.njit(cache=False)
+    def ref_forward(op, args, off, vals):
+        for i in range(op.shape[0]):
+            o = op[i]
+            if o == ADD:
+                vals[off[i]] = vals[off[args[i, 0]]] + vals[off[args[i, 1]]]
+            elif o == SUB:
+                vals[off[i]] = vals[off[args[i, 0]]] - vals[off[args[i, 1]]]
+            elif o == MUL:
+                vals[off[i]] = vals[off[args[i, 0]]] * vals[off[args[i, 1]]]
+            elif o == SQ:
+                a = vals[off[args[i, 0]]]
+                vals[off[i]] = a * a
+            elif o == P0 or o == P1 or o == P2:
+                pass
+            else:
+                return i
+        return -1
+
+    @numba.njit(cache=False)
+    def ref_reverse(op, args, off, vals, adj):
+        for i in range(op.shape[0] - 1, -1, -1):
+            o = op[i]
+            g = adj[off[i]]
+            if o == ADD:
+                adj[off[args[i, 0]]] += g
+                adj[off[args[i, 1]]] += g
+            elif o == SUB:
+                adj[off[args[i, 0]]] += g
+                adj[off[args[i, 1]]] -= g
+            elif o == MUL:
+                a = off[args[i, 0]]
+                b = off[args[i, 1]]
+                adj[a] += g * vals[b]
+                adj[b] += g * vals[a]
+            elif o == SQ:
+                a = off[args[i, 0]]
+                adj[a] += 2.0 * g * vals[a]
+
+    return ref_forward, ref_reverse
+
+
+def reference_sweeps():
+    """``(forward(tape), gradient(tape))`` of the minimal reference design."""
+    global _REF
+    if _REF is None:
+        _REF = _make_reference()
+    ref_forward, ref_reverse = _REF
+
+    def forward(tape):
+        if ref_forward(tape.op, tape.args, tape.off, tape.vals) >= 0:
+            raise ValueError("reference sweep: an opcode it does not know")
+
+    def gradient(tape, adj):
+        ref_forward(tape.op, tape.args, tape.off, tape.vals)
+        adj[:] = 0.0
+        adj[tape.off[tape.output_entries[0]]] = 1.0
+        ref_reverse(tape.op, tape.args, tape.off, tape.vals, adj)
+        e = tape.input_entries[0]
+        return adj[tape.off[e]:tape.off[e] + tape.size[e]].copy()
+
+    return forward, gradient

@@ -13,16 +13,7 @@ import numpy as np
 from ._workloads import (JAC_N, SCALAR_N, best_of, forward_kernel, jac_matrix, load,
                          make_jac_function, make_jac_scalar_function, make_mix_function,
                          make_mix_program, mix_point, nd, reverse_kernel, rosen_grad_njit,
-                         rosen_loop, rosen_point, rosen_vec)
-
-
-def _warm_numad():
-    """Load (or compile) the sweeps once per process, outside every timing."""
-    x = np.linspace(0.5, 1.5, 3)
-    tape = nd.trace(lambda v: np.sum(np.sin(v) * v) + v[0] / v[1], x)
-    tape.gradient(x)
-    tape.jacobian(x, mode="forward")
-    tape.jacobian(x, mode="reverse")
+                         rosen_loop, rosen_point, rosen_vec, warm, warm_numad)
 
 
 # ---------------------------------------------------------------------------------------
@@ -33,7 +24,7 @@ class TraceScalarRosenbrock:
     """``nd.trace`` of a Python loop over ``x[i]`` floats (n = 2000, ~8 ops per term)."""
 
     def setup(self):
-        _warm_numad()
+        warm_numad()
         self.x = rosen_point(SCALAR_N)
         self.entries = len(nd.trace(rosen_loop, self.x))
 
@@ -58,10 +49,10 @@ class ScalarRosenbrockReplay:
     """Sweeps over the ~20000-entry tape of the scalar-loop Rosenbrock."""
 
     def setup(self):
-        _warm_numad()
+        warm_numad()
         self.x = rosen_point(SCALAR_N)
         self.tape = nd.trace(rosen_loop, self.x)
-        self.tape.gradient(self.x)          # allocates the adjoint buffer
+        warm(self.tape.gradient, self.x)    # allocates the adjoint buffer
         load(self.tape, self.x)
 
     def time_forward_sweep(self):
@@ -96,11 +87,11 @@ class RandomMixReplay:
     {+, -, *, /, sin, exp, log(|.|+1), sqrt(|.|+1), tanh} over a pool of 16 live values."""
 
     def setup(self):
-        _warm_numad()
+        warm_numad()
         self.x = mix_point()
         self.f = make_mix_function(make_mix_program())
         self.tape = nd.trace(self.f, self.x)
-        self.tape.gradient(self.x)
+        warm(self.tape.gradient, self.x)
         load(self.tape, self.x)
 
     def time_trace(self):
@@ -136,10 +127,10 @@ class VectorRosenbrock1e6:
     timeout = 120
 
     def setup(self):
-        _warm_numad()
+        warm_numad()
         self.x = rosen_point(10 ** 6)
         self.jac = nd.gradient(rosen_vec)
-        self.jac(self.x)                    # traces once; later calls replay
+        warm(self.jac, self.x)              # traces once; later calls replay
         self.floor = rosen_grad_njit()
         self.g = np.empty_like(self.x)
         self.floor(self.x, self.g)
@@ -174,7 +165,7 @@ class VectorRosenbrock1e6FirstCall:
     repeat = 3
 
     def setup(self):
-        _warm_numad()
+        warm_numad()
         self.x = rosen_point(10 ** 6)
 
     def time_first_gradient(self):
@@ -192,12 +183,12 @@ class CachedGradientSmall:
     """A cached ``nd.gradient(rosen)`` call at n = 10: almost all overhead."""
 
     def setup(self):
-        _warm_numad()
+        warm_numad()
         self.x = rosen_point(10)
         self.jac = nd.gradient(rosen_vec)
-        self.jac(self.x)
+        warm(self.jac, self.x)
         self.vg = nd.value_and_gradient(rosen_vec)
-        self.vg(self.x)
+        warm(self.vg, self.x)
 
     def time_gradient(self):
         self.jac(self.x)
@@ -224,12 +215,12 @@ class Jacobian20:
     param_names = ["mode", "function"]
 
     def setup(self, mode, function):
-        _warm_numad()
+        warm_numad()
         W = jac_matrix(JAC_N)
         f = make_jac_function(W) if function == "vector" else make_jac_scalar_function(W)
         self.x = np.linspace(-1.0, 1.0, JAC_N)
         self.jac = nd.jacobian(f, mode=mode)
-        self.jac(self.x)
+        warm(self.jac, self.x)
 
     def time_jacobian(self, mode, function):
         self.jac(self.x)
