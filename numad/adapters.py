@@ -16,7 +16,7 @@ import numpy as np
 
 from . import kernels as K
 from .pytree import flatten, leaf_is_differentiable
-from .tracer import Traced, record
+from .tracer import record
 
 
 def _signature(args):
@@ -179,7 +179,3 @@ def jacobian(f, mode="auto"):
 
     jac.cache = cache
     return jac
-
-
-def _is_traced(x):
-    return isinstance(x, Traced)

@@ -12,7 +12,7 @@ import numpy as np
 from . import kernels as K
 from .errors import ControlFlowChanged
 from .optable import OPNAMES, OPCODES
-from .pytree import flatten, leaf_is_differentiable, unflatten
+from .pytree import flatten, unflatten
 
 _GUARD = OPCODES["guard"]
 _INPUT = OPCODES["input"]
@@ -362,7 +362,3 @@ def _same_static(a, b):
         return type(a) is type(b) and bool(a == b)
     except Exception:
         return a is b
-
-
-def is_input_leaf(leaf):
-    return leaf_is_differentiable(leaf)

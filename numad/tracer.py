@@ -813,15 +813,10 @@ def _scalar_of(v):
 
 def index_map(x, fn):
     """Apply a pure rearrangement ``fn`` (transpose, roll, tile, ...) to traced ``x``."""
-    x = _traced_array(x)
     positions = fn(np.arange(x.size, dtype=np.int64).reshape(x.shape))
     value = fn(x._v if isinstance(x._v, np.ndarray) else np.asarray(x._v))
     value = np.array(value)
     return _gather(x, positions, value.shape, value)
-
-
-def _traced_array(x):
-    return x
 
 
 def _concrete_key(key):
