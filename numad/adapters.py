@@ -104,12 +104,7 @@ def value_and_gradient(f):
             if tape is not None and tape.single_input is not None:
                 start, n, out = tape.single_input
                 tape.vals[start:start + n] = x.ravel()
-                if tape._adj is None:
-                    tape._adj = np.zeros_like(tape.vals)
-                failed = K.value_and_gradient_sweep(
-                    tape.op, tape.args, tape.off, tape.size, tape.pstart, tape.params,
-                    tape.aux_off, tape.vals, tape.partials, tape.aux, tape._adj, out)
-                if failed < 0:
+                if tape.sweep_value_and_gradient(out) < 0:
                     g = tape._adj[start:start + n].reshape(x.shape)
                     return float(tape.vals[tape.off[out]]), g.copy()
         args = (x,) + args

@@ -158,12 +158,25 @@ class Tape:
                                  0, len(self.op)) if check_guards or not self._has_guards \
             else self._forward_ignoring_guards()
         if failed >= 0:
-            raise ControlFlowChanged(
-                f"numad: replaying the tape of {self.name}: the branch decision recorded at "
-                f"entry v{failed} ({self._guard_source(failed)}) is different at these "
-                "inputs, so the recorded operations are not the function here. Trace again "
-                "(nd.trace), or use nd.gradient / nd.value_and_gradient, which re-trace "
-                "by themselves")
+            raise self._changed_branch(failed)
+
+    def _changed_branch(self, failed):
+        return ControlFlowChanged(
+            f"numad: replaying the tape of {self.name}: the branch decision recorded at "
+            f"entry v{failed} ({self._guard_source(failed)}) is different at these "
+            "inputs, so the recorded operations are not the function here. Trace again "
+            "(nd.trace), or use nd.gradient / nd.value_and_gradient, which re-trace "
+            "by themselves")
+
+    def sweep_value_and_gradient(self, out):
+        """Forward sweep and reverse sweep seeded at entry ``out``, in one kernel call,
+        at the inputs already loaded. Returns -1, or the index of a failed guard; the
+        adjoints are then in ``self._adj``."""
+        if self._adj is None:
+            self._adj = np.zeros_like(self.vals)
+        return K.value_and_gradient_sweep(self.op, self.args, self.off, self.size,
+                                          self.pstart, self.params, self.aux_off, self.vals,
+                                          self.partials, self.aux, self._adj, out)
 
     def _forward_ignoring_guards(self):
         # Used right after tracing: the branch taken is the one Python took, even where a
@@ -262,11 +275,13 @@ class Tape:
         return failed < 0
 
     def value_and_gradient(self, *args, argnum=0):
+        """The value and the gradient with respect to argument ``argnum``."""
         self._load(args)
-        self.forward()
         out = self._scalar_output("the gradient")
-        adj = self.reverse([(out, 1.0)])
-        return float(self.entry_value(out)), self._gather_inputs(adj, None, argnum)
+        failed = self.sweep_value_and_gradient(out)
+        if failed >= 0:
+            raise self._changed_branch(failed)
+        return float(self.entry_value(out)), self._gather_inputs(self._adj, None, argnum)
 
     def gradient(self, *args):
         """The gradient of the (scalar) output with respect to the first argument."""
