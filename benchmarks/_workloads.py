@@ -222,8 +222,7 @@ def load(tape, x):
 
 
 def forward_kernel(tape):
-    return K.forward_sweep(tape.op, tape.args, tape.off, tape.size, tape.pstart, tape.params,
-                           tape.aux_off, tape.vals, tape.partials, tape.aux, 0, len(tape.op))
+    return K.forward_sweep(*tape.structure, tape.vals, tape.partials, tape.aux, 0, len(tape.op))
 
 
 def reverse_kernel(tape):
@@ -231,8 +230,7 @@ def reverse_kernel(tape):
     adj = tape.adjoint_buffer()
     out = tape.output_entries[0]
     adj[tape.off[out]] = 1.0
-    K.reverse_sweep(tape.op, tape.args, tape.off, tape.size, tape.pstart, tape.params,
-                    tape.aux_off, tape.vals, tape.partials, tape.aux, adj, 0, len(tape.op))
+    K.reverse_sweep(*tape.structure, tape.vals, tape.partials, tape.aux, adj, 0, len(tape.op))
     return adj
 
 

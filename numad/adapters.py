@@ -62,8 +62,7 @@ class TapeCache:
         tape = self.tapes.get(key)
         if tape is not None:
             tape._load(args)
-            failed = K.forward_sweep(tape.op, tape.args, tape.off, tape.size, tape.pstart,
-                                     tape.params, tape.aux_off, tape.vals, tape.partials,
+            failed = K.forward_sweep(*tape.structure, tape.vals, tape.partials,
                                      tape.aux, 0, len(tape.op))
             if failed < 0:
                 return tape

@@ -8,6 +8,9 @@ The tape, as the sweeps see it (entry ``i``):
 
 ``op[i]``            opcode (``numad.optable``)
 ``args[i, 0:3]``     input entries, -1 where unused
+``opnd[i, 0:2]``     where the values of inputs 0 and 1 start (``off[args[i, k]]``, or the
+                     value buffer's last, spare slot where unused): scalar entries read
+                     their operands without the extra indirection
 ``off[i]``           where the entry's values start in the value buffer
 ``size[i]``          how many values it has (1 for a scalar)
 ``pstart[i]``        where its integer parameters start in ``params``
@@ -121,12 +124,27 @@ def _prod_of_others(line, out):
         acc *= line[j]
 
 
+@njit(cache=True, error_model="numpy")
+def _sum_contiguous(vals, start, m):
+    """Sum of vals[start:start+m] with eight independent accumulators: a single one
+    makes every add wait for the one before (about 4x slower on 10^6 values)."""
+    acc = np.zeros(8)
+    full = m - m % 8
+    for j in range(0, full, 8):
+        for q in range(8):
+            acc[q] += vals[start + j + q]
+    total = 0.0
+    for j in range(full, m):
+        total += vals[start + j]
+    return total + ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
+
+
 # ---------------------------------------------------------------------------------------
 # The forward sweep
 
 
 @njit(cache=True, error_model="numpy")
-def forward_sweep(op, args, off, size, pstart, params, aux_off, vals, partials, aux,
+def forward_sweep(op, args, opnd, off, size, pstart, params, aux_off, vals, partials, aux,
                   start, stop):
     """Recompute entries ``start..stop-1`` in place from the values before them.
 
@@ -137,19 +155,20 @@ def forward_sweep(op, args, off, size, pstart, params, aux_off, vals, partials, 
     for i in range(start, stop):
         o = op[i]
         n = size[i]
+        if o < ELEMENTWISE_END and n == 1:
+            # the scalar hot path touches nothing but what it needs
+            y, d0, d1 = scalar_elementwise(o, vals[opnd[i, 0]], vals[opnd[i, 1]])
+            vals[off[i]] = y
+            partials[i, 0] = d0
+            partials[i, 1] = d1
+            continue
         yo = off[i]
         a = args[i, 0]
         b = args[i, 1]
         if o < ELEMENTWISE_END:
-            if n == 1:
-                y, d0, d1 = scalar_elementwise(o, vals[off[a]], vals[off[b]])
-                vals[yo] = y
-                partials[i, 0] = d0
-                partials[i, 1] = d1
-            else:
-                sa = 1 if size[a] > 1 else 0
-                sb = 1 if size[b] > 1 else 0
-                array_elementwise_forward(o, n, vals, yo, off[a], sa, off[b], sb)
+            sa = 1 if size[a] > 1 else 0
+            sb = 1 if size[b] > 1 else 0
+            array_elementwise_forward(o, n, vals, yo, off[a], sa, off[b], sb)
         elif o == INPUT or o == CONST or o == ALIAS:
             pass
         elif o == WHERE:
@@ -187,9 +206,12 @@ def forward_sweep(op, args, off, size, pstart, params, aux_off, vals, partials, 
                 for q in range(post):
                     base = ao + r * m * post + q
                     if o == SUM:
-                        acc = 0.0
-                        for j in range(m):
-                            acc += vals[base + j * post]
+                        if post == 1:
+                            acc = _sum_contiguous(vals, base, m)
+                        else:
+                            acc = 0.0
+                            for j in range(m):
+                                acc += vals[base + j * post]
                     elif o == PROD:
                         acc = 1.0
                         for j in range(m):
@@ -301,8 +323,8 @@ def forward_sweep(op, args, off, size, pstart, params, aux_off, vals, partials, 
 
 
 @njit(cache=True, error_model="numpy")
-def reverse_sweep(op, args, off, size, pstart, params, aux_off, vals, partials, aux, adj,
-                  start, stop):
+def reverse_sweep(op, args, opnd, off, size, pstart, params, aux_off, vals, partials, aux,
+                  adj, start, stop):
     """Accumulate adjoints (``+=``) from entries ``stop-1`` down to ``start``.
 
     ``adj`` must hold the seeds (and zeros elsewhere); ``vals``, ``partials`` and ``aux``
@@ -311,27 +333,26 @@ def reverse_sweep(op, args, off, size, pstart, params, aux_off, vals, partials, 
     for i in range(stop - 1, start - 1, -1):
         o = op[i]
         n = size[i]
+        if o < ELEMENTWISE_END and n == 1:
+            # branch-free: selects instead of ifs; a unary op's second operand is the
+            # buffer's spare slot, and a zero adjoint or partial adds exactly 0
+            g = adj[off[i]]
+            d0 = partials[i, 0]
+            d1 = partials[i, 1]
+            live = g != 0.0
+            adj[opnd[i, 0]] += select(live & (d0 != 0.0), g * d0, 0.0)
+            adj[opnd[i, 1]] += select(live & (d1 != 0.0), g * d1, 0.0)
+            continue
         yo = off[i]
         a = args[i, 0]
         b = args[i, 1]
         if o < ELEMENTWISE_END:
-            if n == 1:
-                g = adj[yo]
-                if g != 0.0:
-                    d0 = partials[i, 0]
-                    if d0 != 0.0:
-                        adj[off[a]] += g * d0
-                    if b >= 0:
-                        d1 = partials[i, 1]
-                        if d1 != 0.0:
-                            adj[off[b]] += g * d1
-            else:
-                sa = 1 if size[a] > 1 else 0
-                need_b = b >= 0 and op[b] != CONST
-                sb = 1 if b >= 0 and size[b] > 1 else 0
-                bo = off[b] if b >= 0 else 0
-                array_elementwise_reverse(o, n, vals, adj, yo, off[a], sa, bo, sb,
-                                          op[a] != CONST, need_b)
+            sa = 1 if size[a] > 1 else 0
+            need_b = b >= 0 and op[b] != CONST
+            sb = 1 if b >= 0 and size[b] > 1 else 0
+            bo = off[b] if b >= 0 else 0
+            array_elementwise_reverse(o, n, vals, adj, yo, off[a], sa, bo, sb,
+                                      op[a] != CONST, need_b)
         elif o == INPUT or o == CONST or o == ALIAS or o == GUARD:
             pass
         elif o == WHERE:
@@ -498,7 +519,7 @@ def reverse_sweep(op, args, off, size, pstart, params, aux_off, vals, partials, 
 
 
 @njit(cache=True, error_model="numpy")
-def tangent_sweep(op, args, off, size, pstart, params, aux_off, vals, aux, tan, L,
+def tangent_sweep(op, args, opnd, off, size, pstart, params, aux_off, vals, aux, tan, L,
                   start, stop):
     """Push ``L`` tangent directions at once through entries ``start..stop-1``.
 
@@ -681,22 +702,22 @@ def tangent_sweep(op, args, off, size, pstart, params, aux_off, vals, aux, tan, 
 
 
 @njit(cache=True, error_model="numpy")
-def value_and_gradient_sweep(op, args, off, size, pstart, params, aux_off, vals, partials,
-                             aux, adj, out):
+def value_and_gradient_sweep(op, args, opnd, off, size, pstart, params, aux_off, vals,
+                             partials, aux, adj, out):
     """Forward sweep, then the reverse sweep seeded with 1 at entry ``out``: one call
     instead of two, because a small function's gradient costs more in dispatch
     (about 2 us per call of a 12-argument kernel) than in the sweeps themselves.
 
     Returns -1, or the index of the guard that failed (then ``adj`` is untouched).
     """
-    failed = forward_sweep(op, args, off, size, pstart, params, aux_off, vals, partials,
-                           aux, 0, op.shape[0])
+    failed = forward_sweep(op, args, opnd, off, size, pstart, params, aux_off, vals,
+                           partials, aux, 0, op.shape[0])
     if failed >= 0:
         return failed
     adj[:] = 0.0
     adj[off[out]] = 1.0
-    reverse_sweep(op, args, off, size, pstart, params, aux_off, vals, partials, aux, adj,
-                  0, op.shape[0])
+    reverse_sweep(op, args, opnd, off, size, pstart, params, aux_off, vals, partials, aux,
+                  adj, 0, op.shape[0])
     return -1
 
 
@@ -889,537 +910,1354 @@ def scalar_elementwise(o, a, b):
 def array_elementwise_forward(o, n, vals, yo, ao, sa, bo, sb):
     """vals[yo:yo+n] = op(a, b); an input of stride 0 is a broadcast scalar."""
     if o == 0:  # neg
+        A = vals[ao:ao + n]
+        Y = vals[yo:yo + n]
         for k in range(n):
-            a = vals[ao + k * sa]
-            vals[yo + k] = -a
+            a = A[k]
+            Y[k] = -a
     elif o == 1:  # add
-        for k in range(n):
-            a = vals[ao + k * sa]
-            b = vals[bo + k * sb]
-            vals[yo + k] = a + b
+        if sa == 1 and sb == 1:
+            A = vals[ao:ao + n]
+            B = vals[bo:bo + n]
+            Y = vals[yo:yo + n]
+            for k in range(n):
+                a = A[k]
+                b = B[k]
+                Y[k] = a + b
+        elif sa == 1:
+            A = vals[ao:ao + n]
+            b = vals[bo]
+            Y = vals[yo:yo + n]
+            for k in range(n):
+                a = A[k]
+                Y[k] = a + b
+        else:
+            a = vals[ao]
+            B = vals[bo:bo + n]
+            Y = vals[yo:yo + n]
+            for k in range(n):
+                b = B[k]
+                Y[k] = a + b
     elif o == 2:  # sub
-        for k in range(n):
-            a = vals[ao + k * sa]
-            b = vals[bo + k * sb]
-            vals[yo + k] = a - b
+        if sa == 1 and sb == 1:
+            A = vals[ao:ao + n]
+            B = vals[bo:bo + n]
+            Y = vals[yo:yo + n]
+            for k in range(n):
+                a = A[k]
+                b = B[k]
+                Y[k] = a - b
+        elif sa == 1:
+            A = vals[ao:ao + n]
+            b = vals[bo]
+            Y = vals[yo:yo + n]
+            for k in range(n):
+                a = A[k]
+                Y[k] = a - b
+        else:
+            a = vals[ao]
+            B = vals[bo:bo + n]
+            Y = vals[yo:yo + n]
+            for k in range(n):
+                b = B[k]
+                Y[k] = a - b
     elif o == 3:  # mul
-        for k in range(n):
-            a = vals[ao + k * sa]
-            b = vals[bo + k * sb]
-            vals[yo + k] = a * b
+        if sa == 1 and sb == 1:
+            A = vals[ao:ao + n]
+            B = vals[bo:bo + n]
+            Y = vals[yo:yo + n]
+            for k in range(n):
+                a = A[k]
+                b = B[k]
+                Y[k] = a * b
+        elif sa == 1:
+            A = vals[ao:ao + n]
+            b = vals[bo]
+            Y = vals[yo:yo + n]
+            for k in range(n):
+                a = A[k]
+                Y[k] = a * b
+        else:
+            a = vals[ao]
+            B = vals[bo:bo + n]
+            Y = vals[yo:yo + n]
+            for k in range(n):
+                b = B[k]
+                Y[k] = a * b
     elif o == 4:  # div
-        for k in range(n):
-            a = vals[ao + k * sa]
-            b = vals[bo + k * sb]
-            vals[yo + k] = a / b
+        if sa == 1 and sb == 1:
+            A = vals[ao:ao + n]
+            B = vals[bo:bo + n]
+            Y = vals[yo:yo + n]
+            for k in range(n):
+                a = A[k]
+                b = B[k]
+                Y[k] = a / b
+        elif sa == 1:
+            A = vals[ao:ao + n]
+            b = vals[bo]
+            Y = vals[yo:yo + n]
+            for k in range(n):
+                a = A[k]
+                Y[k] = a / b
+        else:
+            a = vals[ao]
+            B = vals[bo:bo + n]
+            Y = vals[yo:yo + n]
+            for k in range(n):
+                b = B[k]
+                Y[k] = a / b
     elif o == 5:  # pow
-        for k in range(n):
-            a = vals[ao + k * sa]
-            b = vals[bo + k * sb]
-            vals[yo + k] = a ** b
+        if sa == 1 and sb == 1:
+            A = vals[ao:ao + n]
+            B = vals[bo:bo + n]
+            Y = vals[yo:yo + n]
+            for k in range(n):
+                a = A[k]
+                b = B[k]
+                Y[k] = a ** b
+        elif sa == 1:
+            A = vals[ao:ao + n]
+            b = vals[bo]
+            Y = vals[yo:yo + n]
+            for k in range(n):
+                a = A[k]
+                Y[k] = a ** b
+        else:
+            a = vals[ao]
+            B = vals[bo:bo + n]
+            Y = vals[yo:yo + n]
+            for k in range(n):
+                b = B[k]
+                Y[k] = a ** b
     elif o == 6:  # square
+        A = vals[ao:ao + n]
+        Y = vals[yo:yo + n]
         for k in range(n):
-            a = vals[ao + k * sa]
-            vals[yo + k] = a * a
+            a = A[k]
+            Y[k] = a * a
     elif o == 7:  # reciprocal
+        A = vals[ao:ao + n]
+        Y = vals[yo:yo + n]
         for k in range(n):
-            a = vals[ao + k * sa]
-            vals[yo + k] = 1.0 / a
+            a = A[k]
+            Y[k] = 1.0 / a
     elif o == 8:  # sqrt
+        A = vals[ao:ao + n]
+        Y = vals[yo:yo + n]
         for k in range(n):
-            a = vals[ao + k * sa]
-            vals[yo + k] = np.sqrt(a)
+            a = A[k]
+            Y[k] = np.sqrt(a)
     elif o == 9:  # cbrt
+        A = vals[ao:ao + n]
+        Y = vals[yo:yo + n]
         for k in range(n):
-            a = vals[ao + k * sa]
-            vals[yo + k] = np.cbrt(a)
+            a = A[k]
+            Y[k] = np.cbrt(a)
     elif o == 10:  # exp
+        A = vals[ao:ao + n]
+        Y = vals[yo:yo + n]
         for k in range(n):
-            a = vals[ao + k * sa]
-            vals[yo + k] = np.exp(a)
+            a = A[k]
+            Y[k] = np.exp(a)
     elif o == 11:  # expm1
+        A = vals[ao:ao + n]
+        Y = vals[yo:yo + n]
         for k in range(n):
-            a = vals[ao + k * sa]
-            vals[yo + k] = np.expm1(a)
+            a = A[k]
+            Y[k] = np.expm1(a)
     elif o == 12:  # log
+        A = vals[ao:ao + n]
+        Y = vals[yo:yo + n]
         for k in range(n):
-            a = vals[ao + k * sa]
-            vals[yo + k] = np.log(a)
+            a = A[k]
+            Y[k] = np.log(a)
     elif o == 13:  # log1p
+        A = vals[ao:ao + n]
+        Y = vals[yo:yo + n]
         for k in range(n):
-            a = vals[ao + k * sa]
-            vals[yo + k] = np.log1p(a)
+            a = A[k]
+            Y[k] = np.log1p(a)
     elif o == 14:  # log2
+        A = vals[ao:ao + n]
+        Y = vals[yo:yo + n]
         for k in range(n):
-            a = vals[ao + k * sa]
-            vals[yo + k] = np.log2(a)
+            a = A[k]
+            Y[k] = np.log2(a)
     elif o == 15:  # log10
+        A = vals[ao:ao + n]
+        Y = vals[yo:yo + n]
         for k in range(n):
-            a = vals[ao + k * sa]
-            vals[yo + k] = np.log10(a)
+            a = A[k]
+            Y[k] = np.log10(a)
     elif o == 16:  # sin
+        A = vals[ao:ao + n]
+        Y = vals[yo:yo + n]
         for k in range(n):
-            a = vals[ao + k * sa]
-            vals[yo + k] = np.sin(a)
+            a = A[k]
+            Y[k] = np.sin(a)
     elif o == 17:  # cos
+        A = vals[ao:ao + n]
+        Y = vals[yo:yo + n]
         for k in range(n):
-            a = vals[ao + k * sa]
-            vals[yo + k] = np.cos(a)
+            a = A[k]
+            Y[k] = np.cos(a)
     elif o == 18:  # tan
+        A = vals[ao:ao + n]
+        Y = vals[yo:yo + n]
         for k in range(n):
-            a = vals[ao + k * sa]
-            vals[yo + k] = np.tan(a)
+            a = A[k]
+            Y[k] = np.tan(a)
     elif o == 19:  # arcsin
+        A = vals[ao:ao + n]
+        Y = vals[yo:yo + n]
         for k in range(n):
-            a = vals[ao + k * sa]
-            vals[yo + k] = np.arcsin(a)
+            a = A[k]
+            Y[k] = np.arcsin(a)
     elif o == 20:  # arccos
+        A = vals[ao:ao + n]
+        Y = vals[yo:yo + n]
         for k in range(n):
-            a = vals[ao + k * sa]
-            vals[yo + k] = np.arccos(a)
+            a = A[k]
+            Y[k] = np.arccos(a)
     elif o == 21:  # arctan
+        A = vals[ao:ao + n]
+        Y = vals[yo:yo + n]
         for k in range(n):
-            a = vals[ao + k * sa]
-            vals[yo + k] = np.arctan(a)
+            a = A[k]
+            Y[k] = np.arctan(a)
     elif o == 22:  # sinh
+        A = vals[ao:ao + n]
+        Y = vals[yo:yo + n]
         for k in range(n):
-            a = vals[ao + k * sa]
-            vals[yo + k] = np.sinh(a)
+            a = A[k]
+            Y[k] = np.sinh(a)
     elif o == 23:  # cosh
+        A = vals[ao:ao + n]
+        Y = vals[yo:yo + n]
         for k in range(n):
-            a = vals[ao + k * sa]
-            vals[yo + k] = np.cosh(a)
+            a = A[k]
+            Y[k] = np.cosh(a)
     elif o == 24:  # tanh
+        A = vals[ao:ao + n]
+        Y = vals[yo:yo + n]
         for k in range(n):
-            a = vals[ao + k * sa]
-            vals[yo + k] = np.tanh(a)
+            a = A[k]
+            Y[k] = np.tanh(a)
     elif o == 25:  # arcsinh
+        A = vals[ao:ao + n]
+        Y = vals[yo:yo + n]
         for k in range(n):
-            a = vals[ao + k * sa]
-            vals[yo + k] = np.arcsinh(a)
+            a = A[k]
+            Y[k] = np.arcsinh(a)
     elif o == 26:  # arccosh
+        A = vals[ao:ao + n]
+        Y = vals[yo:yo + n]
         for k in range(n):
-            a = vals[ao + k * sa]
-            vals[yo + k] = np.arccosh(a)
+            a = A[k]
+            Y[k] = np.arccosh(a)
     elif o == 27:  # arctanh
+        A = vals[ao:ao + n]
+        Y = vals[yo:yo + n]
         for k in range(n):
-            a = vals[ao + k * sa]
-            vals[yo + k] = np.arctanh(a)
+            a = A[k]
+            Y[k] = np.arctanh(a)
     elif o == 28:  # arctan2
-        for k in range(n):
-            a = vals[ao + k * sa]
-            b = vals[bo + k * sb]
-            vals[yo + k] = np.arctan2(a, b)
+        if sa == 1 and sb == 1:
+            A = vals[ao:ao + n]
+            B = vals[bo:bo + n]
+            Y = vals[yo:yo + n]
+            for k in range(n):
+                a = A[k]
+                b = B[k]
+                Y[k] = np.arctan2(a, b)
+        elif sa == 1:
+            A = vals[ao:ao + n]
+            b = vals[bo]
+            Y = vals[yo:yo + n]
+            for k in range(n):
+                a = A[k]
+                Y[k] = np.arctan2(a, b)
+        else:
+            a = vals[ao]
+            B = vals[bo:bo + n]
+            Y = vals[yo:yo + n]
+            for k in range(n):
+                b = B[k]
+                Y[k] = np.arctan2(a, b)
     elif o == 29:  # hypot
-        for k in range(n):
-            a = vals[ao + k * sa]
-            b = vals[bo + k * sb]
-            vals[yo + k] = np.hypot(a, b)
+        if sa == 1 and sb == 1:
+            A = vals[ao:ao + n]
+            B = vals[bo:bo + n]
+            Y = vals[yo:yo + n]
+            for k in range(n):
+                a = A[k]
+                b = B[k]
+                Y[k] = np.hypot(a, b)
+        elif sa == 1:
+            A = vals[ao:ao + n]
+            b = vals[bo]
+            Y = vals[yo:yo + n]
+            for k in range(n):
+                a = A[k]
+                Y[k] = np.hypot(a, b)
+        else:
+            a = vals[ao]
+            B = vals[bo:bo + n]
+            Y = vals[yo:yo + n]
+            for k in range(n):
+                b = B[k]
+                Y[k] = np.hypot(a, b)
     elif o == 30:  # abs
+        A = vals[ao:ao + n]
+        Y = vals[yo:yo + n]
         for k in range(n):
-            a = vals[ao + k * sa]
-            vals[yo + k] = np.abs(a)
+            a = A[k]
+            Y[k] = np.abs(a)
     elif o == 31:  # maximum
-        for k in range(n):
-            a = vals[ao + k * sa]
-            b = vals[bo + k * sb]
-            vals[yo + k] = select(a >= b or a != a, a, b)
+        if sa == 1 and sb == 1:
+            A = vals[ao:ao + n]
+            B = vals[bo:bo + n]
+            Y = vals[yo:yo + n]
+            for k in range(n):
+                a = A[k]
+                b = B[k]
+                Y[k] = select(a >= b or a != a, a, b)
+        elif sa == 1:
+            A = vals[ao:ao + n]
+            b = vals[bo]
+            Y = vals[yo:yo + n]
+            for k in range(n):
+                a = A[k]
+                Y[k] = select(a >= b or a != a, a, b)
+        else:
+            a = vals[ao]
+            B = vals[bo:bo + n]
+            Y = vals[yo:yo + n]
+            for k in range(n):
+                b = B[k]
+                Y[k] = select(a >= b or a != a, a, b)
     elif o == 32:  # minimum
-        for k in range(n):
-            a = vals[ao + k * sa]
-            b = vals[bo + k * sb]
-            vals[yo + k] = select(a <= b or a != a, a, b)
+        if sa == 1 and sb == 1:
+            A = vals[ao:ao + n]
+            B = vals[bo:bo + n]
+            Y = vals[yo:yo + n]
+            for k in range(n):
+                a = A[k]
+                b = B[k]
+                Y[k] = select(a <= b or a != a, a, b)
+        elif sa == 1:
+            A = vals[ao:ao + n]
+            b = vals[bo]
+            Y = vals[yo:yo + n]
+            for k in range(n):
+                a = A[k]
+                Y[k] = select(a <= b or a != a, a, b)
+        else:
+            a = vals[ao]
+            B = vals[bo:bo + n]
+            Y = vals[yo:yo + n]
+            for k in range(n):
+                b = B[k]
+                Y[k] = select(a <= b or a != a, a, b)
     elif o == 33:  # mod
-        for k in range(n):
-            a = vals[ao + k * sa]
-            b = vals[bo + k * sb]
-            vals[yo + k] = np.mod(a, b)
+        if sa == 1 and sb == 1:
+            A = vals[ao:ao + n]
+            B = vals[bo:bo + n]
+            Y = vals[yo:yo + n]
+            for k in range(n):
+                a = A[k]
+                b = B[k]
+                Y[k] = np.mod(a, b)
+        elif sa == 1:
+            A = vals[ao:ao + n]
+            b = vals[bo]
+            Y = vals[yo:yo + n]
+            for k in range(n):
+                a = A[k]
+                Y[k] = np.mod(a, b)
+        else:
+            a = vals[ao]
+            B = vals[bo:bo + n]
+            Y = vals[yo:yo + n]
+            for k in range(n):
+                b = B[k]
+                Y[k] = np.mod(a, b)
     elif o == 34:  # erf
+        A = vals[ao:ao + n]
+        Y = vals[yo:yo + n]
         for k in range(n):
-            a = vals[ao + k * sa]
-            vals[yo + k] = math.erf(a)
+            a = A[k]
+            Y[k] = math.erf(a)
     elif o == 35:  # erfc
+        A = vals[ao:ao + n]
+        Y = vals[yo:yo + n]
         for k in range(n):
-            a = vals[ao + k * sa]
-            vals[yo + k] = math.erfc(a)
+            a = A[k]
+            Y[k] = math.erfc(a)
     elif o == 36:  # ndtr
+        A = vals[ao:ao + n]
+        Y = vals[yo:yo + n]
         for k in range(n):
-            a = vals[ao + k * sa]
-            vals[yo + k] = 0.5 * math.erfc(-a / 1.4142135623730951)
+            a = A[k]
+            Y[k] = 0.5 * math.erfc(-a / 1.4142135623730951)
     elif o == 37:  # expit
+        A = vals[ao:ao + n]
+        Y = vals[yo:yo + n]
         for k in range(n):
-            a = vals[ao + k * sa]
-            vals[yo + k] = 1.0 / (1.0 + np.exp(-a))
+            a = A[k]
+            Y[k] = 1.0 / (1.0 + np.exp(-a))
     elif o == 38:  # copy
+        A = vals[ao:ao + n]
+        Y = vals[yo:yo + n]
         for k in range(n):
-            a = vals[ao + k * sa]
-            vals[yo + k] = a
+            a = A[k]
+            Y[k] = a
     elif o == 39:  # stop_gradient
+        A = vals[ao:ao + n]
+        Y = vals[yo:yo + n]
         for k in range(n):
-            a = vals[ao + k * sa]
-            vals[yo + k] = a
+            a = A[k]
+            Y[k] = a
     elif o == 40:  # sign
+        A = vals[ao:ao + n]
+        Y = vals[yo:yo + n]
         for k in range(n):
-            a = vals[ao + k * sa]
-            vals[yo + k] = np.sign(a)
+            a = A[k]
+            Y[k] = np.sign(a)
     elif o == 41:  # floor
+        A = vals[ao:ao + n]
+        Y = vals[yo:yo + n]
         for k in range(n):
-            a = vals[ao + k * sa]
-            vals[yo + k] = np.floor(a)
+            a = A[k]
+            Y[k] = np.floor(a)
     elif o == 42:  # ceil
+        A = vals[ao:ao + n]
+        Y = vals[yo:yo + n]
         for k in range(n):
-            a = vals[ao + k * sa]
-            vals[yo + k] = np.ceil(a)
+            a = A[k]
+            Y[k] = np.ceil(a)
     elif o == 43:  # round
+        A = vals[ao:ao + n]
+        Y = vals[yo:yo + n]
         for k in range(n):
-            a = vals[ao + k * sa]
-            vals[yo + k] = np.rint(a)
+            a = A[k]
+            Y[k] = np.rint(a)
     elif o == 44:  # trunc
+        A = vals[ao:ao + n]
+        Y = vals[yo:yo + n]
         for k in range(n):
-            a = vals[ao + k * sa]
-            vals[yo + k] = np.trunc(a)
+            a = A[k]
+            Y[k] = np.trunc(a)
     elif o == 45:  # floor_divide
-        for k in range(n):
-            a = vals[ao + k * sa]
-            b = vals[bo + k * sb]
-            vals[yo + k] = np.floor_divide(a, b)
+        if sa == 1 and sb == 1:
+            A = vals[ao:ao + n]
+            B = vals[bo:bo + n]
+            Y = vals[yo:yo + n]
+            for k in range(n):
+                a = A[k]
+                b = B[k]
+                Y[k] = np.floor_divide(a, b)
+        elif sa == 1:
+            A = vals[ao:ao + n]
+            b = vals[bo]
+            Y = vals[yo:yo + n]
+            for k in range(n):
+                a = A[k]
+                Y[k] = np.floor_divide(a, b)
+        else:
+            a = vals[ao]
+            B = vals[bo:bo + n]
+            Y = vals[yo:yo + n]
+            for k in range(n):
+                b = B[k]
+                Y[k] = np.floor_divide(a, b)
     elif o == 46:  # greater
-        for k in range(n):
-            a = vals[ao + k * sa]
-            b = vals[bo + k * sb]
-            vals[yo + k] = select(a > b, 1.0, 0.0)
+        if sa == 1 and sb == 1:
+            A = vals[ao:ao + n]
+            B = vals[bo:bo + n]
+            Y = vals[yo:yo + n]
+            for k in range(n):
+                a = A[k]
+                b = B[k]
+                Y[k] = select(a > b, 1.0, 0.0)
+        elif sa == 1:
+            A = vals[ao:ao + n]
+            b = vals[bo]
+            Y = vals[yo:yo + n]
+            for k in range(n):
+                a = A[k]
+                Y[k] = select(a > b, 1.0, 0.0)
+        else:
+            a = vals[ao]
+            B = vals[bo:bo + n]
+            Y = vals[yo:yo + n]
+            for k in range(n):
+                b = B[k]
+                Y[k] = select(a > b, 1.0, 0.0)
     elif o == 47:  # greater_equal
-        for k in range(n):
-            a = vals[ao + k * sa]
-            b = vals[bo + k * sb]
-            vals[yo + k] = select(a >= b, 1.0, 0.0)
+        if sa == 1 and sb == 1:
+            A = vals[ao:ao + n]
+            B = vals[bo:bo + n]
+            Y = vals[yo:yo + n]
+            for k in range(n):
+                a = A[k]
+                b = B[k]
+                Y[k] = select(a >= b, 1.0, 0.0)
+        elif sa == 1:
+            A = vals[ao:ao + n]
+            b = vals[bo]
+            Y = vals[yo:yo + n]
+            for k in range(n):
+                a = A[k]
+                Y[k] = select(a >= b, 1.0, 0.0)
+        else:
+            a = vals[ao]
+            B = vals[bo:bo + n]
+            Y = vals[yo:yo + n]
+            for k in range(n):
+                b = B[k]
+                Y[k] = select(a >= b, 1.0, 0.0)
     elif o == 48:  # less
-        for k in range(n):
-            a = vals[ao + k * sa]
-            b = vals[bo + k * sb]
-            vals[yo + k] = select(a < b, 1.0, 0.0)
+        if sa == 1 and sb == 1:
+            A = vals[ao:ao + n]
+            B = vals[bo:bo + n]
+            Y = vals[yo:yo + n]
+            for k in range(n):
+                a = A[k]
+                b = B[k]
+                Y[k] = select(a < b, 1.0, 0.0)
+        elif sa == 1:
+            A = vals[ao:ao + n]
+            b = vals[bo]
+            Y = vals[yo:yo + n]
+            for k in range(n):
+                a = A[k]
+                Y[k] = select(a < b, 1.0, 0.0)
+        else:
+            a = vals[ao]
+            B = vals[bo:bo + n]
+            Y = vals[yo:yo + n]
+            for k in range(n):
+                b = B[k]
+                Y[k] = select(a < b, 1.0, 0.0)
     elif o == 49:  # less_equal
-        for k in range(n):
-            a = vals[ao + k * sa]
-            b = vals[bo + k * sb]
-            vals[yo + k] = select(a <= b, 1.0, 0.0)
+        if sa == 1 and sb == 1:
+            A = vals[ao:ao + n]
+            B = vals[bo:bo + n]
+            Y = vals[yo:yo + n]
+            for k in range(n):
+                a = A[k]
+                b = B[k]
+                Y[k] = select(a <= b, 1.0, 0.0)
+        elif sa == 1:
+            A = vals[ao:ao + n]
+            b = vals[bo]
+            Y = vals[yo:yo + n]
+            for k in range(n):
+                a = A[k]
+                Y[k] = select(a <= b, 1.0, 0.0)
+        else:
+            a = vals[ao]
+            B = vals[bo:bo + n]
+            Y = vals[yo:yo + n]
+            for k in range(n):
+                b = B[k]
+                Y[k] = select(a <= b, 1.0, 0.0)
     elif o == 50:  # equal
-        for k in range(n):
-            a = vals[ao + k * sa]
-            b = vals[bo + k * sb]
-            vals[yo + k] = select(a == b, 1.0, 0.0)
+        if sa == 1 and sb == 1:
+            A = vals[ao:ao + n]
+            B = vals[bo:bo + n]
+            Y = vals[yo:yo + n]
+            for k in range(n):
+                a = A[k]
+                b = B[k]
+                Y[k] = select(a == b, 1.0, 0.0)
+        elif sa == 1:
+            A = vals[ao:ao + n]
+            b = vals[bo]
+            Y = vals[yo:yo + n]
+            for k in range(n):
+                a = A[k]
+                Y[k] = select(a == b, 1.0, 0.0)
+        else:
+            a = vals[ao]
+            B = vals[bo:bo + n]
+            Y = vals[yo:yo + n]
+            for k in range(n):
+                b = B[k]
+                Y[k] = select(a == b, 1.0, 0.0)
     elif o == 51:  # not_equal
-        for k in range(n):
-            a = vals[ao + k * sa]
-            b = vals[bo + k * sb]
-            vals[yo + k] = select(a != b, 1.0, 0.0)
+        if sa == 1 and sb == 1:
+            A = vals[ao:ao + n]
+            B = vals[bo:bo + n]
+            Y = vals[yo:yo + n]
+            for k in range(n):
+                a = A[k]
+                b = B[k]
+                Y[k] = select(a != b, 1.0, 0.0)
+        elif sa == 1:
+            A = vals[ao:ao + n]
+            b = vals[bo]
+            Y = vals[yo:yo + n]
+            for k in range(n):
+                a = A[k]
+                Y[k] = select(a != b, 1.0, 0.0)
+        else:
+            a = vals[ao]
+            B = vals[bo:bo + n]
+            Y = vals[yo:yo + n]
+            for k in range(n):
+                b = B[k]
+                Y[k] = select(a != b, 1.0, 0.0)
     elif o == 52:  # logical_and
-        for k in range(n):
-            a = vals[ao + k * sa]
-            b = vals[bo + k * sb]
-            vals[yo + k] = select(a != 0.0 and b != 0.0, 1.0, 0.0)
+        if sa == 1 and sb == 1:
+            A = vals[ao:ao + n]
+            B = vals[bo:bo + n]
+            Y = vals[yo:yo + n]
+            for k in range(n):
+                a = A[k]
+                b = B[k]
+                Y[k] = select(a != 0.0 and b != 0.0, 1.0, 0.0)
+        elif sa == 1:
+            A = vals[ao:ao + n]
+            b = vals[bo]
+            Y = vals[yo:yo + n]
+            for k in range(n):
+                a = A[k]
+                Y[k] = select(a != 0.0 and b != 0.0, 1.0, 0.0)
+        else:
+            a = vals[ao]
+            B = vals[bo:bo + n]
+            Y = vals[yo:yo + n]
+            for k in range(n):
+                b = B[k]
+                Y[k] = select(a != 0.0 and b != 0.0, 1.0, 0.0)
     elif o == 53:  # logical_or
-        for k in range(n):
-            a = vals[ao + k * sa]
-            b = vals[bo + k * sb]
-            vals[yo + k] = select(a != 0.0 or b != 0.0, 1.0, 0.0)
+        if sa == 1 and sb == 1:
+            A = vals[ao:ao + n]
+            B = vals[bo:bo + n]
+            Y = vals[yo:yo + n]
+            for k in range(n):
+                a = A[k]
+                b = B[k]
+                Y[k] = select(a != 0.0 or b != 0.0, 1.0, 0.0)
+        elif sa == 1:
+            A = vals[ao:ao + n]
+            b = vals[bo]
+            Y = vals[yo:yo + n]
+            for k in range(n):
+                a = A[k]
+                Y[k] = select(a != 0.0 or b != 0.0, 1.0, 0.0)
+        else:
+            a = vals[ao]
+            B = vals[bo:bo + n]
+            Y = vals[yo:yo + n]
+            for k in range(n):
+                b = B[k]
+                Y[k] = select(a != 0.0 or b != 0.0, 1.0, 0.0)
     elif o == 54:  # logical_xor
-        for k in range(n):
-            a = vals[ao + k * sa]
-            b = vals[bo + k * sb]
-            vals[yo + k] = select((a != 0.0) != (b != 0.0), 1.0, 0.0)
+        if sa == 1 and sb == 1:
+            A = vals[ao:ao + n]
+            B = vals[bo:bo + n]
+            Y = vals[yo:yo + n]
+            for k in range(n):
+                a = A[k]
+                b = B[k]
+                Y[k] = select((a != 0.0) != (b != 0.0), 1.0, 0.0)
+        elif sa == 1:
+            A = vals[ao:ao + n]
+            b = vals[bo]
+            Y = vals[yo:yo + n]
+            for k in range(n):
+                a = A[k]
+                Y[k] = select((a != 0.0) != (b != 0.0), 1.0, 0.0)
+        else:
+            a = vals[ao]
+            B = vals[bo:bo + n]
+            Y = vals[yo:yo + n]
+            for k in range(n):
+                b = B[k]
+                Y[k] = select((a != 0.0) != (b != 0.0), 1.0, 0.0)
     elif o == 55:  # logical_not
+        A = vals[ao:ao + n]
+        Y = vals[yo:yo + n]
         for k in range(n):
-            a = vals[ao + k * sa]
-            vals[yo + k] = select(a == 0.0, 1.0, 0.0)
+            a = A[k]
+            Y[k] = select(a == 0.0, 1.0, 0.0)
     elif o == 56:  # isnan
+        A = vals[ao:ao + n]
+        Y = vals[yo:yo + n]
         for k in range(n):
-            a = vals[ao + k * sa]
-            vals[yo + k] = select(a != a, 1.0, 0.0)
+            a = A[k]
+            Y[k] = select(a != a, 1.0, 0.0)
     elif o == 57:  # isfinite
+        A = vals[ao:ao + n]
+        Y = vals[yo:yo + n]
         for k in range(n):
-            a = vals[ao + k * sa]
-            vals[yo + k] = select(np.abs(a) < np.inf, 1.0, 0.0)
+            a = A[k]
+            Y[k] = select(np.abs(a) < np.inf, 1.0, 0.0)
 
 
 @njit(cache=True, error_model='numpy')
 def array_elementwise_reverse(o, n, vals, adj, yo, ao, sa, bo, sb, need_a, need_b):
     """Adds the adjoints of op(a, b) into a and b; a zero adjoint contributes
-    nothing (so an untaken `where` branch's inf never becomes 0 * inf = nan)."""
+    nothing (so an untaken `where` branch's inf never becomes 0 * inf = nan).
+    A broadcast scalar input sums its contributions in a local first."""
     if o == 0:  # neg
+        A = vals[ao:ao + n]
+        G = adj[yo:yo + n]
+        GA = adj[ao:ao + n]
         for k in range(n):
-            g = adj[yo + k]
-            a = vals[ao + k * sa]
-            if need_a:
-                adj[ao + k * sa] += select(g != 0.0, g * (-1.0), 0.0)
+            g = G[k]
+            a = A[k]
+            GA[k] += select(g != 0.0, g * (-1.0), 0.0)
     elif o == 1:  # add
-        for k in range(n):
-            g = adj[yo + k]
-            a = vals[ao + k * sa]
-            b = vals[bo + k * sb]
-            if need_a:
-                adj[ao + k * sa] += select(g != 0.0, g * (1.0), 0.0)
+        if sa == 1 and sb == 1:
+            A = vals[ao:ao + n]
+            B = vals[bo:bo + n]
+            G = adj[yo:yo + n]
+            GA = adj[ao:ao + n]
+            GB = adj[bo:bo + n]
+            for k in range(n):
+                g = G[k]
+                a = A[k]
+                b = B[k]
+                GA[k] += select(g != 0.0, g * (1.0), 0.0)
+                GB[k] += select(g != 0.0, g * (1.0), 0.0)
+        elif sa == 1:
+            A = vals[ao:ao + n]
+            b = vals[bo]
+            G = adj[yo:yo + n]
+            GA = adj[ao:ao + n]
+            accB = 0.0
+            for k in range(n):
+                g = G[k]
+                a = A[k]
+                GA[k] += select(g != 0.0, g * (1.0), 0.0)
+                accB += select(g != 0.0, g * (1.0), 0.0)
             if need_b:
-                adj[bo + k * sb] += select(g != 0.0, g * (1.0), 0.0)
+                adj[bo] += accB
+        else:
+            a = vals[ao]
+            B = vals[bo:bo + n]
+            G = adj[yo:yo + n]
+            accA = 0.0
+            GB = adj[bo:bo + n]
+            for k in range(n):
+                g = G[k]
+                b = B[k]
+                accA += select(g != 0.0, g * (1.0), 0.0)
+                GB[k] += select(g != 0.0, g * (1.0), 0.0)
+            if need_a:
+                adj[ao] += accA
     elif o == 2:  # sub
-        for k in range(n):
-            g = adj[yo + k]
-            a = vals[ao + k * sa]
-            b = vals[bo + k * sb]
-            if need_a:
-                adj[ao + k * sa] += select(g != 0.0, g * (1.0), 0.0)
+        if sa == 1 and sb == 1:
+            A = vals[ao:ao + n]
+            B = vals[bo:bo + n]
+            G = adj[yo:yo + n]
+            GA = adj[ao:ao + n]
+            GB = adj[bo:bo + n]
+            for k in range(n):
+                g = G[k]
+                a = A[k]
+                b = B[k]
+                GA[k] += select(g != 0.0, g * (1.0), 0.0)
+                GB[k] += select(g != 0.0, g * (-1.0), 0.0)
+        elif sa == 1:
+            A = vals[ao:ao + n]
+            b = vals[bo]
+            G = adj[yo:yo + n]
+            GA = adj[ao:ao + n]
+            accB = 0.0
+            for k in range(n):
+                g = G[k]
+                a = A[k]
+                GA[k] += select(g != 0.0, g * (1.0), 0.0)
+                accB += select(g != 0.0, g * (-1.0), 0.0)
             if need_b:
-                adj[bo + k * sb] += select(g != 0.0, g * (-1.0), 0.0)
+                adj[bo] += accB
+        else:
+            a = vals[ao]
+            B = vals[bo:bo + n]
+            G = adj[yo:yo + n]
+            accA = 0.0
+            GB = adj[bo:bo + n]
+            for k in range(n):
+                g = G[k]
+                b = B[k]
+                accA += select(g != 0.0, g * (1.0), 0.0)
+                GB[k] += select(g != 0.0, g * (-1.0), 0.0)
+            if need_a:
+                adj[ao] += accA
     elif o == 3:  # mul
-        for k in range(n):
-            g = adj[yo + k]
-            a = vals[ao + k * sa]
-            b = vals[bo + k * sb]
-            if need_a:
-                adj[ao + k * sa] += select(g != 0.0, g * (b), 0.0)
+        if sa == 1 and sb == 1:
+            A = vals[ao:ao + n]
+            B = vals[bo:bo + n]
+            G = adj[yo:yo + n]
+            GA = adj[ao:ao + n]
+            GB = adj[bo:bo + n]
+            for k in range(n):
+                g = G[k]
+                a = A[k]
+                b = B[k]
+                GA[k] += select(g != 0.0, g * (b), 0.0)
+                GB[k] += select(g != 0.0, g * (a), 0.0)
+        elif sa == 1:
+            A = vals[ao:ao + n]
+            b = vals[bo]
+            G = adj[yo:yo + n]
+            GA = adj[ao:ao + n]
+            accB = 0.0
+            for k in range(n):
+                g = G[k]
+                a = A[k]
+                GA[k] += select(g != 0.0, g * (b), 0.0)
+                accB += select(g != 0.0, g * (a), 0.0)
             if need_b:
-                adj[bo + k * sb] += select(g != 0.0, g * (a), 0.0)
+                adj[bo] += accB
+        else:
+            a = vals[ao]
+            B = vals[bo:bo + n]
+            G = adj[yo:yo + n]
+            accA = 0.0
+            GB = adj[bo:bo + n]
+            for k in range(n):
+                g = G[k]
+                b = B[k]
+                accA += select(g != 0.0, g * (b), 0.0)
+                GB[k] += select(g != 0.0, g * (a), 0.0)
+            if need_a:
+                adj[ao] += accA
     elif o == 4:  # div
-        for k in range(n):
-            g = adj[yo + k]
-            a = vals[ao + k * sa]
-            b = vals[bo + k * sb]
-            y = vals[yo + k]
-            if need_a:
-                adj[ao + k * sa] += select(g != 0.0, g * (1.0 / b), 0.0)
+        if sa == 1 and sb == 1:
+            A = vals[ao:ao + n]
+            B = vals[bo:bo + n]
+            Y = vals[yo:yo + n]
+            G = adj[yo:yo + n]
+            GA = adj[ao:ao + n]
+            GB = adj[bo:bo + n]
+            for k in range(n):
+                g = G[k]
+                a = A[k]
+                b = B[k]
+                y = Y[k]
+                GA[k] += select(g != 0.0, g * (1.0 / b), 0.0)
+                GB[k] += select(g != 0.0, g * (-y / b), 0.0)
+        elif sa == 1:
+            A = vals[ao:ao + n]
+            b = vals[bo]
+            Y = vals[yo:yo + n]
+            G = adj[yo:yo + n]
+            GA = adj[ao:ao + n]
+            accB = 0.0
+            for k in range(n):
+                g = G[k]
+                a = A[k]
+                y = Y[k]
+                GA[k] += select(g != 0.0, g * (1.0 / b), 0.0)
+                accB += select(g != 0.0, g * (-y / b), 0.0)
             if need_b:
-                adj[bo + k * sb] += select(g != 0.0, g * (-y / b), 0.0)
+                adj[bo] += accB
+        else:
+            a = vals[ao]
+            B = vals[bo:bo + n]
+            Y = vals[yo:yo + n]
+            G = adj[yo:yo + n]
+            accA = 0.0
+            GB = adj[bo:bo + n]
+            for k in range(n):
+                g = G[k]
+                b = B[k]
+                y = Y[k]
+                accA += select(g != 0.0, g * (1.0 / b), 0.0)
+                GB[k] += select(g != 0.0, g * (-y / b), 0.0)
+            if need_a:
+                adj[ao] += accA
     elif o == 5:  # pow
-        for k in range(n):
-            g = adj[yo + k]
-            a = vals[ao + k * sa]
-            b = vals[bo + k * sb]
-            y = vals[yo + k]
-            if need_a:
-                adj[ao + k * sa] += select(g != 0.0, g * (select(b == 0.0, 0.0, b * a ** (b - 1.0))), 0.0)
+        if sa == 1 and sb == 1:
+            A = vals[ao:ao + n]
+            B = vals[bo:bo + n]
+            Y = vals[yo:yo + n]
+            G = adj[yo:yo + n]
+            GA = adj[ao:ao + n]
+            GB = adj[bo:bo + n]
+            for k in range(n):
+                g = G[k]
+                a = A[k]
+                b = B[k]
+                y = Y[k]
+                GA[k] += select(g != 0.0, g * (select(b == 0.0, 0.0, b * a ** (b - 1.0))), 0.0)
+                GB[k] += select(g != 0.0, g * (select(a > 0.0, y * np.log(a), select(a == 0.0, 0.0, np.nan))), 0.0)
+        elif sa == 1:
+            A = vals[ao:ao + n]
+            b = vals[bo]
+            Y = vals[yo:yo + n]
+            G = adj[yo:yo + n]
+            GA = adj[ao:ao + n]
+            accB = 0.0
+            for k in range(n):
+                g = G[k]
+                a = A[k]
+                y = Y[k]
+                GA[k] += select(g != 0.0, g * (select(b == 0.0, 0.0, b * a ** (b - 1.0))), 0.0)
+                accB += select(g != 0.0, g * (select(a > 0.0, y * np.log(a), select(a == 0.0, 0.0, np.nan))), 0.0)
             if need_b:
-                adj[bo + k * sb] += select(g != 0.0, g * (select(a > 0.0, y * np.log(a), select(a == 0.0, 0.0, np.nan))), 0.0)
+                adj[bo] += accB
+        else:
+            a = vals[ao]
+            B = vals[bo:bo + n]
+            Y = vals[yo:yo + n]
+            G = adj[yo:yo + n]
+            accA = 0.0
+            GB = adj[bo:bo + n]
+            for k in range(n):
+                g = G[k]
+                b = B[k]
+                y = Y[k]
+                accA += select(g != 0.0, g * (select(b == 0.0, 0.0, b * a ** (b - 1.0))), 0.0)
+                GB[k] += select(g != 0.0, g * (select(a > 0.0, y * np.log(a), select(a == 0.0, 0.0, np.nan))), 0.0)
+            if need_a:
+                adj[ao] += accA
     elif o == 6:  # square
+        A = vals[ao:ao + n]
+        G = adj[yo:yo + n]
+        GA = adj[ao:ao + n]
         for k in range(n):
-            g = adj[yo + k]
-            a = vals[ao + k * sa]
-            if need_a:
-                adj[ao + k * sa] += select(g != 0.0, g * (2.0 * a), 0.0)
+            g = G[k]
+            a = A[k]
+            GA[k] += select(g != 0.0, g * (2.0 * a), 0.0)
     elif o == 7:  # reciprocal
+        A = vals[ao:ao + n]
+        Y = vals[yo:yo + n]
+        G = adj[yo:yo + n]
+        GA = adj[ao:ao + n]
         for k in range(n):
-            g = adj[yo + k]
-            a = vals[ao + k * sa]
-            y = vals[yo + k]
-            if need_a:
-                adj[ao + k * sa] += select(g != 0.0, g * (-y * y), 0.0)
+            g = G[k]
+            a = A[k]
+            y = Y[k]
+            GA[k] += select(g != 0.0, g * (-y * y), 0.0)
     elif o == 8:  # sqrt
+        A = vals[ao:ao + n]
+        Y = vals[yo:yo + n]
+        G = adj[yo:yo + n]
+        GA = adj[ao:ao + n]
         for k in range(n):
-            g = adj[yo + k]
-            a = vals[ao + k * sa]
-            y = vals[yo + k]
-            if need_a:
-                adj[ao + k * sa] += select(g != 0.0, g * (0.5 / y), 0.0)
+            g = G[k]
+            a = A[k]
+            y = Y[k]
+            GA[k] += select(g != 0.0, g * (0.5 / y), 0.0)
     elif o == 9:  # cbrt
+        A = vals[ao:ao + n]
+        Y = vals[yo:yo + n]
+        G = adj[yo:yo + n]
+        GA = adj[ao:ao + n]
         for k in range(n):
-            g = adj[yo + k]
-            a = vals[ao + k * sa]
-            y = vals[yo + k]
-            if need_a:
-                adj[ao + k * sa] += select(g != 0.0, g * (1.0 / (3.0 * y * y)), 0.0)
+            g = G[k]
+            a = A[k]
+            y = Y[k]
+            GA[k] += select(g != 0.0, g * (1.0 / (3.0 * y * y)), 0.0)
     elif o == 10:  # exp
+        A = vals[ao:ao + n]
+        Y = vals[yo:yo + n]
+        G = adj[yo:yo + n]
+        GA = adj[ao:ao + n]
         for k in range(n):
-            g = adj[yo + k]
-            a = vals[ao + k * sa]
-            y = vals[yo + k]
-            if need_a:
-                adj[ao + k * sa] += select(g != 0.0, g * (y), 0.0)
+            g = G[k]
+            a = A[k]
+            y = Y[k]
+            GA[k] += select(g != 0.0, g * (y), 0.0)
     elif o == 11:  # expm1
+        A = vals[ao:ao + n]
+        G = adj[yo:yo + n]
+        GA = adj[ao:ao + n]
         for k in range(n):
-            g = adj[yo + k]
-            a = vals[ao + k * sa]
-            if need_a:
-                adj[ao + k * sa] += select(g != 0.0, g * (np.exp(a)), 0.0)
+            g = G[k]
+            a = A[k]
+            GA[k] += select(g != 0.0, g * (np.exp(a)), 0.0)
     elif o == 12:  # log
+        A = vals[ao:ao + n]
+        G = adj[yo:yo + n]
+        GA = adj[ao:ao + n]
         for k in range(n):
-            g = adj[yo + k]
-            a = vals[ao + k * sa]
-            if need_a:
-                adj[ao + k * sa] += select(g != 0.0, g * (1.0 / a), 0.0)
+            g = G[k]
+            a = A[k]
+            GA[k] += select(g != 0.0, g * (1.0 / a), 0.0)
     elif o == 13:  # log1p
+        A = vals[ao:ao + n]
+        G = adj[yo:yo + n]
+        GA = adj[ao:ao + n]
         for k in range(n):
-            g = adj[yo + k]
-            a = vals[ao + k * sa]
-            if need_a:
-                adj[ao + k * sa] += select(g != 0.0, g * (1.0 / (1.0 + a)), 0.0)
+            g = G[k]
+            a = A[k]
+            GA[k] += select(g != 0.0, g * (1.0 / (1.0 + a)), 0.0)
     elif o == 14:  # log2
+        A = vals[ao:ao + n]
+        G = adj[yo:yo + n]
+        GA = adj[ao:ao + n]
         for k in range(n):
-            g = adj[yo + k]
-            a = vals[ao + k * sa]
-            if need_a:
-                adj[ao + k * sa] += select(g != 0.0, g * (1.0 / (a * 0.6931471805599453)), 0.0)
+            g = G[k]
+            a = A[k]
+            GA[k] += select(g != 0.0, g * (1.0 / (a * 0.6931471805599453)), 0.0)
     elif o == 15:  # log10
+        A = vals[ao:ao + n]
+        G = adj[yo:yo + n]
+        GA = adj[ao:ao + n]
         for k in range(n):
-            g = adj[yo + k]
-            a = vals[ao + k * sa]
-            if need_a:
-                adj[ao + k * sa] += select(g != 0.0, g * (1.0 / (a * 2.302585092994046)), 0.0)
+            g = G[k]
+            a = A[k]
+            GA[k] += select(g != 0.0, g * (1.0 / (a * 2.302585092994046)), 0.0)
     elif o == 16:  # sin
+        A = vals[ao:ao + n]
+        G = adj[yo:yo + n]
+        GA = adj[ao:ao + n]
         for k in range(n):
-            g = adj[yo + k]
-            a = vals[ao + k * sa]
-            if need_a:
-                adj[ao + k * sa] += select(g != 0.0, g * (np.cos(a)), 0.0)
+            g = G[k]
+            a = A[k]
+            GA[k] += select(g != 0.0, g * (np.cos(a)), 0.0)
     elif o == 17:  # cos
+        A = vals[ao:ao + n]
+        G = adj[yo:yo + n]
+        GA = adj[ao:ao + n]
         for k in range(n):
-            g = adj[yo + k]
-            a = vals[ao + k * sa]
-            if need_a:
-                adj[ao + k * sa] += select(g != 0.0, g * (-np.sin(a)), 0.0)
+            g = G[k]
+            a = A[k]
+            GA[k] += select(g != 0.0, g * (-np.sin(a)), 0.0)
     elif o == 18:  # tan
+        A = vals[ao:ao + n]
+        Y = vals[yo:yo + n]
+        G = adj[yo:yo + n]
+        GA = adj[ao:ao + n]
         for k in range(n):
-            g = adj[yo + k]
-            a = vals[ao + k * sa]
-            y = vals[yo + k]
-            if need_a:
-                adj[ao + k * sa] += select(g != 0.0, g * (1.0 + y * y), 0.0)
+            g = G[k]
+            a = A[k]
+            y = Y[k]
+            GA[k] += select(g != 0.0, g * (1.0 + y * y), 0.0)
     elif o == 19:  # arcsin
+        A = vals[ao:ao + n]
+        G = adj[yo:yo + n]
+        GA = adj[ao:ao + n]
         for k in range(n):
-            g = adj[yo + k]
-            a = vals[ao + k * sa]
-            if need_a:
-                adj[ao + k * sa] += select(g != 0.0, g * (1.0 / np.sqrt(1.0 - a * a)), 0.0)
+            g = G[k]
+            a = A[k]
+            GA[k] += select(g != 0.0, g * (1.0 / np.sqrt(1.0 - a * a)), 0.0)
     elif o == 20:  # arccos
+        A = vals[ao:ao + n]
+        G = adj[yo:yo + n]
+        GA = adj[ao:ao + n]
         for k in range(n):
-            g = adj[yo + k]
-            a = vals[ao + k * sa]
-            if need_a:
-                adj[ao + k * sa] += select(g != 0.0, g * (-1.0 / np.sqrt(1.0 - a * a)), 0.0)
+            g = G[k]
+            a = A[k]
+            GA[k] += select(g != 0.0, g * (-1.0 / np.sqrt(1.0 - a * a)), 0.0)
     elif o == 21:  # arctan
+        A = vals[ao:ao + n]
+        G = adj[yo:yo + n]
+        GA = adj[ao:ao + n]
         for k in range(n):
-            g = adj[yo + k]
-            a = vals[ao + k * sa]
-            if need_a:
-                adj[ao + k * sa] += select(g != 0.0, g * (1.0 / (1.0 + a * a)), 0.0)
+            g = G[k]
+            a = A[k]
+            GA[k] += select(g != 0.0, g * (1.0 / (1.0 + a * a)), 0.0)
     elif o == 22:  # sinh
+        A = vals[ao:ao + n]
+        G = adj[yo:yo + n]
+        GA = adj[ao:ao + n]
         for k in range(n):
-            g = adj[yo + k]
-            a = vals[ao + k * sa]
-            if need_a:
-                adj[ao + k * sa] += select(g != 0.0, g * (np.cosh(a)), 0.0)
+            g = G[k]
+            a = A[k]
+            GA[k] += select(g != 0.0, g * (np.cosh(a)), 0.0)
     elif o == 23:  # cosh
+        A = vals[ao:ao + n]
+        G = adj[yo:yo + n]
+        GA = adj[ao:ao + n]
         for k in range(n):
-            g = adj[yo + k]
-            a = vals[ao + k * sa]
-            if need_a:
-                adj[ao + k * sa] += select(g != 0.0, g * (np.sinh(a)), 0.0)
+            g = G[k]
+            a = A[k]
+            GA[k] += select(g != 0.0, g * (np.sinh(a)), 0.0)
     elif o == 24:  # tanh
+        A = vals[ao:ao + n]
+        Y = vals[yo:yo + n]
+        G = adj[yo:yo + n]
+        GA = adj[ao:ao + n]
         for k in range(n):
-            g = adj[yo + k]
-            a = vals[ao + k * sa]
-            y = vals[yo + k]
-            if need_a:
-                adj[ao + k * sa] += select(g != 0.0, g * (1.0 - y * y), 0.0)
+            g = G[k]
+            a = A[k]
+            y = Y[k]
+            GA[k] += select(g != 0.0, g * (1.0 - y * y), 0.0)
     elif o == 25:  # arcsinh
+        A = vals[ao:ao + n]
+        G = adj[yo:yo + n]
+        GA = adj[ao:ao + n]
         for k in range(n):
-            g = adj[yo + k]
-            a = vals[ao + k * sa]
-            if need_a:
-                adj[ao + k * sa] += select(g != 0.0, g * (1.0 / np.sqrt(a * a + 1.0)), 0.0)
+            g = G[k]
+            a = A[k]
+            GA[k] += select(g != 0.0, g * (1.0 / np.sqrt(a * a + 1.0)), 0.0)
     elif o == 26:  # arccosh
+        A = vals[ao:ao + n]
+        G = adj[yo:yo + n]
+        GA = adj[ao:ao + n]
         for k in range(n):
-            g = adj[yo + k]
-            a = vals[ao + k * sa]
-            if need_a:
-                adj[ao + k * sa] += select(g != 0.0, g * (1.0 / np.sqrt(a * a - 1.0)), 0.0)
+            g = G[k]
+            a = A[k]
+            GA[k] += select(g != 0.0, g * (1.0 / np.sqrt(a * a - 1.0)), 0.0)
     elif o == 27:  # arctanh
+        A = vals[ao:ao + n]
+        G = adj[yo:yo + n]
+        GA = adj[ao:ao + n]
         for k in range(n):
-            g = adj[yo + k]
-            a = vals[ao + k * sa]
-            if need_a:
-                adj[ao + k * sa] += select(g != 0.0, g * (1.0 / (1.0 - a * a)), 0.0)
+            g = G[k]
+            a = A[k]
+            GA[k] += select(g != 0.0, g * (1.0 / (1.0 - a * a)), 0.0)
     elif o == 28:  # arctan2
-        for k in range(n):
-            g = adj[yo + k]
-            a = vals[ao + k * sa]
-            b = vals[bo + k * sb]
-            if need_a:
-                adj[ao + k * sa] += select(g != 0.0, g * (b / (a * a + b * b)), 0.0)
+        if sa == 1 and sb == 1:
+            A = vals[ao:ao + n]
+            B = vals[bo:bo + n]
+            G = adj[yo:yo + n]
+            GA = adj[ao:ao + n]
+            GB = adj[bo:bo + n]
+            for k in range(n):
+                g = G[k]
+                a = A[k]
+                b = B[k]
+                GA[k] += select(g != 0.0, g * (b / (a * a + b * b)), 0.0)
+                GB[k] += select(g != 0.0, g * (-a / (a * a + b * b)), 0.0)
+        elif sa == 1:
+            A = vals[ao:ao + n]
+            b = vals[bo]
+            G = adj[yo:yo + n]
+            GA = adj[ao:ao + n]
+            accB = 0.0
+            for k in range(n):
+                g = G[k]
+                a = A[k]
+                GA[k] += select(g != 0.0, g * (b / (a * a + b * b)), 0.0)
+                accB += select(g != 0.0, g * (-a / (a * a + b * b)), 0.0)
             if need_b:
-                adj[bo + k * sb] += select(g != 0.0, g * (-a / (a * a + b * b)), 0.0)
+                adj[bo] += accB
+        else:
+            a = vals[ao]
+            B = vals[bo:bo + n]
+            G = adj[yo:yo + n]
+            accA = 0.0
+            GB = adj[bo:bo + n]
+            for k in range(n):
+                g = G[k]
+                b = B[k]
+                accA += select(g != 0.0, g * (b / (a * a + b * b)), 0.0)
+                GB[k] += select(g != 0.0, g * (-a / (a * a + b * b)), 0.0)
+            if need_a:
+                adj[ao] += accA
     elif o == 29:  # hypot
-        for k in range(n):
-            g = adj[yo + k]
-            a = vals[ao + k * sa]
-            b = vals[bo + k * sb]
-            y = vals[yo + k]
-            if need_a:
-                adj[ao + k * sa] += select(g != 0.0, g * (select(y == 0.0, 0.0, a / y)), 0.0)
+        if sa == 1 and sb == 1:
+            A = vals[ao:ao + n]
+            B = vals[bo:bo + n]
+            Y = vals[yo:yo + n]
+            G = adj[yo:yo + n]
+            GA = adj[ao:ao + n]
+            GB = adj[bo:bo + n]
+            for k in range(n):
+                g = G[k]
+                a = A[k]
+                b = B[k]
+                y = Y[k]
+                GA[k] += select(g != 0.0, g * (select(y == 0.0, 0.0, a / y)), 0.0)
+                GB[k] += select(g != 0.0, g * (select(y == 0.0, 0.0, b / y)), 0.0)
+        elif sa == 1:
+            A = vals[ao:ao + n]
+            b = vals[bo]
+            Y = vals[yo:yo + n]
+            G = adj[yo:yo + n]
+            GA = adj[ao:ao + n]
+            accB = 0.0
+            for k in range(n):
+                g = G[k]
+                a = A[k]
+                y = Y[k]
+                GA[k] += select(g != 0.0, g * (select(y == 0.0, 0.0, a / y)), 0.0)
+                accB += select(g != 0.0, g * (select(y == 0.0, 0.0, b / y)), 0.0)
             if need_b:
-                adj[bo + k * sb] += select(g != 0.0, g * (select(y == 0.0, 0.0, b / y)), 0.0)
+                adj[bo] += accB
+        else:
+            a = vals[ao]
+            B = vals[bo:bo + n]
+            Y = vals[yo:yo + n]
+            G = adj[yo:yo + n]
+            accA = 0.0
+            GB = adj[bo:bo + n]
+            for k in range(n):
+                g = G[k]
+                b = B[k]
+                y = Y[k]
+                accA += select(g != 0.0, g * (select(y == 0.0, 0.0, a / y)), 0.0)
+                GB[k] += select(g != 0.0, g * (select(y == 0.0, 0.0, b / y)), 0.0)
+            if need_a:
+                adj[ao] += accA
     elif o == 30:  # abs
+        A = vals[ao:ao + n]
+        G = adj[yo:yo + n]
+        GA = adj[ao:ao + n]
         for k in range(n):
-            g = adj[yo + k]
-            a = vals[ao + k * sa]
-            if need_a:
-                adj[ao + k * sa] += select(g != 0.0, g * (np.sign(a)), 0.0)
+            g = G[k]
+            a = A[k]
+            GA[k] += select(g != 0.0, g * (np.sign(a)), 0.0)
     elif o == 31:  # maximum
-        for k in range(n):
-            g = adj[yo + k]
-            a = vals[ao + k * sa]
-            b = vals[bo + k * sb]
-            if need_a:
-                adj[ao + k * sa] += select(g != 0.0, g * (select(a > b, 1.0, 0.0)), 0.0)
+        if sa == 1 and sb == 1:
+            A = vals[ao:ao + n]
+            B = vals[bo:bo + n]
+            G = adj[yo:yo + n]
+            GA = adj[ao:ao + n]
+            GB = adj[bo:bo + n]
+            for k in range(n):
+                g = G[k]
+                a = A[k]
+                b = B[k]
+                GA[k] += select(g != 0.0, g * (select(a > b, 1.0, 0.0)), 0.0)
+                GB[k] += select(g != 0.0, g * (select(b > a, 1.0, 0.0)), 0.0)
+        elif sa == 1:
+            A = vals[ao:ao + n]
+            b = vals[bo]
+            G = adj[yo:yo + n]
+            GA = adj[ao:ao + n]
+            accB = 0.0
+            for k in range(n):
+                g = G[k]
+                a = A[k]
+                GA[k] += select(g != 0.0, g * (select(a > b, 1.0, 0.0)), 0.0)
+                accB += select(g != 0.0, g * (select(b > a, 1.0, 0.0)), 0.0)
             if need_b:
-                adj[bo + k * sb] += select(g != 0.0, g * (select(b > a, 1.0, 0.0)), 0.0)
+                adj[bo] += accB
+        else:
+            a = vals[ao]
+            B = vals[bo:bo + n]
+            G = adj[yo:yo + n]
+            accA = 0.0
+            GB = adj[bo:bo + n]
+            for k in range(n):
+                g = G[k]
+                b = B[k]
+                accA += select(g != 0.0, g * (select(a > b, 1.0, 0.0)), 0.0)
+                GB[k] += select(g != 0.0, g * (select(b > a, 1.0, 0.0)), 0.0)
+            if need_a:
+                adj[ao] += accA
     elif o == 32:  # minimum
-        for k in range(n):
-            g = adj[yo + k]
-            a = vals[ao + k * sa]
-            b = vals[bo + k * sb]
-            if need_a:
-                adj[ao + k * sa] += select(g != 0.0, g * (select(a < b, 1.0, 0.0)), 0.0)
+        if sa == 1 and sb == 1:
+            A = vals[ao:ao + n]
+            B = vals[bo:bo + n]
+            G = adj[yo:yo + n]
+            GA = adj[ao:ao + n]
+            GB = adj[bo:bo + n]
+            for k in range(n):
+                g = G[k]
+                a = A[k]
+                b = B[k]
+                GA[k] += select(g != 0.0, g * (select(a < b, 1.0, 0.0)), 0.0)
+                GB[k] += select(g != 0.0, g * (select(b < a, 1.0, 0.0)), 0.0)
+        elif sa == 1:
+            A = vals[ao:ao + n]
+            b = vals[bo]
+            G = adj[yo:yo + n]
+            GA = adj[ao:ao + n]
+            accB = 0.0
+            for k in range(n):
+                g = G[k]
+                a = A[k]
+                GA[k] += select(g != 0.0, g * (select(a < b, 1.0, 0.0)), 0.0)
+                accB += select(g != 0.0, g * (select(b < a, 1.0, 0.0)), 0.0)
             if need_b:
-                adj[bo + k * sb] += select(g != 0.0, g * (select(b < a, 1.0, 0.0)), 0.0)
+                adj[bo] += accB
+        else:
+            a = vals[ao]
+            B = vals[bo:bo + n]
+            G = adj[yo:yo + n]
+            accA = 0.0
+            GB = adj[bo:bo + n]
+            for k in range(n):
+                g = G[k]
+                b = B[k]
+                accA += select(g != 0.0, g * (select(a < b, 1.0, 0.0)), 0.0)
+                GB[k] += select(g != 0.0, g * (select(b < a, 1.0, 0.0)), 0.0)
+            if need_a:
+                adj[ao] += accA
     elif o == 33:  # mod
-        for k in range(n):
-            g = adj[yo + k]
-            a = vals[ao + k * sa]
-            b = vals[bo + k * sb]
-            if need_a:
-                adj[ao + k * sa] += select(g != 0.0, g * (1.0), 0.0)
+        if sa == 1 and sb == 1:
+            A = vals[ao:ao + n]
+            B = vals[bo:bo + n]
+            G = adj[yo:yo + n]
+            GA = adj[ao:ao + n]
+            GB = adj[bo:bo + n]
+            for k in range(n):
+                g = G[k]
+                a = A[k]
+                b = B[k]
+                GA[k] += select(g != 0.0, g * (1.0), 0.0)
+                GB[k] += select(g != 0.0, g * (-np.floor_divide(a, b)), 0.0)
+        elif sa == 1:
+            A = vals[ao:ao + n]
+            b = vals[bo]
+            G = adj[yo:yo + n]
+            GA = adj[ao:ao + n]
+            accB = 0.0
+            for k in range(n):
+                g = G[k]
+                a = A[k]
+                GA[k] += select(g != 0.0, g * (1.0), 0.0)
+                accB += select(g != 0.0, g * (-np.floor_divide(a, b)), 0.0)
             if need_b:
-                adj[bo + k * sb] += select(g != 0.0, g * (-np.floor_divide(a, b)), 0.0)
+                adj[bo] += accB
+        else:
+            a = vals[ao]
+            B = vals[bo:bo + n]
+            G = adj[yo:yo + n]
+            accA = 0.0
+            GB = adj[bo:bo + n]
+            for k in range(n):
+                g = G[k]
+                b = B[k]
+                accA += select(g != 0.0, g * (1.0), 0.0)
+                GB[k] += select(g != 0.0, g * (-np.floor_divide(a, b)), 0.0)
+            if need_a:
+                adj[ao] += accA
     elif o == 34:  # erf
+        A = vals[ao:ao + n]
+        G = adj[yo:yo + n]
+        GA = adj[ao:ao + n]
         for k in range(n):
-            g = adj[yo + k]
-            a = vals[ao + k * sa]
-            if need_a:
-                adj[ao + k * sa] += select(g != 0.0, g * (1.1283791670955126 * np.exp(-a * a)), 0.0)
+            g = G[k]
+            a = A[k]
+            GA[k] += select(g != 0.0, g * (1.1283791670955126 * np.exp(-a * a)), 0.0)
     elif o == 35:  # erfc
+        A = vals[ao:ao + n]
+        G = adj[yo:yo + n]
+        GA = adj[ao:ao + n]
         for k in range(n):
-            g = adj[yo + k]
-            a = vals[ao + k * sa]
-            if need_a:
-                adj[ao + k * sa] += select(g != 0.0, g * (-1.1283791670955126 * np.exp(-a * a)), 0.0)
+            g = G[k]
+            a = A[k]
+            GA[k] += select(g != 0.0, g * (-1.1283791670955126 * np.exp(-a * a)), 0.0)
     elif o == 36:  # ndtr
+        A = vals[ao:ao + n]
+        G = adj[yo:yo + n]
+        GA = adj[ao:ao + n]
         for k in range(n):
-            g = adj[yo + k]
-            a = vals[ao + k * sa]
-            if need_a:
-                adj[ao + k * sa] += select(g != 0.0, g * (0.3989422804014327 * np.exp(-0.5 * a * a)), 0.0)
+            g = G[k]
+            a = A[k]
+            GA[k] += select(g != 0.0, g * (0.3989422804014327 * np.exp(-0.5 * a * a)), 0.0)
     elif o == 37:  # expit
+        A = vals[ao:ao + n]
+        Y = vals[yo:yo + n]
+        G = adj[yo:yo + n]
+        GA = adj[ao:ao + n]
         for k in range(n):
-            g = adj[yo + k]
-            a = vals[ao + k * sa]
-            y = vals[yo + k]
-            if need_a:
-                adj[ao + k * sa] += select(g != 0.0, g * (y * (1.0 - y)), 0.0)
+            g = G[k]
+            a = A[k]
+            y = Y[k]
+            GA[k] += select(g != 0.0, g * (y * (1.0 - y)), 0.0)
     elif o == 38:  # copy
+        A = vals[ao:ao + n]
+        G = adj[yo:yo + n]
+        GA = adj[ao:ao + n]
         for k in range(n):
-            g = adj[yo + k]
-            a = vals[ao + k * sa]
-            if need_a:
-                adj[ao + k * sa] += select(g != 0.0, g * (1.0), 0.0)
+            g = G[k]
+            a = A[k]
+            GA[k] += select(g != 0.0, g * (1.0), 0.0)
 
 
 @njit(cache=True, error_model='numpy')

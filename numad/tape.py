@@ -56,6 +56,13 @@ class Tape:
         self.output_entries = list(output_entries)
         self.out_treedef = out_treedef
         self.name = name
+        # operand value offsets; an unused operand points at the spare last value slot
+        spare = vals.shape[0] - 1
+        # (unsigned, so that numba indexes with them without a negative-index check)
+        self.opnd = np.ascontiguousarray(
+            np.where(args[:, :2] >= 0, off[np.maximum(args[:, :2], 0)], spare), dtype=np.uint64)
+        # the tape's structure, in the order every sweep takes it
+        self.structure = (op, args, self.opnd, off, size, pstart, params, aux_off)
         self.partials = np.zeros((len(op), 2))
         self._adj = None
         self._tan = None
@@ -77,8 +84,7 @@ class Tape:
     @property
     def nbytes(self):
         """Bytes held by the tape's arrays and its sweep buffers."""
-        arrays = [self.op, self.args, self.off, self.size, self.pstart, self.params,
-                  self.aux_off, self.aux, self.vals, self.partials, self._adj, self._tan]
+        arrays = [*self.structure, self.aux, self.vals, self.partials, self._adj, self._tan]
         return int(sum(a.nbytes for a in arrays if a is not None))
 
     def shape_of(self, entry):
@@ -153,8 +159,7 @@ class Tape:
     # ---- sweeps ----------------------------------------------------------------------------
     def forward(self, check_guards=True):
         """Re-evaluate every entry from the current inputs; raise on a changed branch."""
-        failed = K.forward_sweep(self.op, self.args, self.off, self.size, self.pstart,
-                                 self.params, self.aux_off, self.vals, self.partials, self.aux,
+        failed = K.forward_sweep(*self.structure, self.vals, self.partials, self.aux,
                                  0, len(self.op)) if check_guards or not self._has_guards \
             else self._forward_ignoring_guards()
         if failed >= 0:
@@ -174,8 +179,7 @@ class Tape:
         adjoints are then in ``self._adj``."""
         if self._adj is None:
             self._adj = np.zeros_like(self.vals)
-        return K.value_and_gradient_sweep(self.op, self.args, self.off, self.size,
-                                          self.pstart, self.params, self.aux_off, self.vals,
+        return K.value_and_gradient_sweep(*self.structure, self.vals,
                                           self.partials, self.aux, self._adj, out)
 
     def _forward_ignoring_guards(self):
@@ -184,8 +188,7 @@ class Tape:
         start = 0
         n = len(self.op)
         while True:
-            failed = K.forward_sweep(self.op, self.args, self.off, self.size, self.pstart,
-                                     self.params, self.aux_off, self.vals, self.partials,
+            failed = K.forward_sweep(*self.structure, self.vals, self.partials,
                                      self.aux, start, n)
             if failed < 0:
                 return -1
@@ -208,8 +211,7 @@ class Tape:
         for e, w in seeds:
             o, n = self.off[e], self.size[e]
             adj[o:o + n] += np.asarray(w, dtype=np.float64).ravel()
-        K.reverse_sweep(self.op, self.args, self.off, self.size, self.pstart, self.params,
-                        self.aux_off, self.vals, self.partials, self.aux, adj, 0, len(self.op))
+        K.reverse_sweep(*self.structure, self.vals, self.partials, self.aux, adj, 0, len(self.op))
         return adj
 
     def tangents(self, seeds, L):
@@ -223,8 +225,7 @@ class Tape:
         for e, t in seeds:
             o, n = self.off[e], self.size[e]
             tan[o * L:(o + n) * L] = np.asarray(t, dtype=np.float64).reshape(n * L)
-        K.tangent_sweep(self.op, self.args, self.off, self.size, self.pstart, self.params,
-                        self.aux_off, self.vals, self.aux, tan, L, 0, len(self.op))
+        K.tangent_sweep(*self.structure, self.vals, self.aux, tan, L, 0, len(self.op))
         return tan
 
     def read(self, buf, e, L=1):
@@ -269,8 +270,7 @@ class Tape:
     def matches(self, *args):
         """Whether the recorded branch decisions all hold at ``args``."""
         self._load(args)
-        failed = K.forward_sweep(self.op, self.args, self.off, self.size, self.pstart,
-                                 self.params, self.aux_off, self.vals, self.partials, self.aux,
+        failed = K.forward_sweep(*self.structure, self.vals, self.partials, self.aux,
                                  0, len(self.op))
         return failed < 0
 
@@ -355,8 +355,7 @@ class Tape:
                 for k in range(int(self.size[e])):
                     adj = self.adjoint_buffer()
                     adj[self.off[e] + k] = 1.0
-                    K.reverse_sweep(self.op, self.args, self.off, self.size, self.pstart,
-                                    self.params, self.aux_off, self.vals, self.partials,
+                    K.reverse_sweep(*self.structure, self.vals, self.partials,
                                     self.aux, adj, 0, len(self.op))
                     if n:
                         J[row] = np.concatenate([self.read(adj, i) for i in inputs])

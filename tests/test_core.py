@@ -208,21 +208,18 @@ def _sweeps(tape, compiled):
     rev = K.reverse_sweep if compiled else K.reverse_sweep.py_func
     tng = K.tangent_sweep if compiled else K.tangent_sweep.py_func
     vals, partials, aux = tape.vals.copy(), np.zeros_like(tape.partials), tape.aux.copy()
-    status = fwd(tape.op, tape.args, tape.off, tape.size, tape.pstart, tape.params,
-                 tape.aux_off, vals, partials, aux, 0, len(tape))
+    status = fwd(*tape.structure, vals, partials, aux, 0, len(tape))
     adj = np.zeros_like(vals)
     out = tape.output_entries[0]
     adj[tape.off[out]] = 1.0
-    rev(tape.op, tape.args, tape.off, tape.size, tape.pstart, tape.params, tape.aux_off,
-        vals, partials, aux, adj, 0, len(tape))
+    rev(*tape.structure, vals, partials, aux, adj, 0, len(tape))
     L = 3
     tan = np.zeros(vals.size * L)
     rng = np.random.default_rng(5)
     for e in tape.input_entries:
         o, n = tape.off[e], tape.size[e]
         tan[o * L:(o + n) * L] = rng.normal(size=n * L)
-    tng(tape.op, tape.args, tape.off, tape.size, tape.pstart, tape.params, tape.aux_off,
-        vals, aux, tan, L, 0, len(tape))
+    tng(*tape.structure, vals, aux, tan, L, 0, len(tape))
     return status, vals, adj, tan
 
 
