@@ -230,7 +230,7 @@ def reverse_kernel(tape):
     adj = tape.adjoint_buffer()
     out = tape.output_entries[0]
     adj[tape.off[out]] = 1.0
-    K.reverse_sweep(*tape.structure, tape.vals, tape.partials, tape.aux, adj, 0, len(tape.op))
+    K.reverse_sweep(*tape.reverse_structure, tape.vals, tape.partials, tape.aux, adj, 0, len(tape.op))
     return adj
 
 

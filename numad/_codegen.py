@@ -129,7 +129,8 @@ def _array_forward():
 def _array_reverse():
     out = [
         "@njit(cache=True, error_model='numpy')",
-        "def array_elementwise_reverse(o, n, vals, adj, yo, ao, sa, bo, sb, need_a, need_b):",
+        "def array_elementwise_reverse(o, n, vals, adj, yo, ao, sa, bo, sb, need_a, need_b,",
+        "                              first_a, first_b):",
         '    """Adds the adjoints of op(a, b) into a and b; a zero adjoint contributes',
         "    nothing (so an untaken `where` branch's inf never becomes 0 * inf = nan).",
         '    A broadcast scalar input sums its contributions in a local first."""',
@@ -168,7 +169,8 @@ def _array_reverse():
                 if arrays[which]:
                     # no `if need` here: it would keep the loop from vectorizing, and
                     # adding into a constant array's (unread) adjoint is harmless
-                    lines.append(f"{pad}    G{name}[k] += {term}")
+                    flag = "first_a" if which == 0 else "first_b"
+                    lines.append(f"{pad}    G{name}[k] = select({flag}, 0.0, G{name}[k]) + {term}")
                 else:
                     lines.append(f"{pad}    acc{name} += {term}")
             for which, d in enumerate(p.partials):

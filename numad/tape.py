@@ -11,11 +11,74 @@ import numpy as np
 
 from . import kernels as K
 from .errors import ControlFlowChanged
-from .optable import OPNAMES, OPCODES
+from .optable import ELEMENTWISE, N_ELEMENTWISE, N_OPS, OPCODES, OPNAMES
 from .pytree import flatten, unflatten
 
 _GUARD = OPCODES["guard"]
 _INPUT = OPCODES["input"]
+_ALIAS = OPCODES["alias"]
+_CONCAT = OPCODES["concat"]
+_SUM = OPCODES["sum"]
+
+# Which ops write the whole adjoint of operand k in their array reverse: elementwise
+# ops with a partial for it, and sum for its one operand. (Scalar elementwise entries
+# write both operands' adjoints whatever their partials.)
+_WRITES_ARRAY_OPERAND = np.zeros((N_OPS, 2), dtype=bool)
+for _p in ELEMENTWISE:
+    for _k, _d in enumerate(_p.partials):
+        _WRITES_ARRAY_OPERAND[_p.opcode, _k] = _d is not None
+_WRITES_ARRAY_OPERAND[_SUM, 0] = True
+
+
+def first_writers(op, args, size, pstart, params, output_entries):
+    """Which entries may assign their operands' adjoints instead of adding to them.
+
+    Returns ``first`` (n, 2): entry i is the first, in reverse order, to touch the
+    adjoint of operand k, and writes all of it; and ``clear``: the entries whose adjoints
+    nobody assigns, which must be zeroed before a reverse sweep. Aliases write into
+    their root's buffer, so the first writer must come after every user of the root
+    and of its aliases; outputs are seeded before the sweep, so their roots are never
+    assigned.
+    """
+    n = len(op)
+    entries = np.arange(n)
+    is_alias = op == _ALIAS
+    root = entries.copy()
+    idx = np.nonzero(is_alias)[0]
+    while idx.size:
+        new = root[args[idx, 0]]
+        if np.array_equal(new, root[idx]):
+            break
+        root[idx] = new
+    users, used = [], []
+    for k in range(args.shape[1]):
+        m = args[:, k] >= 0
+        users.append(entries[m])
+        used.append(args[m, k].astype(np.int64))
+    for i in np.nonzero(op == _CONCAT)[0]:
+        p = pstart[i]
+        count = int(params[p + 2])
+        users.append(np.full(count, i))
+        used.append(params[p + 3:p + 3 + 2 * count:2])
+    last = np.full(n, -1)
+    np.maximum.at(last, root[np.concatenate(used)], np.concatenate(users))
+    protected = np.zeros(n, dtype=bool)
+    protected[root[np.asarray(output_entries, dtype=np.int64)]] = True
+    scalar_elementwise = (op < N_ELEMENTWISE) & (size == 1)
+    first = np.zeros((n, 2), dtype=bool)
+    written = np.zeros(n, dtype=bool)
+    for k in range(2):
+        e = args[:, k].astype(np.int64)
+        ok = e >= 0
+        e = np.where(ok, e, 0)
+        cand = (ok & ~is_alias[e] & ~protected[e] & (size[e] == size) & (last[e] == entries)
+                & (scalar_elementwise | _WRITES_ARRAY_OPERAND[op, k]))
+        if k == 1:
+            cand &= args[:, 0] != args[:, 1]
+        first[:, k] = cand
+        written[e[cand]] = True
+    clear = np.nonzero(~is_alias & ~written & (op != _GUARD))[0].astype(np.int64)
+    return first, clear
 
 
 class Tape:
@@ -63,6 +126,9 @@ class Tape:
             np.where(args[:, :2] >= 0, off[np.maximum(args[:, :2], 0)], spare), dtype=np.uint64)
         # the tape's structure, in the order every sweep takes it
         self.structure = (op, args, self.opnd, off, size, pstart, params, aux_off)
+        self.first, self.clear = first_writers(op, args, size, pstart, params,
+                                               self.output_entries)
+        self.reverse_structure = self.structure + (self.first,)
         self.partials = np.zeros((len(op), 2))
         self._adj = None
         self._tan = None
@@ -179,7 +245,7 @@ class Tape:
         adjoints are then in ``self._adj``."""
         if self._adj is None:
             self._adj = np.zeros_like(self.vals)
-        return K.value_and_gradient_sweep(*self.structure, self.vals,
+        return K.value_and_gradient_sweep(*self.reverse_structure, self.clear, self.vals,
                                           self.partials, self.aux, self._adj, out)
 
     def _forward_ignoring_guards(self):
@@ -199,10 +265,11 @@ class Tape:
         return f"a decision on v{a} = {OPNAMES[int(self.op[a])]}(...)"
 
     def adjoint_buffer(self):
+        """The adjoint buffer, ready for seeds and a reverse sweep."""
         if self._adj is None:
             self._adj = np.zeros_like(self.vals)
         else:
-            self._adj[:] = 0.0
+            K.clear_adjoints(self.off, self.size, self.clear, self._adj)
         return self._adj
 
     def reverse(self, seeds):
@@ -211,7 +278,8 @@ class Tape:
         for e, w in seeds:
             o, n = self.off[e], self.size[e]
             adj[o:o + n] += np.asarray(w, dtype=np.float64).ravel()
-        K.reverse_sweep(*self.structure, self.vals, self.partials, self.aux, adj, 0, len(self.op))
+        K.reverse_sweep(*self.reverse_structure, self.vals, self.partials, self.aux, adj, 0,
+                        len(self.op))
         return adj
 
     def tangents(self, seeds, L):
@@ -355,7 +423,7 @@ class Tape:
                 for k in range(int(self.size[e])):
                     adj = self.adjoint_buffer()
                     adj[self.off[e] + k] = 1.0
-                    K.reverse_sweep(*self.structure, self.vals, self.partials,
+                    K.reverse_sweep(*self.reverse_structure, self.vals, self.partials,
                                     self.aux, adj, 0, len(self.op))
                     if n:
                         J[row] = np.concatenate([self.read(adj, i) for i in inputs])

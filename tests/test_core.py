@@ -212,7 +212,7 @@ def _sweeps(tape, compiled):
     adj = np.zeros_like(vals)
     out = tape.output_entries[0]
     adj[tape.off[out]] = 1.0
-    rev(*tape.structure, vals, partials, aux, adj, 0, len(tape))
+    rev(*tape.reverse_structure, vals, partials, aux, adj, 0, len(tape))
     L = 3
     tan = np.zeros(vals.size * L)
     rng = np.random.default_rng(5)
@@ -279,3 +279,22 @@ def test_non_scalar_output_to_grad_is_a_value_error():
 def test_error_classes():
     assert issubclass(nd.TracingError, TypeError)
     assert issubclass(nd.ControlFlowChanged, RuntimeError)
+
+
+def test_replayed_gradients_do_not_depend_on_the_previous_call():
+    # the reverse sweep assigns some adjoints instead of clearing them first: a replay
+    # must not see what the call before it left in the buffer
+    x, A = everything_args()
+    tape = nd.trace(everything, x, A)
+    rng = np.random.default_rng(11)
+    for _ in range(4):
+        x2 = x + 0.01 * rng.normal(size=x.shape)
+        A2 = A + 0.01 * rng.normal(size=A.shape)
+        value, g = tape.value_and_gradient(x2, A2)
+        fresh = nd.value_and_grad(everything)(x2, A2)
+        assert value == pytest.approx(fresh[0], rel=1e-13)
+        np.testing.assert_allclose(g, fresh[1], rtol=1e-12, atol=1e-12)
+    jac = nd.gradient(rosen_loop)
+    for _ in range(4):
+        z = rng.uniform(-2, 2, size=30)
+        np.testing.assert_allclose(jac(z), rosen_der(z), rtol=1e-13, atol=1e-11)
