@@ -73,7 +73,10 @@ def _shape(rec, j):
 
 
 def _codes(rec, i):
-    return rec.codes[4 * i:4 * i + 4]
+    """op, a, b, c of entry i (c: `where`'s third input; b: an alias's start)."""
+    o, a, b = rec.codes[3 * i:3 * i + 3]
+    c = int(rec.params[i][0]) if OPNAMES[o] == "where" else -1
+    return o, a, b, c
 
 
 def _fit(g, shape):
@@ -156,7 +159,7 @@ def _rule_where(rec, i, a, b, c, g, adj, start):
 def _rule_alias(rec, i, a, b, c, g, adj, start):
     if a < start:
         return
-    first = int(rec.alias[i])
+    first = b  # an alias keeps its start in slot b
     n = int(np.prod(_shape(rec, i), dtype=np.int64))
     _add(adj, a, _scatter_into_zeros(rec, _shape(rec, a), first + np.arange(n), g))
 

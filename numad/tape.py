@@ -16,8 +16,6 @@ from .pytree import flatten, unflatten
 
 _GUARD = OPCODES["guard"]
 _INPUT = OPCODES["input"]
-_ALIAS = OPCODES["alias"]
-_CONCAT = OPCODES["concat"]
 _SUM = OPCODES["sum"]
 
 # Which ops write the whole adjoint of operand k in their array reverse: elementwise
@@ -28,57 +26,6 @@ for _p in ELEMENTWISE:
     for _k, _d in enumerate(_p.partials):
         _WRITES_ARRAY_OPERAND[_p.opcode, _k] = _d is not None
 _WRITES_ARRAY_OPERAND[_SUM, 0] = True
-
-
-def first_writers(op, args, size, pstart, params, output_entries):
-    """Which entries may assign their operands' adjoints instead of adding to them.
-
-    Returns ``first`` (n, 2): entry i is the first, in reverse order, to touch the
-    adjoint of operand k, and writes all of it; and ``clear``: the entries whose adjoints
-    nobody assigns, which must be zeroed before a reverse sweep. Aliases write into
-    their root's buffer, so the first writer must come after every user of the root
-    and of its aliases; outputs are seeded before the sweep, so their roots are never
-    assigned.
-    """
-    n = len(op)
-    entries = np.arange(n)
-    is_alias = op == _ALIAS
-    root = entries.copy()
-    idx = np.nonzero(is_alias)[0]
-    while idx.size:
-        new = root[args[idx, 0]]
-        if np.array_equal(new, root[idx]):
-            break
-        root[idx] = new
-    users, used = [], []
-    for k in range(args.shape[1]):
-        m = args[:, k] >= 0
-        users.append(entries[m])
-        used.append(args[m, k].astype(np.int64))
-    for i in np.nonzero(op == _CONCAT)[0]:
-        p = pstart[i]
-        count = int(params[p + 2])
-        users.append(np.full(count, i))
-        used.append(params[p + 3:p + 3 + 2 * count:2])
-    last = np.full(n, -1)
-    np.maximum.at(last, root[np.concatenate(used)], np.concatenate(users))
-    protected = np.zeros(n, dtype=bool)
-    protected[root[np.asarray(output_entries, dtype=np.int64)]] = True
-    scalar_elementwise = (op < N_ELEMENTWISE) & (size == 1)
-    first = np.zeros((n, 2), dtype=bool)
-    written = np.zeros(n, dtype=bool)
-    for k in range(2):
-        e = args[:, k].astype(np.int64)
-        ok = e >= 0
-        e = np.where(ok, e, 0)
-        cand = (ok & ~is_alias[e] & ~protected[e] & (size[e] == size) & (last[e] == entries)
-                & (scalar_elementwise | _WRITES_ARRAY_OPERAND[op, k]))
-        if k == 1:
-            cand &= args[:, 0] != args[:, 1]
-        first[:, k] = cand
-        written[e[cand]] = True
-    clear = np.nonzero(~is_alias & ~written & (op != _GUARD))[0].astype(np.int64)
-    return first, clear
 
 
 class Tape:
@@ -100,7 +47,7 @@ class Tape:
     array([6., 8.])
     """
 
-    def __init__(self, *, op, args, off, size, pstart, params, aux_off, aux, vals, shapes,
+    def __init__(self, *, op, args, off, opnd, size, pstart, params, aux_off, aux, vals, shapes,
                  arg_treedefs, leaf_roles, input_entries, output_entries, out_treedef,
                  name="f"):
         self.op = op
@@ -119,15 +66,12 @@ class Tape:
         self.output_entries = list(output_entries)
         self.out_treedef = out_treedef
         self.name = name
-        # operand value offsets; an unused operand points at the spare last value slot
-        spare = vals.shape[0] - 1
-        # (unsigned, so that numba indexes with them without a negative-index check)
-        self.opnd = np.ascontiguousarray(
-            np.where(args[:, :2] >= 0, off[np.maximum(args[:, :2], 0)], spare), dtype=np.uint64)
+        self.opnd = opnd
         # the tape's structure, in the order every sweep takes it
-        self.structure = (op, args, self.opnd, off, size, pstart, params, aux_off)
-        self.first, self.clear = first_writers(op, args, size, pstart, params,
-                                               self.output_entries)
+        self.structure = (op, args, opnd, off, size, pstart, params, aux_off)
+        self.first, self.clear = K.first_writers(
+            op, args, size, pstart, params, np.asarray(self.output_entries, dtype=np.int64),
+            _WRITES_ARRAY_OPERAND)
         self.reverse_structure = self.structure + (self.first,)
         self.partials = np.zeros((len(op), 2))
         self._adj = None
@@ -170,6 +114,8 @@ class Tape:
         """One line of the Wengert list: index, operation, inputs, value."""
         name = OPNAMES[int(self.op[i])]
         ins = [f"v{int(a)}" for a in self.args[i] if a >= 0]
+        if name == "where":
+            ins.append(f"v{int(self.params[self.pstart[i]])}")
         if name == "concat":
             p = self.pstart[i]
             count = self.params[p + 2]

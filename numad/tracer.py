@@ -25,6 +25,7 @@ import numpy as np
 from .errors import TracingError
 from .optable import ELEMENTWISE_BY_NAME, OPCODES
 from .pytree import as_float_array, flatten, leaf_is_differentiable
+from .kernels import tape_layout
 from .tape import Tape
 
 _ADD = OPCODES["add"]
@@ -42,52 +43,55 @@ GUARD = OPCODES["guard"]
 class Recorder:
     """The growing tape of one trace: Python lists, turned into arrays by ``finish``."""
 
-    __slots__ = ("codes", "vals", "arrays", "params", "alias", "aux_sizes", "consts", "n",
-                 "live")
+    __slots__ = ("codes", "vals", "arrays", "params", "aux_sizes", "consts", "live")
 
     def __init__(self):
-        self.codes = []      # op, arg0, arg1, arg2 for every entry, flat
+        # op, input a, input b of every entry, flat; an alias keeps in slot b where its
+        # window starts in its input's values
+        self.codes = []
         self.vals = []       # the value of every scalar entry (0.0 for array entries)
         self.arrays = {}     # entry -> ndarray value, for entries that are arrays
         self.params = {}     # entry -> integer parameters of structural entries
-        self.alias = {}      # alias entry -> where its window starts in its input's values
         self.aux_sizes = {}  # entry -> size of its float workspace
         self.consts = {}     # scalar constant -> entry, so `2.0 * x` reuses one entry
-        self.n = 0
         self.live = True     # False once finished: its traced values are then stale
 
+    @property
+    def n(self):
+        """How many entries have been recorded."""
+        return len(self.vals)
+
     def push(self, op, a, b, c, value, params=None):
-        i = self.n
-        self.n = i + 1
-        self.codes.extend((op, a, b, c))
+        """Record an entry; a third input ``c`` (only `where` has one) goes in params."""
+        i = len(self.vals)
+        self.codes.extend((op, a, b))
         if isinstance(value, np.ndarray):
             self.vals.append(0.0)
             self.arrays[i] = value
         else:
             self.vals.append(value)
+        if c >= 0:
+            params = (c,)
         if params is not None:
             self.params[i] = np.asarray(params, dtype=np.int64)
         return i
 
     def push_alias(self, a, start, value):
-        i = self.n
-        self.n = i + 1
-        self.codes.extend((ALIAS, a, -1, -1))
+        i = len(self.vals)
+        self.codes.extend((ALIAS, a, start))
         if isinstance(value, np.ndarray):
             self.vals.append(0.0)
             self.arrays[i] = value
         else:
             self.vals.append(value)
-        self.alias[i] = start
         return i
 
     def const_scalar(self, v):
         key = v if v != 0.0 else (v, math.copysign(1.0, v))
         i = self.consts.get(key)
         if i is None:
-            i = self.n
-            self.n = i + 1
-            self.codes.extend((CONST, -1, -1, -1))
+            i = len(self.vals)
+            self.codes.extend((CONST, -1, -1))
             self.vals.append(v)
             self.consts[key] = i
         return i
@@ -221,106 +225,120 @@ class Traced:
         return int(v)
 
     # ---- arithmetic (scalar fast paths first) ----------------------------------------------
+    # Scalar fast paths (+, -, *): the hot path of traced Python loops, written out
+    # in full for each operator because a shared helper's call costs ~15% of an op.
     def __add__(self, other):
-        if type(self._v) is float:
-            t = type(other)
-            if t is float or t is int:
+        v = self._v
+        t = type(other)
+        if t is Traced:
+            w = other._v
+            if type(v) is float and type(w) is float and other._rec is self._rec:
                 rec = self._rec
-                v = self._v + other
-                j = rec.const_scalar(float(other))
-                i = rec.n
-                rec.n = i + 1
-                rec.codes.extend((_ADD, self._i, j, -1))
-                rec.vals.append(v)
-                return Traced(rec, i, v)
-            if t is Traced and type(other._v) is float and other._rec is self._rec:
-                rec = self._rec
-                v = self._v + other._v
-                i = rec.n
-                rec.n = i + 1
-                rec.codes.extend((_ADD, self._i, other._i, -1))
-                rec.vals.append(v)
-                return Traced(rec, i, v)
+                vals = rec.vals
+                i = len(vals)
+                rec.codes.extend((_ADD, self._i, other._i))
+                y = v + w
+                vals.append(y)
+                return Traced(rec, i, y)
+        elif (t is float or t is int) and type(v) is float:
+            rec = self._rec
+            j = rec.const_scalar(float(other))
+            vals = rec.vals
+            i = len(vals)
+            rec.codes.extend((_ADD, self._i, j))
+            y = v + other
+            vals.append(y)
+            return Traced(rec, i, y)
         return elementwise("add", self, other)
 
     def __radd__(self, other):
-        if type(self._v) is float and (type(other) is float or type(other) is int):
+        v = self._v
+        t = type(other)
+        if (t is float or t is int) and type(v) is float:
             rec = self._rec
-            v = other + self._v
             j = rec.const_scalar(float(other))
-            i = rec.n
-            rec.n = i + 1
-            rec.codes.extend((_ADD, j, self._i, -1))
-            rec.vals.append(v)
-            return Traced(rec, i, v)
+            vals = rec.vals
+            i = len(vals)
+            rec.codes.extend((_ADD, j, self._i))
+            y = other + v
+            vals.append(y)
+            return Traced(rec, i, y)
         return elementwise("add", other, self)
 
     def __sub__(self, other):
-        if type(self._v) is float:
-            t = type(other)
-            if t is float or t is int:
+        v = self._v
+        t = type(other)
+        if t is Traced:
+            w = other._v
+            if type(v) is float and type(w) is float and other._rec is self._rec:
                 rec = self._rec
-                v = self._v - other
-                j = rec.const_scalar(float(other))
-                i = rec.n
-                rec.n = i + 1
-                rec.codes.extend((_SUB, self._i, j, -1))
-                rec.vals.append(v)
-                return Traced(rec, i, v)
-            if t is Traced and type(other._v) is float and other._rec is self._rec:
-                rec = self._rec
-                v = self._v - other._v
-                i = rec.n
-                rec.n = i + 1
-                rec.codes.extend((_SUB, self._i, other._i, -1))
-                rec.vals.append(v)
-                return Traced(rec, i, v)
+                vals = rec.vals
+                i = len(vals)
+                rec.codes.extend((_SUB, self._i, other._i))
+                y = v - w
+                vals.append(y)
+                return Traced(rec, i, y)
+        elif (t is float or t is int) and type(v) is float:
+            rec = self._rec
+            j = rec.const_scalar(float(other))
+            vals = rec.vals
+            i = len(vals)
+            rec.codes.extend((_SUB, self._i, j))
+            y = v - other
+            vals.append(y)
+            return Traced(rec, i, y)
         return elementwise("sub", self, other)
 
     def __rsub__(self, other):
-        if type(self._v) is float and (type(other) is float or type(other) is int):
+        v = self._v
+        t = type(other)
+        if (t is float or t is int) and type(v) is float:
             rec = self._rec
-            v = other - self._v
             j = rec.const_scalar(float(other))
-            i = rec.n
-            rec.n = i + 1
-            rec.codes.extend((_SUB, j, self._i, -1))
-            rec.vals.append(v)
-            return Traced(rec, i, v)
+            vals = rec.vals
+            i = len(vals)
+            rec.codes.extend((_SUB, j, self._i))
+            y = other - v
+            vals.append(y)
+            return Traced(rec, i, y)
         return elementwise("sub", other, self)
 
     def __mul__(self, other):
-        if type(self._v) is float:
-            t = type(other)
-            if t is float or t is int:
+        v = self._v
+        t = type(other)
+        if t is Traced:
+            w = other._v
+            if type(v) is float and type(w) is float and other._rec is self._rec:
                 rec = self._rec
-                v = self._v * other
-                j = rec.const_scalar(float(other))
-                i = rec.n
-                rec.n = i + 1
-                rec.codes.extend((_MUL, self._i, j, -1))
-                rec.vals.append(v)
-                return Traced(rec, i, v)
-            if t is Traced and type(other._v) is float and other._rec is self._rec:
-                rec = self._rec
-                v = self._v * other._v
-                i = rec.n
-                rec.n = i + 1
-                rec.codes.extend((_MUL, self._i, other._i, -1))
-                rec.vals.append(v)
-                return Traced(rec, i, v)
+                vals = rec.vals
+                i = len(vals)
+                rec.codes.extend((_MUL, self._i, other._i))
+                y = v * w
+                vals.append(y)
+                return Traced(rec, i, y)
+        elif (t is float or t is int) and type(v) is float:
+            rec = self._rec
+            j = rec.const_scalar(float(other))
+            vals = rec.vals
+            i = len(vals)
+            rec.codes.extend((_MUL, self._i, j))
+            y = v * other
+            vals.append(y)
+            return Traced(rec, i, y)
         return elementwise("mul", self, other)
 
     def __rmul__(self, other):
-        if type(self._v) is float and (type(other) is float or type(other) is int):
+        v = self._v
+        t = type(other)
+        if (t is float or t is int) and type(v) is float:
             rec = self._rec
-            v = other * self._v
             j = rec.const_scalar(float(other))
-            i = rec.n
-            rec.n = i + 1
-            rec.codes.extend((_MUL, j, self._i, -1))
-            rec.vals.append(v)
-            return Traced(rec, i, v)
+            vals = rec.vals
+            i = len(vals)
+            rec.codes.extend((_MUL, j, self._i))
+            y = other * v
+            vals.append(y)
+            return Traced(rec, i, y)
         return elementwise("mul", other, self)
 
     def __truediv__(self, other):
@@ -330,19 +348,19 @@ class Traced:
                     and other._rec is self._rec:
                 rec = self._rec
                 v = self._v / other._v
-                i = rec.n
-                rec.n = i + 1
-                rec.codes.extend((_DIV, self._i, other._i, -1))
-                rec.vals.append(v)
+                vals = rec.vals
+                i = len(vals)
+                rec.codes.extend((_DIV, self._i, other._i))
+                vals.append(v)
                 return Traced(rec, i, v)
             if (t is float or t is int) and other != 0:
                 rec = self._rec
                 v = self._v / other
                 j = rec.const_scalar(float(other))
-                i = rec.n
-                rec.n = i + 1
-                rec.codes.extend((_DIV, self._i, j, -1))
-                rec.vals.append(v)
+                vals = rec.vals
+                i = len(vals)
+                rec.codes.extend((_DIV, self._i, j))
+                vals.append(v)
                 return Traced(rec, i, v)
         return elementwise("div", self, other)
 
@@ -354,10 +372,10 @@ class Traced:
             if type(self._v) is float:
                 rec = self._rec
                 v = self._v * self._v
-                i = rec.n
-                rec.n = i + 1
-                rec.codes.extend((_SQUARE, self._i, -1, -1))
-                rec.vals.append(v)
+                vals = rec.vals
+                i = len(vals)
+                rec.codes.extend((_SQUARE, self._i, -1))
+                vals.append(v)
                 return Traced(rec, i, v)
             return elementwise("square", self)
         return elementwise("pow", self, other)
@@ -369,10 +387,10 @@ class Traced:
         if type(self._v) is float:
             rec = self._rec
             v = -self._v
-            i = rec.n
-            rec.n = i + 1
-            rec.codes.extend((_NEG, self._i, -1, -1))
-            rec.vals.append(v)
+            vals = rec.vals
+            i = len(vals)
+            rec.codes.extend((_NEG, self._i, -1))
+            vals.append(v)
             return Traced(rec, i, v)
         return elementwise("neg", self)
 
@@ -459,11 +477,10 @@ class Traced:
             if 0 <= k < n:
                 value = v.item(k)
                 rec = self._rec
-                i = rec.n
-                rec.n = i + 1
-                rec.codes.extend((ALIAS, self._i, -1, -1))
-                rec.vals.append(value)
-                rec.alias[i] = k
+                vals = rec.vals
+                i = len(vals)
+                rec.codes.extend((ALIAS, self._i, k))  # an alias keeps its start in slot b
+                vals.append(value)
                 return Traced(rec, i, value)
         return getitem(self, key)
 
@@ -732,10 +749,10 @@ def elementwise(name, *operands):
                     rec = x._rec
                     if not rec.live:
                         _recorder(operands)
-                    i = rec.n
-                    rec.n = i + 1
-                    rec.codes.extend((ELEMENTWISE_BY_NAME[name].opcode, x._i, -1, -1))
-                    rec.vals.append(v)
+                    vals = rec.vals
+                    i = len(vals)
+                    rec.codes.extend((ELEMENTWISE_BY_NAME[name].opcode, x._i, -1))
+                    vals.append(v)
                     return Traced(rec, i, v)
     prim = ELEMENTWISE_BY_NAME[name]
     rec = _recorder(operands)
@@ -1790,48 +1807,30 @@ def finish(rec, out, arg_treedefs, leaf_roles, input_entries, name):
     rec.live = False
 
     n = rec.n
-    codes = np.array(rec.codes, dtype=np.int64).reshape(n, 4)
+    codes = np.array(rec.codes, dtype=np.int64).reshape(n, 3)
     op = codes[:, 0].astype(np.int32)
-    args = np.ascontiguousarray(codes[:, 1:4].astype(np.int32))
+    args = np.ascontiguousarray(codes[:, 1:3].astype(np.int32))
     size = np.ones(n, dtype=np.int64)
     shapes = {}
     for i, arr in rec.arrays.items():
         shapes[i] = arr.shape
         size[i] = arr.size
-    is_alias = op == ALIAS
-    alloc = np.where(is_alias, 0, size)
-    off = np.cumsum(alloc) - alloc
     plen = np.zeros(n, dtype=np.int64)
     for i, p in rec.params.items():
         plen[i] = p.size
     pstart = np.cumsum(plen) - plen
     params = (np.concatenate([rec.params[i] for i in sorted(rec.params)])
               if rec.params else np.zeros(1, dtype=np.int64))
-    if rec.alias:
-        # an alias starts where its input's window does; inputs may be aliases too, so
-        # repeat until nothing moves (as many passes as the longest chain of aliases)
-        idx = np.fromiter(rec.alias.keys(), dtype=np.int64, count=len(rec.alias))
-        start = np.fromiter(rec.alias.values(), dtype=np.int64, count=len(rec.alias))
-        src = args[idx, 0]
-        while True:
-            new = off[src] + start
-            if np.array_equal(new, off[idx]):
-                break
-            off[idx] = new
-    vals = np.zeros(int(alloc.sum()) + 1)
-    scalar_vals = np.array(rec.vals, dtype=np.float64)
-    own = ~is_alias
-    own[list(rec.arrays.keys())] = False
-    vals[off[own]] = scalar_vals[own]
+    off, vals, opnd = tape_layout(op, args, size, np.array(rec.vals, dtype=np.float64))
     for i, arr in rec.arrays.items():
-        if not is_alias[i]:
+        if op[i] != ALIAS:
             vals[off[i]:off[i] + size[i]] = np.asarray(arr, dtype=np.float64).ravel()
     alen = np.zeros(n, dtype=np.int64)
     for i, s in rec.aux_sizes.items():
         alen[i] = s
     aux_off = np.cumsum(alen) - alen
     aux = np.zeros(int(alen.sum()) + 1)
-    return Tape(op=op, args=args, off=off, size=size, pstart=pstart, params=params,
+    return Tape(op=op, args=args, off=off, opnd=opnd, size=size, pstart=pstart, params=params,
                 aux_off=aux_off, aux=aux, vals=vals, shapes=shapes,
                 arg_treedefs=arg_treedefs, leaf_roles=leaf_roles,
                 input_entries=input_entries, output_entries=output_entries,
