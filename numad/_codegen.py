@@ -38,20 +38,44 @@ def _uses_y(prim):
     return any(d is not None and re.search(r"\by\b", d) for d in prim.partials)
 
 
-def _scalar_function():
+def _forward_sweep():
+    """The forward sweep, with every scalar elementwise case written into its loop.
+
+    Each case stores its own results in place: a helper returning them as a tuple
+    measured 3.9 ns an entry on a scalar Rosenbrock tape, a helper call per entry
+    (which counts references to its array arguments) 15-25 ns, and this 2.3 ns.
+    """
     out = [
-        "@njit(cache=True, error_model='numpy', inline='always')",
-        "def scalar_elementwise(o, a, b):",
-        '    """Value and local partials (d/da, d/db) of elementwise op `o` at scalars."""',
+        "@njit(cache=True, error_model='numpy')",
+        "def forward_sweep(op, args, opnd, off, size, pstart, params, aux_off, vals, partials,",
+        "                  aux, start, stop):",
+        '    """Recompute entries ``start..stop-1`` in place from the values before them.',
+        "",
+        "    Modifies ``vals``, ``partials`` (scalar elementwise entries) and ``aux``.",
+        "    Returns -1, or the index of the first guard whose recorded decision no longer",
+        '    holds (the sweep stops there)."""',
+        "    for i in range(start, stop):",
+        "        o = op[i]",
+        "        if o < ELEMENTWISE_END and size[i] == 1:",
+        "            a = vals[opnd[i, 0]]",
+        "            b = vals[opnd[i, 1]]",
     ]
     for i, p in enumerate(ELEMENTWISE):
         kw = "if" if i == 0 else "elif"
-        out.append(f"    {kw} o == {p.opcode}:  # {p.name}")
-        out.append(f"        y = {kernel_expression(p.value)}")
         parts = [kernel_expression(d) if d is not None else "0.0" for d in p.partials]
         parts += ["0.0"] * (2 - len(parts))
-        out.append(f"        return y, {parts[0]}, {parts[1]}")
-    out.append("    return np.nan, 0.0, 0.0")
+        out.append(f"            {kw} o == {p.opcode}:  # {p.name}")
+        out.append(f"                y = {kernel_expression(p.value)}")
+        out.append("                vals[off[i]] = y")
+        out.append(f"                partials[i, 0] = {parts[0]}")
+        out.append(f"                partials[i, 1] = {parts[1]}")
+    out += [
+        "        elif o == ALIAS or o == CONST or o == INPUT:",
+        "            continue  # (x[i] in a scalar loop is an alias: keep it cheap)",
+        "        elif forward_entry(i, op, args, off, size, pstart, params, aux_off, vals, aux):",
+        "            return i",
+        "    return -1",
+    ]
     return out
 
 
@@ -232,7 +256,7 @@ def generated_source():
         "",
         "",
     ]
-    for block in (_scalar_function(), _array_forward(), _array_reverse(), _tangent()):
+    for block in (_forward_sweep(), _array_forward(), _array_reverse(), _tangent()):
         parts += block + ["", ""]
     parts.append(END)
     return "\n".join(parts)
