@@ -87,6 +87,8 @@ class Recorder:
         return i
 
     def const_scalar(self, v):
+        # keyed by value, so the operators may look a Python int or float up directly;
+        # zeros by sign too, since -0.0 == 0.0
         key = v if v != 0.0 else (v, math.copysign(1.0, v))
         i = self.consts.get(key)
         if i is None:
@@ -242,7 +244,9 @@ class Traced:
                 return Traced(rec, i, y)
         elif (t is float or t is int) and type(v) is float:
             rec = self._rec
-            j = rec.const_scalar(float(other))
+            j = rec.consts.get(other) if other else None
+            if j is None:
+                j = rec.const_scalar(float(other))
             vals = rec.vals
             i = len(vals)
             rec.codes.extend((_ADD, self._i, j))
@@ -256,7 +260,9 @@ class Traced:
         t = type(other)
         if (t is float or t is int) and type(v) is float:
             rec = self._rec
-            j = rec.const_scalar(float(other))
+            j = rec.consts.get(other) if other else None
+            if j is None:
+                j = rec.const_scalar(float(other))
             vals = rec.vals
             i = len(vals)
             rec.codes.extend((_ADD, j, self._i))
@@ -280,7 +286,9 @@ class Traced:
                 return Traced(rec, i, y)
         elif (t is float or t is int) and type(v) is float:
             rec = self._rec
-            j = rec.const_scalar(float(other))
+            j = rec.consts.get(other) if other else None
+            if j is None:
+                j = rec.const_scalar(float(other))
             vals = rec.vals
             i = len(vals)
             rec.codes.extend((_SUB, self._i, j))
@@ -294,7 +302,9 @@ class Traced:
         t = type(other)
         if (t is float or t is int) and type(v) is float:
             rec = self._rec
-            j = rec.const_scalar(float(other))
+            j = rec.consts.get(other) if other else None
+            if j is None:
+                j = rec.const_scalar(float(other))
             vals = rec.vals
             i = len(vals)
             rec.codes.extend((_SUB, j, self._i))
@@ -318,7 +328,9 @@ class Traced:
                 return Traced(rec, i, y)
         elif (t is float or t is int) and type(v) is float:
             rec = self._rec
-            j = rec.const_scalar(float(other))
+            j = rec.consts.get(other) if other else None
+            if j is None:
+                j = rec.const_scalar(float(other))
             vals = rec.vals
             i = len(vals)
             rec.codes.extend((_MUL, self._i, j))
@@ -332,7 +344,9 @@ class Traced:
         t = type(other)
         if (t is float or t is int) and type(v) is float:
             rec = self._rec
-            j = rec.const_scalar(float(other))
+            j = rec.consts.get(other) if other else None
+            if j is None:
+                j = rec.const_scalar(float(other))
             vals = rec.vals
             i = len(vals)
             rec.codes.extend((_MUL, j, self._i))
@@ -356,7 +370,9 @@ class Traced:
             if (t is float or t is int) and other != 0:
                 rec = self._rec
                 v = self._v / other
-                j = rec.const_scalar(float(other))
+                j = rec.consts.get(other)
+                if j is None:
+                    j = rec.const_scalar(float(other))
                 vals = rec.vals
                 i = len(vals)
                 rec.codes.extend((_DIV, self._i, j))
@@ -568,6 +584,34 @@ class Traced:
                 "Write it with the functions numad knows (see API.md, 'Elementary "
                 "functions'), or wrap a constant part in nd.stop_gradient")
         return handler(*args, **kwargs)
+
+
+class TracedVector(Traced):
+    """A 1-D input array: keeps its values as a Python list, because ``x[i]`` in a
+    traced loop is the commonest operation there is (a list lookup costs a fraction of
+    NumPy's ``item``). Assigning into it drops the list."""
+
+    __slots__ = ("_items",)
+
+    def __init__(self, rec, i, v):
+        self._rec = rec
+        self._i = i
+        self._v = v
+        self._items = v.tolist()
+
+    def __getitem__(self, key):
+        items = self._items
+        if type(key) is int and items is not None:
+            value = items[key]
+            if key < 0:
+                key += len(items)
+            rec = self._rec
+            vals = rec.vals
+            i = len(vals)
+            rec.codes.extend((ALIAS, self._i, key))
+            vals.append(value)
+            return Traced(rec, i, value)
+        return getitem(self, key)
 
 
 class TracedView(Traced):
@@ -919,6 +963,8 @@ def setitem(x, key, value):
                  params=np.concatenate(([m], positions)))
     x._i = i
     x._v = new
+    if type(x) is TracedVector:
+        x._items = None
 
 
 def scatter_add(x, key, value):
@@ -1674,6 +1720,8 @@ def array_ufunc(ufunc, method, inputs, kwargs):
                                "original array")
         i, new = scatter_add(x, key, value)
         x._i, x._v = i, new
+        if type(x) is TracedVector:
+            x._items = None
         return None
     elif method == "outer" and ufunc in UFUNCS:
         a, b = inputs
@@ -1771,7 +1819,8 @@ def record(f, args, input_argnums=None, name=None, others_static=True):
             e = rec.push(INPUT, -1, -1, -1, value)
             roles.append(len(input_entries))
             input_entries.append(e)
-            new_leaves.append(Traced(rec, e, value))
+            new_leaves.append(TracedVector(rec, e, value) if arr.ndim == 1
+                              else Traced(rec, e, value))
         from .pytree import unflatten
         call_args.append(unflatten(treedef, new_leaves))
         arg_treedefs.append(treedef)
