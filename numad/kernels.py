@@ -55,13 +55,14 @@ SOLVE = OPCODES["solve"]
 INV = OPCODES["inv"]
 SLOGDET = OPCODES["slogdet"]
 CHOLESKY = OPCODES["cholesky"]
+EIGH = OPCODES["eigh"]
 GUARD = OPCODES["guard"]
 ELEMENTWISE_END = N_ELEMENTWISE
 
 # Every opcode a sweep knows; tests compare these with the op table.
 FORWARD_HANDLES = (INPUT, CONST, ALIAS, WHERE, GATHER, SCATTER_SET, SCATTER_ADD, SUM, PROD,
                    AMAX, AMIN, CUMSUM, CUMPROD, MATMUL, CONCAT, SORT, SOLVE, INV, SLOGDET,
-                   CHOLESKY, GUARD)
+                   CHOLESKY, EIGH, GUARD)
 REVERSE_HANDLES = FORWARD_HANDLES
 TANGENT_HANDLES = FORWARD_HANDLES
 
@@ -108,6 +109,30 @@ def _phi(m):
             out[r, c] = m[r, c]
         out[r, r] = 0.5 * m[r, r]
     return out
+
+
+@njit(cache=True, error_model="numpy")
+def _lower_symmetric(m):
+    """The symmetric matrix eigh sees in ``m``: its lower triangle, mirrored."""
+    n = m.shape[0]
+    out = np.empty((n, n))
+    for r in range(n):
+        for c in range(r + 1):
+            out[r, c] = m[r, c]
+            out[c, r] = m[r, c]
+    return out
+
+
+@njit(cache=True, error_model="numpy")
+def _eigh_gaps(w):
+    """F[i, j] = 1 / (w[j] - w[i]) off the diagonal, 0 on it (inf where w repeats)."""
+    n = w.shape[0]
+    F = np.zeros((n, n))
+    for r in range(n):
+        for c in range(n):
+            if r != c:
+                F[r, c] = 1.0 / (w[c] - w[r])
+    return F
 
 
 @njit(cache=True, error_model="numpy")
@@ -294,6 +319,11 @@ def forward_entry(i, op, args, off, size, pstart, params, aux_off, vals, aux):
     elif o == CHOLESKY:
         m = params[pstart[i]]
         _matrix(vals, yo, m, m)[:, :] = np.linalg.cholesky(_matrix(vals, off[a], m, m))
+    elif o == EIGH:
+        m = params[pstart[i]]
+        w, V = np.linalg.eigh(_lower_symmetric(_matrix(vals, off[a], m, m)))
+        vals[yo:yo + m] = w
+        _matrix(vals, yo + m, m, m)[:, :] = V
     elif o == GUARD:
         ao = off[a]
         for k in range(n):
@@ -493,6 +523,23 @@ def reverse_entry(i, op, args, off, size, pstart, params, aux_off, first, vals, 
         Linv = np.linalg.inv(Lf)
         S = np.dot(np.dot(Linv.T, P), Linv)
         _matrix(adj, off[a], m, m)[:, :] += 0.5 * (S + S.T)
+    elif o == EIGH:
+        m = params[pstart[i]]
+        w = vals[yo:yo + m].copy()
+        V = _matrix(vals, yo + m, m, m).copy()
+        gV = _matrix(adj, yo + m, m, m).copy()
+        # G = V (diag(w_bar) + F o (V^T V_bar)) V^T is the derivative by the symmetric
+        # matrix; eigh reads only the lower triangle, so that gets G + G^T, the
+        # diagonal G, the upper triangle nothing
+        inner = _eigh_gaps(w) * np.dot(V.T, gV)
+        for r in range(m):
+            inner[r, r] += adj[yo + r]
+        G = np.dot(np.dot(V, inner), V.T)
+        gA = _matrix(adj, off[a], m, m)
+        for r in range(m):
+            for c in range(r):
+                gA[r, c] += G[r, c] + G[c, r]
+            gA[r, r] += G[r, r]
     else:
         raise ValueError("reverse_sweep: unknown opcode")
 
@@ -712,6 +759,16 @@ def tangent_sweep(op, args, opnd, off, size, pstart, params, aux_off, vals, aux,
                 # dL = L Phi(L^-1 dA L^-T)
                 dL = np.dot(Lf, _phi(np.dot(np.dot(Linv, dA), Linv.T)))
                 _store_lanes_matrix(tan, yo, dL, L, lane)
+        elif o == EIGH:
+            m = params[pstart[i]]
+            V = _matrix(vals, yo + m, m, m)
+            F = _eigh_gaps(vals[yo:yo + m].copy())
+            for lane in range(L):
+                dA = _lower_symmetric(_lanes_matrix(tan, off[a], m, m, L, lane))
+                P = np.dot(np.dot(V.T, dA), V)
+                for r in range(m):
+                    tan[(yo + r) * L + lane] = P[r, r]   # dw_i = v_i^T dA v_i
+                _store_lanes_matrix(tan, yo + m, np.dot(V, F * P), L, lane)
         else:
             raise ValueError("tangent_sweep: unknown opcode")
 

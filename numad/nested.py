@@ -318,6 +318,25 @@ def _rule_cholesky(rec, i, a, b, c, g, adj, start):
     _add(adj, a, 0.5 * (S + T.transpose(S)))
 
 
+def _rule_eigh(rec, i, a, b, c, g, adj, start):
+    if a < start:
+        return
+    n = _shape(rec, a)[0]
+    whole = _entry(rec, i)
+    w = T._gather(whole, np.arange(n), (n,), np.asarray(whole._v)[:n].copy())
+    V = T._gather(whole, n + np.arange(n * n), (n, n), np.asarray(whole._v)[n:].reshape(n, n))
+    g = g if isinstance(g, T.Traced) else T._as_traced(rec, np.asarray(g, dtype=np.float64))
+    gw = T._gather(g, np.arange(n), (n,), np.asarray(g._v)[:n].copy())
+    gV = T._gather(g, n + np.arange(n * n), (n, n), np.asarray(g._v)[n:].reshape(n, n))
+    off_diag = 1.0 - np.eye(n)
+    gaps = T.reshape(w, (1, n)) - T.reshape(w, (n, 1))
+    F = T.where(off_diag > 0, 1.0 / T.where(off_diag > 0, gaps, 1.0), 0.0)
+    inner = F * T.matmul(T.transpose(V), gV) + gw * np.eye(n)
+    G = T.matmul(T.matmul(V, inner), T.transpose(V))
+    lower = np.tril(np.ones((n, n)), -1)
+    _add(adj, a, (G + T.transpose(G)) * lower + G * np.eye(n))
+
+
 def _rule_nothing(rec, i, a, b, c, g, adj, start):
     pass
 
@@ -334,7 +353,7 @@ _RULES = {
     "sum": _rule_reduce, "prod": _rule_reduce, "amax": _rule_reduce, "amin": _rule_reduce,
     "cumsum": _rule_cumsum, "cumprod": _rule_cumprod, "matmul": _rule_matmul,
     "concat": _rule_concat, "sort": _rule_sort, "solve": _rule_solve, "inv": _rule_inv,
-    "slogdet": _rule_slogdet, "cholesky": _rule_cholesky,
+    "slogdet": _rule_slogdet, "cholesky": _rule_cholesky, "eigh": _rule_eigh,
 }
 
 

@@ -177,6 +177,7 @@ STRUCTURAL = [
     ("inv", 1, "inverse of a square matrix"),
     ("slogdet", 1, "[sign(det A), log |det A|] of a square matrix"),
     ("cholesky", 1, "lower Cholesky factor of a symmetric positive definite matrix"),
+    ("eigh", 1, "[eigenvalues, eigenvectors] of the symmetric matrix its lower triangle gives"),
     ("guard", 1, "checks that its input still has the recorded value (a branch decision)"),
 ]
 

@@ -15,6 +15,7 @@ replay re-checks every guard (ADOL-C's approach) instead of computing a wrong va
 """
 from __future__ import annotations
 
+import collections
 import linecache
 import math
 import re
@@ -1505,10 +1506,33 @@ def norm(x, ord=None, axis=None, keepdims=False):
                        "norm other than 'fro') is not supported while tracing")
 
 
+EighResult = collections.namedtuple("EighResult", ["eigenvalues", "eigenvectors"])
+
+
 def eigh(a, UPLO="L"):
-    raise TracingError("numad: np.linalg.eigh is not differentiable in numad yet; for a "
-                       "symmetric positive definite matrix use np.linalg.cholesky or "
-                       "np.linalg.slogdet, or file an issue")
+    """Eigenvalues (ascending) and eigenvectors of the symmetric matrix that the lower
+    (``UPLO="L"``) or upper triangle of ``a`` gives, as NumPy's. The derivative is
+    exact for distinct eigenvalues; a repeated eigenvalue gives inf/nan eigenvector
+    derivatives (the eigenvectors are not unique there)."""
+    if not isinstance(a, Traced):
+        return np.linalg.eigh(a, UPLO)
+    if UPLO not in ("L", "U"):
+        raise ValueError("UPLO argument must be 'L' or 'U'")
+    if UPLO == "U":
+        a = transpose(a)
+    n = _square(a, "np.linalg.eigh")
+    w, V = np.linalg.eigh(a._v, "L")
+    rec = a._rec
+    both = np.concatenate([w, V.ravel()])
+    i = rec.push(OPCODES["eigh"], a._i, -1, -1, both, params=(n,))
+    whole = _wrap(rec, i, both)
+    values = _gather(whole, np.arange(n), (n,), w.copy())
+    vectors = _gather(whole, n + np.arange(n * n), (n, n), V.copy())
+    return EighResult(values, vectors)
+
+
+def eigvalsh(a, UPLO="L"):
+    return eigh(a, UPLO)[0] if isinstance(a, Traced) else np.linalg.eigvalsh(a, UPLO)
 
 
 # ---------------------------------------------------------------------------------------
@@ -1772,7 +1796,7 @@ FUNCTIONS = {
     np.argmax: argm("argmax"), np.argmin: argm("argmin"),
     np.linalg.solve: solve, np.linalg.inv: inv, np.linalg.det: det,
     np.linalg.slogdet: slogdet, np.linalg.cholesky: cholesky, np.linalg.norm: norm,
-    np.linalg.eigh: eigh, np.matmul: matmul,
+    np.linalg.eigh: eigh, np.linalg.eigvalsh: eigvalsh, np.matmul: matmul,
     np.result_type: lambda *a: np.float64, np.isscalar: lambda a: False,
     np.interp: _unsupported("np.interp", "piecewise-linear interpolation has no rule in numad "
                             "yet; write it with np.searchsorted on constants and np.where"),

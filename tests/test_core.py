@@ -196,6 +196,8 @@ def everything(x, A):
     t = np.concatenate([s, v]).max() - s.min()         # concat, amax, amin
     if t > -1e9:                                       # guard
         t = t + np.linalg.slogdet(B)[1]
+    w, V = np.linalg.eigh(B)                           # eigh
+    t = t + 0.1 * np.sum(w) + V[0, 2] ** 2
     return t * np.sum(v ** 2)
 
 
@@ -298,3 +300,44 @@ def test_replayed_gradients_do_not_depend_on_the_previous_call():
     for _ in range(4):
         z = rng.uniform(-2, 2, size=30)
         np.testing.assert_allclose(jac(z), rosen_der(z), rtol=1e-13, atol=1e-11)
+
+
+def sym(x):
+    """A symmetric 4x4 matrix with well separated eigenvalues, from 10 numbers."""
+    rows, cols = np.tril_indices(4)
+    M = np.zeros_like(x, shape=(4, 4))
+    M[rows, cols] = x
+    return M + M.T - np.diag(np.diag(M)) + np.diag([1.0, 3.0, 6.0, 10.0])
+
+
+@pytest.mark.parametrize("uplo", ["L", "U"])
+def test_eigh_gradients_against_finite_differences(uplo):
+    x = np.random.default_rng(3).normal(scale=0.3, size=10)
+    losses = [
+        lambda x: np.sum(np.linalg.eigh(sym(x), uplo)[0] ** 2),
+        lambda x: np.sum(np.linalg.eigh(sym(x), uplo)[1][:, 1] ** 2 * np.arange(4.0)),
+        lambda x: np.linalg.eigvalsh(sym(x))[3],
+    ]
+    for f in losses:
+        g = nd.grad(f)(x)
+        np.testing.assert_allclose(g, nd.numerical_gradient(f, x), rtol=1e-6, atol=1e-8)
+        J = nd.jacobian(f, mode="forward")(x)
+        np.testing.assert_allclose(J, g, rtol=1e-10, atol=1e-12)
+    # eigh reads one triangle only: the other gets no derivative
+    A = sym(x)
+    gA = nd.grad(lambda A: np.sum(np.linalg.eigh(A, uplo)[0] ** 3))(A)
+    unread = np.triu(gA, 1) if uplo == "L" else np.tril(gA, -1)
+    assert np.all(unread == 0.0)
+    w, V = np.linalg.eigh(A)
+    G = V @ np.diag(3 * w ** 2) @ V.T
+    read = np.tril(G + G.T, -1) + np.diag(np.diag(G))
+    np.testing.assert_allclose(gA, read if uplo == "L" else read.T, rtol=1e-12, atol=1e-12)
+
+
+def test_second_derivative_through_eigh():
+    x = np.random.default_rng(4).normal(scale=0.3, size=10)
+    f = lambda x: np.linalg.eigh(sym(x))[0][0]  # noqa: E731
+    H = nd.jacobian(nd.gradient(f))(x)
+    H_fd = np.array([nd.numerical_gradient(lambda z: nd.grad(f)(z)[k], x) for k in range(10)])
+    np.testing.assert_allclose(H, H_fd, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(H, H.T, atol=1e-12)
