@@ -66,6 +66,7 @@ class Tape:
         self.output_entries = list(output_entries)
         self.out_treedef = out_treedef
         self.name = name
+        self.fun = None  # how to trace again where a batch row branches differently
         self.opnd = opnd
         # the tape's structure, in the order every sweep takes it
         self.structure = (op, args, opnd, off, size, pstart, params, aux_off)
@@ -300,6 +301,70 @@ class Tape:
     def gradient(self, *args):
         """The gradient of the (scalar) output with respect to the first argument."""
         return self.value_and_gradient(*args)[1]
+
+    # ---- batches ---------------------------------------------------------------------------
+    def forward_batch(self, X, device="cpu"):
+        """The tape's output at every row of ``X`` (one point a row), rows in parallel.
+
+        For a one-argument tape: ``X`` has shape ``(rows,) + x.shape``; the result has
+        shape ``(rows,) + output.shape``. Rows where a recorded branch decision goes the
+        other way are traced anew, so every row is answered correctly.
+
+        Examples
+        --------
+        >>> import numad as nd, numpy as np
+        >>> tape = nd.trace(lambda x: np.sum(x ** 2), np.zeros(2))
+        >>> tape.forward_batch(np.array([[1.0, 2.0], [3.0, 4.0]]))
+        array([ 5., 25.])
+        """
+        return self._batch(X, device, gradient=False)[0]
+
+    def gradient_batch(self, X, device="cpu"):
+        """The gradient of the (scalar) output at every row of ``X``, rows in parallel;
+        shaped like ``X``. Rows whose branch decisions differ are traced anew."""
+        return self._batch(X, device, gradient=True)[1]
+
+    def _batch(self, X, device, gradient):
+        if device != "cpu":
+            raise NotImplementedError(
+                f"numad: device={device!r}: the numba.cuda backend is not built yet; use "
+                "device='cpu' (rows run in parallel on the CPU's cores)")
+        self._single_input_arg("forward_batch")
+        positions = self.input_positions(0)
+        if len(positions) != 1 or len(self.output_entries) != 1:
+            raise TypeError("numad: batches need a tape of one array (or float) argument "
+                            "and one output")
+        e = int(self.input_entries[positions[0]])
+        in_shape = self.shape_of(e)
+        X = np.asarray(X, dtype=np.float64)
+        if X.shape[1:] != in_shape:
+            raise ValueError(f"numad: a batch for an input of shape {in_shape} has shape "
+                             f"(rows,) + {in_shape}, not {X.shape}")
+        rows = X.shape[0]
+        out = self.output_entries[0]
+        out_shape = self.shape_of(out)
+        if gradient:
+            self._scalar_output("gradient_batch")
+        n, m = int(self.size[e]), int(self.size[out])
+        values = np.empty((rows, m))
+        grads = np.empty((rows, n)) if gradient else np.empty((0, n))
+        status = np.empty(rows, dtype=np.int64)
+        K.batch_sweep(*self.reverse_structure, self.clear, self.vals, self.aux,
+                      np.ascontiguousarray(X.reshape(rows, n)), int(self.off[e]), out,
+                      gradient, values, grads, status)
+        for r in np.nonzero(status >= 0)[0]:
+            # a different branch at this row: the recorded operations do not apply here
+            if self.fun is None:
+                raise self._changed_branch(int(status[r]))
+            fresh = self.fun.retrace((X[r] if in_shape else float(X[r]),))
+            if gradient:
+                v, g = fresh.value_and_gradient(X[r] if in_shape else float(X[r]))
+                values[r, 0] = v
+                grads[r] = np.ravel(g)
+            else:
+                values[r] = np.ravel(fresh(X[r] if in_shape else float(X[r])))
+        return (values.reshape((rows,) + out_shape),
+                grads.reshape((rows,) + in_shape) if gradient else None)
 
     def _single_input_arg(self, what):
         if len(self.arg_treedefs) != 1:

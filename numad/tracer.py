@@ -1852,7 +1852,19 @@ def record(f, args, input_argnums=None, name=None, others_static=True):
     out = f(*call_args)
     tape = finish(rec, out, arg_treedefs, leaf_roles, input_entries,
                   name or getattr(f, "__name__", "f"))
+    tape.fun = _Retrace(f, input_argnums, name, others_static)
     return tape
+
+
+class _Retrace:
+    """What a tape needs to trace its function again at another point."""
+
+    def __init__(self, f, input_argnums, name, others_static):
+        self.f, self.input_argnums, self.name = f, input_argnums, name
+        self.others_static = others_static
+
+    def retrace(self, args):
+        return record(self.f, args, self.input_argnums, self.name, self.others_static)
 
 
 def _is_int_like(leaf):

@@ -341,3 +341,35 @@ def test_second_derivative_through_eigh():
     H_fd = np.array([nd.numerical_gradient(lambda z: nd.grad(f)(z)[k], x) for k in range(10)])
     np.testing.assert_allclose(H, H_fd, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(H, H.T, atol=1e-12)
+
+
+def branchy(x):
+    s = 0.0
+    for i in range(len(x)):
+        s = s + (np.sin(x[i]) if x[i] > 0 else x[i] ** 2)
+    return s * np.sum(x)
+
+
+def test_batches_answer_every_row_even_where_branches_differ():
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(200, 6))
+    tape = nd.trace(branchy, X[0])
+    values = tape.forward_batch(X)
+    grads = tape.gradient_batch(X)
+    assert values.shape == (200,) and grads.shape == (200, 6)
+    for r in range(0, 200, 17):
+        v, g = nd.value_and_grad(branchy)(X[r])
+        assert values[r] == pytest.approx(v, rel=1e-13)
+        np.testing.assert_allclose(grads[r], g, rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(tape.gradient_batch(X[:50]),
+                               [nd.grad(branchy)(x) for x in X[:50]], rtol=1e-12, atol=1e-13)
+
+
+def test_batch_of_vector_outputs_and_scalar_inputs():
+    tape = nd.trace(lambda x: np.stack([x, x ** 2, np.exp(x)]), 0.5)
+    xs = np.linspace(-1, 1, 9)
+    np.testing.assert_allclose(tape.forward_batch(xs), np.stack([xs, xs ** 2, np.exp(xs)], 1))
+    tape = nd.trace(lambda x: x ** 3, 0.5)
+    np.testing.assert_allclose(tape.gradient_batch(xs), 3 * xs ** 2, rtol=1e-14)
+    with pytest.raises(NotImplementedError, match="cuda"):
+        tape.forward_batch(xs, device="cuda")
