@@ -193,8 +193,13 @@ def _array_reverse():
                 if arrays[which]:
                     # no `if need` here: it would keep the loop from vectorizing, and
                     # adding into a constant array's (unread) adjoint is harmless
+                    # an if on a loop-invariant flag (not a select): LLVM splits the
+                    # loop in two, and the first writer's loop never reads the old value
                     flag = "first_a" if which == 0 else "first_b"
-                    lines.append(f"{pad}    G{name}[k] = select({flag}, 0.0, G{name}[k]) + {term}")
+                    lines.append(f"{pad}    if {flag}:")
+                    lines.append(f"{pad}        G{name}[k] = {term}")
+                    lines.append(f"{pad}    else:")
+                    lines.append(f"{pad}        G{name}[k] += {term}")
                 else:
                     lines.append(f"{pad}    acc{name} += {term}")
             for which, d in enumerate(p.partials):

@@ -400,8 +400,12 @@ def reverse_entry(i, op, args, off, size, pstart, params, aux_off, first, vals, 
             for q in range(post):
                 g = adj[yo + r * post + q]
                 base = ao + r * m * post + q
-                for j in range(m):
-                    adj[base + j * post] = select(assign, 0.0, adj[base + j * post]) + g
+                if assign:
+                    for j in range(m):
+                        adj[base + j * post] = g
+                else:
+                    for j in range(m):
+                        adj[base + j * post] += g
     elif o == PROD or o == AMAX or o == AMIN:
         p = pstart[i]
         pre, m, post = params[p], params[p + 1], params[p + 2]
@@ -1965,7 +1969,10 @@ def array_elementwise_reverse(o, n, vals, adj, yo, ao, sa, bo, sb, need_a, need_
         for k in range(n):
             g = G[k]
             a = A[k]
-            GA[k] = select(first_a, 0.0, GA[k]) + select(g != 0.0, g * (-1.0), 0.0)
+            if first_a:
+                GA[k] = select(g != 0.0, g * (-1.0), 0.0)
+            else:
+                GA[k] += select(g != 0.0, g * (-1.0), 0.0)
     elif o == 1:  # add
         if sa == 1 and sb == 1:
             A = vals[ao:ao + n]
@@ -1977,8 +1984,14 @@ def array_elementwise_reverse(o, n, vals, adj, yo, ao, sa, bo, sb, need_a, need_
                 g = G[k]
                 a = A[k]
                 b = B[k]
-                GA[k] = select(first_a, 0.0, GA[k]) + select(g != 0.0, g * (1.0), 0.0)
-                GB[k] = select(first_b, 0.0, GB[k]) + select(g != 0.0, g * (1.0), 0.0)
+                if first_a:
+                    GA[k] = select(g != 0.0, g * (1.0), 0.0)
+                else:
+                    GA[k] += select(g != 0.0, g * (1.0), 0.0)
+                if first_b:
+                    GB[k] = select(g != 0.0, g * (1.0), 0.0)
+                else:
+                    GB[k] += select(g != 0.0, g * (1.0), 0.0)
         elif sa == 1:
             A = vals[ao:ao + n]
             b = vals[bo]
@@ -1988,7 +2001,10 @@ def array_elementwise_reverse(o, n, vals, adj, yo, ao, sa, bo, sb, need_a, need_
             for k in range(n):
                 g = G[k]
                 a = A[k]
-                GA[k] = select(first_a, 0.0, GA[k]) + select(g != 0.0, g * (1.0), 0.0)
+                if first_a:
+                    GA[k] = select(g != 0.0, g * (1.0), 0.0)
+                else:
+                    GA[k] += select(g != 0.0, g * (1.0), 0.0)
                 accB += select(g != 0.0, g * (1.0), 0.0)
             if need_b:
                 adj[bo] += accB
@@ -2002,7 +2018,10 @@ def array_elementwise_reverse(o, n, vals, adj, yo, ao, sa, bo, sb, need_a, need_
                 g = G[k]
                 b = B[k]
                 accA += select(g != 0.0, g * (1.0), 0.0)
-                GB[k] = select(first_b, 0.0, GB[k]) + select(g != 0.0, g * (1.0), 0.0)
+                if first_b:
+                    GB[k] = select(g != 0.0, g * (1.0), 0.0)
+                else:
+                    GB[k] += select(g != 0.0, g * (1.0), 0.0)
             if need_a:
                 adj[ao] += accA
     elif o == 2:  # sub
@@ -2016,8 +2035,14 @@ def array_elementwise_reverse(o, n, vals, adj, yo, ao, sa, bo, sb, need_a, need_
                 g = G[k]
                 a = A[k]
                 b = B[k]
-                GA[k] = select(first_a, 0.0, GA[k]) + select(g != 0.0, g * (1.0), 0.0)
-                GB[k] = select(first_b, 0.0, GB[k]) + select(g != 0.0, g * (-1.0), 0.0)
+                if first_a:
+                    GA[k] = select(g != 0.0, g * (1.0), 0.0)
+                else:
+                    GA[k] += select(g != 0.0, g * (1.0), 0.0)
+                if first_b:
+                    GB[k] = select(g != 0.0, g * (-1.0), 0.0)
+                else:
+                    GB[k] += select(g != 0.0, g * (-1.0), 0.0)
         elif sa == 1:
             A = vals[ao:ao + n]
             b = vals[bo]
@@ -2027,7 +2052,10 @@ def array_elementwise_reverse(o, n, vals, adj, yo, ao, sa, bo, sb, need_a, need_
             for k in range(n):
                 g = G[k]
                 a = A[k]
-                GA[k] = select(first_a, 0.0, GA[k]) + select(g != 0.0, g * (1.0), 0.0)
+                if first_a:
+                    GA[k] = select(g != 0.0, g * (1.0), 0.0)
+                else:
+                    GA[k] += select(g != 0.0, g * (1.0), 0.0)
                 accB += select(g != 0.0, g * (-1.0), 0.0)
             if need_b:
                 adj[bo] += accB
@@ -2041,7 +2069,10 @@ def array_elementwise_reverse(o, n, vals, adj, yo, ao, sa, bo, sb, need_a, need_
                 g = G[k]
                 b = B[k]
                 accA += select(g != 0.0, g * (1.0), 0.0)
-                GB[k] = select(first_b, 0.0, GB[k]) + select(g != 0.0, g * (-1.0), 0.0)
+                if first_b:
+                    GB[k] = select(g != 0.0, g * (-1.0), 0.0)
+                else:
+                    GB[k] += select(g != 0.0, g * (-1.0), 0.0)
             if need_a:
                 adj[ao] += accA
     elif o == 3:  # mul
@@ -2055,8 +2086,14 @@ def array_elementwise_reverse(o, n, vals, adj, yo, ao, sa, bo, sb, need_a, need_
                 g = G[k]
                 a = A[k]
                 b = B[k]
-                GA[k] = select(first_a, 0.0, GA[k]) + select(g != 0.0, g * (b), 0.0)
-                GB[k] = select(first_b, 0.0, GB[k]) + select(g != 0.0, g * (a), 0.0)
+                if first_a:
+                    GA[k] = select(g != 0.0, g * (b), 0.0)
+                else:
+                    GA[k] += select(g != 0.0, g * (b), 0.0)
+                if first_b:
+                    GB[k] = select(g != 0.0, g * (a), 0.0)
+                else:
+                    GB[k] += select(g != 0.0, g * (a), 0.0)
         elif sa == 1:
             A = vals[ao:ao + n]
             b = vals[bo]
@@ -2066,7 +2103,10 @@ def array_elementwise_reverse(o, n, vals, adj, yo, ao, sa, bo, sb, need_a, need_
             for k in range(n):
                 g = G[k]
                 a = A[k]
-                GA[k] = select(first_a, 0.0, GA[k]) + select(g != 0.0, g * (b), 0.0)
+                if first_a:
+                    GA[k] = select(g != 0.0, g * (b), 0.0)
+                else:
+                    GA[k] += select(g != 0.0, g * (b), 0.0)
                 accB += select(g != 0.0, g * (a), 0.0)
             if need_b:
                 adj[bo] += accB
@@ -2080,7 +2120,10 @@ def array_elementwise_reverse(o, n, vals, adj, yo, ao, sa, bo, sb, need_a, need_
                 g = G[k]
                 b = B[k]
                 accA += select(g != 0.0, g * (b), 0.0)
-                GB[k] = select(first_b, 0.0, GB[k]) + select(g != 0.0, g * (a), 0.0)
+                if first_b:
+                    GB[k] = select(g != 0.0, g * (a), 0.0)
+                else:
+                    GB[k] += select(g != 0.0, g * (a), 0.0)
             if need_a:
                 adj[ao] += accA
     elif o == 4:  # div
@@ -2096,8 +2139,14 @@ def array_elementwise_reverse(o, n, vals, adj, yo, ao, sa, bo, sb, need_a, need_
                 a = A[k]
                 b = B[k]
                 y = Y[k]
-                GA[k] = select(first_a, 0.0, GA[k]) + select(g != 0.0, g * (1.0 / b), 0.0)
-                GB[k] = select(first_b, 0.0, GB[k]) + select(g != 0.0, g * (-y / b), 0.0)
+                if first_a:
+                    GA[k] = select(g != 0.0, g * (1.0 / b), 0.0)
+                else:
+                    GA[k] += select(g != 0.0, g * (1.0 / b), 0.0)
+                if first_b:
+                    GB[k] = select(g != 0.0, g * (-y / b), 0.0)
+                else:
+                    GB[k] += select(g != 0.0, g * (-y / b), 0.0)
         elif sa == 1:
             A = vals[ao:ao + n]
             b = vals[bo]
@@ -2109,7 +2158,10 @@ def array_elementwise_reverse(o, n, vals, adj, yo, ao, sa, bo, sb, need_a, need_
                 g = G[k]
                 a = A[k]
                 y = Y[k]
-                GA[k] = select(first_a, 0.0, GA[k]) + select(g != 0.0, g * (1.0 / b), 0.0)
+                if first_a:
+                    GA[k] = select(g != 0.0, g * (1.0 / b), 0.0)
+                else:
+                    GA[k] += select(g != 0.0, g * (1.0 / b), 0.0)
                 accB += select(g != 0.0, g * (-y / b), 0.0)
             if need_b:
                 adj[bo] += accB
@@ -2125,7 +2177,10 @@ def array_elementwise_reverse(o, n, vals, adj, yo, ao, sa, bo, sb, need_a, need_
                 b = B[k]
                 y = Y[k]
                 accA += select(g != 0.0, g * (1.0 / b), 0.0)
-                GB[k] = select(first_b, 0.0, GB[k]) + select(g != 0.0, g * (-y / b), 0.0)
+                if first_b:
+                    GB[k] = select(g != 0.0, g * (-y / b), 0.0)
+                else:
+                    GB[k] += select(g != 0.0, g * (-y / b), 0.0)
             if need_a:
                 adj[ao] += accA
     elif o == 5:  # pow
@@ -2141,8 +2196,14 @@ def array_elementwise_reverse(o, n, vals, adj, yo, ao, sa, bo, sb, need_a, need_
                 a = A[k]
                 b = B[k]
                 y = Y[k]
-                GA[k] = select(first_a, 0.0, GA[k]) + select(g != 0.0, g * (select(b == 0.0, 0.0, b * a ** (b - 1.0))), 0.0)
-                GB[k] = select(first_b, 0.0, GB[k]) + select(g != 0.0, g * (select(a > 0.0, y * np.log(a), select(a == 0.0, 0.0, np.nan))), 0.0)
+                if first_a:
+                    GA[k] = select(g != 0.0, g * (select(b == 0.0, 0.0, b * a ** (b - 1.0))), 0.0)
+                else:
+                    GA[k] += select(g != 0.0, g * (select(b == 0.0, 0.0, b * a ** (b - 1.0))), 0.0)
+                if first_b:
+                    GB[k] = select(g != 0.0, g * (select(a > 0.0, y * np.log(a), select(a == 0.0, 0.0, np.nan))), 0.0)
+                else:
+                    GB[k] += select(g != 0.0, g * (select(a > 0.0, y * np.log(a), select(a == 0.0, 0.0, np.nan))), 0.0)
         elif sa == 1:
             A = vals[ao:ao + n]
             b = vals[bo]
@@ -2154,7 +2215,10 @@ def array_elementwise_reverse(o, n, vals, adj, yo, ao, sa, bo, sb, need_a, need_
                 g = G[k]
                 a = A[k]
                 y = Y[k]
-                GA[k] = select(first_a, 0.0, GA[k]) + select(g != 0.0, g * (select(b == 0.0, 0.0, b * a ** (b - 1.0))), 0.0)
+                if first_a:
+                    GA[k] = select(g != 0.0, g * (select(b == 0.0, 0.0, b * a ** (b - 1.0))), 0.0)
+                else:
+                    GA[k] += select(g != 0.0, g * (select(b == 0.0, 0.0, b * a ** (b - 1.0))), 0.0)
                 accB += select(g != 0.0, g * (select(a > 0.0, y * np.log(a), select(a == 0.0, 0.0, np.nan))), 0.0)
             if need_b:
                 adj[bo] += accB
@@ -2170,7 +2234,10 @@ def array_elementwise_reverse(o, n, vals, adj, yo, ao, sa, bo, sb, need_a, need_
                 b = B[k]
                 y = Y[k]
                 accA += select(g != 0.0, g * (select(b == 0.0, 0.0, b * a ** (b - 1.0))), 0.0)
-                GB[k] = select(first_b, 0.0, GB[k]) + select(g != 0.0, g * (select(a > 0.0, y * np.log(a), select(a == 0.0, 0.0, np.nan))), 0.0)
+                if first_b:
+                    GB[k] = select(g != 0.0, g * (select(a > 0.0, y * np.log(a), select(a == 0.0, 0.0, np.nan))), 0.0)
+                else:
+                    GB[k] += select(g != 0.0, g * (select(a > 0.0, y * np.log(a), select(a == 0.0, 0.0, np.nan))), 0.0)
             if need_a:
                 adj[ao] += accA
     elif o == 6:  # square
@@ -2180,7 +2247,10 @@ def array_elementwise_reverse(o, n, vals, adj, yo, ao, sa, bo, sb, need_a, need_
         for k in range(n):
             g = G[k]
             a = A[k]
-            GA[k] = select(first_a, 0.0, GA[k]) + select(g != 0.0, g * (2.0 * a), 0.0)
+            if first_a:
+                GA[k] = select(g != 0.0, g * (2.0 * a), 0.0)
+            else:
+                GA[k] += select(g != 0.0, g * (2.0 * a), 0.0)
     elif o == 7:  # reciprocal
         A = vals[ao:ao + n]
         Y = vals[yo:yo + n]
@@ -2190,7 +2260,10 @@ def array_elementwise_reverse(o, n, vals, adj, yo, ao, sa, bo, sb, need_a, need_
             g = G[k]
             a = A[k]
             y = Y[k]
-            GA[k] = select(first_a, 0.0, GA[k]) + select(g != 0.0, g * (-y * y), 0.0)
+            if first_a:
+                GA[k] = select(g != 0.0, g * (-y * y), 0.0)
+            else:
+                GA[k] += select(g != 0.0, g * (-y * y), 0.0)
     elif o == 8:  # sqrt
         A = vals[ao:ao + n]
         Y = vals[yo:yo + n]
@@ -2200,7 +2273,10 @@ def array_elementwise_reverse(o, n, vals, adj, yo, ao, sa, bo, sb, need_a, need_
             g = G[k]
             a = A[k]
             y = Y[k]
-            GA[k] = select(first_a, 0.0, GA[k]) + select(g != 0.0, g * (0.5 / y), 0.0)
+            if first_a:
+                GA[k] = select(g != 0.0, g * (0.5 / y), 0.0)
+            else:
+                GA[k] += select(g != 0.0, g * (0.5 / y), 0.0)
     elif o == 9:  # cbrt
         A = vals[ao:ao + n]
         Y = vals[yo:yo + n]
@@ -2210,7 +2286,10 @@ def array_elementwise_reverse(o, n, vals, adj, yo, ao, sa, bo, sb, need_a, need_
             g = G[k]
             a = A[k]
             y = Y[k]
-            GA[k] = select(first_a, 0.0, GA[k]) + select(g != 0.0, g * (1.0 / (3.0 * y * y)), 0.0)
+            if first_a:
+                GA[k] = select(g != 0.0, g * (1.0 / (3.0 * y * y)), 0.0)
+            else:
+                GA[k] += select(g != 0.0, g * (1.0 / (3.0 * y * y)), 0.0)
     elif o == 10:  # exp
         A = vals[ao:ao + n]
         Y = vals[yo:yo + n]
@@ -2220,7 +2299,10 @@ def array_elementwise_reverse(o, n, vals, adj, yo, ao, sa, bo, sb, need_a, need_
             g = G[k]
             a = A[k]
             y = Y[k]
-            GA[k] = select(first_a, 0.0, GA[k]) + select(g != 0.0, g * (y), 0.0)
+            if first_a:
+                GA[k] = select(g != 0.0, g * (y), 0.0)
+            else:
+                GA[k] += select(g != 0.0, g * (y), 0.0)
     elif o == 11:  # expm1
         A = vals[ao:ao + n]
         G = adj[yo:yo + n]
@@ -2228,7 +2310,10 @@ def array_elementwise_reverse(o, n, vals, adj, yo, ao, sa, bo, sb, need_a, need_
         for k in range(n):
             g = G[k]
             a = A[k]
-            GA[k] = select(first_a, 0.0, GA[k]) + select(g != 0.0, g * (np.exp(a)), 0.0)
+            if first_a:
+                GA[k] = select(g != 0.0, g * (np.exp(a)), 0.0)
+            else:
+                GA[k] += select(g != 0.0, g * (np.exp(a)), 0.0)
     elif o == 12:  # log
         A = vals[ao:ao + n]
         G = adj[yo:yo + n]
@@ -2236,7 +2321,10 @@ def array_elementwise_reverse(o, n, vals, adj, yo, ao, sa, bo, sb, need_a, need_
         for k in range(n):
             g = G[k]
             a = A[k]
-            GA[k] = select(first_a, 0.0, GA[k]) + select(g != 0.0, g * (1.0 / a), 0.0)
+            if first_a:
+                GA[k] = select(g != 0.0, g * (1.0 / a), 0.0)
+            else:
+                GA[k] += select(g != 0.0, g * (1.0 / a), 0.0)
     elif o == 13:  # log1p
         A = vals[ao:ao + n]
         G = adj[yo:yo + n]
@@ -2244,7 +2332,10 @@ def array_elementwise_reverse(o, n, vals, adj, yo, ao, sa, bo, sb, need_a, need_
         for k in range(n):
             g = G[k]
             a = A[k]
-            GA[k] = select(first_a, 0.0, GA[k]) + select(g != 0.0, g * (1.0 / (1.0 + a)), 0.0)
+            if first_a:
+                GA[k] = select(g != 0.0, g * (1.0 / (1.0 + a)), 0.0)
+            else:
+                GA[k] += select(g != 0.0, g * (1.0 / (1.0 + a)), 0.0)
     elif o == 14:  # log2
         A = vals[ao:ao + n]
         G = adj[yo:yo + n]
@@ -2252,7 +2343,10 @@ def array_elementwise_reverse(o, n, vals, adj, yo, ao, sa, bo, sb, need_a, need_
         for k in range(n):
             g = G[k]
             a = A[k]
-            GA[k] = select(first_a, 0.0, GA[k]) + select(g != 0.0, g * (1.0 / (a * 0.6931471805599453)), 0.0)
+            if first_a:
+                GA[k] = select(g != 0.0, g * (1.0 / (a * 0.6931471805599453)), 0.0)
+            else:
+                GA[k] += select(g != 0.0, g * (1.0 / (a * 0.6931471805599453)), 0.0)
     elif o == 15:  # log10
         A = vals[ao:ao + n]
         G = adj[yo:yo + n]
@@ -2260,7 +2354,10 @@ def array_elementwise_reverse(o, n, vals, adj, yo, ao, sa, bo, sb, need_a, need_
         for k in range(n):
             g = G[k]
             a = A[k]
-            GA[k] = select(first_a, 0.0, GA[k]) + select(g != 0.0, g * (1.0 / (a * 2.302585092994046)), 0.0)
+            if first_a:
+                GA[k] = select(g != 0.0, g * (1.0 / (a * 2.302585092994046)), 0.0)
+            else:
+                GA[k] += select(g != 0.0, g * (1.0 / (a * 2.302585092994046)), 0.0)
     elif o == 16:  # sin
         A = vals[ao:ao + n]
         G = adj[yo:yo + n]
@@ -2268,7 +2365,10 @@ def array_elementwise_reverse(o, n, vals, adj, yo, ao, sa, bo, sb, need_a, need_
         for k in range(n):
             g = G[k]
             a = A[k]
-            GA[k] = select(first_a, 0.0, GA[k]) + select(g != 0.0, g * (np.cos(a)), 0.0)
+            if first_a:
+                GA[k] = select(g != 0.0, g * (np.cos(a)), 0.0)
+            else:
+                GA[k] += select(g != 0.0, g * (np.cos(a)), 0.0)
     elif o == 17:  # cos
         A = vals[ao:ao + n]
         G = adj[yo:yo + n]
@@ -2276,7 +2376,10 @@ def array_elementwise_reverse(o, n, vals, adj, yo, ao, sa, bo, sb, need_a, need_
         for k in range(n):
             g = G[k]
             a = A[k]
-            GA[k] = select(first_a, 0.0, GA[k]) + select(g != 0.0, g * (-np.sin(a)), 0.0)
+            if first_a:
+                GA[k] = select(g != 0.0, g * (-np.sin(a)), 0.0)
+            else:
+                GA[k] += select(g != 0.0, g * (-np.sin(a)), 0.0)
     elif o == 18:  # tan
         A = vals[ao:ao + n]
         Y = vals[yo:yo + n]
@@ -2286,7 +2389,10 @@ def array_elementwise_reverse(o, n, vals, adj, yo, ao, sa, bo, sb, need_a, need_
             g = G[k]
             a = A[k]
             y = Y[k]
-            GA[k] = select(first_a, 0.0, GA[k]) + select(g != 0.0, g * (1.0 + y * y), 0.0)
+            if first_a:
+                GA[k] = select(g != 0.0, g * (1.0 + y * y), 0.0)
+            else:
+                GA[k] += select(g != 0.0, g * (1.0 + y * y), 0.0)
     elif o == 19:  # arcsin
         A = vals[ao:ao + n]
         G = adj[yo:yo + n]
@@ -2294,7 +2400,10 @@ def array_elementwise_reverse(o, n, vals, adj, yo, ao, sa, bo, sb, need_a, need_
         for k in range(n):
             g = G[k]
             a = A[k]
-            GA[k] = select(first_a, 0.0, GA[k]) + select(g != 0.0, g * (1.0 / np.sqrt(1.0 - a * a)), 0.0)
+            if first_a:
+                GA[k] = select(g != 0.0, g * (1.0 / np.sqrt(1.0 - a * a)), 0.0)
+            else:
+                GA[k] += select(g != 0.0, g * (1.0 / np.sqrt(1.0 - a * a)), 0.0)
     elif o == 20:  # arccos
         A = vals[ao:ao + n]
         G = adj[yo:yo + n]
@@ -2302,7 +2411,10 @@ def array_elementwise_reverse(o, n, vals, adj, yo, ao, sa, bo, sb, need_a, need_
         for k in range(n):
             g = G[k]
             a = A[k]
-            GA[k] = select(first_a, 0.0, GA[k]) + select(g != 0.0, g * (-1.0 / np.sqrt(1.0 - a * a)), 0.0)
+            if first_a:
+                GA[k] = select(g != 0.0, g * (-1.0 / np.sqrt(1.0 - a * a)), 0.0)
+            else:
+                GA[k] += select(g != 0.0, g * (-1.0 / np.sqrt(1.0 - a * a)), 0.0)
     elif o == 21:  # arctan
         A = vals[ao:ao + n]
         G = adj[yo:yo + n]
@@ -2310,7 +2422,10 @@ def array_elementwise_reverse(o, n, vals, adj, yo, ao, sa, bo, sb, need_a, need_
         for k in range(n):
             g = G[k]
             a = A[k]
-            GA[k] = select(first_a, 0.0, GA[k]) + select(g != 0.0, g * (1.0 / (1.0 + a * a)), 0.0)
+            if first_a:
+                GA[k] = select(g != 0.0, g * (1.0 / (1.0 + a * a)), 0.0)
+            else:
+                GA[k] += select(g != 0.0, g * (1.0 / (1.0 + a * a)), 0.0)
     elif o == 22:  # sinh
         A = vals[ao:ao + n]
         G = adj[yo:yo + n]
@@ -2318,7 +2433,10 @@ def array_elementwise_reverse(o, n, vals, adj, yo, ao, sa, bo, sb, need_a, need_
         for k in range(n):
             g = G[k]
             a = A[k]
-            GA[k] = select(first_a, 0.0, GA[k]) + select(g != 0.0, g * (np.cosh(a)), 0.0)
+            if first_a:
+                GA[k] = select(g != 0.0, g * (np.cosh(a)), 0.0)
+            else:
+                GA[k] += select(g != 0.0, g * (np.cosh(a)), 0.0)
     elif o == 23:  # cosh
         A = vals[ao:ao + n]
         G = adj[yo:yo + n]
@@ -2326,7 +2444,10 @@ def array_elementwise_reverse(o, n, vals, adj, yo, ao, sa, bo, sb, need_a, need_
         for k in range(n):
             g = G[k]
             a = A[k]
-            GA[k] = select(first_a, 0.0, GA[k]) + select(g != 0.0, g * (np.sinh(a)), 0.0)
+            if first_a:
+                GA[k] = select(g != 0.0, g * (np.sinh(a)), 0.0)
+            else:
+                GA[k] += select(g != 0.0, g * (np.sinh(a)), 0.0)
     elif o == 24:  # tanh
         A = vals[ao:ao + n]
         Y = vals[yo:yo + n]
@@ -2336,7 +2457,10 @@ def array_elementwise_reverse(o, n, vals, adj, yo, ao, sa, bo, sb, need_a, need_
             g = G[k]
             a = A[k]
             y = Y[k]
-            GA[k] = select(first_a, 0.0, GA[k]) + select(g != 0.0, g * (1.0 - y * y), 0.0)
+            if first_a:
+                GA[k] = select(g != 0.0, g * (1.0 - y * y), 0.0)
+            else:
+                GA[k] += select(g != 0.0, g * (1.0 - y * y), 0.0)
     elif o == 25:  # arcsinh
         A = vals[ao:ao + n]
         G = adj[yo:yo + n]
@@ -2344,7 +2468,10 @@ def array_elementwise_reverse(o, n, vals, adj, yo, ao, sa, bo, sb, need_a, need_
         for k in range(n):
             g = G[k]
             a = A[k]
-            GA[k] = select(first_a, 0.0, GA[k]) + select(g != 0.0, g * (1.0 / np.sqrt(a * a + 1.0)), 0.0)
+            if first_a:
+                GA[k] = select(g != 0.0, g * (1.0 / np.sqrt(a * a + 1.0)), 0.0)
+            else:
+                GA[k] += select(g != 0.0, g * (1.0 / np.sqrt(a * a + 1.0)), 0.0)
     elif o == 26:  # arccosh
         A = vals[ao:ao + n]
         G = adj[yo:yo + n]
@@ -2352,7 +2479,10 @@ def array_elementwise_reverse(o, n, vals, adj, yo, ao, sa, bo, sb, need_a, need_
         for k in range(n):
             g = G[k]
             a = A[k]
-            GA[k] = select(first_a, 0.0, GA[k]) + select(g != 0.0, g * (1.0 / np.sqrt(a * a - 1.0)), 0.0)
+            if first_a:
+                GA[k] = select(g != 0.0, g * (1.0 / np.sqrt(a * a - 1.0)), 0.0)
+            else:
+                GA[k] += select(g != 0.0, g * (1.0 / np.sqrt(a * a - 1.0)), 0.0)
     elif o == 27:  # arctanh
         A = vals[ao:ao + n]
         G = adj[yo:yo + n]
@@ -2360,7 +2490,10 @@ def array_elementwise_reverse(o, n, vals, adj, yo, ao, sa, bo, sb, need_a, need_
         for k in range(n):
             g = G[k]
             a = A[k]
-            GA[k] = select(first_a, 0.0, GA[k]) + select(g != 0.0, g * (1.0 / (1.0 - a * a)), 0.0)
+            if first_a:
+                GA[k] = select(g != 0.0, g * (1.0 / (1.0 - a * a)), 0.0)
+            else:
+                GA[k] += select(g != 0.0, g * (1.0 / (1.0 - a * a)), 0.0)
     elif o == 28:  # arctan2
         if sa == 1 and sb == 1:
             A = vals[ao:ao + n]
@@ -2372,8 +2505,14 @@ def array_elementwise_reverse(o, n, vals, adj, yo, ao, sa, bo, sb, need_a, need_
                 g = G[k]
                 a = A[k]
                 b = B[k]
-                GA[k] = select(first_a, 0.0, GA[k]) + select(g != 0.0, g * (b / (a * a + b * b)), 0.0)
-                GB[k] = select(first_b, 0.0, GB[k]) + select(g != 0.0, g * (-a / (a * a + b * b)), 0.0)
+                if first_a:
+                    GA[k] = select(g != 0.0, g * (b / (a * a + b * b)), 0.0)
+                else:
+                    GA[k] += select(g != 0.0, g * (b / (a * a + b * b)), 0.0)
+                if first_b:
+                    GB[k] = select(g != 0.0, g * (-a / (a * a + b * b)), 0.0)
+                else:
+                    GB[k] += select(g != 0.0, g * (-a / (a * a + b * b)), 0.0)
         elif sa == 1:
             A = vals[ao:ao + n]
             b = vals[bo]
@@ -2383,7 +2522,10 @@ def array_elementwise_reverse(o, n, vals, adj, yo, ao, sa, bo, sb, need_a, need_
             for k in range(n):
                 g = G[k]
                 a = A[k]
-                GA[k] = select(first_a, 0.0, GA[k]) + select(g != 0.0, g * (b / (a * a + b * b)), 0.0)
+                if first_a:
+                    GA[k] = select(g != 0.0, g * (b / (a * a + b * b)), 0.0)
+                else:
+                    GA[k] += select(g != 0.0, g * (b / (a * a + b * b)), 0.0)
                 accB += select(g != 0.0, g * (-a / (a * a + b * b)), 0.0)
             if need_b:
                 adj[bo] += accB
@@ -2397,7 +2539,10 @@ def array_elementwise_reverse(o, n, vals, adj, yo, ao, sa, bo, sb, need_a, need_
                 g = G[k]
                 b = B[k]
                 accA += select(g != 0.0, g * (b / (a * a + b * b)), 0.0)
-                GB[k] = select(first_b, 0.0, GB[k]) + select(g != 0.0, g * (-a / (a * a + b * b)), 0.0)
+                if first_b:
+                    GB[k] = select(g != 0.0, g * (-a / (a * a + b * b)), 0.0)
+                else:
+                    GB[k] += select(g != 0.0, g * (-a / (a * a + b * b)), 0.0)
             if need_a:
                 adj[ao] += accA
     elif o == 29:  # hypot
@@ -2413,8 +2558,14 @@ def array_elementwise_reverse(o, n, vals, adj, yo, ao, sa, bo, sb, need_a, need_
                 a = A[k]
                 b = B[k]
                 y = Y[k]
-                GA[k] = select(first_a, 0.0, GA[k]) + select(g != 0.0, g * (select(y == 0.0, 0.0, a / y)), 0.0)
-                GB[k] = select(first_b, 0.0, GB[k]) + select(g != 0.0, g * (select(y == 0.0, 0.0, b / y)), 0.0)
+                if first_a:
+                    GA[k] = select(g != 0.0, g * (select(y == 0.0, 0.0, a / y)), 0.0)
+                else:
+                    GA[k] += select(g != 0.0, g * (select(y == 0.0, 0.0, a / y)), 0.0)
+                if first_b:
+                    GB[k] = select(g != 0.0, g * (select(y == 0.0, 0.0, b / y)), 0.0)
+                else:
+                    GB[k] += select(g != 0.0, g * (select(y == 0.0, 0.0, b / y)), 0.0)
         elif sa == 1:
             A = vals[ao:ao + n]
             b = vals[bo]
@@ -2426,7 +2577,10 @@ def array_elementwise_reverse(o, n, vals, adj, yo, ao, sa, bo, sb, need_a, need_
                 g = G[k]
                 a = A[k]
                 y = Y[k]
-                GA[k] = select(first_a, 0.0, GA[k]) + select(g != 0.0, g * (select(y == 0.0, 0.0, a / y)), 0.0)
+                if first_a:
+                    GA[k] = select(g != 0.0, g * (select(y == 0.0, 0.0, a / y)), 0.0)
+                else:
+                    GA[k] += select(g != 0.0, g * (select(y == 0.0, 0.0, a / y)), 0.0)
                 accB += select(g != 0.0, g * (select(y == 0.0, 0.0, b / y)), 0.0)
             if need_b:
                 adj[bo] += accB
@@ -2442,7 +2596,10 @@ def array_elementwise_reverse(o, n, vals, adj, yo, ao, sa, bo, sb, need_a, need_
                 b = B[k]
                 y = Y[k]
                 accA += select(g != 0.0, g * (select(y == 0.0, 0.0, a / y)), 0.0)
-                GB[k] = select(first_b, 0.0, GB[k]) + select(g != 0.0, g * (select(y == 0.0, 0.0, b / y)), 0.0)
+                if first_b:
+                    GB[k] = select(g != 0.0, g * (select(y == 0.0, 0.0, b / y)), 0.0)
+                else:
+                    GB[k] += select(g != 0.0, g * (select(y == 0.0, 0.0, b / y)), 0.0)
             if need_a:
                 adj[ao] += accA
     elif o == 30:  # abs
@@ -2452,7 +2609,10 @@ def array_elementwise_reverse(o, n, vals, adj, yo, ao, sa, bo, sb, need_a, need_
         for k in range(n):
             g = G[k]
             a = A[k]
-            GA[k] = select(first_a, 0.0, GA[k]) + select(g != 0.0, g * (np.sign(a)), 0.0)
+            if first_a:
+                GA[k] = select(g != 0.0, g * (np.sign(a)), 0.0)
+            else:
+                GA[k] += select(g != 0.0, g * (np.sign(a)), 0.0)
     elif o == 31:  # maximum
         if sa == 1 and sb == 1:
             A = vals[ao:ao + n]
@@ -2464,8 +2624,14 @@ def array_elementwise_reverse(o, n, vals, adj, yo, ao, sa, bo, sb, need_a, need_
                 g = G[k]
                 a = A[k]
                 b = B[k]
-                GA[k] = select(first_a, 0.0, GA[k]) + select(g != 0.0, g * (select(a > b, 1.0, 0.0)), 0.0)
-                GB[k] = select(first_b, 0.0, GB[k]) + select(g != 0.0, g * (select(b > a, 1.0, 0.0)), 0.0)
+                if first_a:
+                    GA[k] = select(g != 0.0, g * (select(a > b, 1.0, 0.0)), 0.0)
+                else:
+                    GA[k] += select(g != 0.0, g * (select(a > b, 1.0, 0.0)), 0.0)
+                if first_b:
+                    GB[k] = select(g != 0.0, g * (select(b > a, 1.0, 0.0)), 0.0)
+                else:
+                    GB[k] += select(g != 0.0, g * (select(b > a, 1.0, 0.0)), 0.0)
         elif sa == 1:
             A = vals[ao:ao + n]
             b = vals[bo]
@@ -2475,7 +2641,10 @@ def array_elementwise_reverse(o, n, vals, adj, yo, ao, sa, bo, sb, need_a, need_
             for k in range(n):
                 g = G[k]
                 a = A[k]
-                GA[k] = select(first_a, 0.0, GA[k]) + select(g != 0.0, g * (select(a > b, 1.0, 0.0)), 0.0)
+                if first_a:
+                    GA[k] = select(g != 0.0, g * (select(a > b, 1.0, 0.0)), 0.0)
+                else:
+                    GA[k] += select(g != 0.0, g * (select(a > b, 1.0, 0.0)), 0.0)
                 accB += select(g != 0.0, g * (select(b > a, 1.0, 0.0)), 0.0)
             if need_b:
                 adj[bo] += accB
@@ -2489,7 +2658,10 @@ def array_elementwise_reverse(o, n, vals, adj, yo, ao, sa, bo, sb, need_a, need_
                 g = G[k]
                 b = B[k]
                 accA += select(g != 0.0, g * (select(a > b, 1.0, 0.0)), 0.0)
-                GB[k] = select(first_b, 0.0, GB[k]) + select(g != 0.0, g * (select(b > a, 1.0, 0.0)), 0.0)
+                if first_b:
+                    GB[k] = select(g != 0.0, g * (select(b > a, 1.0, 0.0)), 0.0)
+                else:
+                    GB[k] += select(g != 0.0, g * (select(b > a, 1.0, 0.0)), 0.0)
             if need_a:
                 adj[ao] += accA
     elif o == 32:  # minimum
@@ -2503,8 +2675,14 @@ def array_elementwise_reverse(o, n, vals, adj, yo, ao, sa, bo, sb, need_a, need_
                 g = G[k]
                 a = A[k]
                 b = B[k]
-                GA[k] = select(first_a, 0.0, GA[k]) + select(g != 0.0, g * (select(a < b, 1.0, 0.0)), 0.0)
-                GB[k] = select(first_b, 0.0, GB[k]) + select(g != 0.0, g * (select(b < a, 1.0, 0.0)), 0.0)
+                if first_a:
+                    GA[k] = select(g != 0.0, g * (select(a < b, 1.0, 0.0)), 0.0)
+                else:
+                    GA[k] += select(g != 0.0, g * (select(a < b, 1.0, 0.0)), 0.0)
+                if first_b:
+                    GB[k] = select(g != 0.0, g * (select(b < a, 1.0, 0.0)), 0.0)
+                else:
+                    GB[k] += select(g != 0.0, g * (select(b < a, 1.0, 0.0)), 0.0)
         elif sa == 1:
             A = vals[ao:ao + n]
             b = vals[bo]
@@ -2514,7 +2692,10 @@ def array_elementwise_reverse(o, n, vals, adj, yo, ao, sa, bo, sb, need_a, need_
             for k in range(n):
                 g = G[k]
                 a = A[k]
-                GA[k] = select(first_a, 0.0, GA[k]) + select(g != 0.0, g * (select(a < b, 1.0, 0.0)), 0.0)
+                if first_a:
+                    GA[k] = select(g != 0.0, g * (select(a < b, 1.0, 0.0)), 0.0)
+                else:
+                    GA[k] += select(g != 0.0, g * (select(a < b, 1.0, 0.0)), 0.0)
                 accB += select(g != 0.0, g * (select(b < a, 1.0, 0.0)), 0.0)
             if need_b:
                 adj[bo] += accB
@@ -2528,7 +2709,10 @@ def array_elementwise_reverse(o, n, vals, adj, yo, ao, sa, bo, sb, need_a, need_
                 g = G[k]
                 b = B[k]
                 accA += select(g != 0.0, g * (select(a < b, 1.0, 0.0)), 0.0)
-                GB[k] = select(first_b, 0.0, GB[k]) + select(g != 0.0, g * (select(b < a, 1.0, 0.0)), 0.0)
+                if first_b:
+                    GB[k] = select(g != 0.0, g * (select(b < a, 1.0, 0.0)), 0.0)
+                else:
+                    GB[k] += select(g != 0.0, g * (select(b < a, 1.0, 0.0)), 0.0)
             if need_a:
                 adj[ao] += accA
     elif o == 33:  # mod
@@ -2542,8 +2726,14 @@ def array_elementwise_reverse(o, n, vals, adj, yo, ao, sa, bo, sb, need_a, need_
                 g = G[k]
                 a = A[k]
                 b = B[k]
-                GA[k] = select(first_a, 0.0, GA[k]) + select(g != 0.0, g * (1.0), 0.0)
-                GB[k] = select(first_b, 0.0, GB[k]) + select(g != 0.0, g * (-np.floor_divide(a, b)), 0.0)
+                if first_a:
+                    GA[k] = select(g != 0.0, g * (1.0), 0.0)
+                else:
+                    GA[k] += select(g != 0.0, g * (1.0), 0.0)
+                if first_b:
+                    GB[k] = select(g != 0.0, g * (-np.floor_divide(a, b)), 0.0)
+                else:
+                    GB[k] += select(g != 0.0, g * (-np.floor_divide(a, b)), 0.0)
         elif sa == 1:
             A = vals[ao:ao + n]
             b = vals[bo]
@@ -2553,7 +2743,10 @@ def array_elementwise_reverse(o, n, vals, adj, yo, ao, sa, bo, sb, need_a, need_
             for k in range(n):
                 g = G[k]
                 a = A[k]
-                GA[k] = select(first_a, 0.0, GA[k]) + select(g != 0.0, g * (1.0), 0.0)
+                if first_a:
+                    GA[k] = select(g != 0.0, g * (1.0), 0.0)
+                else:
+                    GA[k] += select(g != 0.0, g * (1.0), 0.0)
                 accB += select(g != 0.0, g * (-np.floor_divide(a, b)), 0.0)
             if need_b:
                 adj[bo] += accB
@@ -2567,7 +2760,10 @@ def array_elementwise_reverse(o, n, vals, adj, yo, ao, sa, bo, sb, need_a, need_
                 g = G[k]
                 b = B[k]
                 accA += select(g != 0.0, g * (1.0), 0.0)
-                GB[k] = select(first_b, 0.0, GB[k]) + select(g != 0.0, g * (-np.floor_divide(a, b)), 0.0)
+                if first_b:
+                    GB[k] = select(g != 0.0, g * (-np.floor_divide(a, b)), 0.0)
+                else:
+                    GB[k] += select(g != 0.0, g * (-np.floor_divide(a, b)), 0.0)
             if need_a:
                 adj[ao] += accA
     elif o == 34:  # erf
@@ -2577,7 +2773,10 @@ def array_elementwise_reverse(o, n, vals, adj, yo, ao, sa, bo, sb, need_a, need_
         for k in range(n):
             g = G[k]
             a = A[k]
-            GA[k] = select(first_a, 0.0, GA[k]) + select(g != 0.0, g * (1.1283791670955126 * np.exp(-a * a)), 0.0)
+            if first_a:
+                GA[k] = select(g != 0.0, g * (1.1283791670955126 * np.exp(-a * a)), 0.0)
+            else:
+                GA[k] += select(g != 0.0, g * (1.1283791670955126 * np.exp(-a * a)), 0.0)
     elif o == 35:  # erfc
         A = vals[ao:ao + n]
         G = adj[yo:yo + n]
@@ -2585,7 +2784,10 @@ def array_elementwise_reverse(o, n, vals, adj, yo, ao, sa, bo, sb, need_a, need_
         for k in range(n):
             g = G[k]
             a = A[k]
-            GA[k] = select(first_a, 0.0, GA[k]) + select(g != 0.0, g * (-1.1283791670955126 * np.exp(-a * a)), 0.0)
+            if first_a:
+                GA[k] = select(g != 0.0, g * (-1.1283791670955126 * np.exp(-a * a)), 0.0)
+            else:
+                GA[k] += select(g != 0.0, g * (-1.1283791670955126 * np.exp(-a * a)), 0.0)
     elif o == 36:  # ndtr
         A = vals[ao:ao + n]
         G = adj[yo:yo + n]
@@ -2593,7 +2795,10 @@ def array_elementwise_reverse(o, n, vals, adj, yo, ao, sa, bo, sb, need_a, need_
         for k in range(n):
             g = G[k]
             a = A[k]
-            GA[k] = select(first_a, 0.0, GA[k]) + select(g != 0.0, g * (0.3989422804014327 * np.exp(-0.5 * a * a)), 0.0)
+            if first_a:
+                GA[k] = select(g != 0.0, g * (0.3989422804014327 * np.exp(-0.5 * a * a)), 0.0)
+            else:
+                GA[k] += select(g != 0.0, g * (0.3989422804014327 * np.exp(-0.5 * a * a)), 0.0)
     elif o == 37:  # expit
         A = vals[ao:ao + n]
         Y = vals[yo:yo + n]
@@ -2603,7 +2808,10 @@ def array_elementwise_reverse(o, n, vals, adj, yo, ao, sa, bo, sb, need_a, need_
             g = G[k]
             a = A[k]
             y = Y[k]
-            GA[k] = select(first_a, 0.0, GA[k]) + select(g != 0.0, g * (y * (1.0 - y)), 0.0)
+            if first_a:
+                GA[k] = select(g != 0.0, g * (y * (1.0 - y)), 0.0)
+            else:
+                GA[k] += select(g != 0.0, g * (y * (1.0 - y)), 0.0)
     elif o == 38:  # copy
         A = vals[ao:ao + n]
         G = adj[yo:yo + n]
@@ -2611,7 +2819,10 @@ def array_elementwise_reverse(o, n, vals, adj, yo, ao, sa, bo, sb, need_a, need_
         for k in range(n):
             g = G[k]
             a = A[k]
-            GA[k] = select(first_a, 0.0, GA[k]) + select(g != 0.0, g * (1.0), 0.0)
+            if first_a:
+                GA[k] = select(g != 0.0, g * (1.0), 0.0)
+            else:
+                GA[k] += select(g != 0.0, g * (1.0), 0.0)
 
 
 @njit(cache=True, error_model='numpy')
