@@ -575,6 +575,10 @@ class Traced:
         return logical_reduce(self, "any", axis, keepdims)
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        if method == "__call__" and len(inputs) == 1 and not kwargs:
+            name = UFUNCS.get(ufunc)  # np.sin(x) and friends: the common case, directly
+            if name is not None:
+                return elementwise(name, self)
         return array_ufunc(ufunc, method, inputs, kwargs)
 
     def __array_function__(self, func, types, args, kwargs):
