@@ -107,6 +107,21 @@ def _scatter_into_zeros(rec, shape, positions, g):
     return T._wrap(rec, i, new_v)
 
 
+def _times_partial(g, d):
+    """``g * d``, but 0 where the adjoint is 0 and the partial is not finite (so an
+    untaken ``where`` branch's inf stays out, as in the compiled sweep). Only that
+    case is masked: a zero adjoint still has a derivative (at a minimum the gradient's
+    adjoints are 0, and the Hessian comes from their derivatives)."""
+    if not isinstance(d, T.Traced):
+        return g * d
+    product = g * d
+    if not isinstance(g, T.Traced) and np.all(np.asarray(g) != 0.0):
+        return product
+    masked = T.elementwise("logical_and", T.elementwise("equal", g, 0.0),
+                           T.elementwise("logical_not", T.elementwise("isfinite", d)))
+    return T.where(masked, 0.0, product)
+
+
 def _add(adj, j, g):
     old = adj.get(j)
     adj[j] = g if old is None else old + g
@@ -135,7 +150,7 @@ def traced_reverse(rec, start, stop, seeds):
                 if k >= prim.arity or prim.partials[k] is None or src < start:
                     continue
                 d = _partial(prim, k, ta, tb, ty)
-                contrib = T.where(T.elementwise("equal", g, 0.0), 0.0, g * d)
+                contrib = _times_partial(g, d)
                 _add(adj, src, _fit(contrib, _shape(rec, src)))
             continue
         name = OPNAMES[o]

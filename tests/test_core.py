@@ -373,3 +373,14 @@ def test_batch_of_vector_outputs_and_scalar_inputs():
     np.testing.assert_allclose(tape.gradient_batch(xs), 3 * xs ** 2, rtol=1e-14)
     with pytest.raises(NotImplementedError, match="cuda"):
         tape.forward_batch(xs, device="cuda")
+
+
+def test_second_derivatives_where_the_gradient_vanishes():
+    # at a minimum every adjoint of the inner reverse sweep is 0, and the Hessian comes
+    # from their derivatives: masking zero adjoints would give a zero Hessian
+    x = np.ones(5)
+    np.testing.assert_allclose(nd.jacobian(nd.gradient(rosen))(x), rosen_hess(x), rtol=1e-13)
+    assert nd.grad(nd.grad(lambda x: (x - 1.0) ** 2))(1.0) == 2.0
+    assert nd.grad(nd.grad(nd.grad(lambda x: x ** 3)))(0.0) == 6.0
+    # and the untaken branch's inf still stays out at second order
+    assert nd.grad(nd.grad(lambda x: nd.where(x > 0, nd.sqrt(x), 0.0)))(0.0) == 0.0
