@@ -1,0 +1,55 @@
+"""Second derivatives (the reverse sweep recorded and differentiated again) against
+central differences of the exact gradient, over functions that use every kind of entry."""
+import numpy as np
+import pytest
+
+import numad as nd
+
+rng = np.random.default_rng(21)
+W = rng.normal(size=(4, 4))
+SPD = W @ W.T + 4 * np.eye(4)
+
+FUNCTIONS = {
+    "polynomial": lambda x: np.sum(x ** 3 - 2 * x[0] * x ** 2 + x[1] * x[2]),
+    "transcendental": lambda x: np.sum(np.exp(0.3 * x) * np.sin(x) + np.log1p(x ** 2)),
+    "tanh_and_erf": lambda x: np.sum(np.tanh(x) * nd.erf(x[::-1])),
+    "division_power": lambda x: np.sum((1.0 + x ** 2) ** 1.5 / (2.0 + np.cos(x))),
+    "matmul": lambda x: x @ W @ x + np.sum((W @ x) ** 3),
+    "reductions": lambda x: np.prod(1.5 + np.sin(x)) + np.max(x ** 2) + np.mean(x) ** 2,
+    "indexing": lambda x: np.sum(x[1:] * x[:-1]) + x[0] ** 2 * x[3] + np.sum(x[[2, 0, 2]] ** 3),
+    "where": lambda x: np.sum(np.where(x > 0, x ** 3, np.sin(x))),
+    "concat_stack": lambda x: np.sum(np.concatenate([x, x ** 2]) ** 2) + np.sum(np.stack([x, x]) * x),
+    "solve": lambda x: np.sum(np.linalg.solve(SPD + np.diag(x ** 2), x)),
+    "inv_det": lambda x: np.linalg.det(SPD + np.outer(x, x)) + np.sum(np.linalg.inv(SPD + np.diag(x))),
+    "cholesky": lambda x: np.sum(np.linalg.cholesky(SPD + np.diag(x ** 2)) ** 2),
+    "logsumexp": lambda x: nd.logsumexp(x * np.arange(1.0, 5.0)),
+    "cumsum_sort": lambda x: np.sum(np.cumsum(x) ** 2) + np.sum(np.sort(x) * np.arange(4.0)),
+    "scalar_loop": lambda x: sum(x[i] * x[i + 1] ** 2 for i in range(3)),
+}
+
+
+def hessian_fd(f, x):
+    g = nd.grad(f)
+    h = 1e-5
+    H = np.empty((x.size, x.size))
+    for k in range(x.size):
+        e = np.zeros_like(x)
+        e[k] = h
+        H[:, k] = (g(x + e) - g(x - e)) / (2 * h)
+    return H
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_hessian_against_differences_of_the_gradient(name):
+    f = FUNCTIONS[name]
+    x = np.array([0.3, -0.7, 1.1, 0.45])
+    H = nd.jacobian(nd.gradient(f))(x)
+    np.testing.assert_allclose(H, hessian_fd(f, x), rtol=2e-6, atol=2e-6)
+    np.testing.assert_allclose(H, H.T, rtol=1e-10, atol=1e-10)
+    # forward over the recorded reverse, and reverse over reverse, agree
+    Hr = nd.jacobian(nd.gradient(f), mode="reverse")(x)
+    np.testing.assert_allclose(Hr, H, rtol=1e-12, atol=1e-12)
+    # a Hessian-vector product through jvp of grad
+    v = np.array([1.0, -0.5, 0.25, 2.0])
+    _, Hv = nd.jvp(nd.grad(f), x, v)
+    np.testing.assert_allclose(Hv, H @ v, rtol=1e-10, atol=1e-10)
