@@ -3,7 +3,7 @@
 Run: python examples/quickstart.py
 """
 import numpy as np
-from scipy.optimize import minimize, rosen_der
+from scipy.optimize import minimize, rosen_der, rosen_hess
 
 import numad as nd
 
@@ -38,6 +38,7 @@ def main():
     # 5. Second derivatives compose: the Hessian as the Jacobian of the gradient.
     H = nd.jacobian(nd.gradient(rosenbrock))(x0)
     print("Hessian diagonal:", np.diag(H))
+    print("max |numad - rosen_hess|:", np.max(np.abs(H - rosen_hess(x0))))
 
 
 if __name__ == "__main__":
