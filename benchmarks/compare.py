@@ -135,7 +135,7 @@ def main():
     warm(vg, xb)
     tp, tg, tv, tf = interleaved([lambda: rosen_vec(xb), lambda: jac(xb), lambda: vg(xb),
                                   lambda: floor(xb, g)], R, number=3)
-    tape_b = next(iter(jac.cache.tapes.values()))
+    tape_b = next(iter(jac.cache.tapes.values()))[0]
     sec = f"Vectorized Rosenbrock, n=1e6: {len(tape_b)} entries"
     row(sec, "NumPy primal", tp * 1e3, "ms")
     row(sec, "nd.gradient, cached replay", tg * 1e3, "ms")
@@ -160,7 +160,7 @@ def main():
     vgs = nd.value_and_gradient(rosen_vec)
     vgs(xs + 0.25)
     _check("Rosenbrock n=10 value_and_gradient", warm(vgs, xs)[1], rosen_der(xs))
-    tape_s = next(iter(js.cache.tapes.values()))
+    tape_s = next(iter(js.cache.tapes.values()))[0]
     load(tape_s, xs)
 
     def sweeps_only():
@@ -185,7 +185,7 @@ def main():
         jf(xj + 0.25)
         jr(xj + 0.25)
         _check(f"jacobian {kind}", warm(jf, xj), warm(jr, xj))
-        ent = len(next(iter(jf.cache.tapes.values())))
+        ent = len(next(iter(jf.cache.tapes.values()))[0])
         sec = f"nd.jacobian {JAC_N}->{JAC_N}, {kind} function: {ent} entries"
         tfw, trv = [t * 1e6 for t in interleaved([lambda: jf(xj), lambda: jr(xj)], R)]
         row(sec, "forward mode (one 20-lane tangent sweep)", tfw, "us")

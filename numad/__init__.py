@@ -2,7 +2,7 @@
 
 ``import numad as nd``; the public API is described in API.md.
 """
-from .adapters import gradient, jacobian, value_and_gradient
+from .adapters import gradient, hessian, hvp, jacobian, value_and_gradient
 from .checking import check_grad, numerical_gradient
 from .dual import Dual
 from .errors import ControlFlowChanged, TracingError
@@ -12,6 +12,7 @@ from .functions import (abs, arccos, arccosh, arcsin, arcsinh, arctan, arctan2, 
                         matmul, max, maximum, mean, min, minimum, norm_cdf, power, prod,
                         round, sign, sin, sinh, sqrt, square, stack, stop_gradient,
                         straight_through, sum, tan, tanh, trunc, where)
+from . import optimize
 from .tape import Tape
 from .transforms import grad, jvp, trace, value_and_grad, vjp
 
