@@ -232,6 +232,35 @@ def _tangent():
         kw = "if" if first else "elif"
         first = False
         out.append(f"    {kw} o == {p.opcode}:  # {p.name}")
+
+        def one_lane(a_arr, b_arr, pad, p=p):
+            # one direction (hvp, jvp): contiguous views per stride case, as forward
+            y_too = _uses_y(p)
+            lines = _view_lines(p, a_arr, b_arr, pad, y_too)
+            lines.append(f"{pad}TY = tan[yo:yo + n]")
+            for which, d in enumerate(p.partials):
+                if d is None:
+                    continue
+                arr = (a_arr, b_arr)[which]
+                name, src = ("A", "ao") if which == 0 else ("B", "bo")
+                lines.append(f"{pad}T{name} = tan[{src}:{src} + n]" if arr else
+                             f"{pad}t{which} = tan[{src}]")
+            lines.append(f"{pad}for k in range(n):")
+            lines += _element_lines(p, a_arr, b_arr, pad + "    ", y_too)
+            terms = []
+            for which, d in enumerate(p.partials):
+                if d is None:
+                    continue
+                arr = (a_arr, b_arr)[which]
+                name = "A" if which == 0 else "B"
+                tv = f"T{name}[k]" if arr else f"t{which}"
+                lines.append(f"{pad}    u{which} = {tv}")
+                terms.append(f"select(u{which} != 0.0, ({kernel_expression(d)}) * u{which}, 0.0)")
+            lines.append(f"{pad}    TY[k] = {' + '.join(terms)}")
+            return lines
+        out.append("        if L == 1:")
+        out += ["    " + line for line in _cases(p, one_lane)]
+        out.append("            return")
         out.append("        for k in range(n):")
         out += _loads(p, 12, _uses_y(p))
         names = []

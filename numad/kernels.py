@@ -589,15 +589,27 @@ def reverse_sweep(op, args, opnd, off, size, pstart, params, aux_off, first, val
 
 
 @njit(cache=True, error_model="numpy")
-def tangent_sweep(op, args, opnd, off, size, pstart, params, aux_off, vals, aux, tan, L,
-                  start, stop):
+def tangent_sweep(op, args, opnd, off, size, pstart, params, aux_off, vals, partials, aux, tan,
+                  L, start, stop):
     """Push ``L`` tangent directions at once through entries ``start..stop-1``.
 
-    ``vals`` and ``aux`` must come from a forward sweep at the same point; ``tan`` holds
-    the inputs' tangents (and zeros for constants). Modifies ``tan``.
+    ``vals``, ``partials`` and ``aux`` must come from a forward sweep at the same point;
+    ``tan`` holds the inputs' tangents (and zeros elsewhere). Modifies ``tan``.
     """
     for i in range(start, stop):
         o = op[i]
+        if o < ELEMENTWISE_END and size[i] == 1:
+            # scalar entries use the partials the forward sweep stored: no switch
+            d0 = partials[i, 0]
+            d1 = partials[i, 1]
+            pa = np.int64(opnd[i, 0]) * L
+            pb = np.int64(opnd[i, 1]) * L
+            yl = off[i] * L
+            for lane in range(L):
+                u0 = tan[pa + lane]
+                u1 = tan[pb + lane]
+                tan[yl + lane] = (d0 * u0 if u0 != 0.0 else 0.0) + (d1 * u1 if u1 != 0.0 else 0.0)
+            continue
         n = size[i]
         yo = off[i]
         a = args[i, 0]
@@ -2834,6 +2846,15 @@ def elementwise_tangent(o, n, L, vals, tan, yo, ao, sa, bo, sb):
             tan[yo * L + k] = 0.0
         return
     if o == 0:  # neg
+        if L == 1:
+            A = vals[ao:ao + n]
+            TY = tan[yo:yo + n]
+            TA = tan[ao:ao + n]
+            for k in range(n):
+                a = A[k]
+                u0 = TA[k]
+                TY[k] = select(u0 != 0.0, (-1.0) * u0, 0.0)
+            return
         for k in range(n):
             a = vals[ao + k * sa]
             d0 = -1.0
@@ -2844,6 +2865,42 @@ def elementwise_tangent(o, n, L, vals, tan, yo, ao, sa, bo, sb):
                     t += d0 * t0
                 tan[(yo + k) * L + lane] = t
     elif o == 1:  # add
+        if L == 1:
+            if sa == 1 and sb == 1:
+                A = vals[ao:ao + n]
+                B = vals[bo:bo + n]
+                TY = tan[yo:yo + n]
+                TA = tan[ao:ao + n]
+                TB = tan[bo:bo + n]
+                for k in range(n):
+                    a = A[k]
+                    b = B[k]
+                    u0 = TA[k]
+                    u1 = TB[k]
+                    TY[k] = select(u0 != 0.0, (1.0) * u0, 0.0) + select(u1 != 0.0, (1.0) * u1, 0.0)
+            elif sa == 1:
+                A = vals[ao:ao + n]
+                b = vals[bo]
+                TY = tan[yo:yo + n]
+                TA = tan[ao:ao + n]
+                t1 = tan[bo]
+                for k in range(n):
+                    a = A[k]
+                    u0 = TA[k]
+                    u1 = t1
+                    TY[k] = select(u0 != 0.0, (1.0) * u0, 0.0) + select(u1 != 0.0, (1.0) * u1, 0.0)
+            else:
+                a = vals[ao]
+                B = vals[bo:bo + n]
+                TY = tan[yo:yo + n]
+                t0 = tan[ao]
+                TB = tan[bo:bo + n]
+                for k in range(n):
+                    b = B[k]
+                    u0 = t0
+                    u1 = TB[k]
+                    TY[k] = select(u0 != 0.0, (1.0) * u0, 0.0) + select(u1 != 0.0, (1.0) * u1, 0.0)
+            return
         for k in range(n):
             a = vals[ao + k * sa]
             b = vals[bo + k * sb]
@@ -2859,6 +2916,42 @@ def elementwise_tangent(o, n, L, vals, tan, yo, ao, sa, bo, sb):
                     t += d1 * t1
                 tan[(yo + k) * L + lane] = t
     elif o == 2:  # sub
+        if L == 1:
+            if sa == 1 and sb == 1:
+                A = vals[ao:ao + n]
+                B = vals[bo:bo + n]
+                TY = tan[yo:yo + n]
+                TA = tan[ao:ao + n]
+                TB = tan[bo:bo + n]
+                for k in range(n):
+                    a = A[k]
+                    b = B[k]
+                    u0 = TA[k]
+                    u1 = TB[k]
+                    TY[k] = select(u0 != 0.0, (1.0) * u0, 0.0) + select(u1 != 0.0, (-1.0) * u1, 0.0)
+            elif sa == 1:
+                A = vals[ao:ao + n]
+                b = vals[bo]
+                TY = tan[yo:yo + n]
+                TA = tan[ao:ao + n]
+                t1 = tan[bo]
+                for k in range(n):
+                    a = A[k]
+                    u0 = TA[k]
+                    u1 = t1
+                    TY[k] = select(u0 != 0.0, (1.0) * u0, 0.0) + select(u1 != 0.0, (-1.0) * u1, 0.0)
+            else:
+                a = vals[ao]
+                B = vals[bo:bo + n]
+                TY = tan[yo:yo + n]
+                t0 = tan[ao]
+                TB = tan[bo:bo + n]
+                for k in range(n):
+                    b = B[k]
+                    u0 = t0
+                    u1 = TB[k]
+                    TY[k] = select(u0 != 0.0, (1.0) * u0, 0.0) + select(u1 != 0.0, (-1.0) * u1, 0.0)
+            return
         for k in range(n):
             a = vals[ao + k * sa]
             b = vals[bo + k * sb]
@@ -2874,6 +2967,42 @@ def elementwise_tangent(o, n, L, vals, tan, yo, ao, sa, bo, sb):
                     t += d1 * t1
                 tan[(yo + k) * L + lane] = t
     elif o == 3:  # mul
+        if L == 1:
+            if sa == 1 and sb == 1:
+                A = vals[ao:ao + n]
+                B = vals[bo:bo + n]
+                TY = tan[yo:yo + n]
+                TA = tan[ao:ao + n]
+                TB = tan[bo:bo + n]
+                for k in range(n):
+                    a = A[k]
+                    b = B[k]
+                    u0 = TA[k]
+                    u1 = TB[k]
+                    TY[k] = select(u0 != 0.0, (b) * u0, 0.0) + select(u1 != 0.0, (a) * u1, 0.0)
+            elif sa == 1:
+                A = vals[ao:ao + n]
+                b = vals[bo]
+                TY = tan[yo:yo + n]
+                TA = tan[ao:ao + n]
+                t1 = tan[bo]
+                for k in range(n):
+                    a = A[k]
+                    u0 = TA[k]
+                    u1 = t1
+                    TY[k] = select(u0 != 0.0, (b) * u0, 0.0) + select(u1 != 0.0, (a) * u1, 0.0)
+            else:
+                a = vals[ao]
+                B = vals[bo:bo + n]
+                TY = tan[yo:yo + n]
+                t0 = tan[ao]
+                TB = tan[bo:bo + n]
+                for k in range(n):
+                    b = B[k]
+                    u0 = t0
+                    u1 = TB[k]
+                    TY[k] = select(u0 != 0.0, (b) * u0, 0.0) + select(u1 != 0.0, (a) * u1, 0.0)
+            return
         for k in range(n):
             a = vals[ao + k * sa]
             b = vals[bo + k * sb]
@@ -2889,6 +3018,48 @@ def elementwise_tangent(o, n, L, vals, tan, yo, ao, sa, bo, sb):
                     t += d1 * t1
                 tan[(yo + k) * L + lane] = t
     elif o == 4:  # div
+        if L == 1:
+            if sa == 1 and sb == 1:
+                A = vals[ao:ao + n]
+                B = vals[bo:bo + n]
+                Y = vals[yo:yo + n]
+                TY = tan[yo:yo + n]
+                TA = tan[ao:ao + n]
+                TB = tan[bo:bo + n]
+                for k in range(n):
+                    a = A[k]
+                    b = B[k]
+                    y = Y[k]
+                    u0 = TA[k]
+                    u1 = TB[k]
+                    TY[k] = select(u0 != 0.0, (1.0 / b) * u0, 0.0) + select(u1 != 0.0, (-y / b) * u1, 0.0)
+            elif sa == 1:
+                A = vals[ao:ao + n]
+                b = vals[bo]
+                Y = vals[yo:yo + n]
+                TY = tan[yo:yo + n]
+                TA = tan[ao:ao + n]
+                t1 = tan[bo]
+                for k in range(n):
+                    a = A[k]
+                    y = Y[k]
+                    u0 = TA[k]
+                    u1 = t1
+                    TY[k] = select(u0 != 0.0, (1.0 / b) * u0, 0.0) + select(u1 != 0.0, (-y / b) * u1, 0.0)
+            else:
+                a = vals[ao]
+                B = vals[bo:bo + n]
+                Y = vals[yo:yo + n]
+                TY = tan[yo:yo + n]
+                t0 = tan[ao]
+                TB = tan[bo:bo + n]
+                for k in range(n):
+                    b = B[k]
+                    y = Y[k]
+                    u0 = t0
+                    u1 = TB[k]
+                    TY[k] = select(u0 != 0.0, (1.0 / b) * u0, 0.0) + select(u1 != 0.0, (-y / b) * u1, 0.0)
+            return
         for k in range(n):
             a = vals[ao + k * sa]
             b = vals[bo + k * sb]
@@ -2905,6 +3076,48 @@ def elementwise_tangent(o, n, L, vals, tan, yo, ao, sa, bo, sb):
                     t += d1 * t1
                 tan[(yo + k) * L + lane] = t
     elif o == 5:  # pow
+        if L == 1:
+            if sa == 1 and sb == 1:
+                A = vals[ao:ao + n]
+                B = vals[bo:bo + n]
+                Y = vals[yo:yo + n]
+                TY = tan[yo:yo + n]
+                TA = tan[ao:ao + n]
+                TB = tan[bo:bo + n]
+                for k in range(n):
+                    a = A[k]
+                    b = B[k]
+                    y = Y[k]
+                    u0 = TA[k]
+                    u1 = TB[k]
+                    TY[k] = select(u0 != 0.0, (select(b == 0.0, 0.0, b * a ** (b - 1.0))) * u0, 0.0) + select(u1 != 0.0, (select(a > 0.0, y * np.log(a), select(a == 0.0, 0.0, np.nan))) * u1, 0.0)
+            elif sa == 1:
+                A = vals[ao:ao + n]
+                b = vals[bo]
+                Y = vals[yo:yo + n]
+                TY = tan[yo:yo + n]
+                TA = tan[ao:ao + n]
+                t1 = tan[bo]
+                for k in range(n):
+                    a = A[k]
+                    y = Y[k]
+                    u0 = TA[k]
+                    u1 = t1
+                    TY[k] = select(u0 != 0.0, (select(b == 0.0, 0.0, b * a ** (b - 1.0))) * u0, 0.0) + select(u1 != 0.0, (select(a > 0.0, y * np.log(a), select(a == 0.0, 0.0, np.nan))) * u1, 0.0)
+            else:
+                a = vals[ao]
+                B = vals[bo:bo + n]
+                Y = vals[yo:yo + n]
+                TY = tan[yo:yo + n]
+                t0 = tan[ao]
+                TB = tan[bo:bo + n]
+                for k in range(n):
+                    b = B[k]
+                    y = Y[k]
+                    u0 = t0
+                    u1 = TB[k]
+                    TY[k] = select(u0 != 0.0, (select(b == 0.0, 0.0, b * a ** (b - 1.0))) * u0, 0.0) + select(u1 != 0.0, (select(a > 0.0, y * np.log(a), select(a == 0.0, 0.0, np.nan))) * u1, 0.0)
+            return
         for k in range(n):
             a = vals[ao + k * sa]
             b = vals[bo + k * sb]
@@ -2921,6 +3134,15 @@ def elementwise_tangent(o, n, L, vals, tan, yo, ao, sa, bo, sb):
                     t += d1 * t1
                 tan[(yo + k) * L + lane] = t
     elif o == 6:  # square
+        if L == 1:
+            A = vals[ao:ao + n]
+            TY = tan[yo:yo + n]
+            TA = tan[ao:ao + n]
+            for k in range(n):
+                a = A[k]
+                u0 = TA[k]
+                TY[k] = select(u0 != 0.0, (2.0 * a) * u0, 0.0)
+            return
         for k in range(n):
             a = vals[ao + k * sa]
             d0 = 2.0 * a
@@ -2931,6 +3153,17 @@ def elementwise_tangent(o, n, L, vals, tan, yo, ao, sa, bo, sb):
                     t += d0 * t0
                 tan[(yo + k) * L + lane] = t
     elif o == 7:  # reciprocal
+        if L == 1:
+            A = vals[ao:ao + n]
+            Y = vals[yo:yo + n]
+            TY = tan[yo:yo + n]
+            TA = tan[ao:ao + n]
+            for k in range(n):
+                a = A[k]
+                y = Y[k]
+                u0 = TA[k]
+                TY[k] = select(u0 != 0.0, (-y * y) * u0, 0.0)
+            return
         for k in range(n):
             a = vals[ao + k * sa]
             y = vals[yo + k]
@@ -2942,6 +3175,17 @@ def elementwise_tangent(o, n, L, vals, tan, yo, ao, sa, bo, sb):
                     t += d0 * t0
                 tan[(yo + k) * L + lane] = t
     elif o == 8:  # sqrt
+        if L == 1:
+            A = vals[ao:ao + n]
+            Y = vals[yo:yo + n]
+            TY = tan[yo:yo + n]
+            TA = tan[ao:ao + n]
+            for k in range(n):
+                a = A[k]
+                y = Y[k]
+                u0 = TA[k]
+                TY[k] = select(u0 != 0.0, (0.5 / y) * u0, 0.0)
+            return
         for k in range(n):
             a = vals[ao + k * sa]
             y = vals[yo + k]
@@ -2953,6 +3197,17 @@ def elementwise_tangent(o, n, L, vals, tan, yo, ao, sa, bo, sb):
                     t += d0 * t0
                 tan[(yo + k) * L + lane] = t
     elif o == 9:  # cbrt
+        if L == 1:
+            A = vals[ao:ao + n]
+            Y = vals[yo:yo + n]
+            TY = tan[yo:yo + n]
+            TA = tan[ao:ao + n]
+            for k in range(n):
+                a = A[k]
+                y = Y[k]
+                u0 = TA[k]
+                TY[k] = select(u0 != 0.0, (1.0 / (3.0 * y * y)) * u0, 0.0)
+            return
         for k in range(n):
             a = vals[ao + k * sa]
             y = vals[yo + k]
@@ -2964,6 +3219,17 @@ def elementwise_tangent(o, n, L, vals, tan, yo, ao, sa, bo, sb):
                     t += d0 * t0
                 tan[(yo + k) * L + lane] = t
     elif o == 10:  # exp
+        if L == 1:
+            A = vals[ao:ao + n]
+            Y = vals[yo:yo + n]
+            TY = tan[yo:yo + n]
+            TA = tan[ao:ao + n]
+            for k in range(n):
+                a = A[k]
+                y = Y[k]
+                u0 = TA[k]
+                TY[k] = select(u0 != 0.0, (y) * u0, 0.0)
+            return
         for k in range(n):
             a = vals[ao + k * sa]
             y = vals[yo + k]
@@ -2975,6 +3241,15 @@ def elementwise_tangent(o, n, L, vals, tan, yo, ao, sa, bo, sb):
                     t += d0 * t0
                 tan[(yo + k) * L + lane] = t
     elif o == 11:  # expm1
+        if L == 1:
+            A = vals[ao:ao + n]
+            TY = tan[yo:yo + n]
+            TA = tan[ao:ao + n]
+            for k in range(n):
+                a = A[k]
+                u0 = TA[k]
+                TY[k] = select(u0 != 0.0, (np.exp(a)) * u0, 0.0)
+            return
         for k in range(n):
             a = vals[ao + k * sa]
             d0 = np.exp(a)
@@ -2985,6 +3260,15 @@ def elementwise_tangent(o, n, L, vals, tan, yo, ao, sa, bo, sb):
                     t += d0 * t0
                 tan[(yo + k) * L + lane] = t
     elif o == 12:  # log
+        if L == 1:
+            A = vals[ao:ao + n]
+            TY = tan[yo:yo + n]
+            TA = tan[ao:ao + n]
+            for k in range(n):
+                a = A[k]
+                u0 = TA[k]
+                TY[k] = select(u0 != 0.0, (1.0 / a) * u0, 0.0)
+            return
         for k in range(n):
             a = vals[ao + k * sa]
             d0 = 1.0 / a
@@ -2995,6 +3279,15 @@ def elementwise_tangent(o, n, L, vals, tan, yo, ao, sa, bo, sb):
                     t += d0 * t0
                 tan[(yo + k) * L + lane] = t
     elif o == 13:  # log1p
+        if L == 1:
+            A = vals[ao:ao + n]
+            TY = tan[yo:yo + n]
+            TA = tan[ao:ao + n]
+            for k in range(n):
+                a = A[k]
+                u0 = TA[k]
+                TY[k] = select(u0 != 0.0, (1.0 / (1.0 + a)) * u0, 0.0)
+            return
         for k in range(n):
             a = vals[ao + k * sa]
             d0 = 1.0 / (1.0 + a)
@@ -3005,6 +3298,15 @@ def elementwise_tangent(o, n, L, vals, tan, yo, ao, sa, bo, sb):
                     t += d0 * t0
                 tan[(yo + k) * L + lane] = t
     elif o == 14:  # log2
+        if L == 1:
+            A = vals[ao:ao + n]
+            TY = tan[yo:yo + n]
+            TA = tan[ao:ao + n]
+            for k in range(n):
+                a = A[k]
+                u0 = TA[k]
+                TY[k] = select(u0 != 0.0, (1.0 / (a * 0.6931471805599453)) * u0, 0.0)
+            return
         for k in range(n):
             a = vals[ao + k * sa]
             d0 = 1.0 / (a * 0.6931471805599453)
@@ -3015,6 +3317,15 @@ def elementwise_tangent(o, n, L, vals, tan, yo, ao, sa, bo, sb):
                     t += d0 * t0
                 tan[(yo + k) * L + lane] = t
     elif o == 15:  # log10
+        if L == 1:
+            A = vals[ao:ao + n]
+            TY = tan[yo:yo + n]
+            TA = tan[ao:ao + n]
+            for k in range(n):
+                a = A[k]
+                u0 = TA[k]
+                TY[k] = select(u0 != 0.0, (1.0 / (a * 2.302585092994046)) * u0, 0.0)
+            return
         for k in range(n):
             a = vals[ao + k * sa]
             d0 = 1.0 / (a * 2.302585092994046)
@@ -3025,6 +3336,15 @@ def elementwise_tangent(o, n, L, vals, tan, yo, ao, sa, bo, sb):
                     t += d0 * t0
                 tan[(yo + k) * L + lane] = t
     elif o == 16:  # sin
+        if L == 1:
+            A = vals[ao:ao + n]
+            TY = tan[yo:yo + n]
+            TA = tan[ao:ao + n]
+            for k in range(n):
+                a = A[k]
+                u0 = TA[k]
+                TY[k] = select(u0 != 0.0, (np.cos(a)) * u0, 0.0)
+            return
         for k in range(n):
             a = vals[ao + k * sa]
             d0 = np.cos(a)
@@ -3035,6 +3355,15 @@ def elementwise_tangent(o, n, L, vals, tan, yo, ao, sa, bo, sb):
                     t += d0 * t0
                 tan[(yo + k) * L + lane] = t
     elif o == 17:  # cos
+        if L == 1:
+            A = vals[ao:ao + n]
+            TY = tan[yo:yo + n]
+            TA = tan[ao:ao + n]
+            for k in range(n):
+                a = A[k]
+                u0 = TA[k]
+                TY[k] = select(u0 != 0.0, (-np.sin(a)) * u0, 0.0)
+            return
         for k in range(n):
             a = vals[ao + k * sa]
             d0 = -np.sin(a)
@@ -3045,6 +3374,17 @@ def elementwise_tangent(o, n, L, vals, tan, yo, ao, sa, bo, sb):
                     t += d0 * t0
                 tan[(yo + k) * L + lane] = t
     elif o == 18:  # tan
+        if L == 1:
+            A = vals[ao:ao + n]
+            Y = vals[yo:yo + n]
+            TY = tan[yo:yo + n]
+            TA = tan[ao:ao + n]
+            for k in range(n):
+                a = A[k]
+                y = Y[k]
+                u0 = TA[k]
+                TY[k] = select(u0 != 0.0, (1.0 + y * y) * u0, 0.0)
+            return
         for k in range(n):
             a = vals[ao + k * sa]
             y = vals[yo + k]
@@ -3056,6 +3396,15 @@ def elementwise_tangent(o, n, L, vals, tan, yo, ao, sa, bo, sb):
                     t += d0 * t0
                 tan[(yo + k) * L + lane] = t
     elif o == 19:  # arcsin
+        if L == 1:
+            A = vals[ao:ao + n]
+            TY = tan[yo:yo + n]
+            TA = tan[ao:ao + n]
+            for k in range(n):
+                a = A[k]
+                u0 = TA[k]
+                TY[k] = select(u0 != 0.0, (1.0 / np.sqrt(1.0 - a * a)) * u0, 0.0)
+            return
         for k in range(n):
             a = vals[ao + k * sa]
             d0 = 1.0 / np.sqrt(1.0 - a * a)
@@ -3066,6 +3415,15 @@ def elementwise_tangent(o, n, L, vals, tan, yo, ao, sa, bo, sb):
                     t += d0 * t0
                 tan[(yo + k) * L + lane] = t
     elif o == 20:  # arccos
+        if L == 1:
+            A = vals[ao:ao + n]
+            TY = tan[yo:yo + n]
+            TA = tan[ao:ao + n]
+            for k in range(n):
+                a = A[k]
+                u0 = TA[k]
+                TY[k] = select(u0 != 0.0, (-1.0 / np.sqrt(1.0 - a * a)) * u0, 0.0)
+            return
         for k in range(n):
             a = vals[ao + k * sa]
             d0 = -1.0 / np.sqrt(1.0 - a * a)
@@ -3076,6 +3434,15 @@ def elementwise_tangent(o, n, L, vals, tan, yo, ao, sa, bo, sb):
                     t += d0 * t0
                 tan[(yo + k) * L + lane] = t
     elif o == 21:  # arctan
+        if L == 1:
+            A = vals[ao:ao + n]
+            TY = tan[yo:yo + n]
+            TA = tan[ao:ao + n]
+            for k in range(n):
+                a = A[k]
+                u0 = TA[k]
+                TY[k] = select(u0 != 0.0, (1.0 / (1.0 + a * a)) * u0, 0.0)
+            return
         for k in range(n):
             a = vals[ao + k * sa]
             d0 = 1.0 / (1.0 + a * a)
@@ -3086,6 +3453,15 @@ def elementwise_tangent(o, n, L, vals, tan, yo, ao, sa, bo, sb):
                     t += d0 * t0
                 tan[(yo + k) * L + lane] = t
     elif o == 22:  # sinh
+        if L == 1:
+            A = vals[ao:ao + n]
+            TY = tan[yo:yo + n]
+            TA = tan[ao:ao + n]
+            for k in range(n):
+                a = A[k]
+                u0 = TA[k]
+                TY[k] = select(u0 != 0.0, (np.cosh(a)) * u0, 0.0)
+            return
         for k in range(n):
             a = vals[ao + k * sa]
             d0 = np.cosh(a)
@@ -3096,6 +3472,15 @@ def elementwise_tangent(o, n, L, vals, tan, yo, ao, sa, bo, sb):
                     t += d0 * t0
                 tan[(yo + k) * L + lane] = t
     elif o == 23:  # cosh
+        if L == 1:
+            A = vals[ao:ao + n]
+            TY = tan[yo:yo + n]
+            TA = tan[ao:ao + n]
+            for k in range(n):
+                a = A[k]
+                u0 = TA[k]
+                TY[k] = select(u0 != 0.0, (np.sinh(a)) * u0, 0.0)
+            return
         for k in range(n):
             a = vals[ao + k * sa]
             d0 = np.sinh(a)
@@ -3106,6 +3491,17 @@ def elementwise_tangent(o, n, L, vals, tan, yo, ao, sa, bo, sb):
                     t += d0 * t0
                 tan[(yo + k) * L + lane] = t
     elif o == 24:  # tanh
+        if L == 1:
+            A = vals[ao:ao + n]
+            Y = vals[yo:yo + n]
+            TY = tan[yo:yo + n]
+            TA = tan[ao:ao + n]
+            for k in range(n):
+                a = A[k]
+                y = Y[k]
+                u0 = TA[k]
+                TY[k] = select(u0 != 0.0, (1.0 - y * y) * u0, 0.0)
+            return
         for k in range(n):
             a = vals[ao + k * sa]
             y = vals[yo + k]
@@ -3117,6 +3513,15 @@ def elementwise_tangent(o, n, L, vals, tan, yo, ao, sa, bo, sb):
                     t += d0 * t0
                 tan[(yo + k) * L + lane] = t
     elif o == 25:  # arcsinh
+        if L == 1:
+            A = vals[ao:ao + n]
+            TY = tan[yo:yo + n]
+            TA = tan[ao:ao + n]
+            for k in range(n):
+                a = A[k]
+                u0 = TA[k]
+                TY[k] = select(u0 != 0.0, (1.0 / np.sqrt(a * a + 1.0)) * u0, 0.0)
+            return
         for k in range(n):
             a = vals[ao + k * sa]
             d0 = 1.0 / np.sqrt(a * a + 1.0)
@@ -3127,6 +3532,15 @@ def elementwise_tangent(o, n, L, vals, tan, yo, ao, sa, bo, sb):
                     t += d0 * t0
                 tan[(yo + k) * L + lane] = t
     elif o == 26:  # arccosh
+        if L == 1:
+            A = vals[ao:ao + n]
+            TY = tan[yo:yo + n]
+            TA = tan[ao:ao + n]
+            for k in range(n):
+                a = A[k]
+                u0 = TA[k]
+                TY[k] = select(u0 != 0.0, (1.0 / np.sqrt(a * a - 1.0)) * u0, 0.0)
+            return
         for k in range(n):
             a = vals[ao + k * sa]
             d0 = 1.0 / np.sqrt(a * a - 1.0)
@@ -3137,6 +3551,15 @@ def elementwise_tangent(o, n, L, vals, tan, yo, ao, sa, bo, sb):
                     t += d0 * t0
                 tan[(yo + k) * L + lane] = t
     elif o == 27:  # arctanh
+        if L == 1:
+            A = vals[ao:ao + n]
+            TY = tan[yo:yo + n]
+            TA = tan[ao:ao + n]
+            for k in range(n):
+                a = A[k]
+                u0 = TA[k]
+                TY[k] = select(u0 != 0.0, (1.0 / (1.0 - a * a)) * u0, 0.0)
+            return
         for k in range(n):
             a = vals[ao + k * sa]
             d0 = 1.0 / (1.0 - a * a)
@@ -3147,6 +3570,42 @@ def elementwise_tangent(o, n, L, vals, tan, yo, ao, sa, bo, sb):
                     t += d0 * t0
                 tan[(yo + k) * L + lane] = t
     elif o == 28:  # arctan2
+        if L == 1:
+            if sa == 1 and sb == 1:
+                A = vals[ao:ao + n]
+                B = vals[bo:bo + n]
+                TY = tan[yo:yo + n]
+                TA = tan[ao:ao + n]
+                TB = tan[bo:bo + n]
+                for k in range(n):
+                    a = A[k]
+                    b = B[k]
+                    u0 = TA[k]
+                    u1 = TB[k]
+                    TY[k] = select(u0 != 0.0, (b / (a * a + b * b)) * u0, 0.0) + select(u1 != 0.0, (-a / (a * a + b * b)) * u1, 0.0)
+            elif sa == 1:
+                A = vals[ao:ao + n]
+                b = vals[bo]
+                TY = tan[yo:yo + n]
+                TA = tan[ao:ao + n]
+                t1 = tan[bo]
+                for k in range(n):
+                    a = A[k]
+                    u0 = TA[k]
+                    u1 = t1
+                    TY[k] = select(u0 != 0.0, (b / (a * a + b * b)) * u0, 0.0) + select(u1 != 0.0, (-a / (a * a + b * b)) * u1, 0.0)
+            else:
+                a = vals[ao]
+                B = vals[bo:bo + n]
+                TY = tan[yo:yo + n]
+                t0 = tan[ao]
+                TB = tan[bo:bo + n]
+                for k in range(n):
+                    b = B[k]
+                    u0 = t0
+                    u1 = TB[k]
+                    TY[k] = select(u0 != 0.0, (b / (a * a + b * b)) * u0, 0.0) + select(u1 != 0.0, (-a / (a * a + b * b)) * u1, 0.0)
+            return
         for k in range(n):
             a = vals[ao + k * sa]
             b = vals[bo + k * sb]
@@ -3162,6 +3621,48 @@ def elementwise_tangent(o, n, L, vals, tan, yo, ao, sa, bo, sb):
                     t += d1 * t1
                 tan[(yo + k) * L + lane] = t
     elif o == 29:  # hypot
+        if L == 1:
+            if sa == 1 and sb == 1:
+                A = vals[ao:ao + n]
+                B = vals[bo:bo + n]
+                Y = vals[yo:yo + n]
+                TY = tan[yo:yo + n]
+                TA = tan[ao:ao + n]
+                TB = tan[bo:bo + n]
+                for k in range(n):
+                    a = A[k]
+                    b = B[k]
+                    y = Y[k]
+                    u0 = TA[k]
+                    u1 = TB[k]
+                    TY[k] = select(u0 != 0.0, (select(y == 0.0, 0.0, a / y)) * u0, 0.0) + select(u1 != 0.0, (select(y == 0.0, 0.0, b / y)) * u1, 0.0)
+            elif sa == 1:
+                A = vals[ao:ao + n]
+                b = vals[bo]
+                Y = vals[yo:yo + n]
+                TY = tan[yo:yo + n]
+                TA = tan[ao:ao + n]
+                t1 = tan[bo]
+                for k in range(n):
+                    a = A[k]
+                    y = Y[k]
+                    u0 = TA[k]
+                    u1 = t1
+                    TY[k] = select(u0 != 0.0, (select(y == 0.0, 0.0, a / y)) * u0, 0.0) + select(u1 != 0.0, (select(y == 0.0, 0.0, b / y)) * u1, 0.0)
+            else:
+                a = vals[ao]
+                B = vals[bo:bo + n]
+                Y = vals[yo:yo + n]
+                TY = tan[yo:yo + n]
+                t0 = tan[ao]
+                TB = tan[bo:bo + n]
+                for k in range(n):
+                    b = B[k]
+                    y = Y[k]
+                    u0 = t0
+                    u1 = TB[k]
+                    TY[k] = select(u0 != 0.0, (select(y == 0.0, 0.0, a / y)) * u0, 0.0) + select(u1 != 0.0, (select(y == 0.0, 0.0, b / y)) * u1, 0.0)
+            return
         for k in range(n):
             a = vals[ao + k * sa]
             b = vals[bo + k * sb]
@@ -3178,6 +3679,15 @@ def elementwise_tangent(o, n, L, vals, tan, yo, ao, sa, bo, sb):
                     t += d1 * t1
                 tan[(yo + k) * L + lane] = t
     elif o == 30:  # abs
+        if L == 1:
+            A = vals[ao:ao + n]
+            TY = tan[yo:yo + n]
+            TA = tan[ao:ao + n]
+            for k in range(n):
+                a = A[k]
+                u0 = TA[k]
+                TY[k] = select(u0 != 0.0, (np.sign(a)) * u0, 0.0)
+            return
         for k in range(n):
             a = vals[ao + k * sa]
             d0 = np.sign(a)
@@ -3188,6 +3698,42 @@ def elementwise_tangent(o, n, L, vals, tan, yo, ao, sa, bo, sb):
                     t += d0 * t0
                 tan[(yo + k) * L + lane] = t
     elif o == 31:  # maximum
+        if L == 1:
+            if sa == 1 and sb == 1:
+                A = vals[ao:ao + n]
+                B = vals[bo:bo + n]
+                TY = tan[yo:yo + n]
+                TA = tan[ao:ao + n]
+                TB = tan[bo:bo + n]
+                for k in range(n):
+                    a = A[k]
+                    b = B[k]
+                    u0 = TA[k]
+                    u1 = TB[k]
+                    TY[k] = select(u0 != 0.0, (select(a > b, 1.0, 0.0)) * u0, 0.0) + select(u1 != 0.0, (select(b > a, 1.0, 0.0)) * u1, 0.0)
+            elif sa == 1:
+                A = vals[ao:ao + n]
+                b = vals[bo]
+                TY = tan[yo:yo + n]
+                TA = tan[ao:ao + n]
+                t1 = tan[bo]
+                for k in range(n):
+                    a = A[k]
+                    u0 = TA[k]
+                    u1 = t1
+                    TY[k] = select(u0 != 0.0, (select(a > b, 1.0, 0.0)) * u0, 0.0) + select(u1 != 0.0, (select(b > a, 1.0, 0.0)) * u1, 0.0)
+            else:
+                a = vals[ao]
+                B = vals[bo:bo + n]
+                TY = tan[yo:yo + n]
+                t0 = tan[ao]
+                TB = tan[bo:bo + n]
+                for k in range(n):
+                    b = B[k]
+                    u0 = t0
+                    u1 = TB[k]
+                    TY[k] = select(u0 != 0.0, (select(a > b, 1.0, 0.0)) * u0, 0.0) + select(u1 != 0.0, (select(b > a, 1.0, 0.0)) * u1, 0.0)
+            return
         for k in range(n):
             a = vals[ao + k * sa]
             b = vals[bo + k * sb]
@@ -3203,6 +3749,42 @@ def elementwise_tangent(o, n, L, vals, tan, yo, ao, sa, bo, sb):
                     t += d1 * t1
                 tan[(yo + k) * L + lane] = t
     elif o == 32:  # minimum
+        if L == 1:
+            if sa == 1 and sb == 1:
+                A = vals[ao:ao + n]
+                B = vals[bo:bo + n]
+                TY = tan[yo:yo + n]
+                TA = tan[ao:ao + n]
+                TB = tan[bo:bo + n]
+                for k in range(n):
+                    a = A[k]
+                    b = B[k]
+                    u0 = TA[k]
+                    u1 = TB[k]
+                    TY[k] = select(u0 != 0.0, (select(a < b, 1.0, 0.0)) * u0, 0.0) + select(u1 != 0.0, (select(b < a, 1.0, 0.0)) * u1, 0.0)
+            elif sa == 1:
+                A = vals[ao:ao + n]
+                b = vals[bo]
+                TY = tan[yo:yo + n]
+                TA = tan[ao:ao + n]
+                t1 = tan[bo]
+                for k in range(n):
+                    a = A[k]
+                    u0 = TA[k]
+                    u1 = t1
+                    TY[k] = select(u0 != 0.0, (select(a < b, 1.0, 0.0)) * u0, 0.0) + select(u1 != 0.0, (select(b < a, 1.0, 0.0)) * u1, 0.0)
+            else:
+                a = vals[ao]
+                B = vals[bo:bo + n]
+                TY = tan[yo:yo + n]
+                t0 = tan[ao]
+                TB = tan[bo:bo + n]
+                for k in range(n):
+                    b = B[k]
+                    u0 = t0
+                    u1 = TB[k]
+                    TY[k] = select(u0 != 0.0, (select(a < b, 1.0, 0.0)) * u0, 0.0) + select(u1 != 0.0, (select(b < a, 1.0, 0.0)) * u1, 0.0)
+            return
         for k in range(n):
             a = vals[ao + k * sa]
             b = vals[bo + k * sb]
@@ -3218,6 +3800,42 @@ def elementwise_tangent(o, n, L, vals, tan, yo, ao, sa, bo, sb):
                     t += d1 * t1
                 tan[(yo + k) * L + lane] = t
     elif o == 33:  # mod
+        if L == 1:
+            if sa == 1 and sb == 1:
+                A = vals[ao:ao + n]
+                B = vals[bo:bo + n]
+                TY = tan[yo:yo + n]
+                TA = tan[ao:ao + n]
+                TB = tan[bo:bo + n]
+                for k in range(n):
+                    a = A[k]
+                    b = B[k]
+                    u0 = TA[k]
+                    u1 = TB[k]
+                    TY[k] = select(u0 != 0.0, (1.0) * u0, 0.0) + select(u1 != 0.0, (-np.floor_divide(a, b)) * u1, 0.0)
+            elif sa == 1:
+                A = vals[ao:ao + n]
+                b = vals[bo]
+                TY = tan[yo:yo + n]
+                TA = tan[ao:ao + n]
+                t1 = tan[bo]
+                for k in range(n):
+                    a = A[k]
+                    u0 = TA[k]
+                    u1 = t1
+                    TY[k] = select(u0 != 0.0, (1.0) * u0, 0.0) + select(u1 != 0.0, (-np.floor_divide(a, b)) * u1, 0.0)
+            else:
+                a = vals[ao]
+                B = vals[bo:bo + n]
+                TY = tan[yo:yo + n]
+                t0 = tan[ao]
+                TB = tan[bo:bo + n]
+                for k in range(n):
+                    b = B[k]
+                    u0 = t0
+                    u1 = TB[k]
+                    TY[k] = select(u0 != 0.0, (1.0) * u0, 0.0) + select(u1 != 0.0, (-np.floor_divide(a, b)) * u1, 0.0)
+            return
         for k in range(n):
             a = vals[ao + k * sa]
             b = vals[bo + k * sb]
@@ -3233,6 +3851,15 @@ def elementwise_tangent(o, n, L, vals, tan, yo, ao, sa, bo, sb):
                     t += d1 * t1
                 tan[(yo + k) * L + lane] = t
     elif o == 34:  # erf
+        if L == 1:
+            A = vals[ao:ao + n]
+            TY = tan[yo:yo + n]
+            TA = tan[ao:ao + n]
+            for k in range(n):
+                a = A[k]
+                u0 = TA[k]
+                TY[k] = select(u0 != 0.0, (1.1283791670955126 * np.exp(-a * a)) * u0, 0.0)
+            return
         for k in range(n):
             a = vals[ao + k * sa]
             d0 = 1.1283791670955126 * np.exp(-a * a)
@@ -3243,6 +3870,15 @@ def elementwise_tangent(o, n, L, vals, tan, yo, ao, sa, bo, sb):
                     t += d0 * t0
                 tan[(yo + k) * L + lane] = t
     elif o == 35:  # erfc
+        if L == 1:
+            A = vals[ao:ao + n]
+            TY = tan[yo:yo + n]
+            TA = tan[ao:ao + n]
+            for k in range(n):
+                a = A[k]
+                u0 = TA[k]
+                TY[k] = select(u0 != 0.0, (-1.1283791670955126 * np.exp(-a * a)) * u0, 0.0)
+            return
         for k in range(n):
             a = vals[ao + k * sa]
             d0 = -1.1283791670955126 * np.exp(-a * a)
@@ -3253,6 +3889,15 @@ def elementwise_tangent(o, n, L, vals, tan, yo, ao, sa, bo, sb):
                     t += d0 * t0
                 tan[(yo + k) * L + lane] = t
     elif o == 36:  # ndtr
+        if L == 1:
+            A = vals[ao:ao + n]
+            TY = tan[yo:yo + n]
+            TA = tan[ao:ao + n]
+            for k in range(n):
+                a = A[k]
+                u0 = TA[k]
+                TY[k] = select(u0 != 0.0, (0.3989422804014327 * np.exp(-0.5 * a * a)) * u0, 0.0)
+            return
         for k in range(n):
             a = vals[ao + k * sa]
             d0 = 0.3989422804014327 * np.exp(-0.5 * a * a)
@@ -3263,6 +3908,17 @@ def elementwise_tangent(o, n, L, vals, tan, yo, ao, sa, bo, sb):
                     t += d0 * t0
                 tan[(yo + k) * L + lane] = t
     elif o == 37:  # expit
+        if L == 1:
+            A = vals[ao:ao + n]
+            Y = vals[yo:yo + n]
+            TY = tan[yo:yo + n]
+            TA = tan[ao:ao + n]
+            for k in range(n):
+                a = A[k]
+                y = Y[k]
+                u0 = TA[k]
+                TY[k] = select(u0 != 0.0, (y * (1.0 - y)) * u0, 0.0)
+            return
         for k in range(n):
             a = vals[ao + k * sa]
             y = vals[yo + k]
@@ -3274,6 +3930,15 @@ def elementwise_tangent(o, n, L, vals, tan, yo, ao, sa, bo, sb):
                     t += d0 * t0
                 tan[(yo + k) * L + lane] = t
     elif o == 38:  # copy
+        if L == 1:
+            A = vals[ao:ao + n]
+            TY = tan[yo:yo + n]
+            TA = tan[ao:ao + n]
+            for k in range(n):
+                a = A[k]
+                u0 = TA[k]
+                TY[k] = select(u0 != 0.0, (1.0) * u0, 0.0)
+            return
         for k in range(n):
             a = vals[ao + k * sa]
             d0 = 1.0

@@ -46,6 +46,11 @@ def _namespace():
 
 
 _NS = _namespace()
+
+# Partials that can be infinite at finite inputs (a division, a power, a logarithm):
+# only those need the mask for a zero adjoint; the rest are a plain product.
+_MAY_BE_INFINITE = {d: any(t in d for t in ("/", "**", "log"))
+                    for p in ELEMENTWISE for d in p.partials if d is not None}
 _COMPILED = {}
 
 
@@ -107,14 +112,16 @@ def _scatter_into_zeros(rec, shape, positions, g):
     return T._wrap(rec, i, new_v)
 
 
-def _times_partial(g, d):
+def _times_partial(g, d, may_be_infinite=True):
     """``g * d``, but 0 where the adjoint is 0 and the partial is not finite (so an
     untaken ``where`` branch's inf stays out, as in the compiled sweep). Only that
     case is masked: a zero adjoint still has a derivative (at a minimum the gradient's
     adjoints are 0, and the Hessian comes from their derivatives)."""
     if not isinstance(d, T.Traced):
-        return g * d
+        return g if d == 1.0 else (-g if d == -1.0 else g * d)
     product = g * d
+    if not may_be_infinite:
+        return product
     if not isinstance(g, T.Traced) and np.all(np.asarray(g) != 0.0):
         return product
     masked = T.elementwise("logical_and", T.elementwise("equal", g, 0.0),
@@ -122,9 +129,47 @@ def _times_partial(g, d):
     return T.where(masked, 0.0, product)
 
 
+class _Scattered:
+    """Contributions to parts of an array's adjoint (from x[i], slices, gathers), kept
+    apart until the array's own entry is reached and then added in one scatter: one
+    full-size array per ``x[i]`` would make a traced loop over x quadratic."""
+
+    __slots__ = ("dense", "positions", "pieces")
+
+    def __init__(self, dense):
+        self.dense = dense
+        self.positions = []
+        self.pieces = []
+
+
 def _add(adj, j, g):
     old = adj.get(j)
-    adj[j] = g if old is None else old + g
+    if old is None:
+        adj[j] = g
+    elif isinstance(old, _Scattered):
+        old.dense = g if old.dense is None else old.dense + g
+    else:
+        adj[j] = old + g
+
+
+def _add_scattered(adj, j, positions, g):
+    """Add ``g`` to the adjoint of entry j at flat ``positions``."""
+    old = adj.get(j)
+    if not isinstance(old, _Scattered):
+        old = adj[j] = _Scattered(old)
+    old.positions.append(np.asarray(positions, dtype=np.int64).ravel())
+    old.pieces.append(g)
+
+
+def _adjoint(rec, adj, j):
+    """The whole adjoint of entry j (its scattered parts added up), or None."""
+    g = adj.get(j)
+    if isinstance(g, _Scattered):
+        pieces = [T.reshape_any(p, (-1,)) for p in g.pieces]
+        values = T.concatenate(pieces) if len(pieces) > 1 else pieces[0]
+        total = _scatter_into_zeros(rec, _shape(rec, j), np.concatenate(g.positions), values)
+        g = adj[j] = total if g.dense is None else g.dense + total
+    return g
 
 
 # ---- the traced reverse sweep -----------------------------------------------------------------
@@ -134,7 +179,7 @@ def traced_reverse(rec, start, stop, seeds):
     ({entry: adjoint}). Returns the dict of adjoints."""
     adj = dict(seeds)
     for i in range(stop - 1, start - 1, -1):
-        g = adj.get(i)
+        g = _adjoint(rec, adj, i)
         if g is None:
             continue
         o, a, b, c = _codes(rec, i)
@@ -150,7 +195,7 @@ def traced_reverse(rec, start, stop, seeds):
                 if k >= prim.arity or prim.partials[k] is None or src < start:
                     continue
                 d = _partial(prim, k, ta, tb, ty)
-                contrib = _times_partial(g, d)
+                contrib = _times_partial(g, d, _MAY_BE_INFINITE[prim.partials[k]])
                 _add(adj, src, _fit(contrib, _shape(rec, src)))
             continue
         name = OPNAMES[o]
@@ -176,13 +221,13 @@ def _rule_alias(rec, i, a, b, c, g, adj, start):
         return
     first = b  # an alias keeps its start in slot b
     n = int(np.prod(_shape(rec, i), dtype=np.int64))
-    _add(adj, a, _scatter_into_zeros(rec, _shape(rec, a), first + np.arange(n), g))
+    _add_scattered(adj, a, first + np.arange(n), g)
 
 
 def _rule_gather(rec, i, a, b, c, g, adj, start):
     if a < start:
         return
-    _add(adj, a, _scatter_into_zeros(rec, _shape(rec, a), rec.params[i], g))
+    _add_scattered(adj, a, rec.params[i], g)
 
 
 def _rule_scatter(rec, i, a, b, c, g, adj, start):
@@ -296,7 +341,7 @@ def _rule_sort(rec, i, a, b, c, g, adj, start):
     A = _entry(rec, a)
     again = T._gather(A, positions, _shape(rec, i), av.ravel()[positions].reshape(_shape(rec, i)))
     bool(T.logical_reduce(T.elementwise("equal", again, _entry(rec, i)), "all"))
-    _add(adj, a, _scatter_into_zeros(rec, _shape(rec, a), positions, g))
+    _add_scattered(adj, a, positions, g)
 
 
 def _rule_solve(rec, i, a, b, c, g, adj, start):
@@ -406,7 +451,7 @@ def _zeros_like_leaf(rec, leaf):
 def _result(adj, entries, leaves, treedef, rec):
     out = []
     for e, leaf in zip(entries, leaves):
-        g = adj.get(e)
+        g = _adjoint(rec, adj, e)
         out.append(g if g is not None else _zeros_like_leaf(rec, leaf))
     return unflatten(treedef, out)
 
@@ -474,7 +519,7 @@ def nested_jvp(f, x, v):
             seeds[bl._i] = vl if isinstance(vl, T.Traced) else \
                 T._as_traced(rec, np.asarray(vl, dtype=np.float64) if np.ndim(vl) else float(vl))
     adj = traced_reverse(rec, start, stop, seeds)
-    outs = [adj.get(d._i) if adj.get(d._i) is not None else _zeros_like_leaf(rec, leaf)
+    outs = [_adjoint(rec, adj, d._i) if adj.get(d._i) is not None else _zeros_like_leaf(rec, leaf)
             for d, leaf in zip(dummies, y_leaves)]
     return y, unflatten(y_def, outs)
 

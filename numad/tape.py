@@ -240,7 +240,8 @@ class Tape:
         for e, t in seeds:
             o, n = self.off[e], self.size[e]
             tan[o * L:(o + n) * L] = np.asarray(t, dtype=np.float64).reshape(n * L)
-        K.tangent_sweep(*self.structure, self.vals, self.aux, tan, L, 0, len(self.op))
+        K.tangent_sweep(*self.structure, self.vals, self.partials, self.aux, tan, L, 0,
+                        len(self.op))
         return tan
 
     def read(self, buf, e, L=1):

@@ -221,7 +221,7 @@ def _sweeps(tape, compiled):
     for e in tape.input_entries:
         o, n = tape.off[e], tape.size[e]
         tan[o * L:(o + n) * L] = rng.normal(size=n * L)
-    tng(*tape.structure, vals, aux, tan, L, 0, len(tape))
+    tng(*tape.structure, vals, partials, aux, tan, L, 0, len(tape))
     return status, vals, adj, tan
 
 
