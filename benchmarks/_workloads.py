@@ -26,6 +26,7 @@ TARGETS = {
     "mix_fwdrev_ns": 20.0,           # fwd+rev < 20 ns/entry, random mix
     "rosen_1e6_ratio": 3.0,          # gradient within 3x of the NumPy primal
     "cached_grad_us": 20.0,          # cached nd.gradient call, n = 10, < 20 us
+    "hvp_over_gradient": 4.0,        # issue 3: hvp time within 4x of the gradient's
 }
 
 # ---------------------------------------------------------------------------------------
