@@ -217,12 +217,20 @@ def main():
         gh(xh)
         hh(xh, ph)
         _check(f"hvp {label} n={n}", hh(xh, ph), so.rosen_hess_prod(xh, ph), rtol=1e-10)
-        tg, th = interleaved([lambda: gh(xh), lambda: hh(xh, ph)], R)
+        points = [xh, xh + 0.01]
+        turn = [0]
+
+        def hvp_at_new_point():
+            turn[0] ^= 1
+            return hh(points[turn[0]], ph)
+        tg, th, tnew = interleaved([lambda: gh(xh), lambda: hh(xh, ph), hvp_at_new_point], R)
         sec = f"Hessian-vector products, {label}, n={n}"
         row(sec, "nd.gradient call", tg * 1e6, "us")
-        row(sec, "nd.hvp call", th * 1e6, "us")
-        row(sec, "hvp / gradient", th / tg, "x", f"< {TARGETS['hvp_over_gradient']}",
-            th / tg < TARGETS["hvp_over_gradient"])
+        row(sec, "nd.hvp call at a new point", tnew * 1e6, "us")
+        row(sec, "nd.hvp call at the same point (Newton-CG's inner loop)", th * 1e6, "us")
+        row(sec, "hvp / gradient, new point", tnew / tg, "x", f"< {TARGETS['hvp_over_gradient']}",
+            tnew / tg < TARGETS["hvp_over_gradient"])
+        row(sec, "hvp / gradient, same point", th / tg, "x")
 
     # ---- minimize 1000-variable Rosenbrock: numad against SciPy's finite differences -----
     x0 = np.full(1000, -0.5)

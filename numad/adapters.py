@@ -14,7 +14,7 @@ import functools
 
 import numpy as np
 
-from .pytree import flatten, leaf_is_differentiable
+from .pytree import flatten, leaf_is_differentiable, unflatten
 from .tracer import record
 
 
@@ -215,13 +215,20 @@ def hvp(f):
     True
     """
     cache = _gradient_tape_cache(f)
+    # Newton-CG and the trust-region methods ask for many products at one point: the
+    # forward sweep there is done once, and later products only sweep the tangents
+    last = {"tape": None, "point": None}
 
     @functools.wraps(f)
     def hessp(x, p, *args):
         if _nested((x, p) + args):
             from .transforms import jvp, grad
             return jvp(lambda z: grad(f)(z, *args), x, p)[1]
-        tape = cache.tape_at((x,) + args)
+        point = (x,) + args
+        tape = last["tape"]
+        if tape is None or not _same_point(point, last["point"]):
+            tape = cache.tape_at(point)
+            last["tape"], last["point"] = tape, _copy_point(point)
         (e,) = [int(tape.input_entries[r]) for r in tape.input_positions(0)]
         direction = np.asarray(p, dtype=np.float64).reshape(-1, 1)
         if direction.shape[0] != tape.size[e]:
@@ -234,6 +241,27 @@ def hvp(f):
 
     hessp.cache = cache
     return hessp
+
+
+def _same_point(a, b):
+    la, ta = flatten(a)
+    lb, tb = flatten(b)
+    if ta != tb:
+        return False
+    for u, v in zip(la, lb):
+        if isinstance(u, np.ndarray) or isinstance(v, np.ndarray):
+            if not (isinstance(u, np.ndarray) and isinstance(v, np.ndarray)
+                    and u.shape == v.shape and u.dtype == v.dtype and np.array_equal(u, v)):
+                return False
+        elif type(u) is not type(v) or u != v:
+            return False
+    return True
+
+
+def _copy_point(point):
+    leaves, treedef = flatten(point)
+    return unflatten(treedef, [np.array(v) if isinstance(v, np.ndarray) else v
+                               for v in leaves])
 
 
 def hessian(f):

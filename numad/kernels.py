@@ -589,6 +589,190 @@ def reverse_sweep(op, args, opnd, off, size, pstart, params, aux_off, first, val
 
 
 @njit(cache=True, error_model="numpy")
+def tangent_entry(i, op, args, off, size, pstart, params, aux_off, vals, aux, tan, L):
+    """Tangent step of entry ``i`` when it is not a scalar elementwise one (out of
+    the sweep's loop, like ``forward_entry``)."""
+    o = op[i]
+    n = size[i]
+    yo = off[i]
+    a = args[i, 0]
+    b = args[i, 1]
+    if o < ELEMENTWISE_END:
+        sa = 1 if size[a] > 1 else 0
+        sb = 1 if b >= 0 and size[b] > 1 else 0
+        bo = off[b] if b >= 0 else 0
+        elementwise_tangent(o, n, L, vals, tan, yo, off[a], sa, bo, sb)
+    elif o == INPUT or o == CONST or o == ALIAS:
+        pass
+    elif o == GUARD:
+        for k in range(n * L):
+            tan[yo * L + k] = 0.0
+    elif o == WHERE:
+        c = params[pstart[i]]  # where's third input
+        co, xo, zo = off[a], off[b], off[c]
+        sc = 1 if size[a] > 1 else 0
+        sx = 1 if size[b] > 1 else 0
+        sz = 1 if size[c] > 1 else 0
+        for k in range(n):
+            src = (xo + k * sx) if vals[co + k * sc] != 0.0 else (zo + k * sz)
+            for lane in range(L):
+                tan[(yo + k) * L + lane] = tan[src * L + lane]
+    elif o == GATHER:
+        p = pstart[i]
+        ao = off[a]
+        for k in range(n):
+            for lane in range(L):
+                tan[(yo + k) * L + lane] = tan[(ao + params[p + k]) * L + lane]
+    elif o == SCATTER_SET or o == SCATTER_ADD:
+        p = pstart[i]
+        m = params[p]
+        ao, bo = off[a], off[b]
+        sb = 1 if size[b] > 1 else 0
+        for k in range(n * L):
+            tan[yo * L + k] = tan[ao * L + k]
+        for k in range(m):
+            dst = (yo + params[p + 1 + k]) * L
+            src = (bo + k * sb) * L
+            for lane in range(L):
+                if o == SCATTER_SET:
+                    tan[dst + lane] = tan[src + lane]
+                else:
+                    tan[dst + lane] += tan[src + lane]
+    elif o == SUM or o == PROD or o == AMAX or o == AMIN:
+        p = pstart[i]
+        pre, m, post = params[p], params[p + 1], params[p + 2]
+        ao = off[a]
+        line = np.empty(m)
+        weight = np.empty(m)
+        for r in range(pre):
+            for q in range(post):
+                base = ao + r * m * post + q
+                if o == SUM:
+                    for j in range(m):
+                        weight[j] = 1.0
+                elif o == PROD:
+                    for j in range(m):
+                        line[j] = vals[base + j * post]
+                    _prod_of_others(line, weight)
+                else:
+                    y = vals[yo + r * post + q]
+                    ties = 0
+                    for j in range(m):
+                        if vals[base + j * post] == y:
+                            ties += 1
+                    for j in range(m):
+                        weight[j] = 1.0 / ties if vals[base + j * post] == y else 0.0
+                for lane in range(L):
+                    t = 0.0
+                    for j in range(m):
+                        tj = tan[(base + j * post) * L + lane]
+                        if tj != 0.0 and weight[j] != 0.0:
+                            t += weight[j] * tj
+                    tan[(yo + r * post + q) * L + lane] = t
+    elif o == CUMSUM or o == CUMPROD:
+        p = pstart[i]
+        pre, m, post = params[p], params[p + 1], params[p + 2]
+        ao = off[a]
+        for r in range(pre):
+            for q in range(post):
+                base = r * m * post + q
+                for lane in range(L):
+                    t = 0.0
+                    for j in range(m):
+                        ta = tan[(ao + base + j * post) * L + lane]
+                        if o == CUMSUM:
+                            t += ta
+                        else:
+                            # y_j = y_{j-1} a_j
+                            prev = vals[yo + base + (j - 1) * post] if j > 0 else 1.0
+                            t = t * vals[ao + base + j * post] + prev * ta
+                        tan[(yo + base + j * post) * L + lane] = t
+    elif o == MATMUL:
+        p = pstart[i]
+        nb, m, kk, nn = params[p], params[p + 1], params[p + 2], params[p + 3]
+        ba, bb = params[p + 4], params[p + 5]
+        for t in range(nb):
+            aoff = off[a] + t * ba * m * kk
+            boff = off[b] + t * bb * kk * nn
+            A = _matrix(vals, aoff, m, kk)
+            B = _matrix(vals, boff, kk, nn)
+            for lane in range(L):
+                dA = _lanes_matrix(tan, aoff, m, kk, L, lane)
+                dB = _lanes_matrix(tan, boff, kk, nn, L, lane)
+                _store_lanes_matrix(tan, yo + t * m * nn, np.dot(dA, B) + np.dot(A, dB),
+                                    L, lane)
+    elif o == CONCAT:
+        p = pstart[i]
+        pre, post, count = params[p], params[p + 1], params[p + 2]
+        total = 0
+        for s in range(count):
+            total += params[p + 4 + 2 * s]
+        col = 0
+        for s in range(count):
+            e = params[p + 3 + 2 * s]
+            ms = params[p + 4 + 2 * s]
+            eo = off[e]
+            one = size[e] == 1 and ms * pre * post > 1
+            for r in range(pre):
+                for j in range(ms * post):
+                    src = eo if one else eo + r * ms * post + j
+                    dst = yo + r * total * post + col * post + j
+                    for lane in range(L):
+                        tan[dst * L + lane] = tan[src * L + lane]
+            col += ms
+    elif o == SORT:
+        ao = off[a]
+        xo = aux_off[i]
+        for k in range(n):
+            src = ao + np.int64(aux[xo + k])
+            for lane in range(L):
+                tan[(yo + k) * L + lane] = tan[src * L + lane]
+    elif o == SOLVE:
+        p = pstart[i]
+        m, kk = params[p], params[p + 1]
+        A = _matrix(vals, off[a], m, m)
+        X = _matrix(vals, yo, m, kk)
+        for lane in range(L):
+            dA = _lanes_matrix(tan, off[a], m, m, L, lane)
+            dB = _lanes_matrix(tan, off[b], m, kk, L, lane)
+            _store_lanes_matrix(tan, yo, np.linalg.solve(A, dB - np.dot(dA, X)), L, lane)
+    elif o == INV:
+        m = params[pstart[i]]
+        Y = _matrix(vals, yo, m, m)
+        for lane in range(L):
+            dA = _lanes_matrix(tan, off[a], m, m, L, lane)
+            _store_lanes_matrix(tan, yo, -np.dot(np.dot(Y, dA), Y), L, lane)
+    elif o == SLOGDET:
+        m = params[pstart[i]]
+        Ainv = np.linalg.inv(_matrix(vals, off[a], m, m))
+        for lane in range(L):
+            dA = _lanes_matrix(tan, off[a], m, m, L, lane)
+            tan[yo * L + lane] = 0.0
+            tan[(yo + 1) * L + lane] = np.sum(Ainv.T * dA)
+    elif o == CHOLESKY:
+        m = params[pstart[i]]
+        Lf = _matrix(vals, yo, m, m)
+        Linv = np.linalg.inv(Lf)
+        for lane in range(L):
+            dA = _lanes_matrix(tan, off[a], m, m, L, lane)
+            # dL = L Phi(L^-1 dA L^-T)
+            dL = np.dot(Lf, _phi(np.dot(np.dot(Linv, dA), Linv.T)))
+            _store_lanes_matrix(tan, yo, dL, L, lane)
+    elif o == EIGH:
+        m = params[pstart[i]]
+        V = _matrix(vals, yo + m, m, m)
+        F = _eigh_gaps(vals[yo:yo + m].copy())
+        for lane in range(L):
+            dA = _lower_symmetric(_lanes_matrix(tan, off[a], m, m, L, lane))
+            P = np.dot(np.dot(V.T, dA), V)
+            for r in range(m):
+                tan[(yo + r) * L + lane] = P[r, r]   # dw_i = v_i^T dA v_i
+            _store_lanes_matrix(tan, yo + m, np.dot(V, F * P), L, lane)
+    else:
+        raise ValueError("tangent_sweep: unknown opcode")
+
+
+@njit(cache=True, error_model="numpy")
 def tangent_sweep(op, args, opnd, off, size, pstart, params, aux_off, vals, partials, aux, tan,
                   L, start, stop):
     """Push ``L`` tangent directions at once through entries ``start..stop-1``.
@@ -605,188 +789,19 @@ def tangent_sweep(op, args, opnd, off, size, pstart, params, aux_off, vals, part
             pa = np.int64(opnd[i, 0]) * L
             pb = np.int64(opnd[i, 1]) * L
             yl = off[i] * L
+            if L == 1:
+                u0 = tan[pa]
+                u1 = tan[pb]
+                tan[yl] = (d0 * u0 if u0 != 0.0 else 0.0) + (d1 * u1 if u1 != 0.0 else 0.0)
+                continue
             for lane in range(L):
                 u0 = tan[pa + lane]
                 u1 = tan[pb + lane]
                 tan[yl + lane] = (d0 * u0 if u0 != 0.0 else 0.0) + (d1 * u1 if u1 != 0.0 else 0.0)
             continue
-        n = size[i]
-        yo = off[i]
-        a = args[i, 0]
-        b = args[i, 1]
-        if o < ELEMENTWISE_END:
-            sa = 1 if size[a] > 1 else 0
-            sb = 1 if b >= 0 and size[b] > 1 else 0
-            bo = off[b] if b >= 0 else 0
-            elementwise_tangent(o, n, L, vals, tan, yo, off[a], sa, bo, sb)
-        elif o == INPUT or o == CONST or o == ALIAS:
-            pass
-        elif o == GUARD:
-            for k in range(n * L):
-                tan[yo * L + k] = 0.0
-        elif o == WHERE:
-            c = params[pstart[i]]  # where's third input
-            co, xo, zo = off[a], off[b], off[c]
-            sc = 1 if size[a] > 1 else 0
-            sx = 1 if size[b] > 1 else 0
-            sz = 1 if size[c] > 1 else 0
-            for k in range(n):
-                src = (xo + k * sx) if vals[co + k * sc] != 0.0 else (zo + k * sz)
-                for lane in range(L):
-                    tan[(yo + k) * L + lane] = tan[src * L + lane]
-        elif o == GATHER:
-            p = pstart[i]
-            ao = off[a]
-            for k in range(n):
-                for lane in range(L):
-                    tan[(yo + k) * L + lane] = tan[(ao + params[p + k]) * L + lane]
-        elif o == SCATTER_SET or o == SCATTER_ADD:
-            p = pstart[i]
-            m = params[p]
-            ao, bo = off[a], off[b]
-            sb = 1 if size[b] > 1 else 0
-            for k in range(n * L):
-                tan[yo * L + k] = tan[ao * L + k]
-            for k in range(m):
-                dst = (yo + params[p + 1 + k]) * L
-                src = (bo + k * sb) * L
-                for lane in range(L):
-                    if o == SCATTER_SET:
-                        tan[dst + lane] = tan[src + lane]
-                    else:
-                        tan[dst + lane] += tan[src + lane]
-        elif o == SUM or o == PROD or o == AMAX or o == AMIN:
-            p = pstart[i]
-            pre, m, post = params[p], params[p + 1], params[p + 2]
-            ao = off[a]
-            line = np.empty(m)
-            weight = np.empty(m)
-            for r in range(pre):
-                for q in range(post):
-                    base = ao + r * m * post + q
-                    if o == SUM:
-                        for j in range(m):
-                            weight[j] = 1.0
-                    elif o == PROD:
-                        for j in range(m):
-                            line[j] = vals[base + j * post]
-                        _prod_of_others(line, weight)
-                    else:
-                        y = vals[yo + r * post + q]
-                        ties = 0
-                        for j in range(m):
-                            if vals[base + j * post] == y:
-                                ties += 1
-                        for j in range(m):
-                            weight[j] = 1.0 / ties if vals[base + j * post] == y else 0.0
-                    for lane in range(L):
-                        t = 0.0
-                        for j in range(m):
-                            tj = tan[(base + j * post) * L + lane]
-                            if tj != 0.0 and weight[j] != 0.0:
-                                t += weight[j] * tj
-                        tan[(yo + r * post + q) * L + lane] = t
-        elif o == CUMSUM or o == CUMPROD:
-            p = pstart[i]
-            pre, m, post = params[p], params[p + 1], params[p + 2]
-            ao = off[a]
-            for r in range(pre):
-                for q in range(post):
-                    base = r * m * post + q
-                    for lane in range(L):
-                        t = 0.0
-                        for j in range(m):
-                            ta = tan[(ao + base + j * post) * L + lane]
-                            if o == CUMSUM:
-                                t += ta
-                            else:
-                                # y_j = y_{j-1} a_j
-                                prev = vals[yo + base + (j - 1) * post] if j > 0 else 1.0
-                                t = t * vals[ao + base + j * post] + prev * ta
-                            tan[(yo + base + j * post) * L + lane] = t
-        elif o == MATMUL:
-            p = pstart[i]
-            nb, m, kk, nn = params[p], params[p + 1], params[p + 2], params[p + 3]
-            ba, bb = params[p + 4], params[p + 5]
-            for t in range(nb):
-                aoff = off[a] + t * ba * m * kk
-                boff = off[b] + t * bb * kk * nn
-                A = _matrix(vals, aoff, m, kk)
-                B = _matrix(vals, boff, kk, nn)
-                for lane in range(L):
-                    dA = _lanes_matrix(tan, aoff, m, kk, L, lane)
-                    dB = _lanes_matrix(tan, boff, kk, nn, L, lane)
-                    _store_lanes_matrix(tan, yo + t * m * nn, np.dot(dA, B) + np.dot(A, dB),
-                                        L, lane)
-        elif o == CONCAT:
-            p = pstart[i]
-            pre, post, count = params[p], params[p + 1], params[p + 2]
-            total = 0
-            for s in range(count):
-                total += params[p + 4 + 2 * s]
-            col = 0
-            for s in range(count):
-                e = params[p + 3 + 2 * s]
-                ms = params[p + 4 + 2 * s]
-                eo = off[e]
-                one = size[e] == 1 and ms * pre * post > 1
-                for r in range(pre):
-                    for j in range(ms * post):
-                        src = eo if one else eo + r * ms * post + j
-                        dst = yo + r * total * post + col * post + j
-                        for lane in range(L):
-                            tan[dst * L + lane] = tan[src * L + lane]
-                col += ms
-        elif o == SORT:
-            ao = off[a]
-            xo = aux_off[i]
-            for k in range(n):
-                src = ao + np.int64(aux[xo + k])
-                for lane in range(L):
-                    tan[(yo + k) * L + lane] = tan[src * L + lane]
-        elif o == SOLVE:
-            p = pstart[i]
-            m, kk = params[p], params[p + 1]
-            A = _matrix(vals, off[a], m, m)
-            X = _matrix(vals, yo, m, kk)
-            for lane in range(L):
-                dA = _lanes_matrix(tan, off[a], m, m, L, lane)
-                dB = _lanes_matrix(tan, off[b], m, kk, L, lane)
-                _store_lanes_matrix(tan, yo, np.linalg.solve(A, dB - np.dot(dA, X)), L, lane)
-        elif o == INV:
-            m = params[pstart[i]]
-            Y = _matrix(vals, yo, m, m)
-            for lane in range(L):
-                dA = _lanes_matrix(tan, off[a], m, m, L, lane)
-                _store_lanes_matrix(tan, yo, -np.dot(np.dot(Y, dA), Y), L, lane)
-        elif o == SLOGDET:
-            m = params[pstart[i]]
-            Ainv = np.linalg.inv(_matrix(vals, off[a], m, m))
-            for lane in range(L):
-                dA = _lanes_matrix(tan, off[a], m, m, L, lane)
-                tan[yo * L + lane] = 0.0
-                tan[(yo + 1) * L + lane] = np.sum(Ainv.T * dA)
-        elif o == CHOLESKY:
-            m = params[pstart[i]]
-            Lf = _matrix(vals, yo, m, m)
-            Linv = np.linalg.inv(Lf)
-            for lane in range(L):
-                dA = _lanes_matrix(tan, off[a], m, m, L, lane)
-                # dL = L Phi(L^-1 dA L^-T)
-                dL = np.dot(Lf, _phi(np.dot(np.dot(Linv, dA), Linv.T)))
-                _store_lanes_matrix(tan, yo, dL, L, lane)
-        elif o == EIGH:
-            m = params[pstart[i]]
-            V = _matrix(vals, yo + m, m, m)
-            F = _eigh_gaps(vals[yo:yo + m].copy())
-            for lane in range(L):
-                dA = _lower_symmetric(_lanes_matrix(tan, off[a], m, m, L, lane))
-                P = np.dot(np.dot(V.T, dA), V)
-                for r in range(m):
-                    tan[(yo + r) * L + lane] = P[r, r]   # dw_i = v_i^T dA v_i
-                _store_lanes_matrix(tan, yo + m, np.dot(V, F * P), L, lane)
-        else:
-            raise ValueError("tangent_sweep: unknown opcode")
+        if o == ALIAS or o == CONST or o == INPUT:
+            continue
+        tangent_entry(i, op, args, off, size, pstart, params, aux_off, vals, aux, tan, L)
 
 
 @njit(cache=True)

@@ -125,3 +125,13 @@ def test_root_solves_a_nonlinear_system():
         sol = nd.optimize.root(equations, np.array([1.5, 0.8, 0.3]), args=(a,))
         assert sol.success
         np.testing.assert_allclose(equations(sol.x, a), 0.0, atol=1e-10)
+
+
+def test_hvp_at_one_point_many_directions_and_an_array_changed_in_place():
+    hessp = nd.hvp(rosen)
+    x = np.array([0.3, -0.4, 1.2, 0.9])
+    for p in np.eye(4):
+        np.testing.assert_allclose(hessp(x, p), rosen_hess(x) @ p, rtol=1e-13)
+    x[1] += 0.5  # the optimizer's buffer, changed in place: a new point
+    for p in np.eye(4):
+        np.testing.assert_allclose(hessp(x, p), rosen_hess(x) @ p, rtol=1e-13)
