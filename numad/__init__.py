@@ -4,6 +4,8 @@
 """
 from .adapters import gradient, hessian, hvp, jacobian, value_and_gradient
 from .checking import check_grad, numerical_gradient
+from .checkpoint import checkpoint_schedule
+from .config import config
 from .dual import Dual
 from .errors import ControlFlowChanged, TracingError
 from .functions import (abs, arccos, arccosh, arcsin, arcsinh, arctan, arctan2, arctanh,
@@ -13,6 +15,8 @@ from .functions import (abs, arccos, arccosh, arcsin, arcsinh, arctan, arctan2, 
                         round, sign, sin, sinh, sqrt, square, stack, stop_gradient,
                         straight_through, sum, tan, tanh, trunc, where)
 from . import optimize
+from .odeint import odeint
+from .scan import scan
 from .tape import Tape
 from .transforms import grad, jvp, trace, value_and_grad, vjp
 

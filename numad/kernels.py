@@ -57,12 +57,13 @@ SLOGDET = OPCODES["slogdet"]
 CHOLESKY = OPCODES["cholesky"]
 EIGH = OPCODES["eigh"]
 GUARD = OPCODES["guard"]
+SCAN = OPCODES["scan"]
 ELEMENTWISE_END = N_ELEMENTWISE
 
 # Every opcode a sweep knows; tests compare these with the op table.
 FORWARD_HANDLES = (INPUT, CONST, ALIAS, WHERE, GATHER, SCATTER_SET, SCATTER_ADD, SUM, PROD,
                    AMAX, AMIN, CUMSUM, CUMPROD, MATMUL, CONCAT, SORT, SOLVE, INV, SLOGDET,
-                   CHOLESKY, EIGH, GUARD)
+                   CHOLESKY, EIGH, GUARD, SCAN)
 REVERSE_HANDLES = FORWARD_HANDLES
 TANGENT_HANDLES = FORWARD_HANDLES
 
@@ -331,6 +332,10 @@ def forward_entry(i, op, args, off, size, pstart, params, aux_off, vals, aux):
                 # nan is a decision too: a recorded nan must stay nan
                 if not (vals[ao + k] != vals[ao + k] and vals[yo + k] != vals[yo + k]):
                     return True
+    elif o == SCAN:
+        # a loop's results come from the scan driver, which the tape calls between
+        # sweeps over the entries around the loop; a sweep reaching one reports it
+        return True
     else:
         raise ValueError("forward_sweep: unknown opcode")
     return False
@@ -358,8 +363,8 @@ def reverse_entry(i, op, args, off, size, pstart, params, aux_off, first, vals, 
         bo = off[b] if b >= 0 else 0
         array_elementwise_reverse(o, n, vals, adj, yo, off[a], sa, bo, sb,
                                   op[a] != CONST, need_b, first[i, 0], first[i, 1])
-    elif o == INPUT or o == CONST or o == ALIAS or o == GUARD:
-        pass
+    elif o == INPUT or o == CONST or o == ALIAS or o == GUARD or o == SCAN:
+        pass  # (a loop is reversed by the scan driver)
     elif o == WHERE:
         c = params[pstart[i]]  # where's third input
         co, xo, zo = off[a], off[b], off[c]
@@ -602,8 +607,8 @@ def tangent_entry(i, op, args, off, size, pstart, params, aux_off, vals, aux, ta
         sb = 1 if b >= 0 and size[b] > 1 else 0
         bo = off[b] if b >= 0 else 0
         elementwise_tangent(o, n, L, vals, tan, yo, off[a], sa, bo, sb)
-    elif o == INPUT or o == CONST or o == ALIAS:
-        pass
+    elif o == INPUT or o == CONST or o == ALIAS or o == SCAN:
+        pass  # (a loop's tangents come from the scan driver)
     elif o == GUARD:
         for k in range(n * L):
             tan[yo * L + k] = 0.0
@@ -916,7 +921,7 @@ def tape_layout(op, args, size, scalar_vals):
 
 
 @njit(cache=True)
-def first_writers(op, args, size, pstart, params, outputs, writes_operand):
+def first_writers(op, args, size, pstart, params, outputs, writes_operand, pinned):
     """Which entries may assign their operands' adjoints instead of adding to them.
 
     Returns ``first`` (n, 2): entry i is the first, in reverse order, to touch the
@@ -949,6 +954,9 @@ def first_writers(op, args, size, pstart, params, outputs, writes_operand):
     protected = np.zeros(n, dtype=np.bool_)
     for t in range(outputs.shape[0]):
         protected[root[outputs[t]]] = True
+    for e in range(n):
+        if pinned[e]:
+            protected[root[e]] = True
     first = np.zeros((n, 2), dtype=np.bool_)
     written = np.zeros(n, dtype=np.bool_)
     for i in range(n):

@@ -178,7 +178,15 @@ def traced_reverse(rec, start, stop, seeds):
     """Adjoints, as traced values, of entries ``start..stop-1`` from ``seeds``
     ({entry: adjoint}). Returns the dict of adjoints."""
     adj = dict(seeds)
-    for i in range(stop - 1, start - 1, -1):
+    reverse_range(rec, adj, start, stop, start)
+    return adj
+
+
+def reverse_range(rec, adj, lo, hi, start):
+    """Run the traced reverse sweep over entries ``hi-1`` down to ``lo``, adding into
+    ``adj``; adjoints of entries before ``start`` (constants of the derivative being
+    taken) are dropped."""
+    for i in range(hi - 1, lo - 1, -1):
         g = _adjoint(rec, adj, i)
         if g is None:
             continue
@@ -205,7 +213,12 @@ def traced_reverse(rec, start, stop, seeds):
                                "supported yet (nested nd.grad / nd.jacobian of a function "
                                f"that uses it)")
         rule(rec, i, a, b, c, g, adj, start)
-    return adj
+
+
+def register_rule(name, rule):
+    """Add the traced reverse rule of a structural op defined above this module
+    (``rule(rec, i, a, b, c, g, adj, start)``, as the rules below)."""
+    _RULES[name] = rule
 
 
 def _rule_where(rec, i, a, b, c, g, adj, start):

@@ -179,6 +179,8 @@ STRUCTURAL = [
     ("cholesky", 1, "lower Cholesky factor of a symmetric positive definite matrix"),
     ("eigh", 1, "[eigenvalues, eigenvectors] of the symmetric matrix its lower triangle gives"),
     ("guard", 1, "checks that its input still has the recorded value (a branch decision)"),
+    ("scan", 0, "a loop's results [final carry, stacked outputs]: the scan driver computes "
+                "it from the loop body just before it (numad/scan_kernels.py)"),
 ]
 
 ELEMENTWISE = []

@@ -11,6 +11,7 @@ import numpy as np
 
 from . import kernels as K
 from .errors import ControlFlowChanged
+from .loop_runner import LoopRun, loop_runs
 from .optable import ELEMENTWISE, N_ELEMENTWISE, N_OPS, OPCODES, OPNAMES
 from .pytree import flatten, unflatten
 
@@ -49,7 +50,7 @@ class Tape:
 
     def __init__(self, *, op, args, off, opnd, size, pstart, params, aux_off, aux, vals, shapes,
                  arg_treedefs, leaf_roles, input_entries, output_entries, out_treedef,
-                 name="f"):
+                 name="f", scans=None):
         self.op = op
         self.args = args
         self.off = off
@@ -70,14 +71,17 @@ class Tape:
         self.opnd = opnd
         # the tape's structure, in the order every sweep takes it
         self.structure = (op, args, opnd, off, size, pstart, params, aux_off)
+        # the loops recorded by nd.scan: the sweeps stop at each, and its driver runs it
+        loops, pinned = loop_runs(self, scans) if scans else ([], np.zeros(len(op), bool))
         self.first, self.clear = K.first_writers(
             op, args, size, pstart, params, np.asarray(self.output_entries, dtype=np.int64),
-            _WRITES_ARRAY_OPERAND)
+            _WRITES_ARRAY_OPERAND, pinned)
         self.reverse_structure = self.structure + (self.first,)
         self.partials = np.zeros((len(op), 2))
         self._adj = None
         self._tan = None
         self._has_guards = bool(np.any(op == _GUARD))
+        self.loops = [LoopRun(loop, self) for loop in loops]
         # (start, size, output entry) when the tape is f(x) of one array to one scalar:
         # the adapters' fast path
         self.single_input = None
@@ -172,11 +176,46 @@ class Tape:
     # ---- sweeps ----------------------------------------------------------------------------
     def forward(self, check_guards=True):
         """Re-evaluate every entry from the current inputs; raise on a changed branch."""
-        failed = K.forward_sweep(*self.structure, self.vals, self.partials, self.aux,
-                                 0, len(self.op)) if check_guards or not self._has_guards \
-            else self._forward_ignoring_guards()
+        failed = self._forward_sweeps(ignore_guards=not check_guards and self._has_guards)
         if failed >= 0:
             raise self._changed_branch(failed)
+
+    def _forward_sweeps(self, ignore_guards=False):
+        """The forward sweep over every entry, each loop run by its driver between the
+        sweeps over the entries around it. Returns -1 or the index of a failed guard."""
+        start = 0
+        for run in self.loops:
+            failed = self._forward_range(start, run.bs, ignore_guards)
+            if failed < 0:
+                failed = run.forward(self)
+            if failed >= 0:
+                return failed
+            start = run.p + 1
+        return self._forward_range(start, len(self.op), ignore_guards)
+
+    def _forward_range(self, start, stop, ignore_guards):
+        # Ignoring guards is for right after tracing: the branch taken is the one Python
+        # took, even where a kernel's last-bit rounding would decide a tie differently.
+        while True:
+            failed = K.forward_sweep(*self.structure, self.vals, self.partials, self.aux,
+                                     start, stop)
+            if failed < 0 or not ignore_guards:
+                return failed
+            start = failed + 1
+
+    def _reverse_sweeps(self, adj):
+        """The reverse sweep over every entry into ``adj`` (seeded, cleared), each loop
+        reversed by its driver under its checkpoint schedule."""
+        stop = len(self.op)
+        for run in reversed(self.loops):
+            K.reverse_sweep(*self.reverse_structure, self.vals, self.partials, self.aux, adj,
+                            run.p + 1, stop)
+            failed = run.reverse(self, adj)
+            if failed >= 0:
+                raise self._changed_branch(failed)
+            stop = run.bs
+        K.reverse_sweep(*self.reverse_structure, self.vals, self.partials, self.aux, adj, 0,
+                        stop)
 
     def _changed_branch(self, failed):
         return ControlFlowChanged(
@@ -190,22 +229,18 @@ class Tape:
         """Forward sweep and reverse sweep seeded at entry ``out``, in one kernel call,
         at the inputs already loaded. Returns -1, or the index of a failed guard; the
         adjoints are then in ``self._adj``."""
+        if self.loops:
+            failed = self._forward_sweeps()
+            if failed >= 0:
+                return failed
+            adj = self.adjoint_buffer()
+            adj[self.off[out]] += 1.0
+            self._reverse_sweeps(adj)
+            return -1
         if self._adj is None:
             self._adj = np.zeros_like(self.vals)
         return K.value_and_gradient_sweep(*self.reverse_structure, self.clear, self.vals,
                                           self.partials, self.aux, self._adj, out)
-
-    def _forward_ignoring_guards(self):
-        # Used right after tracing: the branch taken is the one Python took, even where a
-        # kernel's last-bit rounding would decide a tie differently.
-        start = 0
-        n = len(self.op)
-        while True:
-            failed = K.forward_sweep(*self.structure, self.vals, self.partials,
-                                     self.aux, start, n)
-            if failed < 0:
-                return -1
-            start = failed + 1
 
     def _guard_source(self, i):
         a = int(self.args[i, 0])
@@ -225,8 +260,7 @@ class Tape:
         for e, w in seeds:
             o, n = self.off[e], self.size[e]
             adj[o:o + n] += np.asarray(w, dtype=np.float64).ravel()
-        K.reverse_sweep(*self.reverse_structure, self.vals, self.partials, self.aux, adj, 0,
-                        len(self.op))
+        self._reverse_sweeps(adj)
         return adj
 
     def tangents(self, seeds, L):
@@ -240,7 +274,15 @@ class Tape:
         for e, t in seeds:
             o, n = self.off[e], self.size[e]
             tan[o * L:(o + n) * L] = np.asarray(t, dtype=np.float64).reshape(n * L)
-        K.tangent_sweep(*self.structure, self.vals, self.partials, self.aux, tan, L, 0,
+        start = 0
+        for run in self.loops:
+            K.tangent_sweep(*self.structure, self.vals, self.partials, self.aux, tan, L,
+                            start, run.bs)
+            failed = run.tangents(self, tan, L)
+            if failed >= 0:
+                raise self._changed_branch(failed)
+            start = run.p + 1
+        K.tangent_sweep(*self.structure, self.vals, self.partials, self.aux, tan, L, start,
                         len(self.op))
         return tan
 
@@ -286,9 +328,7 @@ class Tape:
     def matches(self, *args):
         """Whether the recorded branch decisions all hold at ``args``."""
         self._load(args)
-        failed = K.forward_sweep(*self.structure, self.vals, self.partials, self.aux,
-                                 0, len(self.op))
-        return failed < 0
+        return self._forward_sweeps() < 0
 
     def value_and_gradient(self, *args, argnum=0):
         """The value and the gradient with respect to argument ``argnum``."""
@@ -342,6 +382,13 @@ class Tape:
             raise ValueError(f"numad: a batch for an input of shape {in_shape} has shape "
                              f"(rows,) + {in_shape}, not {X.shape}")
         rows = X.shape[0]
+        if self.loops:
+            # a tape with loops runs row by row (the parallel batch kernel has no driver)
+            results = [self.value_and_gradient(x) if gradient else (self(x), None)
+                       for x in (X if in_shape else X.ravel())]
+            values = np.array([np.asarray(v) for v, _ in results])
+            return values, (np.array([g for _, g in results]).reshape(X.shape)
+                            if gradient else None)
         out = self.output_entries[0]
         out_shape = self.shape_of(out)
         if gradient:
@@ -435,8 +482,7 @@ class Tape:
                 for k in range(int(self.size[e])):
                     adj = self.adjoint_buffer()
                     adj[self.off[e] + k] = 1.0
-                    K.reverse_sweep(*self.reverse_structure, self.vals, self.partials,
-                                    self.aux, adj, 0, len(self.op))
+                    self._reverse_sweeps(adj)
                     if n:
                         J[row] = np.concatenate([self.read(adj, i) for i in inputs])
                     row += 1

@@ -44,7 +44,8 @@ GUARD = OPCODES["guard"]
 class Recorder:
     """The growing tape of one trace: Python lists, turned into arrays by ``finish``."""
 
-    __slots__ = ("codes", "vals", "arrays", "params", "aux_sizes", "consts", "live")
+    __slots__ = ("codes", "vals", "arrays", "params", "aux_sizes", "consts", "live", "scans",
+                 "scan_depth")
 
     def __init__(self):
         # op, input a, input b of every entry, flat; an alias keeps in slot b where its
@@ -56,6 +57,8 @@ class Recorder:
         self.aux_sizes = {}  # entry -> size of its float workspace
         self.consts = {}     # scalar constant -> entry, so `2.0 * x` reuses one entry
         self.live = True     # False once finished: its traced values are then stale
+        self.scans = {}      # scan entry -> its loop (numad/scan.py's ScanLoop)
+        self.scan_depth = 0  # > 0 while a scan's step is being recorded
 
     @property
     def n(self):
@@ -1811,6 +1814,16 @@ FUNCTIONS = {
 # Recording a whole function
 
 
+# The recorders of the traces in progress, innermost last: a scan whose carry is not
+# traced still records into the trace it runs in (its step may close over traced values).
+_ACTIVE = []
+
+
+def active_recorder():
+    """The recorder of the innermost trace in progress, or None."""
+    return _ACTIVE[-1] if _ACTIVE else None
+
+
 def record(f, args, input_argnums=None, name=None, others_static=True):
     """Run ``f(*args)`` on traced inputs and return the finished ``Tape``.
 
@@ -1853,7 +1866,11 @@ def record(f, args, input_argnums=None, name=None, others_static=True):
         call_args.append(unflatten(treedef, new_leaves))
         arg_treedefs.append(treedef)
         leaf_roles.append(roles)
-    out = f(*call_args)
+    _ACTIVE.append(rec)
+    try:
+        out = f(*call_args)
+    finally:
+        _ACTIVE.pop()
     tape = finish(rec, out, arg_treedefs, leaf_roles, input_entries,
                   name or getattr(f, "__name__", "f"))
     tape.fun = _Retrace(f, input_argnums, name, others_static)
@@ -1895,6 +1912,15 @@ def finish(rec, out, arg_treedefs, leaf_roles, input_entries, name):
             output_entries.append(rec.push(CONST, -1, -1, -1, arr if arr.ndim else float(arr)))
     rec.live = False
 
+    arrays = tape_arrays(rec)
+    return Tape(**arrays, arg_treedefs=arg_treedefs, leaf_roles=leaf_roles,
+                input_entries=input_entries, output_entries=output_entries,
+                out_treedef=out_treedef, name=name, scans=rec.scans)
+
+
+def tape_arrays(rec):
+    """The structure-of-arrays form of everything recorded so far (``finish`` makes a
+    Tape of it; a scan runs its loop on it while the trace goes on)."""
     n = rec.n
     codes = np.array(rec.codes, dtype=np.int64).reshape(n, 3)
     op = codes[:, 0].astype(np.int32)
@@ -1919,8 +1945,5 @@ def finish(rec, out, arg_treedefs, leaf_roles, input_entries, name):
         alen[i] = s
     aux_off = np.cumsum(alen) - alen
     aux = np.zeros(int(alen.sum()) + 1)
-    return Tape(op=op, args=args, off=off, opnd=opnd, size=size, pstart=pstart, params=params,
-                aux_off=aux_off, aux=aux, vals=vals, shapes=shapes,
-                arg_treedefs=arg_treedefs, leaf_roles=leaf_roles,
-                input_entries=input_entries, output_entries=output_entries,
-                out_treedef=out_treedef, name=name)
+    return dict(op=op, args=args, off=off, opnd=opnd, size=size, pstart=pstart,
+                params=params, aux_off=aux_off, aux=aux, vals=vals, shapes=shapes)

@@ -179,6 +179,8 @@ def test_every_sweep_handles_every_opcode():
     # and a tape that holds every opcode runs through all three sweeps
     tape = nd.trace(everything, *everything_args())
     present = set(tape.op.tolist())
+    # (a loop's results come from the scan driver, not from the sweeps: test_scan.py)
+    structural.discard(OPCODES["scan"])
     assert structural <= present, {n for n, _, _ in STRUCTURAL if OPCODES[n] not in present}
 
 

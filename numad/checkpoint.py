@@ -1,0 +1,432 @@
+"""Checkpoint schedules: the order in which reverse mode re-runs and reverses a loop.
+
+A loop of ``length`` steps computes ``state[i + 1] = step_i(state[i])``. Reverse mode
+needs the steps back in the order ``length - 1, ..., 1, 0``, each with its own input
+state. Keeping every state costs memory proportional to ``length``; keeping a few
+("snapshots") and re-running steps forward from them costs time instead. This module
+only *plans*: ``checkpoint_schedule`` returns a :class:`Schedule` whose ``actions``
+table a compiled driver executes row by row, and :func:`simulate` executes the same
+table abstractly to check it.
+
+The table has rows ``(kind, a, b)``; the driver holds one "current" state at a known
+step index, starting at state 0:
+
+========  =====  ==========================================================
+kind      value  row ``(kind, a, b)``
+========  =====  ==========================================================
+ADVANCE   0      current is at step ``a``: run steps ``a .. b-1``, keep nothing
+TAKE      1      copy current (at step ``b``) into snapshot slot ``a``
+RESTORE   2      current := slot ``a``, which holds the state at step ``b``
+RECORD    3      like ADVANCE, but keep the intermediates of steps ``a .. b-1``
+                 (the one recording buffer; a later RECORD replaces it)
+REVERSE   4      reverse steps ``b-1, ..., a`` from the latest RECORD, which
+                 must have been ``(RECORD, a, b)``; current becomes unknown
+========  =====  ==========================================================
+
+The first ``first_pass_end`` rows are the first pass: ADVANCE/RECORD rows (TAKEs in
+between) that run every step once, from step 0 to ``length``, so the driver gets the
+loop's outputs from it. The rest is the reverse phase, valid given only what the first
+pass leaves behind (the slots it filled, the current state and its recording).
+
+A TAKE is emitted only when its slot is RESTOREd later: a snapshot of the state that
+is about to be recorded, and never needed again, would be a copy for nothing.
+"""
+from __future__ import annotations
+
+import math
+import operator
+
+import numpy as np
+
+ADVANCE = 0
+TAKE = 1
+RESTORE = 2
+RECORD = 3
+REVERSE = 4
+
+KIND_NAMES = ("ADVANCE", "TAKE", "RESTORE", "RECORD", "REVERSE")
+STRATEGIES = ("store_all", "recompute_all", "uniform", "binomial", "auto")
+
+
+class Schedule:
+    """A checkpoint schedule: the ``actions`` table and what running it costs.
+
+    Built by :func:`checkpoint_schedule`; ``Schedule(length, strategy, snapshots,
+    actions)`` wraps any table (rows, or flat ``[kind, a, b, ...]``) and derives the
+    costs from its rows, without checking it: :func:`simulate` does that.
+
+    Attributes
+    ----------
+    length : int
+        Number of loop steps.
+    strategy : str
+        The strategy that built it (``"auto"`` is reported as ``"binomial"``).
+    snapshots : int
+        The snapshot budget it was built for: 0 for ``store_all``, 1 for
+        ``recompute_all``, the number of segments for ``uniform``, the number of
+        slots (the initial state's included) for ``binomial``.
+    actions : numpy.ndarray
+        Read-only ``int64`` array of shape ``(m, 3)``, rows ``(kind, a, b)``.
+    first_pass_end : int
+        ``actions[:first_pass_end]`` is the first pass, the rest the reverse phase.
+    forward_steps : int
+        Steps run forward in total: ``b - a`` summed over ADVANCE and RECORD rows.
+    peak_snapshots : int
+        Number of slots ever written (a written slot counts as held to the end).
+    n_slots : int
+        Slots are numbered ``0 .. n_slots - 1``.
+    peak_recorded : int
+        Most steps whose intermediates are held at once (largest RECORD).
+    """
+
+    ADVANCE = ADVANCE
+    TAKE = TAKE
+    RESTORE = RESTORE
+    RECORD = RECORD
+    REVERSE = REVERSE
+
+    __slots__ = ("length", "strategy", "snapshots", "actions", "first_pass_end",
+                 "forward_steps", "peak_snapshots", "n_slots", "peak_recorded")
+
+    def __init__(self, length, strategy, snapshots, actions):
+        if isinstance(actions, list) and (not actions or type(actions[0]) is int):
+            # A builder's flat rows [kind, a, b, kind, ...]: fromiter is the fastest.
+            actions = np.fromiter(actions, dtype=np.int64, count=len(actions))
+        else:
+            actions = np.array(actions, dtype=np.int64)  # our own copy, frozen below
+        if actions.ndim == 1 and actions.size % 3 == 0:
+            actions = actions.reshape(-1, 3)
+        if actions.ndim != 2 or actions.shape[1] != 3:
+            raise ValueError(f"Schedule: actions must be rows (kind, a, b), got shape "
+                             f"{actions.shape}")
+        actions.setflags(write=False)  # the driver and the caller share one table
+        kind, a, b = actions[:, 0], actions[:, 1], actions[:, 2]
+        self.length = length
+        self.strategy = strategy
+        self.snapshots = snapshots
+        self.actions = actions
+        # The first pass ends with the first RECORD (RECORD, ..., length): every
+        # strategy records the last piece of the loop before reversing anything.
+        records = np.flatnonzero(kind == RECORD)
+        self.first_pass_end = int(records[0]) + 1 if len(records) else 0
+        runs = (kind == ADVANCE) | (kind == RECORD)
+        self.forward_steps = int((b[runs] - a[runs]).sum())
+        self.peak_snapshots = len(np.unique(a[kind == TAKE]))
+        slotted = (kind == TAKE) | (kind == RESTORE)
+        self.n_slots = int(a[slotted].max()) + 1 if slotted.any() else 0
+        self.peak_recorded = int((b[records] - a[records]).max()) if len(records) else 0
+
+    @property
+    def first_pass(self):
+        """The rows of the first pass (a view)."""
+        return self.actions[:self.first_pass_end]
+
+    @property
+    def reverse_pass(self):
+        """The rows of the reverse phase (a view)."""
+        return self.actions[self.first_pass_end:]
+
+    def __len__(self):
+        return len(self.actions)
+
+    def __repr__(self):
+        return (f"Schedule(strategy={self.strategy!r}, length={self.length}, "
+                f"snapshots={self.snapshots}, rows={len(self.actions)}, "
+                f"first_pass_end={self.first_pass_end}, "
+                f"forward_steps={self.forward_steps}, "
+                f"peak_snapshots={self.peak_snapshots}, "
+                f"peak_recorded={self.peak_recorded})")
+
+
+def checkpoint_schedule(length, snapshots=None, strategy="binomial"):
+    """Plan the forward re-runs and reversals of a loop of ``length`` steps.
+
+    Parameters
+    ----------
+    length : int
+        Number of loop steps, ``>= 0``. Length 0 gives an empty schedule.
+    snapshots : int or None
+        Snapshot budget, ``>= 1``:
+
+        - ``"store_all"``: ignored; the whole loop is recorded at once.
+        - ``"recompute_all"``: ignored; one snapshot, the initial state.
+        - ``"uniform"``: segments of ``k = ceil(length / snapshots)`` steps, so at
+          most ``snapshots`` segments; None gives ``k = ceil(sqrt(length))``.
+        - ``"binomial"``: number of slots, the initial state's included. None gives
+          ``max(1, ceil(sqrt(length)))``, the memory of ``uniform``'s default, with
+          which no step is advanced more than three times.
+        - ``"auto"``: the same as ``"binomial"``, but ``snapshots`` must be given
+          (the caller decides the budget).
+    strategy : {"binomial", "store_all", "recompute_all", "uniform", "auto"}
+        ``"binomial"`` is Griewank and Walther's revolve: for the given number of
+        slots it runs the fewest forward steps possible, ``binomial_advances(length,
+        snapshots) + length`` (every step is recorded once, one at a time).
+
+    Returns
+    -------
+    Schedule
+
+    Raises
+    ------
+    ValueError
+        For an unknown strategy, a negative ``length``, ``snapshots < 1``, or
+        ``"auto"`` without ``snapshots``.
+
+    Examples
+    --------
+    Ten steps, three slots: 15 steps are re-run from snapshots on top of the 10 that
+    are recorded, against 10 + 45 with a single snapshot.
+
+    >>> s = checkpoint_schedule(10, snapshots=3)
+    >>> s.forward_steps, s.peak_snapshots, s.peak_recorded
+    (25, 3, 1)
+    >>> checkpoint_schedule(10, strategy="recompute_all").forward_steps
+    55
+    >>> checkpoint_schedule(3, strategy="store_all").actions.tolist()
+    [[3, 0, 3], [4, 0, 3]]
+    """
+    if not isinstance(strategy, str) or strategy not in STRATEGIES:
+        raise ValueError(f"checkpoint_schedule: unknown strategy {strategy!r}; "
+                         f"use one of {', '.join(map(repr, STRATEGIES))}")
+    length = _count("checkpoint_schedule", "length", length, minimum=0)
+    if snapshots is not None:
+        snapshots = _count("checkpoint_schedule", "snapshots", snapshots, minimum=1)
+
+    if strategy == "store_all":
+        return Schedule(length, strategy, 0, _store_all(length))
+    if strategy == "recompute_all":
+        return Schedule(length, strategy, 1, _binomial(length, 1))
+    if strategy == "uniform":
+        if snapshots is None:
+            k = math.isqrt(length - 1) + 1 if length else 1  # ceil(sqrt(length))
+        else:
+            k = max(1, -(-length // snapshots))
+        budget = snapshots if snapshots is not None else -(-length // k)
+        return Schedule(length, strategy, budget, _uniform(length, k))
+    if strategy == "auto" and snapshots is None:
+        raise ValueError("checkpoint_schedule: strategy='auto' needs snapshots= "
+                         "(the caller picks the budget); or use strategy='binomial'")
+    if snapshots is None:
+        snapshots = max(1, math.isqrt(length - 1) + 1 if length else 1)
+    return Schedule(length, "binomial", snapshots, _binomial(length, snapshots))
+
+
+def binomial_advances(length, snapshots):
+    """The fewest ADVANCE steps that reverse ``length`` steps with ``snapshots`` slots.
+
+    With ``t`` the smallest integer such that ``C(s + t, s) >= l`` (``s`` slots, the
+    initial state's included, ``l`` steps), this is ``t*l - C(s + t, t - 1)``, with
+    ``C(n, -1) = 0``: Griewank and Walther's bound, which ``"binomial"`` schedules
+    meet. ``t`` is the most times any one step is advanced. The recording runs
+    (``l`` more steps, each recorded once) are not included.
+
+    >>> binomial_advances(10, 3), binomial_advances(10, 1), binomial_advances(10, 9)
+    (15, 45, 9)
+    """
+    length = _count("binomial_advances", "length", length, minimum=0)
+    s = _count("binomial_advances", "snapshots", snapshots, minimum=1)
+    if length <= 1:
+        return 0
+    if s == 1:
+        return length * (length - 1) // 2
+    t = _repetitions(length, min(s, length))
+    return t * length - math.comb(min(s, length) + t, t - 1)
+
+
+def simulate(schedule):
+    """Execute ``schedule.actions`` abstractly and check the action contract.
+
+    Tracks the step index of the current state and of every slot, and the range of
+    the latest recording; checks every row against the contract in the module
+    docstring, the first pass, and the schedule's reported costs.
+
+    Returns
+    -------
+    list of int
+        The reversed steps in the order they were reversed (``length - 1, ..., 0``).
+
+    Raises
+    ------
+    AssertionError
+        Naming the offending row, on the first violation.
+    """
+    length = schedule.length
+    actions = np.asarray(schedule.actions)
+    fp_end = schedule.first_pass_end
+    assert actions.ndim == 2 and actions.shape[1] == 3, (
+        f"actions must have shape (m, 3), got {actions.shape}")
+    assert 0 <= fp_end <= len(actions), f"first_pass_end {fp_end} out of range"
+
+    current = 0           # step index of the current state; None when unknown
+    slots = {}            # slot -> step index of the state it holds
+    recording = None      # (a, b) of the latest RECORD
+    reversed_steps = []
+    forward = 0
+    peak_recorded = 0
+    first_pass_covered = 0  # steps run by the first pass, which runs 0 .. length-1
+    for row, (kind, a, b) in enumerate(actions.tolist()):
+        where = f"row {row} ({KIND_NAMES[kind] if 0 <= kind < 5 else kind}, {a}, {b})"
+        first_pass = row < fp_end
+        assert 0 <= kind <= 4, f"{where}: unknown kind"
+        if kind in (ADVANCE, RECORD):
+            assert current is not None, f"{where}: current state unknown; RESTORE first"
+            assert current == a, f"{where}: current state is at step {current}, not {a}"
+            assert a < b <= length, f"{where}: need {a} < {b} <= length {length}"
+            if first_pass:
+                assert a == first_pass_covered, (
+                    f"{where}: first pass must run steps in order from "
+                    f"{first_pass_covered}")
+                first_pass_covered = b
+            forward += b - a
+            current = b
+            if kind == RECORD:
+                recording = (a, b)
+                peak_recorded = max(peak_recorded, b - a)
+        elif kind == TAKE:
+            assert a >= 0, f"{where}: negative slot"
+            assert current is not None, f"{where}: current state unknown after REVERSE"
+            assert current == b, f"{where}: current state is at step {current}, not {b}"
+            slots[a] = b
+        elif kind == RESTORE:
+            assert not first_pass, f"{where}: RESTORE in the first pass"
+            assert a in slots, f"{where}: slot {a} was never written"
+            assert slots[a] == b, f"{where}: slot {a} holds step {slots[a]}, not {b}"
+            current = b
+        else:  # REVERSE
+            assert not first_pass, f"{where}: REVERSE in the first pass"
+            assert recording == (a, b), (
+                f"{where}: the latest recording is {recording}, not ({a}, {b})")
+            expected = length - 1 - len(reversed_steps)
+            assert b - 1 == expected, (
+                f"{where}: next step to reverse is {expected}, not {b - 1}")
+            reversed_steps.extend(range(b - 1, a - 1, -1))
+            recording = None  # each step is reversed once
+            current = None
+        if row == fp_end - 1:
+            assert first_pass_covered == length and current == length, (
+                f"first pass ends at step {first_pass_covered}, not {length}")
+    if fp_end == 0:
+        assert length == 0, "a non-empty loop needs a first pass"
+    assert reversed_steps == list(range(length - 1, -1, -1)), (
+        f"reversed {len(reversed_steps)} of {length} steps")
+    # The reported costs must be the ones the rows give.
+    assert schedule.forward_steps == forward, (
+        f"forward_steps {schedule.forward_steps} != {forward} counted")
+    assert schedule.peak_snapshots == len(slots), (
+        f"peak_snapshots {schedule.peak_snapshots} != {len(slots)} slots written")
+    assert schedule.peak_recorded == peak_recorded, (
+        f"peak_recorded {schedule.peak_recorded} != {peak_recorded}")
+    assert all(0 <= s < schedule.n_slots for s in slots), "slot beyond n_slots"
+    return reversed_steps
+
+
+# ---------------------------------------------------------------------------------
+# Builders. Each returns a flat Python list [kind, a, b, kind, a, b, ...]: appending
+# to a list is the cheapest way to grow millions of rows; Schedule makes the array.
+# ---------------------------------------------------------------------------------
+
+
+def _store_all(length):
+    return [RECORD, 0, length, REVERSE, 0, length] if length else []
+
+
+def _uniform(length, k):
+    """Snapshot at 0, k, 2k, ...; the last segment is recorded by the first pass."""
+    if length == 0:
+        return []
+    starts = list(range(0, length, k))
+    out = []
+    for j, a in enumerate(starts[:-1]):
+        out += (TAKE, j, a, ADVANCE, a, a + k)
+    last = starts[-1]
+    out += (RECORD, last, length, REVERSE, last, length)
+    for j in range(len(starts) - 2, -1, -1):
+        a = starts[j]
+        out += (RESTORE, j, a, RECORD, a, a + k, REVERSE, a, a + k)
+    return out
+
+
+def _repetitions(n, s):
+    """Smallest t with C(s + t, s) >= n: the most advances of any one step."""
+    t, reach = 0, 1
+    while reach < n:
+        t += 1
+        reach = reach * (s + t) // t  # C(s+t, s) from C(s+t-1, s)
+    return t
+
+
+def _binomial(length, slots):
+    """Revolve, as an explicit stack of sub-problems (no Python recursion).
+
+    Sub-problem ``(a, b, slot, s, t, restore)``: reverse steps ``b-1 .. a`` when slot
+    ``slot`` holds the state at ``a`` and ``s`` slots (``slot`` and the ones above it)
+    are free to use; ``restore`` says current must first be set from ``slot``.
+
+    Splitting at ``m``: advance ``a -> m``, snapshot ``m`` in ``slot + 1``, reverse
+    ``[m, b)`` with ``s - 1`` slots, then restore ``a`` and reverse ``[a, m)`` with
+    ``s`` slots. Write ``beta(s, t) = C(s + t, s)``, the longest loop ``s`` slots
+    reverse with no step advanced more than ``t`` times, and ``t`` for the
+    sub-problem's repetition number (``beta(s, t-1) < n <= beta(s, t)``). Any ``m``
+    with ``beta(s, t-2) <= m <= beta(s, t-1)`` and
+    ``beta(s-1, t-1) <= n - m <= beta(s-1, t)`` is optimal: the left part is then
+    reversed with ``t - 1`` repetitions and the right one with ``t``, and Pascal's
+    rule ``beta(s+1, t-1) = beta(s+1, t-2) + beta(s, t-1)`` adds their costs up to
+    ``t*n - beta(s+1, t-1)``. The range is never empty because
+    ``beta(s, t) = beta(s, t-1) + beta(s-1, t)``. We take its smallest ``m``: as
+    fast as any, and it needs a few percent fewer TAKEs than the largest.
+    """
+    if length == 0:
+        return []
+    s0 = min(slots, length)  # more than length slots can never be used
+    out = []
+    emit = out.extend
+    if length >= 2:
+        emit((TAKE, 0, 0))
+    t0 = _repetitions(length, s0) if s0 > 1 else 0
+    stack = [(0, length, 0, s0, t0, False)]
+    pop, push, comb = stack.pop, stack.append, math.comb
+    while stack:
+        a, b, slot, s, t, restore = pop()
+        if restore:
+            emit((RESTORE, slot, a))
+        n = b - a
+        if n == 1:
+            emit((RECORD, a, b, REVERSE, a, b))
+        elif s == 1:
+            # One slot: re-run from a to each step, last step first. Also the
+            # recompute_all strategy (s = 1 at the top).
+            emit((ADVANCE, a, b - 1))  # n >= 2 here, so a < b - 1
+            emit((RECORD, b - 1, b, REVERSE, b - 1, b))
+            for i in range(b - 2, a - 1, -1):
+                emit((RESTORE, slot, a))
+                if i > a:
+                    emit((ADVANCE, a, i))
+                emit((RECORD, i, i + 1, REVERSE, i, i + 1))
+        else:
+            # t is an upper bound inherited from the parent (a child's repetition
+            # number is at most its parent's and at least two less): walk it down.
+            while t > 1 and comb(s + t - 1, s) >= n:
+                t -= 1
+            low = comb(s + t - 2, s) if t >= 2 else 1  # beta(s, t-2), and m >= 1
+            m = max(low, n - comb(s + t - 1, s - 1))     # n - beta(s-1, t)
+            mid = a + m
+            emit((ADVANCE, a, mid))
+            push((a, mid, slot, s, t, True))  # popped second: the left part
+            if b - mid >= 2:  # a one-step right part is recorded at once
+                emit((TAKE, slot + 1, mid))
+            push((mid, b, slot + 1, s - 1, t, False))
+    return out
+
+
+def _count(func, name, value, minimum):
+    """``value`` as a Python int ``>= minimum`` (NumPy integers welcome, bools not)."""
+    if isinstance(value, bool):
+        raise ValueError(f"{func}: {name} must be an int, got {value!r}")
+    try:
+        value = operator.index(value)
+    except TypeError:
+        raise ValueError(f"{func}: {name} must be an int, "
+                         f"got {type(value).__name__}") from None
+    if value < minimum:
+        raise ValueError(f"{func}: {name} must be >= {minimum}, got {value}")
+    return value

@@ -1,0 +1,173 @@
+"""How a tape runs the loops recorded in it: each ``nd.scan`` becomes a ``LoopRun``.
+
+A ``LoopRun`` turns a recorded loop (entries of the tape, see ``numad/scan.py``) into
+the offsets the compiled driver takes (``numad/scan_kernels.py``), picks its
+checkpoint schedule, and owns its snapshot and recording buffers.
+"""
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from . import scan_kernels as SK
+from .checkpoint import checkpoint_schedule
+from .config import config
+from .errors import TracingError
+from .optable import OPCODES
+
+_ALIAS = OPCODES["alias"]
+_CONST = OPCODES["const"]
+_WHERE = OPCODES["where"]
+_CONCAT = OPCODES["concat"]
+
+
+@functools.lru_cache(maxsize=32)
+def _schedule(length, snapshots, strategy):
+    return checkpoint_schedule(length, snapshots, strategy)
+
+
+def resolve_schedule(length, carry_bytes, strategy, snapshots):
+    """The schedule a loop of ``length`` steps runs under ``strategy``: ``auto`` is
+    binomial with as many snapshots as ``nd.config.memory_budget`` holds."""
+    if strategy == "auto":
+        fit = config.memory_budget // max(carry_bytes, 1)
+        snapshots = int(max(1, min(length, fit if snapshots is None else snapshots)))
+        strategy = "binomial"
+    return _schedule(int(length), None if snapshots is None else int(snapshots), strategy)
+
+
+class LoopRun:
+    """One loop of a tape: its layout in the tape's buffers, schedule and buffers."""
+
+    def __init__(self, loop, tape):
+        off, size = tape.off, tape.size
+        self.loop = loop
+        self.bs, self.be, self.p = loop.body_start, loop.body_stop, loop.entry
+        self.length = loop.length
+        self.p_off = int(off[self.p])
+
+        def offsets(entries):
+            return np.array([off[e] for e in entries], dtype=np.int64)
+
+        def sizes(entries):
+            return np.array([size[e] for e in entries], dtype=np.int64)
+
+        y_size = sizes(loop.y_out)
+        self.lay = (offsets(loop.init), offsets(loop.carry_in), offsets(loop.carry_out),
+                    sizes(loop.carry_in), offsets(loop.xs), offsets(loop.x_in),
+                    sizes(loop.x_in), offsets(loop.y_out), y_size,
+                    np.concatenate([[0], np.cumsum(y_size * self.length)[:-1]]).astype(np.int64)
+                    if len(y_size) else np.zeros(0, dtype=np.int64))
+        self.carry = int(self.lay[3].sum())
+        # the body's own storage: entries bs..be-1 own one contiguous stretch of the
+        # value buffer (aliases own none) and of the workspace
+        owned = [e for e in range(self.bs, self.be) if tape.op[e] != _ALIAS]
+        vlo = int(off[owned[0]]) if owned else 0
+        vhi = int(max(off[e] + size[e] for e in owned)) if owned else 0
+        alo = int(tape.aux_off[self.bs])
+        ahi = int(tape.aux_off[self.be]) if self.be < len(tape.op) else len(tape.aux) - 1
+        self.span = np.array([vlo, vhi, alo, ahi], dtype=np.int64)
+        self.schedule = resolve_schedule(self.length, 8 * self.carry, loop.strategy,
+                                         loop.snapshots)
+        s = self.schedule
+        rows = max(int(s.peak_recorded), 1)
+        self.snaps = np.zeros((max(int(s.n_slots), 1), max(self.carry, 1)))
+        self.rec_vals = np.zeros((rows, vhi - vlo))
+        self.rec_partials = np.zeros((rows, self.be - self.bs, 2))
+        self.rec_aux = np.zeros((rows, ahi - alo))
+        self.cur = np.zeros(self.carry)
+        self.gcur = np.zeros(self.carry)
+        self.fresh = False  # the snapshots and recordings are the first pass's
+
+    @property
+    def nbytes(self):
+        return sum(a.nbytes for a in (self.snaps, self.rec_vals, self.rec_partials,
+                                      self.rec_aux))
+
+    def forward(self, tape):
+        """The loop's first pass. Returns -1 or a failed guard's index."""
+        s = self.schedule
+        failed = SK.scan_forward(tape.structure, tape.vals, tape.partials, tape.aux, self.bs,
+                                 self.be, self.span, self.lay, s.actions, s.first_pass_end,
+                                 self.snaps, self.rec_vals, self.rec_partials, self.rec_aux,
+                                 self.cur, tape.vals, self.p_off, self.length)
+        self.fresh = failed < 0
+        return failed
+
+    def reverse(self, tape, adj):
+        """Add the loop's adjoints into ``adj``; returns -1 or a failed guard's index."""
+        s = self.schedule
+        failed = SK.scan_reverse(tape.reverse_structure, tape.vals, tape.partials, tape.aux,
+                                 adj, self.bs, self.be, self.span, self.lay, s.actions,
+                                 s.first_pass_end, not self.fresh, self.snaps, self.rec_vals,
+                                 self.rec_partials, self.rec_aux, self.cur, self.gcur,
+                                 self.p_off, self.length)
+        self.fresh = False
+        return failed
+
+    def tangents(self, tape, tan, L):
+        tcur = np.zeros(self.carry * L)
+        return SK.scan_tangent(tape.structure, tape.vals, tape.partials, tape.aux, tan, L,
+                               self.bs, self.be, self.span, self.lay, self.cur, tcur,
+                               self.p_off, self.length)
+
+
+def loop_runs(tape, loops):
+    """The tape's loops in order, and which adjoints the reverse sweep must never
+    assign (only add to): everything a loop body touches from outside, and the body."""
+    n = len(tape.op)
+    pinned = np.zeros(n, dtype=np.bool_)
+    runs = []
+    for p in sorted(loops):
+        loop = loops[p]
+        bs, be = loop.body_start, loop.body_stop
+        body_args = _operands(tape, bs, be)
+        outside = body_args[(body_args >= 0) & (body_args < bs)]
+        pinned[outside] = True
+        for e in range(bs, be):
+            if tape.op[e] in (_WHERE, _CONCAT):
+                for q in _param_entries(tape, e):
+                    if q < bs:
+                        pinned[q] = True
+        for group in (loop.init, loop.xs, loop.carry_out, loop.y_out):
+            pinned[list(group)] = True
+        _refuse_leaks(tape, loop)
+        runs.append(loop)
+    return runs, pinned
+
+
+def _operands(tape, lo, hi):
+    """The entries that entries lo..hi-1 take as their a and b inputs (-1 for none)."""
+    args = tape.args[lo:hi].astype(np.int64)
+    args[tape.op[lo:hi] == _ALIAS, 1] = -1  # (an alias keeps its window's start there)
+    return args
+
+
+def _param_entries(tape, e):
+    p = int(tape.pstart[e])
+    if tape.op[e] == _WHERE:
+        return [int(tape.params[p])]
+    count = int(tape.params[p + 2])
+    return [int(tape.params[p + 3 + 2 * t]) for t in range(count)]
+
+
+def _refuse_leaks(tape, loop):
+    # a value computed inside the step and used after the loop would be the value of
+    # one step only (the last one replayed): refuse instead of answering wrongly
+    bs, be, p = loop.body_start, loop.body_stop, loop.entry
+    rest = _operands(tape, p + 1, len(tape.op))
+    refs = rest[(rest >= bs) & (rest < be)]
+    # (constants are shared by value across the whole trace, and never change)
+    leaked = bool(np.any(tape.op[refs] != _CONST))
+    if not leaked:
+        for e in np.nonzero((tape.op[p + 1:] == _WHERE) | (tape.op[p + 1:] == _CONCAT))[0]:
+            if any(bs <= q < be and tape.op[q] != _CONST
+                   for q in _param_entries(tape, p + 1 + int(e))):
+                leaked = True
+                break
+    if leaked:
+        raise TracingError(f"numad: a value computed inside the step of nd.scan "
+                           f"({loop.name}) is used after the loop (was it stored in a list "
+                           "or a variable outside the step?); return it from the step as "
+                           "part of its carry or of its output y instead")
