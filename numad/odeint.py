@@ -40,9 +40,9 @@ def odeint(rhs, y0, t, *args, method="rk4", substeps=1, checkpoint="auto", snaps
     --------
     >>> import numad as nd, numpy as np
     >>> t = np.linspace(0.0, 1.0, 11)
-    >>> Y = nd.odeint(lambda y, t, k: -k * y, np.array([1.0]), t, 2.0)
-    >>> Y.shape, round(float(Y[-1, 0]), 6), round(float(np.exp(-2.0)), 6)
-    ((11, 1), 0.135335, 0.135335)
+    >>> Y = nd.odeint(lambda y, t, k: -k * y, np.array([1.0]), t, 2.0, substeps=10)
+    >>> Y.shape, round(float(Y[-1, 0]), 8), round(float(np.exp(-2.0)), 8)
+    ((11, 1), 0.13533528, 0.13533528)
     >>> # d y(1) / d k = -t y(1) = -exp(-2)
     >>> round(nd.grad(lambda k: nd.odeint(lambda y, t, k: -k * y, np.array([1.0]), t,
     ...                                   k)[-1, 0])(2.0), 5)
