@@ -97,10 +97,13 @@ def _bring_back(vals, partials, aux, bs, be, span, r, rec_vals, rec_partials, re
 
 @njit(cache=True, error_model="numpy")
 def _run_forward(structure, vals, partials, aux, bs, be, span, lay, actions, lo, hi, cur,
-                 at, snaps, rec_vals, rec_partials, rec_aux, out, p_off, length, write_ys):
+                 at, snaps, rec_vals, rec_partials, rec_aux, out, p_off, length, write_ys,
+                 keep_last=True):
     """Carry out the ADVANCE, TAKE, RESTORE and RECORD rows ``lo..hi-1`` of a schedule.
 
-    ``at[0]`` is the step the carry ``cur`` is at. Returns -1 or a failed guard."""
+    ``at[0]`` is the step the carry ``cur`` is at. Without ``keep_last``, a RECORD
+    leaves its last step only in the body's buffers (the caller reverses it next).
+    Returns -1 or a failed guard."""
     for row in range(lo, hi):
         kind = actions[row, 0]
         a = actions[row, 1]
@@ -111,7 +114,7 @@ def _run_forward(structure, vals, partials, aux, bs, be, span, lay, actions, lo,
                                p_off, length, write_ys)
                 if failed >= 0:
                     return failed
-                if kind == RECORD:
+                if kind == RECORD and (keep_last or s < b - 1):
                     _keep(vals, partials, aux, bs, be, span, s - a, rec_vals, rec_partials,
                           rec_aux)
             at[0] = b
@@ -225,15 +228,23 @@ def scan_reverse(rstructure, vals, partials, aux, adj, bs, be, span, lay, action
         a = actions[row, 1]
         b = actions[row, 2]
         if kind == REVERSE:
+            # a step recorded by the row just before is still in the body's buffers
+            # (binomial schedules record one step and reverse it at once: no copies)
+            hot = (row - 1 >= first_pass_end and actions[row - 1, 0] == RECORD
+                   and actions[row - 1, 1] == a and actions[row - 1, 2] == b)
             for s in range(b - 1, a - 1, -1):
-                _bring_back(vals, partials, aux, bs, be, span, s - a, rec_vals, rec_partials,
-                            rec_aux)
+                if not (hot and s == b - 1):
+                    _bring_back(vals, partials, aux, bs, be, span, s - a, rec_vals,
+                                rec_partials, rec_aux)
                 _reverse_step(rstructure, vals, partials, aux, adj, bs, be, span, lay, s,
                               gcur, p_off)
         else:
+            reversed_next = (kind == RECORD and row + 1 < actions.shape[0]
+                             and actions[row + 1, 0] == REVERSE
+                             and actions[row + 1, 1] == a and actions[row + 1, 2] == b)
             failed = _run_forward(structure, vals, partials, aux, bs, be, span, lay, actions,
                                   row, row + 1, cur, at, snaps, rec_vals, rec_partials,
-                                  rec_aux, vals, p_off, length, False)
+                                  rec_aux, vals, p_off, length, False, not reversed_next)
             if failed != -1:
                 return failed
     c_init, c_size = lay[0], lay[3]
