@@ -7,6 +7,7 @@ its own because numba's cache does not notice edits to callees in other files.
 """
 from __future__ import annotations
 
+import ast
 import pathlib
 import re
 
@@ -279,6 +280,155 @@ def _tangent():
     return out
 
 
+# ---- derivatives of the partials, for the Hessian-vector sweep ------------------------------
+
+# d f(u) / du for the functions that partial expressions use, in terms of u
+_CHAIN = {
+    "sqrt": "0.5 / sqrt({u})", "exp": "exp({u})", "log": "1.0 / ({u})",
+    "sin": "cos({u})", "cos": "-sin({u})", "sinh": "cosh({u})", "cosh": "sinh({u})",
+}
+_FLAT = {"sign", "floor_divide"}  # piecewise constant: derivative zero
+
+
+def _src(node):
+    return ast.unparse(node)
+
+
+def _d(node, var):
+    """The derivative of expression ``node`` by the variable ``var`` (a, b or y), as
+    op-table expression text, or None where it is identically zero."""
+    if isinstance(node, ast.Name):
+        return "1.0" if node.id == var else None
+    if isinstance(node, (ast.Constant, ast.Attribute)):  # numbers, np.nan
+        return None
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        d = _d(node.operand, var)
+        return None if d is None else f"-({d})"
+    if isinstance(node, ast.BinOp):
+        u, v = _src(node.left), _src(node.right)
+        du, dv = _d(node.left, var), _d(node.right, var)
+        if isinstance(node.op, (ast.Add, ast.Sub)):
+            sign = "+" if isinstance(node.op, ast.Add) else "-"
+            if du is None and dv is None:
+                return None
+            if dv is None:
+                return du
+            return f"({du or '0.0'}) {sign} ({dv})"
+        terms = []
+        if isinstance(node.op, ast.Mult):
+            if du is not None:
+                terms.append(f"({du}) * ({v})")
+            if dv is not None:
+                terms.append(f"({u}) * ({dv})")
+        elif isinstance(node.op, ast.Div):
+            if du is not None:
+                terms.append(f"({du}) / ({v})")
+            if dv is not None:
+                terms.append(f"-({u}) * ({dv}) / (({v}) * ({v}))")
+        elif isinstance(node.op, ast.Pow):
+            if du is not None:
+                terms.append(f"({v}) * ({u}) ** (({v}) - 1.0) * ({du})")
+            if dv is not None:
+                terms.append(f"({u}) ** ({v}) * log({u}) * ({dv})")
+        else:
+            raise ValueError(f"_codegen: no derivative rule for {_src(node)}")
+        return " + ".join(terms) if terms else None
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+        name = node.func.id
+        if name == "select":
+            cond, x, z = node.args
+            dx, dz = _d(x, var), _d(z, var)
+            if dx is None and dz is None:
+                return None
+            return f"select({_src(cond)}, {dx or '0.0'}, {dz or '0.0'})"
+        if name in _FLAT:
+            return None
+        if name in _CHAIN:
+            (arg,) = node.args
+            du = _d(arg, var)
+            if du is None:
+                return None
+            return f"({_CHAIN[name].format(u=_src(arg))}) * ({du})"
+    raise ValueError(f"_codegen: no derivative rule for {_src(node)}")
+
+
+def partial_tangent(expr):
+    """The tangent of a partial ``expr`` (in a, b, y) along (ta, tb, ty): a zero
+    tangent contributes nothing, so a partial's infinite derivative times 0 is not nan."""
+    if expr is None:
+        return "0.0"
+    tree = ast.parse(expr, mode="eval").body
+    terms = []
+    for var in ("a", "b", "y"):
+        d = _d(tree, var)
+        if d is not None:
+            t = "t" + var
+            terms.append(f"select({t} != 0.0, ({kernel_expression(d)}) * {t}, 0.0)")
+    return " + ".join(terms) if terms else "0.0"
+
+
+def _partial_tangents():
+    out = [
+        "@njit(cache=True, error_model='numpy')",
+        "def elementwise_partial_tangents(o, a, b, y, ta, tb, ty):",
+        '    """The tangents of the scalar entry op(a, b) = y\'s two partials along the',
+        '    input tangents ta, tb (and ty, the output\'s): the second-order terms."""',
+    ]
+    first = True
+    for p in ELEMENTWISE:
+        if all(d is None for d in p.partials):
+            continue
+        kw = "if" if first else "elif"
+        first = False
+        parts = [partial_tangent(d) for d in p.partials] + ["0.0"] * (2 - p.arity)
+        out.append(f"    {kw} o == {p.opcode}:  # {p.name}")
+        out.append(f"        return {parts[0]}, {parts[1]}")
+    out.append("    return 0.0, 0.0")
+    return out
+
+
+def _array_hvp():
+    out = [
+        "@njit(cache=True, error_model='numpy')",
+        "def array_elementwise_hvp(o, n, vals, tan, adj, adjd, yo, ao, sa, bo, sb):",
+        '    """The reverse step of op(a, b) for adjoints ``adj`` and their tangents',
+        "    ``adjd`` at once: adjd[a] += adjd[y] * da + adj[y] * tangent(da), likewise b.",
+        '    An input of stride 0 is a broadcast scalar."""',
+    ]
+    first = True
+    for p in ELEMENTWISE:
+        if all(d is None for d in p.partials):
+            continue
+        kw = "if" if first else "elif"
+        first = False
+        out.append(f"    {kw} o == {p.opcode}:  # {p.name}")
+        out.append("        for k in range(n):")
+        out.append("            g = adj[yo + k]")
+        out.append("            gd = adjd[yo + k]")
+        out.append("            if g == 0.0 and gd == 0.0:")
+        out.append("                continue")
+        out.append("            a = vals[ao + k * sa]")
+        out.append("            ta = tan[ao + k * sa]")
+        if p.arity == 2:
+            out.append("            b = vals[bo + k * sb]")
+            out.append("            tb = tan[bo + k * sb]")
+        else:
+            out.append("            b = 0.0")
+            out.append("            tb = 0.0")
+        out.append("            y = vals[yo + k]")
+        out.append("            ty = tan[yo + k]")
+        for which, d in enumerate(p.partials):
+            if d is None:
+                continue
+            at = "ao + k * sa" if which == 0 else "bo + k * sb"
+            out.append(f"            d = {kernel_expression(d)}")
+            out.append(f"            dd = {partial_tangent(d)}")
+            out.append(f"            adj[{at}] += select(g != 0.0, g * d, 0.0)")
+            out.append(f"            adjd[{at}] += select(gd != 0.0, gd * d, 0.0) + "
+                       "select(g != 0.0 and dd != 0.0, g * dd, 0.0)")
+    return out
+
+
 def generated_source():
     """The text that belongs between the markers in kernels.py."""
     zero = ", ".join("True" if all(d is None for d in p.partials) else "False"
@@ -290,7 +440,8 @@ def generated_source():
         "",
         "",
     ]
-    for block in (_forward_sweep(), _array_forward(), _array_reverse(), _tangent()):
+    for block in (_forward_sweep(), _array_forward(), _array_reverse(), _tangent(),
+                  _partial_tangents(), _array_hvp()):
         parts += block + ["", ""]
     parts.append(END)
     return "\n".join(parts)

@@ -200,9 +200,11 @@ def hvp(f):
     """Return ``hessp(x, p, *args)``: the Hessian-vector product ``H p`` of scalar ``f``,
     SciPy's ``hessp``.
 
-    Forward over reverse: f's gradient is traced once (its reverse sweep recorded as a
-    tape) and each call pushes the one direction ``p`` through that tape with the
-    tangent sweep, a small constant times the cost of one gradient.
+    Forward over reverse, on f's cached tape: one kernel call sweeps the direction
+    ``p`` forward (tangents) and then the adjoints and their tangents backward, a small
+    constant times the cost of one gradient. Tapes with operations the kernel has no
+    second-order step for (prod, cumprod, the linear-algebra factorizations, loops) use
+    f's recorded gradient instead, with a tangent sweep over it.
 
     Examples
     --------
@@ -214,10 +216,11 @@ def hvp(f):
     >>> bool(np.allclose(nd.hvp(rosen)(x, p), rosen_hess_prod(x, p)))
     True
     """
-    cache = _gradient_tape_cache(f)
+    cache = TapeCache(f)
+    gradient_tapes = []  # the recorded gradient, made only for tapes the kernel can't take
     # Newton-CG and the trust-region methods ask for many products at one point: the
-    # forward sweep there is done once, and later products only sweep the tangents
-    last = {"tape": None, "point": None}
+    # forward sweep there is done once, and later products only run the product sweep
+    last = {"tape": None, "point": None, "kernel": False}
 
     @functools.wraps(f)
     def hessp(x, p, *args):
@@ -228,15 +231,25 @@ def hvp(f):
         tape = last["tape"]
         if tape is None or not _same_point(point, last["point"]):
             tape = cache.tape_at(point)
+            last["kernel"] = tape.hvp_capable
+            if not tape.hvp_capable:
+                if not gradient_tapes:
+                    gradient_tapes.append(_gradient_tape_cache(f))
+                tape = gradient_tapes[0].tape_at(point)
             last["tape"], last["point"] = tape, _copy_point(point)
         (e,) = [int(tape.input_entries[r]) for r in tape.input_positions(0)]
         direction = np.asarray(p, dtype=np.float64).reshape(-1, 1)
         if direction.shape[0] != tape.size[e]:
             raise ValueError(f"numad: hvp's p has {direction.shape[0]} values, x has "
                              f"{tape.size[e]}")
-        tan = tape.tangents([(e, direction)], 1)
-        out = tape.output_entries[0]
-        Hp = tape.read(tan, out).copy()
+        if last["kernel"]:
+            # forward over reverse on f's own tape, one kernel
+            out = tape._scalar_output("nd.hvp")
+            Hp = tape.read(tape.hvp_loaded(out, [(e, direction)]), e).copy()
+        else:
+            # a tangent sweep over the recorded gradient of f
+            tan = tape.tangents([(e, direction)], 1)
+            Hp = tape.read(tan, tape.output_entries[0]).copy()
         return Hp.reshape(np.shape(x)) if np.ndim(x) else float(Hp[0])
 
     hessp.cache = cache

@@ -37,6 +37,7 @@ import math
 import operator
 
 import numpy as np
+from numba import njit
 
 ADVANCE = 0
 TAKE = 1
@@ -355,8 +356,142 @@ def _repetitions(n, s):
     return t
 
 
+# ---- binomial schedules, generated row by row --------------------------------------------
+#
+# A binomial schedule has about 5 rows a step (4.7 million for 10^6 steps and 20 slots,
+# 108 MiB as a table), so the scan driver does not read a table: it asks
+# ``binomial_next`` for one row at a time, from a state of a few integers a slot.
+# ``checkpoint_schedule`` builds its table from the same generator.
+
+BINOMIAL_STATE = 3  # gen: stack top, pending rows, next pending row
+
+
+@njit(cache=True)
+def _comb(n, k):
+    """C(n, k) for the split rule, saturating at 2^62 (only compared with lengths)."""
+    if k < 0 or k > n:
+        return 0
+    k = min(k, n - k)
+    c = 1
+    for j in range(1, k + 1):
+        c = c * (n - k + j) // j
+        if c > 2**62 // (n + 1):
+            return 2**62
+    return c
+
+
+@njit(cache=True)
+def _reps(n, s):
+    """Smallest t with C(s + t, s) >= n: the most advances of any one step."""
+    t, reach = 0, 1
+    while reach < n:
+        t += 1
+        reach = reach * (s + t) // t  # C(s+t, s) from C(s+t-1, s)
+    return t
+
+
+def binomial_buffers(slots, length):
+    """The generator's state for ``slots`` snapshots: gen, stack, pending rows."""
+    depth = min(max(slots, 1), max(length, 1)) + 2
+    return (np.zeros(BINOMIAL_STATE, dtype=np.int64), np.zeros((depth, 6), dtype=np.int64),
+            np.zeros((4, 3), dtype=np.int64))
+
+
+@njit(cache=True)
+def binomial_start(length, slots, gen, stack, pending):
+    """Start generating the binomial schedule of ``length`` steps with ``slots``."""
+    gen[:] = 0
+    if length == 0:
+        return
+    s0 = min(slots, length)  # more than length slots can never be used
+    if length >= 2:
+        pending[0, 0], pending[0, 1], pending[0, 2] = TAKE, 0, 0
+        gen[1] = 1
+    t0 = _reps(length, s0) if s0 > 1 else 0
+    stack[0, 0], stack[0, 1], stack[0, 2] = 0, length, 0
+    stack[0, 3], stack[0, 4], stack[0, 5] = s0, t0, 0
+    gen[0] = 1
+
+
+@njit(cache=True)
+def _emit(gen, pending, kind, a, b):
+    k = gen[1]
+    pending[k, 0], pending[k, 1], pending[k, 2] = kind, a, b
+    gen[1] = k + 1
+
+
+@njit(cache=True)
+def _push(gen, stack, a, b, slot, s, t, restore):
+    k = gen[0]
+    if k >= stack.shape[0]:
+        raise IndexError("binomial_next: sub-problem stack full (a bug: it holds one "
+                         "sub-problem per slot)")
+    stack[k, 0], stack[k, 1], stack[k, 2] = a, b, slot
+    stack[k, 3], stack[k, 4], stack[k, 5] = s, t, restore
+    gen[0] = k + 1
+
+
+@njit(cache=True)
+def binomial_next(gen, stack, pending, row):
+    """Write the schedule's next row into ``row``; False once there are no more."""
+    while gen[2] >= gen[1]:
+        if gen[0] == 0:
+            return False
+        gen[1] = 0
+        gen[2] = 0
+        gen[0] -= 1
+        k = gen[0]
+        a, b, slot, s, t, restore = (stack[k, 0], stack[k, 1], stack[k, 2], stack[k, 3],
+                                     stack[k, 4], stack[k, 5])
+        if restore:
+            _emit(gen, pending, RESTORE, slot, a)
+        n = b - a
+        if n == 1:
+            _emit(gen, pending, RECORD, a, b)
+            _emit(gen, pending, REVERSE, a, b)
+        elif s == 1:
+            # one slot: re-run from a to the last step, reverse it, and again for the
+            # steps before it (also the recompute_all strategy)
+            _emit(gen, pending, ADVANCE, a, b - 1)
+            _emit(gen, pending, RECORD, b - 1, b)
+            _emit(gen, pending, REVERSE, b - 1, b)
+            _push(gen, stack, a, b - 1, slot, 1, 0, 1)
+        else:
+            # t is an upper bound inherited from the parent (a child's repetition
+            # number is at most its parent's and at least two less): walk it down
+            while t > 1 and _comb(s + t - 1, s) >= n:
+                t -= 1
+            low = _comb(s + t - 2, s) if t >= 2 else 1  # beta(s, t-2), and m >= 1
+            m = max(low, n - _comb(s + t - 1, s - 1))     # n - beta(s-1, t)
+            mid = a + m
+            _emit(gen, pending, ADVANCE, a, mid)
+            _push(gen, stack, a, mid, slot, s, t, 1)  # popped second: the left part
+            if b - mid >= 2:  # a one-step right part is recorded at once
+                _emit(gen, pending, TAKE, slot + 1, mid)
+            _push(gen, stack, mid, b, slot + 1, s - 1, t, 0)
+    k = gen[2]
+    row[0], row[1], row[2] = pending[k, 0], pending[k, 1], pending[k, 2]
+    gen[2] = k + 1
+    return True
+
+
+@njit(cache=True)
+def _binomial_table(length, slots, gen, stack, pending):
+    row = np.zeros(3, dtype=np.int64)
+    count = 0
+    binomial_start(length, slots, gen, stack, pending)
+    while binomial_next(gen, stack, pending, row):
+        count += 1
+    out = np.empty((count, 3), dtype=np.int64)
+    binomial_start(length, slots, gen, stack, pending)
+    for k in range(count):
+        binomial_next(gen, stack, pending, row)
+        out[k, :] = row
+    return out
+
+
 def _binomial(length, slots):
-    """Revolve, as an explicit stack of sub-problems (no Python recursion).
+    """Revolve, one row at a time (``binomial_next``), as a table.
 
     Sub-problem ``(a, b, slot, s, t, restore)``: reverse steps ``b-1 .. a`` when slot
     ``slot`` holds the state at ``a`` and ``s`` slots (``slot`` and the ones above it)
@@ -375,47 +510,7 @@ def _binomial(length, slots):
     ``beta(s, t) = beta(s, t-1) + beta(s-1, t)``. We take its smallest ``m``: as
     fast as any, and it needs a few percent fewer TAKEs than the largest.
     """
-    if length == 0:
-        return []
-    s0 = min(slots, length)  # more than length slots can never be used
-    out = []
-    emit = out.extend
-    if length >= 2:
-        emit((TAKE, 0, 0))
-    t0 = _repetitions(length, s0) if s0 > 1 else 0
-    stack = [(0, length, 0, s0, t0, False)]
-    pop, push, comb = stack.pop, stack.append, math.comb
-    while stack:
-        a, b, slot, s, t, restore = pop()
-        if restore:
-            emit((RESTORE, slot, a))
-        n = b - a
-        if n == 1:
-            emit((RECORD, a, b, REVERSE, a, b))
-        elif s == 1:
-            # One slot: re-run from a to each step, last step first. Also the
-            # recompute_all strategy (s = 1 at the top).
-            emit((ADVANCE, a, b - 1))  # n >= 2 here, so a < b - 1
-            emit((RECORD, b - 1, b, REVERSE, b - 1, b))
-            for i in range(b - 2, a - 1, -1):
-                emit((RESTORE, slot, a))
-                if i > a:
-                    emit((ADVANCE, a, i))
-                emit((RECORD, i, i + 1, REVERSE, i, i + 1))
-        else:
-            # t is an upper bound inherited from the parent (a child's repetition
-            # number is at most its parent's and at least two less): walk it down.
-            while t > 1 and comb(s + t - 1, s) >= n:
-                t -= 1
-            low = comb(s + t - 2, s) if t >= 2 else 1  # beta(s, t-2), and m >= 1
-            m = max(low, n - comb(s + t - 1, s - 1))     # n - beta(s-1, t)
-            mid = a + m
-            emit((ADVANCE, a, mid))
-            push((a, mid, slot, s, t, True))  # popped second: the left part
-            if b - mid >= 2:  # a one-step right part is recorded at once
-                emit((TAKE, slot + 1, mid))
-            push((mid, b, slot + 1, s - 1, t, False))
-    return out
+    return _binomial_table(length, slots, *binomial_buffers(slots, length))
 
 
 def _count(func, name, value, minimum):

@@ -809,6 +809,109 @@ def tangent_sweep(op, args, opnd, off, size, pstart, params, aux_off, vals, part
         tangent_entry(i, op, args, off, size, pstart, params, aux_off, vals, aux, tan, L)
 
 
+# ---------------------------------------------------------------------------------------
+# Hessian-vector products: forward over reverse, in one call
+
+# The structural ops that the Hessian-vector sweep takes: those linear in their array
+# inputs (and the piecewise-linear max, min, sort) need only their ordinary reverse step
+# applied to the adjoints' tangents too, and matmul adds its cross terms. Tapes with
+# others (prod, cumprod, solve, inv, slogdet, cholesky, eigh, loops) use the recorded
+# gradient instead (numad/adapters.py).
+HVP_STRUCTURAL = (INPUT, CONST, ALIAS, WHERE, GATHER, SCATTER_SET, SCATTER_ADD, SUM, AMAX,
+                  AMIN, CUMSUM, MATMUL, CONCAT, SORT, GUARD)
+
+
+@njit(cache=True, error_model="numpy")
+def hvp_sweep(op, args, opnd, off, size, pstart, params, aux_off, nofirst, vals, partials,
+              aux, tan, dpartials, adj, adjd):
+    """Tangents of the adjoints: the Hessian-vector product of a scalar output.
+
+    ``vals``, ``partials`` and ``aux`` come from a forward sweep at x; ``tan`` holds the
+    direction v at the inputs and zeros elsewhere; ``adj`` and ``adjd`` are zero but for
+    the output's seed (1 and 0). One tangent sweep (which also takes the tangents of the
+    scalar entries' partials, into ``dpartials``), then one reverse sweep that carries
+    each adjoint g and its tangent gd together:
+
+        adj[a]  += g * da
+        adjd[a] += gd * da + g * tangent(da)
+
+    so ``adjd`` at the inputs is H v: forward over reverse, the cost of a few gradients
+    whatever the number of inputs. ``nofirst`` is an all-False (n, 2) array: every step
+    adds. Modifies ``tan``, ``dpartials``, ``adj`` and ``adjd``.
+    """
+    n_entries = op.shape[0]
+    for i in range(n_entries):
+        o = op[i]
+        if o < ELEMENTWISE_END and size[i] == 1:
+            pa = opnd[i, 0]
+            pb = opnd[i, 1]
+            ta = tan[pa]
+            tb = tan[pb]
+            d0 = partials[i, 0]
+            d1 = partials[i, 1]
+            ty = (d0 * ta if ta != 0.0 else 0.0) + (d1 * tb if tb != 0.0 else 0.0)
+            tan[off[i]] = ty
+            dd0, dd1 = elementwise_partial_tangents(o, vals[pa], vals[pb], vals[off[i]], ta,
+                                                    tb, ty)
+            dpartials[i, 0] = dd0
+            dpartials[i, 1] = dd1
+        elif o == ALIAS or o == CONST or o == INPUT:
+            continue
+        else:
+            tangent_entry(i, op, args, off, size, pstart, params, aux_off, vals, aux, tan, 1)
+    for i in range(n_entries - 1, -1, -1):
+        o = op[i]
+        n = size[i]
+        yo = off[i]
+        if o < ELEMENTWISE_END and n == 1:
+            g = adj[yo]
+            gd = adjd[yo]
+            if g == 0.0 and gd == 0.0:
+                continue
+            for k in range(2):
+                e = opnd[i, k]
+                d = partials[i, k]
+                dd = dpartials[i, k]
+                if d != 0.0:
+                    if g != 0.0:
+                        adj[e] += g * d
+                    if gd != 0.0:
+                        adjd[e] += gd * d
+                if dd != 0.0 and g != 0.0:
+                    adjd[e] += g * dd
+        elif o == ALIAS or o == CONST or o == INPUT or o == GUARD:
+            continue
+        elif o < ELEMENTWISE_END:
+            a = args[i, 0]
+            b = args[i, 1]
+            sa = 1 if size[a] > 1 else 0
+            sb = 1 if b >= 0 and size[b] > 1 else 0
+            bo = off[b] if b >= 0 else 0
+            array_elementwise_hvp(o, n, vals, tan, adj, adjd, yo, off[a], sa, bo, sb)
+        else:
+            reverse_entry(i, op, args, off, size, pstart, params, aux_off, nofirst, vals, aux,
+                          adj)
+            reverse_entry(i, op, args, off, size, pstart, params, aux_off, nofirst, vals, aux,
+                          adjd)
+            if o == MATMUL:
+                # bilinear: the tangent of g B^T is gd B^T (above) + g dB^T, and so for A
+                a = args[i, 0]
+                b = args[i, 1]
+                p = pstart[i]
+                nb, m, kk, nn = params[p], params[p + 1], params[p + 2], params[p + 3]
+                ba, bb = params[p + 4], params[p + 5]
+                for t in range(nb):
+                    aoff = off[a] + t * ba * m * kk
+                    boff = off[b] + t * bb * kk * nn
+                    G = _matrix(adj, yo + t * m * nn, m, nn)
+                    if op[a] != CONST:
+                        gA = _matrix(adjd, aoff, m, kk)
+                        gA += np.dot(G, _matrix(tan, boff, kk, nn).T)
+                    if op[b] != CONST:
+                        gB = _matrix(adjd, boff, kk, nn)
+                        gB += np.dot(_matrix(tan, aoff, m, kk).T, G)
+
+
 @njit(cache=True)
 def clear_adjoints(off, size, clear, adj):
     """Zero the adjoints of the entries in ``clear``: those no entry assigns first."""
@@ -3971,6 +4074,762 @@ def elementwise_tangent(o, n, L, vals, tan, yo, ao, sa, bo, sb):
                 if t0 != 0.0:
                     t += d0 * t0
                 tan[(yo + k) * L + lane] = t
+
+
+@njit(cache=True, error_model='numpy')
+def elementwise_partial_tangents(o, a, b, y, ta, tb, ty):
+    """The tangents of the scalar entry op(a, b) = y's two partials along the
+    input tangents ta, tb (and ty, the output's): the second-order terms."""
+    if o == 0:  # neg
+        return 0.0, 0.0
+    elif o == 1:  # add
+        return 0.0, 0.0
+    elif o == 2:  # sub
+        return 0.0, 0.0
+    elif o == 3:  # mul
+        return select(tb != 0.0, (1.0) * tb, 0.0), select(ta != 0.0, (1.0) * ta, 0.0)
+    elif o == 4:  # div
+        return select(tb != 0.0, (-(1.0) * (1.0) / ((b) * (b))) * tb, 0.0), select(tb != 0.0, (-(-y) * (1.0) / ((b) * (b))) * tb, 0.0) + select(ty != 0.0, ((-(1.0)) / (b)) * ty, 0.0)
+    elif o == 5:  # pow
+        return select(ta != 0.0, (select(b == 0.0, 0.0, (b) * ((b - 1.0) * (a) ** ((b - 1.0) - 1.0) * (1.0)))) * ta, 0.0) + select(tb != 0.0, (select(b == 0.0, 0.0, (1.0) * (a ** (b - 1.0)) + (b) * ((a) ** (b - 1.0) * np.log(a) * (1.0)))) * tb, 0.0), select(ta != 0.0, (select(a > 0.0, (y) * ((1.0 / (a)) * (1.0)), 0.0)) * ta, 0.0) + select(ty != 0.0, (select(a > 0.0, (1.0) * (np.log(a)), 0.0)) * ty, 0.0)
+    elif o == 6:  # square
+        return select(ta != 0.0, ((2.0) * (1.0)) * ta, 0.0), 0.0
+    elif o == 7:  # reciprocal
+        return select(ty != 0.0, ((-(1.0)) * (y) + (-y) * (1.0)) * ty, 0.0), 0.0
+    elif o == 8:  # sqrt
+        return select(ty != 0.0, (-(0.5) * (1.0) / ((y) * (y))) * ty, 0.0), 0.0
+    elif o == 9:  # cbrt
+        return select(ty != 0.0, (-(1.0) * (((3.0) * (1.0)) * (y) + (3.0 * y) * (1.0)) / ((3.0 * y * y) * (3.0 * y * y))) * ty, 0.0), 0.0
+    elif o == 10:  # exp
+        return select(ty != 0.0, (1.0) * ty, 0.0), 0.0
+    elif o == 11:  # expm1
+        return select(ta != 0.0, ((np.exp(a)) * (1.0)) * ta, 0.0), 0.0
+    elif o == 12:  # log
+        return select(ta != 0.0, (-(1.0) * (1.0) / ((a) * (a))) * ta, 0.0), 0.0
+    elif o == 13:  # log1p
+        return select(ta != 0.0, (-(1.0) * ((0.0) + (1.0)) / ((1.0 + a) * (1.0 + a))) * ta, 0.0), 0.0
+    elif o == 14:  # log2
+        return select(ta != 0.0, (-(1.0) * ((1.0) * (0.6931471805599453)) / ((a * 0.6931471805599453) * (a * 0.6931471805599453))) * ta, 0.0), 0.0
+    elif o == 15:  # log10
+        return select(ta != 0.0, (-(1.0) * ((1.0) * (2.302585092994046)) / ((a * 2.302585092994046) * (a * 2.302585092994046))) * ta, 0.0), 0.0
+    elif o == 16:  # sin
+        return select(ta != 0.0, ((-np.sin(a)) * (1.0)) * ta, 0.0), 0.0
+    elif o == 17:  # cos
+        return select(ta != 0.0, (-((np.cos(a)) * (1.0))) * ta, 0.0), 0.0
+    elif o == 18:  # tan
+        return select(ty != 0.0, ((0.0) + ((1.0) * (y) + (y) * (1.0))) * ty, 0.0), 0.0
+    elif o == 19:  # arcsin
+        return select(ta != 0.0, (-(1.0) * ((0.5 / np.sqrt(1.0 - a * a)) * ((0.0) - ((1.0) * (a) + (a) * (1.0)))) / ((np.sqrt(1.0 - a * a)) * (np.sqrt(1.0 - a * a)))) * ta, 0.0), 0.0
+    elif o == 20:  # arccos
+        return select(ta != 0.0, (-(-1.0) * ((0.5 / np.sqrt(1.0 - a * a)) * ((0.0) - ((1.0) * (a) + (a) * (1.0)))) / ((np.sqrt(1.0 - a * a)) * (np.sqrt(1.0 - a * a)))) * ta, 0.0), 0.0
+    elif o == 21:  # arctan
+        return select(ta != 0.0, (-(1.0) * ((0.0) + ((1.0) * (a) + (a) * (1.0))) / ((1.0 + a * a) * (1.0 + a * a))) * ta, 0.0), 0.0
+    elif o == 22:  # sinh
+        return select(ta != 0.0, ((np.sinh(a)) * (1.0)) * ta, 0.0), 0.0
+    elif o == 23:  # cosh
+        return select(ta != 0.0, ((np.cosh(a)) * (1.0)) * ta, 0.0), 0.0
+    elif o == 24:  # tanh
+        return select(ty != 0.0, ((0.0) - ((1.0) * (y) + (y) * (1.0))) * ty, 0.0), 0.0
+    elif o == 25:  # arcsinh
+        return select(ta != 0.0, (-(1.0) * ((0.5 / np.sqrt(a * a + 1.0)) * ((1.0) * (a) + (a) * (1.0))) / ((np.sqrt(a * a + 1.0)) * (np.sqrt(a * a + 1.0)))) * ta, 0.0), 0.0
+    elif o == 26:  # arccosh
+        return select(ta != 0.0, (-(1.0) * ((0.5 / np.sqrt(a * a - 1.0)) * ((1.0) * (a) + (a) * (1.0))) / ((np.sqrt(a * a - 1.0)) * (np.sqrt(a * a - 1.0)))) * ta, 0.0), 0.0
+    elif o == 27:  # arctanh
+        return select(ta != 0.0, (-(1.0) * ((0.0) - ((1.0) * (a) + (a) * (1.0))) / ((1.0 - a * a) * (1.0 - a * a))) * ta, 0.0), 0.0
+    elif o == 28:  # arctan2
+        return select(ta != 0.0, (-(b) * ((1.0) * (a) + (a) * (1.0)) / ((a * a + b * b) * (a * a + b * b))) * ta, 0.0) + select(tb != 0.0, ((1.0) / (a * a + b * b) + -(b) * ((0.0) + ((1.0) * (b) + (b) * (1.0))) / ((a * a + b * b) * (a * a + b * b))) * tb, 0.0), select(ta != 0.0, ((-(1.0)) / (a * a + b * b) + -(-a) * ((1.0) * (a) + (a) * (1.0)) / ((a * a + b * b) * (a * a + b * b))) * ta, 0.0) + select(tb != 0.0, (-(-a) * ((0.0) + ((1.0) * (b) + (b) * (1.0))) / ((a * a + b * b) * (a * a + b * b))) * tb, 0.0)
+    elif o == 29:  # hypot
+        return select(ta != 0.0, (select(y == 0.0, 0.0, (1.0) / (y))) * ta, 0.0) + select(ty != 0.0, (select(y == 0.0, 0.0, -(a) * (1.0) / ((y) * (y)))) * ty, 0.0), select(tb != 0.0, (select(y == 0.0, 0.0, (1.0) / (y))) * tb, 0.0) + select(ty != 0.0, (select(y == 0.0, 0.0, -(b) * (1.0) / ((y) * (y)))) * ty, 0.0)
+    elif o == 30:  # abs
+        return 0.0, 0.0
+    elif o == 31:  # maximum
+        return 0.0, 0.0
+    elif o == 32:  # minimum
+        return 0.0, 0.0
+    elif o == 33:  # mod
+        return 0.0, 0.0
+    elif o == 34:  # erf
+        return select(ta != 0.0, ((1.1283791670955126) * ((np.exp(-a * a)) * ((-(1.0)) * (a) + (-a) * (1.0)))) * ta, 0.0), 0.0
+    elif o == 35:  # erfc
+        return select(ta != 0.0, ((-1.1283791670955126) * ((np.exp(-a * a)) * ((-(1.0)) * (a) + (-a) * (1.0)))) * ta, 0.0), 0.0
+    elif o == 36:  # ndtr
+        return select(ta != 0.0, ((0.3989422804014327) * ((np.exp(-0.5 * a * a)) * (((-0.5) * (1.0)) * (a) + (-0.5 * a) * (1.0)))) * ta, 0.0), 0.0
+    elif o == 37:  # expit
+        return select(ty != 0.0, ((1.0) * (1.0 - y) + (y) * ((0.0) - (1.0))) * ty, 0.0), 0.0
+    elif o == 38:  # copy
+        return 0.0, 0.0
+    return 0.0, 0.0
+
+
+@njit(cache=True, error_model='numpy')
+def array_elementwise_hvp(o, n, vals, tan, adj, adjd, yo, ao, sa, bo, sb):
+    """The reverse step of op(a, b) for adjoints ``adj`` and their tangents
+    ``adjd`` at once: adjd[a] += adjd[y] * da + adj[y] * tangent(da), likewise b.
+    An input of stride 0 is a broadcast scalar."""
+    if o == 0:  # neg
+        for k in range(n):
+            g = adj[yo + k]
+            gd = adjd[yo + k]
+            if g == 0.0 and gd == 0.0:
+                continue
+            a = vals[ao + k * sa]
+            ta = tan[ao + k * sa]
+            b = 0.0
+            tb = 0.0
+            y = vals[yo + k]
+            ty = tan[yo + k]
+            d = -1.0
+            dd = 0.0
+            adj[ao + k * sa] += select(g != 0.0, g * d, 0.0)
+            adjd[ao + k * sa] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
+    elif o == 1:  # add
+        for k in range(n):
+            g = adj[yo + k]
+            gd = adjd[yo + k]
+            if g == 0.0 and gd == 0.0:
+                continue
+            a = vals[ao + k * sa]
+            ta = tan[ao + k * sa]
+            b = vals[bo + k * sb]
+            tb = tan[bo + k * sb]
+            y = vals[yo + k]
+            ty = tan[yo + k]
+            d = 1.0
+            dd = 0.0
+            adj[ao + k * sa] += select(g != 0.0, g * d, 0.0)
+            adjd[ao + k * sa] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
+            d = 1.0
+            dd = 0.0
+            adj[bo + k * sb] += select(g != 0.0, g * d, 0.0)
+            adjd[bo + k * sb] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
+    elif o == 2:  # sub
+        for k in range(n):
+            g = adj[yo + k]
+            gd = adjd[yo + k]
+            if g == 0.0 and gd == 0.0:
+                continue
+            a = vals[ao + k * sa]
+            ta = tan[ao + k * sa]
+            b = vals[bo + k * sb]
+            tb = tan[bo + k * sb]
+            y = vals[yo + k]
+            ty = tan[yo + k]
+            d = 1.0
+            dd = 0.0
+            adj[ao + k * sa] += select(g != 0.0, g * d, 0.0)
+            adjd[ao + k * sa] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
+            d = -1.0
+            dd = 0.0
+            adj[bo + k * sb] += select(g != 0.0, g * d, 0.0)
+            adjd[bo + k * sb] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
+    elif o == 3:  # mul
+        for k in range(n):
+            g = adj[yo + k]
+            gd = adjd[yo + k]
+            if g == 0.0 and gd == 0.0:
+                continue
+            a = vals[ao + k * sa]
+            ta = tan[ao + k * sa]
+            b = vals[bo + k * sb]
+            tb = tan[bo + k * sb]
+            y = vals[yo + k]
+            ty = tan[yo + k]
+            d = b
+            dd = select(tb != 0.0, (1.0) * tb, 0.0)
+            adj[ao + k * sa] += select(g != 0.0, g * d, 0.0)
+            adjd[ao + k * sa] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
+            d = a
+            dd = select(ta != 0.0, (1.0) * ta, 0.0)
+            adj[bo + k * sb] += select(g != 0.0, g * d, 0.0)
+            adjd[bo + k * sb] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
+    elif o == 4:  # div
+        for k in range(n):
+            g = adj[yo + k]
+            gd = adjd[yo + k]
+            if g == 0.0 and gd == 0.0:
+                continue
+            a = vals[ao + k * sa]
+            ta = tan[ao + k * sa]
+            b = vals[bo + k * sb]
+            tb = tan[bo + k * sb]
+            y = vals[yo + k]
+            ty = tan[yo + k]
+            d = 1.0 / b
+            dd = select(tb != 0.0, (-(1.0) * (1.0) / ((b) * (b))) * tb, 0.0)
+            adj[ao + k * sa] += select(g != 0.0, g * d, 0.0)
+            adjd[ao + k * sa] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
+            d = -y / b
+            dd = select(tb != 0.0, (-(-y) * (1.0) / ((b) * (b))) * tb, 0.0) + select(ty != 0.0, ((-(1.0)) / (b)) * ty, 0.0)
+            adj[bo + k * sb] += select(g != 0.0, g * d, 0.0)
+            adjd[bo + k * sb] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
+    elif o == 5:  # pow
+        for k in range(n):
+            g = adj[yo + k]
+            gd = adjd[yo + k]
+            if g == 0.0 and gd == 0.0:
+                continue
+            a = vals[ao + k * sa]
+            ta = tan[ao + k * sa]
+            b = vals[bo + k * sb]
+            tb = tan[bo + k * sb]
+            y = vals[yo + k]
+            ty = tan[yo + k]
+            d = select(b == 0.0, 0.0, b * a ** (b - 1.0))
+            dd = select(ta != 0.0, (select(b == 0.0, 0.0, (b) * ((b - 1.0) * (a) ** ((b - 1.0) - 1.0) * (1.0)))) * ta, 0.0) + select(tb != 0.0, (select(b == 0.0, 0.0, (1.0) * (a ** (b - 1.0)) + (b) * ((a) ** (b - 1.0) * np.log(a) * (1.0)))) * tb, 0.0)
+            adj[ao + k * sa] += select(g != 0.0, g * d, 0.0)
+            adjd[ao + k * sa] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
+            d = select(a > 0.0, y * np.log(a), select(a == 0.0, 0.0, np.nan))
+            dd = select(ta != 0.0, (select(a > 0.0, (y) * ((1.0 / (a)) * (1.0)), 0.0)) * ta, 0.0) + select(ty != 0.0, (select(a > 0.0, (1.0) * (np.log(a)), 0.0)) * ty, 0.0)
+            adj[bo + k * sb] += select(g != 0.0, g * d, 0.0)
+            adjd[bo + k * sb] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
+    elif o == 6:  # square
+        for k in range(n):
+            g = adj[yo + k]
+            gd = adjd[yo + k]
+            if g == 0.0 and gd == 0.0:
+                continue
+            a = vals[ao + k * sa]
+            ta = tan[ao + k * sa]
+            b = 0.0
+            tb = 0.0
+            y = vals[yo + k]
+            ty = tan[yo + k]
+            d = 2.0 * a
+            dd = select(ta != 0.0, ((2.0) * (1.0)) * ta, 0.0)
+            adj[ao + k * sa] += select(g != 0.0, g * d, 0.0)
+            adjd[ao + k * sa] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
+    elif o == 7:  # reciprocal
+        for k in range(n):
+            g = adj[yo + k]
+            gd = adjd[yo + k]
+            if g == 0.0 and gd == 0.0:
+                continue
+            a = vals[ao + k * sa]
+            ta = tan[ao + k * sa]
+            b = 0.0
+            tb = 0.0
+            y = vals[yo + k]
+            ty = tan[yo + k]
+            d = -y * y
+            dd = select(ty != 0.0, ((-(1.0)) * (y) + (-y) * (1.0)) * ty, 0.0)
+            adj[ao + k * sa] += select(g != 0.0, g * d, 0.0)
+            adjd[ao + k * sa] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
+    elif o == 8:  # sqrt
+        for k in range(n):
+            g = adj[yo + k]
+            gd = adjd[yo + k]
+            if g == 0.0 and gd == 0.0:
+                continue
+            a = vals[ao + k * sa]
+            ta = tan[ao + k * sa]
+            b = 0.0
+            tb = 0.0
+            y = vals[yo + k]
+            ty = tan[yo + k]
+            d = 0.5 / y
+            dd = select(ty != 0.0, (-(0.5) * (1.0) / ((y) * (y))) * ty, 0.0)
+            adj[ao + k * sa] += select(g != 0.0, g * d, 0.0)
+            adjd[ao + k * sa] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
+    elif o == 9:  # cbrt
+        for k in range(n):
+            g = adj[yo + k]
+            gd = adjd[yo + k]
+            if g == 0.0 and gd == 0.0:
+                continue
+            a = vals[ao + k * sa]
+            ta = tan[ao + k * sa]
+            b = 0.0
+            tb = 0.0
+            y = vals[yo + k]
+            ty = tan[yo + k]
+            d = 1.0 / (3.0 * y * y)
+            dd = select(ty != 0.0, (-(1.0) * (((3.0) * (1.0)) * (y) + (3.0 * y) * (1.0)) / ((3.0 * y * y) * (3.0 * y * y))) * ty, 0.0)
+            adj[ao + k * sa] += select(g != 0.0, g * d, 0.0)
+            adjd[ao + k * sa] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
+    elif o == 10:  # exp
+        for k in range(n):
+            g = adj[yo + k]
+            gd = adjd[yo + k]
+            if g == 0.0 and gd == 0.0:
+                continue
+            a = vals[ao + k * sa]
+            ta = tan[ao + k * sa]
+            b = 0.0
+            tb = 0.0
+            y = vals[yo + k]
+            ty = tan[yo + k]
+            d = y
+            dd = select(ty != 0.0, (1.0) * ty, 0.0)
+            adj[ao + k * sa] += select(g != 0.0, g * d, 0.0)
+            adjd[ao + k * sa] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
+    elif o == 11:  # expm1
+        for k in range(n):
+            g = adj[yo + k]
+            gd = adjd[yo + k]
+            if g == 0.0 and gd == 0.0:
+                continue
+            a = vals[ao + k * sa]
+            ta = tan[ao + k * sa]
+            b = 0.0
+            tb = 0.0
+            y = vals[yo + k]
+            ty = tan[yo + k]
+            d = np.exp(a)
+            dd = select(ta != 0.0, ((np.exp(a)) * (1.0)) * ta, 0.0)
+            adj[ao + k * sa] += select(g != 0.0, g * d, 0.0)
+            adjd[ao + k * sa] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
+    elif o == 12:  # log
+        for k in range(n):
+            g = adj[yo + k]
+            gd = adjd[yo + k]
+            if g == 0.0 and gd == 0.0:
+                continue
+            a = vals[ao + k * sa]
+            ta = tan[ao + k * sa]
+            b = 0.0
+            tb = 0.0
+            y = vals[yo + k]
+            ty = tan[yo + k]
+            d = 1.0 / a
+            dd = select(ta != 0.0, (-(1.0) * (1.0) / ((a) * (a))) * ta, 0.0)
+            adj[ao + k * sa] += select(g != 0.0, g * d, 0.0)
+            adjd[ao + k * sa] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
+    elif o == 13:  # log1p
+        for k in range(n):
+            g = adj[yo + k]
+            gd = adjd[yo + k]
+            if g == 0.0 and gd == 0.0:
+                continue
+            a = vals[ao + k * sa]
+            ta = tan[ao + k * sa]
+            b = 0.0
+            tb = 0.0
+            y = vals[yo + k]
+            ty = tan[yo + k]
+            d = 1.0 / (1.0 + a)
+            dd = select(ta != 0.0, (-(1.0) * ((0.0) + (1.0)) / ((1.0 + a) * (1.0 + a))) * ta, 0.0)
+            adj[ao + k * sa] += select(g != 0.0, g * d, 0.0)
+            adjd[ao + k * sa] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
+    elif o == 14:  # log2
+        for k in range(n):
+            g = adj[yo + k]
+            gd = adjd[yo + k]
+            if g == 0.0 and gd == 0.0:
+                continue
+            a = vals[ao + k * sa]
+            ta = tan[ao + k * sa]
+            b = 0.0
+            tb = 0.0
+            y = vals[yo + k]
+            ty = tan[yo + k]
+            d = 1.0 / (a * 0.6931471805599453)
+            dd = select(ta != 0.0, (-(1.0) * ((1.0) * (0.6931471805599453)) / ((a * 0.6931471805599453) * (a * 0.6931471805599453))) * ta, 0.0)
+            adj[ao + k * sa] += select(g != 0.0, g * d, 0.0)
+            adjd[ao + k * sa] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
+    elif o == 15:  # log10
+        for k in range(n):
+            g = adj[yo + k]
+            gd = adjd[yo + k]
+            if g == 0.0 and gd == 0.0:
+                continue
+            a = vals[ao + k * sa]
+            ta = tan[ao + k * sa]
+            b = 0.0
+            tb = 0.0
+            y = vals[yo + k]
+            ty = tan[yo + k]
+            d = 1.0 / (a * 2.302585092994046)
+            dd = select(ta != 0.0, (-(1.0) * ((1.0) * (2.302585092994046)) / ((a * 2.302585092994046) * (a * 2.302585092994046))) * ta, 0.0)
+            adj[ao + k * sa] += select(g != 0.0, g * d, 0.0)
+            adjd[ao + k * sa] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
+    elif o == 16:  # sin
+        for k in range(n):
+            g = adj[yo + k]
+            gd = adjd[yo + k]
+            if g == 0.0 and gd == 0.0:
+                continue
+            a = vals[ao + k * sa]
+            ta = tan[ao + k * sa]
+            b = 0.0
+            tb = 0.0
+            y = vals[yo + k]
+            ty = tan[yo + k]
+            d = np.cos(a)
+            dd = select(ta != 0.0, ((-np.sin(a)) * (1.0)) * ta, 0.0)
+            adj[ao + k * sa] += select(g != 0.0, g * d, 0.0)
+            adjd[ao + k * sa] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
+    elif o == 17:  # cos
+        for k in range(n):
+            g = adj[yo + k]
+            gd = adjd[yo + k]
+            if g == 0.0 and gd == 0.0:
+                continue
+            a = vals[ao + k * sa]
+            ta = tan[ao + k * sa]
+            b = 0.0
+            tb = 0.0
+            y = vals[yo + k]
+            ty = tan[yo + k]
+            d = -np.sin(a)
+            dd = select(ta != 0.0, (-((np.cos(a)) * (1.0))) * ta, 0.0)
+            adj[ao + k * sa] += select(g != 0.0, g * d, 0.0)
+            adjd[ao + k * sa] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
+    elif o == 18:  # tan
+        for k in range(n):
+            g = adj[yo + k]
+            gd = adjd[yo + k]
+            if g == 0.0 and gd == 0.0:
+                continue
+            a = vals[ao + k * sa]
+            ta = tan[ao + k * sa]
+            b = 0.0
+            tb = 0.0
+            y = vals[yo + k]
+            ty = tan[yo + k]
+            d = 1.0 + y * y
+            dd = select(ty != 0.0, ((0.0) + ((1.0) * (y) + (y) * (1.0))) * ty, 0.0)
+            adj[ao + k * sa] += select(g != 0.0, g * d, 0.0)
+            adjd[ao + k * sa] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
+    elif o == 19:  # arcsin
+        for k in range(n):
+            g = adj[yo + k]
+            gd = adjd[yo + k]
+            if g == 0.0 and gd == 0.0:
+                continue
+            a = vals[ao + k * sa]
+            ta = tan[ao + k * sa]
+            b = 0.0
+            tb = 0.0
+            y = vals[yo + k]
+            ty = tan[yo + k]
+            d = 1.0 / np.sqrt(1.0 - a * a)
+            dd = select(ta != 0.0, (-(1.0) * ((0.5 / np.sqrt(1.0 - a * a)) * ((0.0) - ((1.0) * (a) + (a) * (1.0)))) / ((np.sqrt(1.0 - a * a)) * (np.sqrt(1.0 - a * a)))) * ta, 0.0)
+            adj[ao + k * sa] += select(g != 0.0, g * d, 0.0)
+            adjd[ao + k * sa] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
+    elif o == 20:  # arccos
+        for k in range(n):
+            g = adj[yo + k]
+            gd = adjd[yo + k]
+            if g == 0.0 and gd == 0.0:
+                continue
+            a = vals[ao + k * sa]
+            ta = tan[ao + k * sa]
+            b = 0.0
+            tb = 0.0
+            y = vals[yo + k]
+            ty = tan[yo + k]
+            d = -1.0 / np.sqrt(1.0 - a * a)
+            dd = select(ta != 0.0, (-(-1.0) * ((0.5 / np.sqrt(1.0 - a * a)) * ((0.0) - ((1.0) * (a) + (a) * (1.0)))) / ((np.sqrt(1.0 - a * a)) * (np.sqrt(1.0 - a * a)))) * ta, 0.0)
+            adj[ao + k * sa] += select(g != 0.0, g * d, 0.0)
+            adjd[ao + k * sa] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
+    elif o == 21:  # arctan
+        for k in range(n):
+            g = adj[yo + k]
+            gd = adjd[yo + k]
+            if g == 0.0 and gd == 0.0:
+                continue
+            a = vals[ao + k * sa]
+            ta = tan[ao + k * sa]
+            b = 0.0
+            tb = 0.0
+            y = vals[yo + k]
+            ty = tan[yo + k]
+            d = 1.0 / (1.0 + a * a)
+            dd = select(ta != 0.0, (-(1.0) * ((0.0) + ((1.0) * (a) + (a) * (1.0))) / ((1.0 + a * a) * (1.0 + a * a))) * ta, 0.0)
+            adj[ao + k * sa] += select(g != 0.0, g * d, 0.0)
+            adjd[ao + k * sa] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
+    elif o == 22:  # sinh
+        for k in range(n):
+            g = adj[yo + k]
+            gd = adjd[yo + k]
+            if g == 0.0 and gd == 0.0:
+                continue
+            a = vals[ao + k * sa]
+            ta = tan[ao + k * sa]
+            b = 0.0
+            tb = 0.0
+            y = vals[yo + k]
+            ty = tan[yo + k]
+            d = np.cosh(a)
+            dd = select(ta != 0.0, ((np.sinh(a)) * (1.0)) * ta, 0.0)
+            adj[ao + k * sa] += select(g != 0.0, g * d, 0.0)
+            adjd[ao + k * sa] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
+    elif o == 23:  # cosh
+        for k in range(n):
+            g = adj[yo + k]
+            gd = adjd[yo + k]
+            if g == 0.0 and gd == 0.0:
+                continue
+            a = vals[ao + k * sa]
+            ta = tan[ao + k * sa]
+            b = 0.0
+            tb = 0.0
+            y = vals[yo + k]
+            ty = tan[yo + k]
+            d = np.sinh(a)
+            dd = select(ta != 0.0, ((np.cosh(a)) * (1.0)) * ta, 0.0)
+            adj[ao + k * sa] += select(g != 0.0, g * d, 0.0)
+            adjd[ao + k * sa] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
+    elif o == 24:  # tanh
+        for k in range(n):
+            g = adj[yo + k]
+            gd = adjd[yo + k]
+            if g == 0.0 and gd == 0.0:
+                continue
+            a = vals[ao + k * sa]
+            ta = tan[ao + k * sa]
+            b = 0.0
+            tb = 0.0
+            y = vals[yo + k]
+            ty = tan[yo + k]
+            d = 1.0 - y * y
+            dd = select(ty != 0.0, ((0.0) - ((1.0) * (y) + (y) * (1.0))) * ty, 0.0)
+            adj[ao + k * sa] += select(g != 0.0, g * d, 0.0)
+            adjd[ao + k * sa] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
+    elif o == 25:  # arcsinh
+        for k in range(n):
+            g = adj[yo + k]
+            gd = adjd[yo + k]
+            if g == 0.0 and gd == 0.0:
+                continue
+            a = vals[ao + k * sa]
+            ta = tan[ao + k * sa]
+            b = 0.0
+            tb = 0.0
+            y = vals[yo + k]
+            ty = tan[yo + k]
+            d = 1.0 / np.sqrt(a * a + 1.0)
+            dd = select(ta != 0.0, (-(1.0) * ((0.5 / np.sqrt(a * a + 1.0)) * ((1.0) * (a) + (a) * (1.0))) / ((np.sqrt(a * a + 1.0)) * (np.sqrt(a * a + 1.0)))) * ta, 0.0)
+            adj[ao + k * sa] += select(g != 0.0, g * d, 0.0)
+            adjd[ao + k * sa] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
+    elif o == 26:  # arccosh
+        for k in range(n):
+            g = adj[yo + k]
+            gd = adjd[yo + k]
+            if g == 0.0 and gd == 0.0:
+                continue
+            a = vals[ao + k * sa]
+            ta = tan[ao + k * sa]
+            b = 0.0
+            tb = 0.0
+            y = vals[yo + k]
+            ty = tan[yo + k]
+            d = 1.0 / np.sqrt(a * a - 1.0)
+            dd = select(ta != 0.0, (-(1.0) * ((0.5 / np.sqrt(a * a - 1.0)) * ((1.0) * (a) + (a) * (1.0))) / ((np.sqrt(a * a - 1.0)) * (np.sqrt(a * a - 1.0)))) * ta, 0.0)
+            adj[ao + k * sa] += select(g != 0.0, g * d, 0.0)
+            adjd[ao + k * sa] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
+    elif o == 27:  # arctanh
+        for k in range(n):
+            g = adj[yo + k]
+            gd = adjd[yo + k]
+            if g == 0.0 and gd == 0.0:
+                continue
+            a = vals[ao + k * sa]
+            ta = tan[ao + k * sa]
+            b = 0.0
+            tb = 0.0
+            y = vals[yo + k]
+            ty = tan[yo + k]
+            d = 1.0 / (1.0 - a * a)
+            dd = select(ta != 0.0, (-(1.0) * ((0.0) - ((1.0) * (a) + (a) * (1.0))) / ((1.0 - a * a) * (1.0 - a * a))) * ta, 0.0)
+            adj[ao + k * sa] += select(g != 0.0, g * d, 0.0)
+            adjd[ao + k * sa] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
+    elif o == 28:  # arctan2
+        for k in range(n):
+            g = adj[yo + k]
+            gd = adjd[yo + k]
+            if g == 0.0 and gd == 0.0:
+                continue
+            a = vals[ao + k * sa]
+            ta = tan[ao + k * sa]
+            b = vals[bo + k * sb]
+            tb = tan[bo + k * sb]
+            y = vals[yo + k]
+            ty = tan[yo + k]
+            d = b / (a * a + b * b)
+            dd = select(ta != 0.0, (-(b) * ((1.0) * (a) + (a) * (1.0)) / ((a * a + b * b) * (a * a + b * b))) * ta, 0.0) + select(tb != 0.0, ((1.0) / (a * a + b * b) + -(b) * ((0.0) + ((1.0) * (b) + (b) * (1.0))) / ((a * a + b * b) * (a * a + b * b))) * tb, 0.0)
+            adj[ao + k * sa] += select(g != 0.0, g * d, 0.0)
+            adjd[ao + k * sa] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
+            d = -a / (a * a + b * b)
+            dd = select(ta != 0.0, ((-(1.0)) / (a * a + b * b) + -(-a) * ((1.0) * (a) + (a) * (1.0)) / ((a * a + b * b) * (a * a + b * b))) * ta, 0.0) + select(tb != 0.0, (-(-a) * ((0.0) + ((1.0) * (b) + (b) * (1.0))) / ((a * a + b * b) * (a * a + b * b))) * tb, 0.0)
+            adj[bo + k * sb] += select(g != 0.0, g * d, 0.0)
+            adjd[bo + k * sb] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
+    elif o == 29:  # hypot
+        for k in range(n):
+            g = adj[yo + k]
+            gd = adjd[yo + k]
+            if g == 0.0 and gd == 0.0:
+                continue
+            a = vals[ao + k * sa]
+            ta = tan[ao + k * sa]
+            b = vals[bo + k * sb]
+            tb = tan[bo + k * sb]
+            y = vals[yo + k]
+            ty = tan[yo + k]
+            d = select(y == 0.0, 0.0, a / y)
+            dd = select(ta != 0.0, (select(y == 0.0, 0.0, (1.0) / (y))) * ta, 0.0) + select(ty != 0.0, (select(y == 0.0, 0.0, -(a) * (1.0) / ((y) * (y)))) * ty, 0.0)
+            adj[ao + k * sa] += select(g != 0.0, g * d, 0.0)
+            adjd[ao + k * sa] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
+            d = select(y == 0.0, 0.0, b / y)
+            dd = select(tb != 0.0, (select(y == 0.0, 0.0, (1.0) / (y))) * tb, 0.0) + select(ty != 0.0, (select(y == 0.0, 0.0, -(b) * (1.0) / ((y) * (y)))) * ty, 0.0)
+            adj[bo + k * sb] += select(g != 0.0, g * d, 0.0)
+            adjd[bo + k * sb] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
+    elif o == 30:  # abs
+        for k in range(n):
+            g = adj[yo + k]
+            gd = adjd[yo + k]
+            if g == 0.0 and gd == 0.0:
+                continue
+            a = vals[ao + k * sa]
+            ta = tan[ao + k * sa]
+            b = 0.0
+            tb = 0.0
+            y = vals[yo + k]
+            ty = tan[yo + k]
+            d = np.sign(a)
+            dd = 0.0
+            adj[ao + k * sa] += select(g != 0.0, g * d, 0.0)
+            adjd[ao + k * sa] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
+    elif o == 31:  # maximum
+        for k in range(n):
+            g = adj[yo + k]
+            gd = adjd[yo + k]
+            if g == 0.0 and gd == 0.0:
+                continue
+            a = vals[ao + k * sa]
+            ta = tan[ao + k * sa]
+            b = vals[bo + k * sb]
+            tb = tan[bo + k * sb]
+            y = vals[yo + k]
+            ty = tan[yo + k]
+            d = select(a > b, 1.0, 0.0)
+            dd = 0.0
+            adj[ao + k * sa] += select(g != 0.0, g * d, 0.0)
+            adjd[ao + k * sa] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
+            d = select(b > a, 1.0, 0.0)
+            dd = 0.0
+            adj[bo + k * sb] += select(g != 0.0, g * d, 0.0)
+            adjd[bo + k * sb] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
+    elif o == 32:  # minimum
+        for k in range(n):
+            g = adj[yo + k]
+            gd = adjd[yo + k]
+            if g == 0.0 and gd == 0.0:
+                continue
+            a = vals[ao + k * sa]
+            ta = tan[ao + k * sa]
+            b = vals[bo + k * sb]
+            tb = tan[bo + k * sb]
+            y = vals[yo + k]
+            ty = tan[yo + k]
+            d = select(a < b, 1.0, 0.0)
+            dd = 0.0
+            adj[ao + k * sa] += select(g != 0.0, g * d, 0.0)
+            adjd[ao + k * sa] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
+            d = select(b < a, 1.0, 0.0)
+            dd = 0.0
+            adj[bo + k * sb] += select(g != 0.0, g * d, 0.0)
+            adjd[bo + k * sb] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
+    elif o == 33:  # mod
+        for k in range(n):
+            g = adj[yo + k]
+            gd = adjd[yo + k]
+            if g == 0.0 and gd == 0.0:
+                continue
+            a = vals[ao + k * sa]
+            ta = tan[ao + k * sa]
+            b = vals[bo + k * sb]
+            tb = tan[bo + k * sb]
+            y = vals[yo + k]
+            ty = tan[yo + k]
+            d = 1.0
+            dd = 0.0
+            adj[ao + k * sa] += select(g != 0.0, g * d, 0.0)
+            adjd[ao + k * sa] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
+            d = -np.floor_divide(a, b)
+            dd = 0.0
+            adj[bo + k * sb] += select(g != 0.0, g * d, 0.0)
+            adjd[bo + k * sb] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
+    elif o == 34:  # erf
+        for k in range(n):
+            g = adj[yo + k]
+            gd = adjd[yo + k]
+            if g == 0.0 and gd == 0.0:
+                continue
+            a = vals[ao + k * sa]
+            ta = tan[ao + k * sa]
+            b = 0.0
+            tb = 0.0
+            y = vals[yo + k]
+            ty = tan[yo + k]
+            d = 1.1283791670955126 * np.exp(-a * a)
+            dd = select(ta != 0.0, ((1.1283791670955126) * ((np.exp(-a * a)) * ((-(1.0)) * (a) + (-a) * (1.0)))) * ta, 0.0)
+            adj[ao + k * sa] += select(g != 0.0, g * d, 0.0)
+            adjd[ao + k * sa] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
+    elif o == 35:  # erfc
+        for k in range(n):
+            g = adj[yo + k]
+            gd = adjd[yo + k]
+            if g == 0.0 and gd == 0.0:
+                continue
+            a = vals[ao + k * sa]
+            ta = tan[ao + k * sa]
+            b = 0.0
+            tb = 0.0
+            y = vals[yo + k]
+            ty = tan[yo + k]
+            d = -1.1283791670955126 * np.exp(-a * a)
+            dd = select(ta != 0.0, ((-1.1283791670955126) * ((np.exp(-a * a)) * ((-(1.0)) * (a) + (-a) * (1.0)))) * ta, 0.0)
+            adj[ao + k * sa] += select(g != 0.0, g * d, 0.0)
+            adjd[ao + k * sa] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
+    elif o == 36:  # ndtr
+        for k in range(n):
+            g = adj[yo + k]
+            gd = adjd[yo + k]
+            if g == 0.0 and gd == 0.0:
+                continue
+            a = vals[ao + k * sa]
+            ta = tan[ao + k * sa]
+            b = 0.0
+            tb = 0.0
+            y = vals[yo + k]
+            ty = tan[yo + k]
+            d = 0.3989422804014327 * np.exp(-0.5 * a * a)
+            dd = select(ta != 0.0, ((0.3989422804014327) * ((np.exp(-0.5 * a * a)) * (((-0.5) * (1.0)) * (a) + (-0.5 * a) * (1.0)))) * ta, 0.0)
+            adj[ao + k * sa] += select(g != 0.0, g * d, 0.0)
+            adjd[ao + k * sa] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
+    elif o == 37:  # expit
+        for k in range(n):
+            g = adj[yo + k]
+            gd = adjd[yo + k]
+            if g == 0.0 and gd == 0.0:
+                continue
+            a = vals[ao + k * sa]
+            ta = tan[ao + k * sa]
+            b = 0.0
+            tb = 0.0
+            y = vals[yo + k]
+            ty = tan[yo + k]
+            d = y * (1.0 - y)
+            dd = select(ty != 0.0, ((1.0) * (1.0 - y) + (y) * ((0.0) - (1.0))) * ty, 0.0)
+            adj[ao + k * sa] += select(g != 0.0, g * d, 0.0)
+            adjd[ao + k * sa] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
+    elif o == 38:  # copy
+        for k in range(n):
+            g = adj[yo + k]
+            gd = adjd[yo + k]
+            if g == 0.0 and gd == 0.0:
+                continue
+            a = vals[ao + k * sa]
+            ta = tan[ao + k * sa]
+            b = 0.0
+            tb = 0.0
+            y = vals[yo + k]
+            ty = tan[yo + k]
+            d = 1.0
+            dd = 0.0
+            adj[ao + k * sa] += select(g != 0.0, g * d, 0.0)
+            adjd[ao + k * sa] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
 
 
 # ---- END GENERATED ELEMENTWISE CODE ----

@@ -7,11 +7,12 @@ checkpoint schedule, and owns its snapshot and recording buffers.
 from __future__ import annotations
 
 import functools
+import math
 
 import numpy as np
 
 from . import scan_kernels as SK
-from .checkpoint import checkpoint_schedule
+from .checkpoint import binomial_buffers, checkpoint_schedule
 from .config import config
 from .errors import TracingError
 from .optable import OPCODES
@@ -23,18 +24,24 @@ _CONCAT = OPCODES["concat"]
 
 
 @functools.lru_cache(maxsize=32)
-def _schedule(length, snapshots, strategy):
-    return checkpoint_schedule(length, snapshots, strategy)
+def _table(length, snapshots, strategy):
+    return checkpoint_schedule(length, snapshots, strategy).actions
 
 
-def resolve_schedule(length, carry_bytes, strategy, snapshots):
-    """The schedule a loop of ``length`` steps runs under ``strategy``: ``auto`` is
-    binomial with as many snapshots as ``nd.config.memory_budget`` holds."""
+def resolve_plan(length, carry_bytes, strategy, snapshots):
+    """(strategy, snapshots) as a loop of ``length`` steps runs them: ``auto`` is
+    binomial with as many snapshots as ``nd.config.memory_budget`` holds,
+    ``recompute_all`` is binomial with one, and binomial's default is
+    ceil(sqrt(length)) (as ``nd.checkpoint_schedule``'s)."""
     if strategy == "auto":
-        fit = config.memory_budget // max(carry_bytes, 1)
-        snapshots = int(max(1, min(length, fit if snapshots is None else snapshots)))
-        strategy = "binomial"
-    return _schedule(int(length), None if snapshots is None else int(snapshots), strategy)
+        # a slot costs its carry and a sub-problem of the schedule generator's stack
+        fit = config.memory_budget // (carry_bytes + 48)
+        return "binomial", int(max(1, min(length, fit if snapshots is None else snapshots)))
+    if strategy == "recompute_all":
+        return "binomial", 1
+    if strategy == "binomial" and snapshots is None:
+        return "binomial", max(1, math.isqrt(length - 1) + 1 if length else 1)
+    return strategy, snapshots
 
 
 class LoopRun:
@@ -68,11 +75,27 @@ class LoopRun:
         alo = int(tape.aux_off[self.bs])
         ahi = int(tape.aux_off[self.be]) if self.be < len(tape.op) else len(tape.aux) - 1
         self.span = np.array([vlo, vhi, alo, ahi], dtype=np.int64)
-        self.schedule = resolve_schedule(self.length, 8 * self.carry, loop.strategy,
-                                         loop.snapshots)
-        s = self.schedule
-        rows = max(int(s.peak_recorded), 1)
-        self.snaps = np.zeros((max(int(s.n_slots), 1), max(self.carry, 1)))
+        self.strategy, self.snapshots = resolve_plan(self.length, 8 * self.carry,
+                                                     loop.strategy, loop.snapshots)
+        # binomial schedules are generated row by row as the loop runs (their tables
+        # grow with the length: 108 MiB for 10^6 steps); the others are short tables
+        self.lazy = self.strategy == "binomial"
+        if self.lazy:
+            self.table = np.zeros((0, 3), dtype=np.int64)
+            slots = min(self.snapshots, self.length)
+            rows = 1
+            self.gen, self.stack, self.pending = binomial_buffers(self.snapshots, self.length)
+        else:
+            self.table = _table(self.length, self.snapshots, self.strategy)
+            kind, a, b = self.table[:, 0], self.table[:, 1], self.table[:, 2]
+            slots = int(a[kind == SK.TAKE].max()) + 1 if np.any(kind == SK.TAKE) else 0
+            recorded = kind == SK.RECORD
+            rows = int((b[recorded] - a[recorded]).max()) if np.any(recorded) else 0
+            self.gen, self.stack, self.pending = (np.zeros(3, dtype=np.int64),
+                                                  np.zeros((1, 6), dtype=np.int64),
+                                                  np.zeros((4, 3), dtype=np.int64))
+        self.snaps = np.zeros((max(slots, 1), max(self.carry, 1)))
+        rows = max(rows, 1)
         self.rec_vals = np.zeros((rows, vhi - vlo))
         self.rec_partials = np.zeros((rows, self.be - self.bs, 2))
         self.rec_aux = np.zeros((rows, ahi - alo))
@@ -81,15 +104,20 @@ class LoopRun:
         self.fresh = False  # the snapshots and recordings are the first pass's
 
     @property
+    def schedule(self):
+        """The schedule this loop runs, as ``nd.checkpoint_schedule`` describes it."""
+        return checkpoint_schedule(self.length, self.snapshots, self.strategy)
+
+    @property
     def nbytes(self):
         return sum(a.nbytes for a in (self.snaps, self.rec_vals, self.rec_partials,
-                                      self.rec_aux))
+                                      self.rec_aux, self.table, self.stack))
 
     def forward(self, tape):
         """The loop's first pass. Returns -1 or a failed guard's index."""
-        s = self.schedule
         failed = SK.scan_forward(tape.structure, tape.vals, tape.partials, tape.aux, self.bs,
-                                 self.be, self.span, self.lay, s.actions, s.first_pass_end,
+                                 self.be, self.span, self.lay, self.lazy, self.table,
+                                 self.snapshots or 0, self.gen, self.stack, self.pending,
                                  self.snaps, self.rec_vals, self.rec_partials, self.rec_aux,
                                  self.cur, tape.vals, self.p_off, self.length)
         self.fresh = failed < 0
@@ -97,10 +125,10 @@ class LoopRun:
 
     def reverse(self, tape, adj):
         """Add the loop's adjoints into ``adj``; returns -1 or a failed guard's index."""
-        s = self.schedule
         failed = SK.scan_reverse(tape.reverse_structure, tape.vals, tape.partials, tape.aux,
-                                 adj, self.bs, self.be, self.span, self.lay, s.actions,
-                                 s.first_pass_end, not self.fresh, self.snaps, self.rec_vals,
+                                 adj, self.bs, self.be, self.span, self.lay, self.lazy,
+                                 self.table, self.snapshots or 0, self.gen, self.stack,
+                                 self.pending, not self.fresh, self.snaps, self.rec_vals,
                                  self.rec_partials, self.rec_aux, self.cur, self.gcur,
                                  self.p_off, self.length)
         self.fresh = False

@@ -56,17 +56,16 @@ def odeint(rhs, y0, t, *args, method="rk4", substeps=1, checkpoint="auto", snaps
     if checkpoint not in STRATEGIES:
         raise ValueError(f"numad: odeint(checkpoint={checkpoint!r}): the strategies are "
                          f"{', '.join(map(repr, STRATEGIES))}")
-    if isinstance(t, T.Traced):
-        raise T.TracingError("numad: odeint's time grid t must be a plain array (derivatives "
-                             "with respect to the grid are not supported); pass the "
-                             "parameters you differentiate through args")
-    grid = np.asarray(t, dtype=np.float64)
-    if grid.ndim != 1 or grid.size < 1:
-        raise ValueError(f"numad: odeint's t must be a 1-D grid of times, not shape {grid.shape}")
+    # (a traced grid is fine: the steps' start times and sizes are the loop's xs, so
+    # derivatives with respect to the times come out too)
+    grid = t if isinstance(t, T.Traced) else np.asarray(t, dtype=np.float64)
+    if np.ndim(T._value(grid)) != 1 or np.size(T._value(grid)) < 1:
+        raise ValueError(f"numad: odeint's t must be a 1-D grid of times, not shape "
+                         f"{np.shape(T._value(grid))}")
     stepper = _STEPPERS[method]
     m = int(substeps)
     y0 = y0 if isinstance(y0, T.Traced) else np.asarray(y0, dtype=np.float64)
-    if grid.size == 1:
+    if np.size(T._value(grid)) == 1:
         return np.reshape(y0, (1,) + np.shape(T._value(y0)))
 
     def interval(y, span):
@@ -75,7 +74,7 @@ def odeint(rhs, y0, t, *args, method="rk4", substeps=1, checkpoint="auto", snaps
             y = stepper(rhs, y, t0 + k * h, h, args)
         return y, y
 
-    spans = np.stack([grid[:-1], np.diff(grid)], axis=1)
+    spans = np.stack([grid[:-1], grid[1:] - grid[:-1]], axis=1)
     _, ys = scan(interval, y0, spans, checkpoint=checkpoint, snapshots=snapshots)
     first = np.reshape(y0, (1,) + np.shape(T._value(y0)))
     return np.concatenate([first, ys], axis=0)

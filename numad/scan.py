@@ -245,12 +245,14 @@ def _run_now(rec, loop):
     carry = int(lay[3].sum())
     packed = np.zeros(carry + int(np.sum(y_size)) * loop.length)
     partials = np.zeros((len(arrays["op"]), 2))
-    actions = np.array([[SK.ADVANCE, 0, loop.length]], dtype=np.int64)
+    advance = np.array([[SK.ADVANCE, 0, loop.length]], dtype=np.int64)
     failed = SK.scan_forward(structure, arrays["vals"], partials, arrays["aux"],
                              loop.body_start, loop.body_stop, np.zeros(4, dtype=np.int64),
-                             lay, actions, 1, np.zeros((1, max(carry, 1))),
-                             np.zeros((1, 1)), np.zeros((1, 1, 2)), np.zeros((1, 1)),
-                             np.zeros(carry), packed, 0, loop.length)
+                             lay, False, advance, 0, np.zeros(3, dtype=np.int64),
+                             np.zeros((1, 6), dtype=np.int64), np.zeros((4, 3), dtype=np.int64),
+                             np.zeros((1, max(carry, 1))), np.zeros((1, 1)),
+                             np.zeros((1, 1, 2)), np.zeros((1, 1)), np.zeros(carry), packed, 0,
+                             loop.length)
     return packed if failed < 0 else None
 
 

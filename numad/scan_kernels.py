@@ -12,6 +12,8 @@ Reverse mode follows a checkpoint schedule (``numad/checkpoint.py``): rows
 ``(kind, a, b)`` that advance the state, take and restore snapshots of the carry, record
 steps (keep their values, partials and workspaces) and reverse recorded steps. The
 schedule decides the memory: snapshots of the carry, plus the recorded steps' values.
+Binomial schedules are generated a row at a time as the loop runs (their tables would
+grow with the length); the others are read from their (short) tables.
 
 How a loop is laid out, in integer arrays (offsets into the value buffer):
 ``c_init, c_in, c_out, c_size``: per carry leaf, where its initial value, its body
@@ -26,9 +28,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from .checkpoint import ADVANCE, RECORD, RESTORE, REVERSE, TAKE, binomial_next, binomial_start
 from .kernels import forward_sweep, reverse_sweep, tangent_sweep
-
-ADVANCE, TAKE, RESTORE, RECORD, REVERSE = 0, 1, 2, 3, 4
 
 
 @njit(cache=True)
@@ -95,38 +96,6 @@ def _bring_back(vals, partials, aux, bs, be, span, r, rec_vals, rec_partials, re
     aux[alo:ahi] = rec_aux[r, :]
 
 
-@njit(cache=True, error_model="numpy")
-def _run_forward(structure, vals, partials, aux, bs, be, span, lay, actions, lo, hi, cur,
-                 at, snaps, rec_vals, rec_partials, rec_aux, out, p_off, length, write_ys,
-                 keep_last=True):
-    """Carry out the ADVANCE, TAKE, RESTORE and RECORD rows ``lo..hi-1`` of a schedule.
-
-    ``at[0]`` is the step the carry ``cur`` is at. Without ``keep_last``, a RECORD
-    leaves its last step only in the body's buffers (the caller reverses it next).
-    Returns -1 or a failed guard."""
-    for row in range(lo, hi):
-        kind = actions[row, 0]
-        a = actions[row, 1]
-        b = actions[row, 2]
-        if kind == ADVANCE or kind == RECORD:
-            for s in range(a, b):
-                failed = _step(structure, vals, partials, aux, bs, be, cur, s, lay, out,
-                               p_off, length, write_ys)
-                if failed >= 0:
-                    return failed
-                if kind == RECORD and (keep_last or s < b - 1):
-                    _keep(vals, partials, aux, bs, be, span, s - a, rec_vals, rec_partials,
-                          rec_aux)
-            at[0] = b
-        elif kind == TAKE:
-            snaps[a, :] = cur
-        elif kind == RESTORE:
-            cur[:] = snaps[a, :]
-            at[0] = b
-        else:
-            return -2  # a REVERSE row here is a schedule error (the caller checks)
-    return -1
-
 
 @njit(cache=True)
 def _carry_from_init(vals, cur, lay):
@@ -138,22 +107,89 @@ def _carry_from_init(vals, cur, lay):
             k += 1
 
 
-@njit(cache=True, error_model="numpy")
-def scan_forward(structure, vals, partials, aux, bs, be, span, lay, actions, first_pass_end,
-                 snaps, rec_vals, rec_partials, rec_aux, cur, out, p_off, length):
-    """The loop's first pass: from the initial carry through every step, following the
-    schedule's first ``first_pass_end`` rows (which take its first snapshots and record
-    what it records), writing the packed result ``out[p_off:]``.
 
-    Modifies ``vals``, ``partials``, ``aux`` (the body's entries), ``snaps``, the
-    recording buffers, ``cur`` and ``out``. Returns -1, or the index of a guard in the
-    body whose recorded decision does not hold at some step.
-    """
+@njit(cache=True)
+def _start(lazy, length, slots, gen, stack, pending):
+    """Start reading a schedule: generated row by row (binomial) or from a table."""
+    if lazy:
+        binomial_start(length, slots, gen, stack, pending)
+    else:
+        gen[:] = 0
+
+
+@njit(cache=True)
+def _next(lazy, table, gen, stack, pending, row):
+    """The schedule's next row into ``row``; False at its end."""
+    if lazy:
+        return binomial_next(gen, stack, pending, row)
+    k = gen[2]
+    if k >= table.shape[0]:
+        return False
+    row[0], row[1], row[2] = table[k, 0], table[k, 1], table[k, 2]
+    gen[2] = k + 1
+    return True
+
+
+@njit(cache=True, error_model="numpy")
+def _forward_row(structure, vals, partials, aux, bs, be, span, lay, kind, a, b, cur, snaps,
+                 rec_vals, rec_partials, rec_aux, out, p_off, length, write_ys, keep_last):
+    """Carry out one ADVANCE, TAKE, RESTORE or RECORD row. Without ``keep_last``, a
+    RECORD leaves its last step only in the body's buffers (the caller reverses it
+    next). Returns -1, a failed guard, or -2 for a REVERSE row (not one of these)."""
+    if kind == ADVANCE or kind == RECORD:
+        for s in range(a, b):
+            failed = _step(structure, vals, partials, aux, bs, be, cur, s, lay, out, p_off,
+                           length, write_ys)
+            if failed >= 0:
+                return failed
+            if kind == RECORD and (keep_last or s < b - 1):
+                _keep(vals, partials, aux, bs, be, span, s - a, rec_vals, rec_partials,
+                      rec_aux)
+    elif kind == TAKE:
+        snaps[a, :] = cur
+    elif kind == RESTORE:
+        cur[:] = snaps[a, :]
+    else:
+        return -2
+    return -1
+
+
+@njit(cache=True, error_model="numpy")
+def _first_pass(structure, vals, partials, aux, bs, be, span, lay, lazy, table, slots, gen,
+                stack, pending, snaps, rec_vals, rec_partials, rec_aux, cur, out, p_off,
+                length, write_ys):
+    """From the initial carry through every step: the schedule's rows up to its first
+    RECORD (the last piece of the loop), which take its first snapshots."""
+    _start(lazy, length, slots, gen, stack, pending)
     _carry_from_init(vals, cur, lay)
-    at = np.zeros(1, dtype=np.int64)
-    failed = _run_forward(structure, vals, partials, aux, bs, be, span, lay, actions, 0,
-                          first_pass_end, cur, at, snaps, rec_vals, rec_partials, rec_aux,
-                          out, p_off, length, True)
+    row = np.zeros(3, dtype=np.int64)
+    while _next(lazy, table, gen, stack, pending, row):
+        failed = _forward_row(structure, vals, partials, aux, bs, be, span, lay, row[0],
+                              row[1], row[2], cur, snaps, rec_vals, rec_partials, rec_aux,
+                              out, p_off, length, write_ys, True)
+        if failed != -1:
+            return failed
+        if row[0] == RECORD:
+            break
+    return -1
+
+
+@njit(cache=True, error_model="numpy")
+def scan_forward(structure, vals, partials, aux, bs, be, span, lay, lazy, table, slots, gen,
+                 stack, pending, snaps, rec_vals, rec_partials, rec_aux, cur, out, p_off,
+                 length):
+    """The loop's first pass: from the initial carry through every step, following the
+    schedule (``table``, or the binomial generator when ``lazy``) up to its first
+    RECORD, writing the packed result ``out[p_off:]``.
+
+    Modifies ``vals``, ``partials``, ``aux`` (the body's entries), the schedule state
+    ``gen, stack, pending``, ``snaps``, the recording buffers, ``cur`` and ``out``.
+    Returns -1, or the index of a guard in the body whose recorded decision does not
+    hold at some step.
+    """
+    failed = _first_pass(structure, vals, partials, aux, bs, be, span, lay, lazy, table,
+                         slots, gen, stack, pending, snaps, rec_vals, rec_partials, rec_aux,
+                         cur, out, p_off, length, True)
     if failed != -1:
         return failed
     for k in range(cur.shape[0]):
@@ -200,38 +236,38 @@ def _reverse_step(rstructure, vals, partials, aux, adj, bs, be, span, lay, s, gc
             adj[dst + t] += adj[o + t]
 
 
+
 @njit(cache=True, error_model="numpy")
-def scan_reverse(rstructure, vals, partials, aux, adj, bs, be, span, lay, actions,
-                 first_pass_end, redo_first_pass, snaps, rec_vals, rec_partials, rec_aux, cur,
-                 gcur, p_off, length):
+def scan_reverse(rstructure, vals, partials, aux, adj, bs, be, span, lay, lazy, table, slots,
+                 gen, stack, pending, redo_first_pass, snaps, rec_vals, rec_partials, rec_aux,
+                 cur, gcur, p_off, length):
     """Reverse the loop: from the adjoint of its packed result (in ``adj[p_off:]``) add
     the adjoints of the initial carry, of ``xs`` and of every closed-over entry.
 
-    Runs the schedule's reverse rows; with ``redo_first_pass`` it first runs the first
-    pass again (a second reverse at one point finds the snapshots and recordings that
-    the first one changed). Modifies ``adj``, the body's values and the buffers.
-    Returns -1, or a failed guard's index.
+    Runs the schedule's rows after its first pass; with ``redo_first_pass`` it runs the
+    first pass again first (a second reverse at one point finds the snapshots and
+    recordings that the first one changed). Modifies ``adj``, the body's values, the
+    schedule state and the buffers. Returns -1, or a failed guard's index.
     """
     structure = rstructure[:8]
-    at = np.zeros(1, dtype=np.int64)
     if redo_first_pass:
-        _carry_from_init(vals, cur, lay)
-        failed = _run_forward(structure, vals, partials, aux, bs, be, span, lay, actions, 0,
-                              first_pass_end, cur, at, snaps, rec_vals, rec_partials,
-                              rec_aux, vals, p_off, length, False)
+        failed = _first_pass(structure, vals, partials, aux, bs, be, span, lay, lazy, table,
+                             slots, gen, stack, pending, snaps, rec_vals, rec_partials,
+                             rec_aux, cur, vals, p_off, length, False)
         if failed != -1:
             return failed
     for k in range(gcur.shape[0]):
         gcur[k] = adj[p_off + k]
-    for row in range(first_pass_end, actions.shape[0]):
-        kind = actions[row, 0]
-        a = actions[row, 1]
-        b = actions[row, 2]
+    nxt = np.zeros(3, dtype=np.int64)
+    have = _next(lazy, table, gen, stack, pending, nxt)
+    pk, pa, pb = -1, -1, -1  # the row before (none: the first pass's may be stale)
+    while have:
+        kind, a, b = nxt[0], nxt[1], nxt[2]
+        have = _next(lazy, table, gen, stack, pending, nxt)
         if kind == REVERSE:
             # a step recorded by the row just before is still in the body's buffers
             # (binomial schedules record one step and reverse it at once: no copies)
-            hot = (row - 1 >= first_pass_end and actions[row - 1, 0] == RECORD
-                   and actions[row - 1, 1] == a and actions[row - 1, 2] == b)
+            hot = pk == RECORD and pa == a and pb == b
             for s in range(b - 1, a - 1, -1):
                 if not (hot and s == b - 1):
                     _bring_back(vals, partials, aux, bs, be, span, s - a, rec_vals,
@@ -239,14 +275,14 @@ def scan_reverse(rstructure, vals, partials, aux, adj, bs, be, span, lay, action
                 _reverse_step(rstructure, vals, partials, aux, adj, bs, be, span, lay, s,
                               gcur, p_off)
         else:
-            reversed_next = (kind == RECORD and row + 1 < actions.shape[0]
-                             and actions[row + 1, 0] == REVERSE
-                             and actions[row + 1, 1] == a and actions[row + 1, 2] == b)
-            failed = _run_forward(structure, vals, partials, aux, bs, be, span, lay, actions,
-                                  row, row + 1, cur, at, snaps, rec_vals, rec_partials,
-                                  rec_aux, vals, p_off, length, False, not reversed_next)
+            reversed_next = (kind == RECORD and have and nxt[0] == REVERSE
+                             and nxt[1] == a and nxt[2] == b)
+            failed = _forward_row(structure, vals, partials, aux, bs, be, span, lay, kind, a,
+                                  b, cur, snaps, rec_vals, rec_partials, rec_aux, vals, p_off,
+                                  length, False, not reversed_next)
             if failed != -1:
                 return failed
+        pk, pa, pb = kind, a, b
     c_init, c_size = lay[0], lay[3]
     k = 0
     for j in range(c_init.shape[0]):

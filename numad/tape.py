@@ -82,6 +82,10 @@ class Tape:
         self._tan = None
         self._has_guards = bool(np.any(op == _GUARD))
         self.loops = [LoopRun(loop, self) for loop in loops]
+        # whether the one-kernel Hessian-vector sweep takes this tape
+        self.hvp_capable = not self.loops and bool(np.all(
+            (op < N_ELEMENTWISE) | np.isin(op, np.asarray(K.HVP_STRUCTURAL))))
+        self._hvp_buffers = None
         # (start, size, output entry) when the tape is f(x) of one array to one scalar:
         # the adapters' fast path
         self.single_input = None
@@ -285,6 +289,27 @@ class Tape:
         K.tangent_sweep(*self.structure, self.vals, self.partials, self.aux, tan, L, start,
                         len(self.op))
         return tan
+
+    def hvp_loaded(self, out, seeds):
+        """H v of the scalar entry ``out`` at the loaded point (a forward sweep there
+        done), for ``seeds`` = [(input entry, direction)]: one forward-over-reverse
+        kernel call. Returns the buffer of adjoint tangents (read it at the inputs)."""
+        if self._hvp_buffers is None:
+            n = len(self.op)
+            self._hvp_buffers = (np.zeros((n, 2), dtype=np.bool_), np.zeros_like(self.vals),
+                                 np.zeros((n, 2)), np.zeros_like(self.vals),
+                                 np.zeros_like(self.vals))
+        nofirst, tan, dpartials, adj, adjd = self._hvp_buffers
+        tan[:] = 0.0
+        adj[:] = 0.0
+        adjd[:] = 0.0
+        for e, v in seeds:
+            o, n = self.off[e], self.size[e]
+            tan[o:o + n] = np.asarray(v, dtype=np.float64).ravel()
+        adj[self.off[out]] = 1.0
+        K.hvp_sweep(*self.structure, nofirst, self.vals, self.partials, self.aux, tan,
+                    dpartials, adj, adjd)
+        return adjd
 
     def read(self, buf, e, L=1):
         o, n = self.off[e], self.size[e]

@@ -433,3 +433,34 @@ def test_binary_rows_broadcast(row):
     np.testing.assert_allclose(g[0], partial_oracle(row, (a12[:5], s), 0), rtol=rtol, atol=atol)
     assert g[1] == pytest.approx(float(np.sum(partial_oracle(row, (a12[:5], np.full(5, s)), 1))),
                                  rel=rtol, abs=atol)
+
+
+# ---------------------------------------------------------------------------------
+# Second order: the Hessian-vector kernel's tangents of every row's partials
+# ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("shape", SHAPES, ids=["scalar", "array5"])
+@pytest.mark.parametrize("row", DIFFERENTIABLE, ids=lambda r: r.name)
+def test_hvp_kernel_against_differences_of_the_gradient(row, shape):
+    rng = rng_for(row, shape)
+    args = [np.atleast_1d(np.asarray(a, dtype=np.float64)) for a in DOMAINS[row.name](rng, shape)]
+    sizes = [a.size for a in args]
+    fn = function_of(row)
+
+    def f(z):
+        parts, start = [], 0
+        for s in sizes:
+            parts.append(z[start] if shape == () else z[start:start + s])
+            start += s
+        # a nonlinear outer function, so that first and second partials both matter
+        y = fn(*parts)
+        return np.sum(y * y) if shape != () else y * y
+    z = np.concatenate(args)
+    v = np.random.default_rng(7).normal(size=z.size)
+    tape = nd.trace(f, z)
+    assert tape.hvp_capable
+    Hv = nd.hvp(f)(z, v)
+    g = nd.gradient(f)
+    h = 1e-6 * max(1.0, float(np.max(np.abs(z))))
+    fd = (g(z + h * v) - g(z - h * v)) / (2 * h)
+    np.testing.assert_allclose(Hv, fd, rtol=2e-5, atol=2e-5 * max(1.0, np.max(np.abs(fd))))

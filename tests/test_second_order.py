@@ -53,3 +53,21 @@ def test_hessian_against_differences_of_the_gradient(name):
     v = np.array([1.0, -0.5, 0.25, 2.0])
     _, Hv = nd.jvp(nd.grad(f), x, v)
     np.testing.assert_allclose(Hv, H @ v, rtol=1e-10, atol=1e-10)
+
+
+# the structural ops the one-kernel Hessian-vector sweep takes; the others go through
+# the recorded gradient
+HVP_KERNEL = {"polynomial", "transcendental", "tanh_and_erf", "division_power", "matmul",
+              "indexing", "where", "concat_stack", "logsumexp", "cumsum_sort", "scalar_loop"}
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_hvp_against_differences_of_the_gradient(name):
+    f = FUNCTIONS[name]
+    x = np.array([0.3, -0.7, 1.1, 0.45])
+    assert nd.trace(f, x).hvp_capable == (name in HVP_KERNEL)
+    H = hessian_fd(f, x)
+    hvp = nd.hvp(f)
+    for v in (np.array([1.0, -0.5, 0.25, 2.0]), np.eye(4)[2]):
+        np.testing.assert_allclose(hvp(x, v), H @ v, rtol=2e-6, atol=2e-6)
+        np.testing.assert_allclose(hvp(x, v), nd.hessian(f)(x) @ v, rtol=1e-10, atol=1e-10)
