@@ -393,7 +393,8 @@ def _array_hvp():
         "def array_elementwise_hvp(o, n, vals, tan, adj, adjd, yo, ao, sa, bo, sb):",
         '    """The reverse step of op(a, b) for adjoints ``adj`` and their tangents',
         "    ``adjd`` at once: adjd[a] += adjd[y] * da + adj[y] * tangent(da), likewise b.",
-        '    An input of stride 0 is a broadcast scalar."""',
+        "    An input of stride 0 is a broadcast scalar; each stride case loops over",
+        '    contiguous views with selects, no branches, so that LLVM vectorizes it."""',
     ]
     first = True
     for p in ELEMENTWISE:
@@ -402,30 +403,58 @@ def _array_hvp():
         kw = "if" if first else "elif"
         first = False
         out.append(f"    {kw} o == {p.opcode}:  # {p.name}")
-        out.append("        for k in range(n):")
-        out.append("            g = adj[yo + k]")
-        out.append("            gd = adjd[yo + k]")
-        out.append("            if g == 0.0 and gd == 0.0:")
-        out.append("                continue")
-        out.append("            a = vals[ao + k * sa]")
-        out.append("            ta = tan[ao + k * sa]")
-        if p.arity == 2:
-            out.append("            b = vals[bo + k * sb]")
-            out.append("            tb = tan[bo + k * sb]")
-        else:
-            out.append("            b = 0.0")
-            out.append("            tb = 0.0")
-        out.append("            y = vals[yo + k]")
-        out.append("            ty = tan[yo + k]")
-        for which, d in enumerate(p.partials):
-            if d is None:
-                continue
-            at = "ao + k * sa" if which == 0 else "bo + k * sb"
-            out.append(f"            d = {kernel_expression(d)}")
-            out.append(f"            dd = {partial_tangent(d)}")
-            out.append(f"            adj[{at}] += select(g != 0.0, g * d, 0.0)")
-            out.append(f"            adjd[{at}] += select(gd != 0.0, gd * d, 0.0) + "
-                       "select(g != 0.0 and dd != 0.0, g * dd, 0.0)")
+
+        def body(a_arr, b_arr, pad, p=p):
+            arrays = (a_arr, b_arr)
+            lines = _view_lines(p, a_arr, b_arr, pad, True)
+            lines.append(f"{pad}TA = tan[ao:ao + n]" if a_arr else f"{pad}ta = tan[ao]")
+            if p.arity == 2:
+                lines.append(f"{pad}TB = tan[bo:bo + n]" if b_arr else f"{pad}tb = tan[bo]")
+            lines.append(f"{pad}TY = tan[yo:yo + n]")
+            lines.append(f"{pad}G = adj[yo:yo + n]")
+            lines.append(f"{pad}GD = adjd[yo:yo + n]")
+            for which, d in enumerate(p.partials):
+                if d is None:
+                    continue
+                name, src = ("A", "ao") if which == 0 else ("B", "bo")
+                if arrays[which]:
+                    lines.append(f"{pad}G{name} = adj[{src}:{src} + n]")
+                    lines.append(f"{pad}GD{name} = adjd[{src}:{src} + n]")
+                else:
+                    lines.append(f"{pad}acc{name} = 0.0")
+                    lines.append(f"{pad}accD{name} = 0.0")
+            lines.append(f"{pad}for k in range(n):")
+            inner = pad + "    "
+            lines.append(f"{inner}g = G[k]")
+            lines.append(f"{inner}gd = GD[k]")
+            lines += _element_lines(p, a_arr, b_arr, inner, True)
+            if a_arr:
+                lines.append(f"{inner}ta = TA[k]")
+            if p.arity == 2 and b_arr:
+                lines.append(f"{inner}tb = TB[k]")
+            lines.append(f"{inner}ty = TY[k]")
+            for which, d in enumerate(p.partials):
+                if d is None:
+                    continue
+                name = "A" if which == 0 else "B"
+                lines.append(f"{inner}d{which} = {kernel_expression(d)}")
+                lines.append(f"{inner}dd{which} = {partial_tangent(d)}")
+                first_term = f"select(g != 0.0, g * d{which}, 0.0)"
+                second = (f"select(gd != 0.0, gd * d{which}, 0.0) + "
+                          f"select(g != 0.0, g * dd{which}, 0.0)")
+                if arrays[which]:
+                    lines.append(f"{inner}G{name}[k] += {first_term}")
+                    lines.append(f"{inner}GD{name}[k] += {second}")
+                else:
+                    lines.append(f"{inner}acc{name} += {first_term}")
+                    lines.append(f"{inner}accD{name} += {second}")
+            for which, d in enumerate(p.partials):
+                if d is not None and not arrays[which]:
+                    name, src = ("A", "ao") if which == 0 else ("B", "bo")
+                    lines.append(f"{pad}adj[{src}] += acc{name}")
+                    lines.append(f"{pad}adjd[{src}] += accD{name}")
+            return lines
+        out += _cases(p, body)
     return out
 
 

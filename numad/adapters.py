@@ -224,6 +224,22 @@ def hvp(f):
 
     @functools.wraps(f)
     def hessp(x, p, *args):
+        tape = last["tape"]
+        if (not args and last["kernel"] and tape is not None and type(x) is np.ndarray
+                and type(p) is np.ndarray
+                and x.dtype == np.float64 and tape.single_input is not None
+                and x.shape == last["point"][0].shape and p.size == x.size):
+            # the optimizers' hot path: f(x) of one array, f's own tape, one kernel call
+            start, n, _ = tape.single_input
+            seen = last["point"][0]
+            if not np.array_equal(x, seen):
+                tape.vals[start:start + n] = x.ravel()
+                if tape._forward_sweeps() < 0:
+                    last["point"] = (x.copy(),)
+                    return tape.hvp_single(p).reshape(x.shape)
+                last["tape"] = None  # a branch changed here: the full path re-traces
+            else:
+                return tape.hvp_single(p).reshape(x.shape)
         if _nested((x, p) + args):
             from .transforms import jvp, grad
             return jvp(lambda z: grad(f)(z, *args), x, p)[1]

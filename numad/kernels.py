@@ -912,6 +912,24 @@ def hvp_sweep(op, args, opnd, off, size, pstart, params, aux_off, nofirst, vals,
                         gB += np.dot(_matrix(tan, aoff, m, kk).T, G)
 
 
+@njit(cache=True, error_model="numpy")
+def hvp_of_input(op, args, opnd, off, size, pstart, params, aux_off, nofirst, vals, partials,
+                 aux, tan, dpartials, adj, adjd, start, direction, out, result):
+    """H v for a tape of one input array (at ``vals[start:]``) and a scalar output
+    entry ``out``, at the point of the last forward sweep: the buffers are cleared and
+    seeded here, and H v written into ``result`` (one call from Python: the
+    optimizers' hot path)."""
+    tan[:] = 0.0
+    adj[:] = 0.0
+    adjd[:] = 0.0
+    m = direction.shape[0]
+    tan[start:start + m] = direction
+    adj[off[out]] = 1.0
+    hvp_sweep(op, args, opnd, off, size, pstart, params, aux_off, nofirst, vals, partials, aux,
+              tan, dpartials, adj, adjd)
+    result[:] = adjd[start:start + m]
+
+
 @njit(cache=True)
 def clear_adjoints(off, size, clear, adj):
     """Zero the adjoints of the entries in ``clear``: those no entry assigns first."""
@@ -4165,671 +4183,1498 @@ def elementwise_partial_tangents(o, a, b, y, ta, tb, ty):
 def array_elementwise_hvp(o, n, vals, tan, adj, adjd, yo, ao, sa, bo, sb):
     """The reverse step of op(a, b) for adjoints ``adj`` and their tangents
     ``adjd`` at once: adjd[a] += adjd[y] * da + adj[y] * tangent(da), likewise b.
-    An input of stride 0 is a broadcast scalar."""
+    An input of stride 0 is a broadcast scalar; each stride case loops over
+    contiguous views with selects, no branches, so that LLVM vectorizes it."""
     if o == 0:  # neg
+        A = vals[ao:ao + n]
+        Y = vals[yo:yo + n]
+        TA = tan[ao:ao + n]
+        TY = tan[yo:yo + n]
+        G = adj[yo:yo + n]
+        GD = adjd[yo:yo + n]
+        GA = adj[ao:ao + n]
+        GDA = adjd[ao:ao + n]
         for k in range(n):
-            g = adj[yo + k]
-            gd = adjd[yo + k]
-            if g == 0.0 and gd == 0.0:
-                continue
-            a = vals[ao + k * sa]
-            ta = tan[ao + k * sa]
-            b = 0.0
-            tb = 0.0
-            y = vals[yo + k]
-            ty = tan[yo + k]
-            d = -1.0
-            dd = 0.0
-            adj[ao + k * sa] += select(g != 0.0, g * d, 0.0)
-            adjd[ao + k * sa] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
+            g = G[k]
+            gd = GD[k]
+            a = A[k]
+            y = Y[k]
+            ta = TA[k]
+            ty = TY[k]
+            d0 = -1.0
+            dd0 = 0.0
+            GA[k] += select(g != 0.0, g * d0, 0.0)
+            GDA[k] += select(gd != 0.0, gd * d0, 0.0) + select(g != 0.0, g * dd0, 0.0)
     elif o == 1:  # add
-        for k in range(n):
-            g = adj[yo + k]
-            gd = adjd[yo + k]
-            if g == 0.0 and gd == 0.0:
-                continue
-            a = vals[ao + k * sa]
-            ta = tan[ao + k * sa]
-            b = vals[bo + k * sb]
-            tb = tan[bo + k * sb]
-            y = vals[yo + k]
-            ty = tan[yo + k]
-            d = 1.0
-            dd = 0.0
-            adj[ao + k * sa] += select(g != 0.0, g * d, 0.0)
-            adjd[ao + k * sa] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
-            d = 1.0
-            dd = 0.0
-            adj[bo + k * sb] += select(g != 0.0, g * d, 0.0)
-            adjd[bo + k * sb] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
+        if sa == 1 and sb == 1:
+            A = vals[ao:ao + n]
+            B = vals[bo:bo + n]
+            Y = vals[yo:yo + n]
+            TA = tan[ao:ao + n]
+            TB = tan[bo:bo + n]
+            TY = tan[yo:yo + n]
+            G = adj[yo:yo + n]
+            GD = adjd[yo:yo + n]
+            GA = adj[ao:ao + n]
+            GDA = adjd[ao:ao + n]
+            GB = adj[bo:bo + n]
+            GDB = adjd[bo:bo + n]
+            for k in range(n):
+                g = G[k]
+                gd = GD[k]
+                a = A[k]
+                b = B[k]
+                y = Y[k]
+                ta = TA[k]
+                tb = TB[k]
+                ty = TY[k]
+                d0 = 1.0
+                dd0 = 0.0
+                GA[k] += select(g != 0.0, g * d0, 0.0)
+                GDA[k] += select(gd != 0.0, gd * d0, 0.0) + select(g != 0.0, g * dd0, 0.0)
+                d1 = 1.0
+                dd1 = 0.0
+                GB[k] += select(g != 0.0, g * d1, 0.0)
+                GDB[k] += select(gd != 0.0, gd * d1, 0.0) + select(g != 0.0, g * dd1, 0.0)
+        elif sa == 1:
+            A = vals[ao:ao + n]
+            b = vals[bo]
+            Y = vals[yo:yo + n]
+            TA = tan[ao:ao + n]
+            tb = tan[bo]
+            TY = tan[yo:yo + n]
+            G = adj[yo:yo + n]
+            GD = adjd[yo:yo + n]
+            GA = adj[ao:ao + n]
+            GDA = adjd[ao:ao + n]
+            accB = 0.0
+            accDB = 0.0
+            for k in range(n):
+                g = G[k]
+                gd = GD[k]
+                a = A[k]
+                y = Y[k]
+                ta = TA[k]
+                ty = TY[k]
+                d0 = 1.0
+                dd0 = 0.0
+                GA[k] += select(g != 0.0, g * d0, 0.0)
+                GDA[k] += select(gd != 0.0, gd * d0, 0.0) + select(g != 0.0, g * dd0, 0.0)
+                d1 = 1.0
+                dd1 = 0.0
+                accB += select(g != 0.0, g * d1, 0.0)
+                accDB += select(gd != 0.0, gd * d1, 0.0) + select(g != 0.0, g * dd1, 0.0)
+            adj[bo] += accB
+            adjd[bo] += accDB
+        else:
+            a = vals[ao]
+            B = vals[bo:bo + n]
+            Y = vals[yo:yo + n]
+            ta = tan[ao]
+            TB = tan[bo:bo + n]
+            TY = tan[yo:yo + n]
+            G = adj[yo:yo + n]
+            GD = adjd[yo:yo + n]
+            accA = 0.0
+            accDA = 0.0
+            GB = adj[bo:bo + n]
+            GDB = adjd[bo:bo + n]
+            for k in range(n):
+                g = G[k]
+                gd = GD[k]
+                b = B[k]
+                y = Y[k]
+                tb = TB[k]
+                ty = TY[k]
+                d0 = 1.0
+                dd0 = 0.0
+                accA += select(g != 0.0, g * d0, 0.0)
+                accDA += select(gd != 0.0, gd * d0, 0.0) + select(g != 0.0, g * dd0, 0.0)
+                d1 = 1.0
+                dd1 = 0.0
+                GB[k] += select(g != 0.0, g * d1, 0.0)
+                GDB[k] += select(gd != 0.0, gd * d1, 0.0) + select(g != 0.0, g * dd1, 0.0)
+            adj[ao] += accA
+            adjd[ao] += accDA
     elif o == 2:  # sub
-        for k in range(n):
-            g = adj[yo + k]
-            gd = adjd[yo + k]
-            if g == 0.0 and gd == 0.0:
-                continue
-            a = vals[ao + k * sa]
-            ta = tan[ao + k * sa]
-            b = vals[bo + k * sb]
-            tb = tan[bo + k * sb]
-            y = vals[yo + k]
-            ty = tan[yo + k]
-            d = 1.0
-            dd = 0.0
-            adj[ao + k * sa] += select(g != 0.0, g * d, 0.0)
-            adjd[ao + k * sa] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
-            d = -1.0
-            dd = 0.0
-            adj[bo + k * sb] += select(g != 0.0, g * d, 0.0)
-            adjd[bo + k * sb] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
+        if sa == 1 and sb == 1:
+            A = vals[ao:ao + n]
+            B = vals[bo:bo + n]
+            Y = vals[yo:yo + n]
+            TA = tan[ao:ao + n]
+            TB = tan[bo:bo + n]
+            TY = tan[yo:yo + n]
+            G = adj[yo:yo + n]
+            GD = adjd[yo:yo + n]
+            GA = adj[ao:ao + n]
+            GDA = adjd[ao:ao + n]
+            GB = adj[bo:bo + n]
+            GDB = adjd[bo:bo + n]
+            for k in range(n):
+                g = G[k]
+                gd = GD[k]
+                a = A[k]
+                b = B[k]
+                y = Y[k]
+                ta = TA[k]
+                tb = TB[k]
+                ty = TY[k]
+                d0 = 1.0
+                dd0 = 0.0
+                GA[k] += select(g != 0.0, g * d0, 0.0)
+                GDA[k] += select(gd != 0.0, gd * d0, 0.0) + select(g != 0.0, g * dd0, 0.0)
+                d1 = -1.0
+                dd1 = 0.0
+                GB[k] += select(g != 0.0, g * d1, 0.0)
+                GDB[k] += select(gd != 0.0, gd * d1, 0.0) + select(g != 0.0, g * dd1, 0.0)
+        elif sa == 1:
+            A = vals[ao:ao + n]
+            b = vals[bo]
+            Y = vals[yo:yo + n]
+            TA = tan[ao:ao + n]
+            tb = tan[bo]
+            TY = tan[yo:yo + n]
+            G = adj[yo:yo + n]
+            GD = adjd[yo:yo + n]
+            GA = adj[ao:ao + n]
+            GDA = adjd[ao:ao + n]
+            accB = 0.0
+            accDB = 0.0
+            for k in range(n):
+                g = G[k]
+                gd = GD[k]
+                a = A[k]
+                y = Y[k]
+                ta = TA[k]
+                ty = TY[k]
+                d0 = 1.0
+                dd0 = 0.0
+                GA[k] += select(g != 0.0, g * d0, 0.0)
+                GDA[k] += select(gd != 0.0, gd * d0, 0.0) + select(g != 0.0, g * dd0, 0.0)
+                d1 = -1.0
+                dd1 = 0.0
+                accB += select(g != 0.0, g * d1, 0.0)
+                accDB += select(gd != 0.0, gd * d1, 0.0) + select(g != 0.0, g * dd1, 0.0)
+            adj[bo] += accB
+            adjd[bo] += accDB
+        else:
+            a = vals[ao]
+            B = vals[bo:bo + n]
+            Y = vals[yo:yo + n]
+            ta = tan[ao]
+            TB = tan[bo:bo + n]
+            TY = tan[yo:yo + n]
+            G = adj[yo:yo + n]
+            GD = adjd[yo:yo + n]
+            accA = 0.0
+            accDA = 0.0
+            GB = adj[bo:bo + n]
+            GDB = adjd[bo:bo + n]
+            for k in range(n):
+                g = G[k]
+                gd = GD[k]
+                b = B[k]
+                y = Y[k]
+                tb = TB[k]
+                ty = TY[k]
+                d0 = 1.0
+                dd0 = 0.0
+                accA += select(g != 0.0, g * d0, 0.0)
+                accDA += select(gd != 0.0, gd * d0, 0.0) + select(g != 0.0, g * dd0, 0.0)
+                d1 = -1.0
+                dd1 = 0.0
+                GB[k] += select(g != 0.0, g * d1, 0.0)
+                GDB[k] += select(gd != 0.0, gd * d1, 0.0) + select(g != 0.0, g * dd1, 0.0)
+            adj[ao] += accA
+            adjd[ao] += accDA
     elif o == 3:  # mul
-        for k in range(n):
-            g = adj[yo + k]
-            gd = adjd[yo + k]
-            if g == 0.0 and gd == 0.0:
-                continue
-            a = vals[ao + k * sa]
-            ta = tan[ao + k * sa]
-            b = vals[bo + k * sb]
-            tb = tan[bo + k * sb]
-            y = vals[yo + k]
-            ty = tan[yo + k]
-            d = b
-            dd = select(tb != 0.0, (1.0) * tb, 0.0)
-            adj[ao + k * sa] += select(g != 0.0, g * d, 0.0)
-            adjd[ao + k * sa] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
-            d = a
-            dd = select(ta != 0.0, (1.0) * ta, 0.0)
-            adj[bo + k * sb] += select(g != 0.0, g * d, 0.0)
-            adjd[bo + k * sb] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
+        if sa == 1 and sb == 1:
+            A = vals[ao:ao + n]
+            B = vals[bo:bo + n]
+            Y = vals[yo:yo + n]
+            TA = tan[ao:ao + n]
+            TB = tan[bo:bo + n]
+            TY = tan[yo:yo + n]
+            G = adj[yo:yo + n]
+            GD = adjd[yo:yo + n]
+            GA = adj[ao:ao + n]
+            GDA = adjd[ao:ao + n]
+            GB = adj[bo:bo + n]
+            GDB = adjd[bo:bo + n]
+            for k in range(n):
+                g = G[k]
+                gd = GD[k]
+                a = A[k]
+                b = B[k]
+                y = Y[k]
+                ta = TA[k]
+                tb = TB[k]
+                ty = TY[k]
+                d0 = b
+                dd0 = select(tb != 0.0, (1.0) * tb, 0.0)
+                GA[k] += select(g != 0.0, g * d0, 0.0)
+                GDA[k] += select(gd != 0.0, gd * d0, 0.0) + select(g != 0.0, g * dd0, 0.0)
+                d1 = a
+                dd1 = select(ta != 0.0, (1.0) * ta, 0.0)
+                GB[k] += select(g != 0.0, g * d1, 0.0)
+                GDB[k] += select(gd != 0.0, gd * d1, 0.0) + select(g != 0.0, g * dd1, 0.0)
+        elif sa == 1:
+            A = vals[ao:ao + n]
+            b = vals[bo]
+            Y = vals[yo:yo + n]
+            TA = tan[ao:ao + n]
+            tb = tan[bo]
+            TY = tan[yo:yo + n]
+            G = adj[yo:yo + n]
+            GD = adjd[yo:yo + n]
+            GA = adj[ao:ao + n]
+            GDA = adjd[ao:ao + n]
+            accB = 0.0
+            accDB = 0.0
+            for k in range(n):
+                g = G[k]
+                gd = GD[k]
+                a = A[k]
+                y = Y[k]
+                ta = TA[k]
+                ty = TY[k]
+                d0 = b
+                dd0 = select(tb != 0.0, (1.0) * tb, 0.0)
+                GA[k] += select(g != 0.0, g * d0, 0.0)
+                GDA[k] += select(gd != 0.0, gd * d0, 0.0) + select(g != 0.0, g * dd0, 0.0)
+                d1 = a
+                dd1 = select(ta != 0.0, (1.0) * ta, 0.0)
+                accB += select(g != 0.0, g * d1, 0.0)
+                accDB += select(gd != 0.0, gd * d1, 0.0) + select(g != 0.0, g * dd1, 0.0)
+            adj[bo] += accB
+            adjd[bo] += accDB
+        else:
+            a = vals[ao]
+            B = vals[bo:bo + n]
+            Y = vals[yo:yo + n]
+            ta = tan[ao]
+            TB = tan[bo:bo + n]
+            TY = tan[yo:yo + n]
+            G = adj[yo:yo + n]
+            GD = adjd[yo:yo + n]
+            accA = 0.0
+            accDA = 0.0
+            GB = adj[bo:bo + n]
+            GDB = adjd[bo:bo + n]
+            for k in range(n):
+                g = G[k]
+                gd = GD[k]
+                b = B[k]
+                y = Y[k]
+                tb = TB[k]
+                ty = TY[k]
+                d0 = b
+                dd0 = select(tb != 0.0, (1.0) * tb, 0.0)
+                accA += select(g != 0.0, g * d0, 0.0)
+                accDA += select(gd != 0.0, gd * d0, 0.0) + select(g != 0.0, g * dd0, 0.0)
+                d1 = a
+                dd1 = select(ta != 0.0, (1.0) * ta, 0.0)
+                GB[k] += select(g != 0.0, g * d1, 0.0)
+                GDB[k] += select(gd != 0.0, gd * d1, 0.0) + select(g != 0.0, g * dd1, 0.0)
+            adj[ao] += accA
+            adjd[ao] += accDA
     elif o == 4:  # div
-        for k in range(n):
-            g = adj[yo + k]
-            gd = adjd[yo + k]
-            if g == 0.0 and gd == 0.0:
-                continue
-            a = vals[ao + k * sa]
-            ta = tan[ao + k * sa]
-            b = vals[bo + k * sb]
-            tb = tan[bo + k * sb]
-            y = vals[yo + k]
-            ty = tan[yo + k]
-            d = 1.0 / b
-            dd = select(tb != 0.0, (-(1.0) * (1.0) / ((b) * (b))) * tb, 0.0)
-            adj[ao + k * sa] += select(g != 0.0, g * d, 0.0)
-            adjd[ao + k * sa] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
-            d = -y / b
-            dd = select(tb != 0.0, (-(-y) * (1.0) / ((b) * (b))) * tb, 0.0) + select(ty != 0.0, ((-(1.0)) / (b)) * ty, 0.0)
-            adj[bo + k * sb] += select(g != 0.0, g * d, 0.0)
-            adjd[bo + k * sb] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
+        if sa == 1 and sb == 1:
+            A = vals[ao:ao + n]
+            B = vals[bo:bo + n]
+            Y = vals[yo:yo + n]
+            TA = tan[ao:ao + n]
+            TB = tan[bo:bo + n]
+            TY = tan[yo:yo + n]
+            G = adj[yo:yo + n]
+            GD = adjd[yo:yo + n]
+            GA = adj[ao:ao + n]
+            GDA = adjd[ao:ao + n]
+            GB = adj[bo:bo + n]
+            GDB = adjd[bo:bo + n]
+            for k in range(n):
+                g = G[k]
+                gd = GD[k]
+                a = A[k]
+                b = B[k]
+                y = Y[k]
+                ta = TA[k]
+                tb = TB[k]
+                ty = TY[k]
+                d0 = 1.0 / b
+                dd0 = select(tb != 0.0, (-(1.0) * (1.0) / ((b) * (b))) * tb, 0.0)
+                GA[k] += select(g != 0.0, g * d0, 0.0)
+                GDA[k] += select(gd != 0.0, gd * d0, 0.0) + select(g != 0.0, g * dd0, 0.0)
+                d1 = -y / b
+                dd1 = select(tb != 0.0, (-(-y) * (1.0) / ((b) * (b))) * tb, 0.0) + select(ty != 0.0, ((-(1.0)) / (b)) * ty, 0.0)
+                GB[k] += select(g != 0.0, g * d1, 0.0)
+                GDB[k] += select(gd != 0.0, gd * d1, 0.0) + select(g != 0.0, g * dd1, 0.0)
+        elif sa == 1:
+            A = vals[ao:ao + n]
+            b = vals[bo]
+            Y = vals[yo:yo + n]
+            TA = tan[ao:ao + n]
+            tb = tan[bo]
+            TY = tan[yo:yo + n]
+            G = adj[yo:yo + n]
+            GD = adjd[yo:yo + n]
+            GA = adj[ao:ao + n]
+            GDA = adjd[ao:ao + n]
+            accB = 0.0
+            accDB = 0.0
+            for k in range(n):
+                g = G[k]
+                gd = GD[k]
+                a = A[k]
+                y = Y[k]
+                ta = TA[k]
+                ty = TY[k]
+                d0 = 1.0 / b
+                dd0 = select(tb != 0.0, (-(1.0) * (1.0) / ((b) * (b))) * tb, 0.0)
+                GA[k] += select(g != 0.0, g * d0, 0.0)
+                GDA[k] += select(gd != 0.0, gd * d0, 0.0) + select(g != 0.0, g * dd0, 0.0)
+                d1 = -y / b
+                dd1 = select(tb != 0.0, (-(-y) * (1.0) / ((b) * (b))) * tb, 0.0) + select(ty != 0.0, ((-(1.0)) / (b)) * ty, 0.0)
+                accB += select(g != 0.0, g * d1, 0.0)
+                accDB += select(gd != 0.0, gd * d1, 0.0) + select(g != 0.0, g * dd1, 0.0)
+            adj[bo] += accB
+            adjd[bo] += accDB
+        else:
+            a = vals[ao]
+            B = vals[bo:bo + n]
+            Y = vals[yo:yo + n]
+            ta = tan[ao]
+            TB = tan[bo:bo + n]
+            TY = tan[yo:yo + n]
+            G = adj[yo:yo + n]
+            GD = adjd[yo:yo + n]
+            accA = 0.0
+            accDA = 0.0
+            GB = adj[bo:bo + n]
+            GDB = adjd[bo:bo + n]
+            for k in range(n):
+                g = G[k]
+                gd = GD[k]
+                b = B[k]
+                y = Y[k]
+                tb = TB[k]
+                ty = TY[k]
+                d0 = 1.0 / b
+                dd0 = select(tb != 0.0, (-(1.0) * (1.0) / ((b) * (b))) * tb, 0.0)
+                accA += select(g != 0.0, g * d0, 0.0)
+                accDA += select(gd != 0.0, gd * d0, 0.0) + select(g != 0.0, g * dd0, 0.0)
+                d1 = -y / b
+                dd1 = select(tb != 0.0, (-(-y) * (1.0) / ((b) * (b))) * tb, 0.0) + select(ty != 0.0, ((-(1.0)) / (b)) * ty, 0.0)
+                GB[k] += select(g != 0.0, g * d1, 0.0)
+                GDB[k] += select(gd != 0.0, gd * d1, 0.0) + select(g != 0.0, g * dd1, 0.0)
+            adj[ao] += accA
+            adjd[ao] += accDA
     elif o == 5:  # pow
-        for k in range(n):
-            g = adj[yo + k]
-            gd = adjd[yo + k]
-            if g == 0.0 and gd == 0.0:
-                continue
-            a = vals[ao + k * sa]
-            ta = tan[ao + k * sa]
-            b = vals[bo + k * sb]
-            tb = tan[bo + k * sb]
-            y = vals[yo + k]
-            ty = tan[yo + k]
-            d = select(b == 0.0, 0.0, b * a ** (b - 1.0))
-            dd = select(ta != 0.0, (select(b == 0.0, 0.0, (b) * ((b - 1.0) * (a) ** ((b - 1.0) - 1.0) * (1.0)))) * ta, 0.0) + select(tb != 0.0, (select(b == 0.0, 0.0, (1.0) * (a ** (b - 1.0)) + (b) * ((a) ** (b - 1.0) * np.log(a) * (1.0)))) * tb, 0.0)
-            adj[ao + k * sa] += select(g != 0.0, g * d, 0.0)
-            adjd[ao + k * sa] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
-            d = select(a > 0.0, y * np.log(a), select(a == 0.0, 0.0, np.nan))
-            dd = select(ta != 0.0, (select(a > 0.0, (y) * ((1.0 / (a)) * (1.0)), 0.0)) * ta, 0.0) + select(ty != 0.0, (select(a > 0.0, (1.0) * (np.log(a)), 0.0)) * ty, 0.0)
-            adj[bo + k * sb] += select(g != 0.0, g * d, 0.0)
-            adjd[bo + k * sb] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
+        if sa == 1 and sb == 1:
+            A = vals[ao:ao + n]
+            B = vals[bo:bo + n]
+            Y = vals[yo:yo + n]
+            TA = tan[ao:ao + n]
+            TB = tan[bo:bo + n]
+            TY = tan[yo:yo + n]
+            G = adj[yo:yo + n]
+            GD = adjd[yo:yo + n]
+            GA = adj[ao:ao + n]
+            GDA = adjd[ao:ao + n]
+            GB = adj[bo:bo + n]
+            GDB = adjd[bo:bo + n]
+            for k in range(n):
+                g = G[k]
+                gd = GD[k]
+                a = A[k]
+                b = B[k]
+                y = Y[k]
+                ta = TA[k]
+                tb = TB[k]
+                ty = TY[k]
+                d0 = select(b == 0.0, 0.0, b * a ** (b - 1.0))
+                dd0 = select(ta != 0.0, (select(b == 0.0, 0.0, (b) * ((b - 1.0) * (a) ** ((b - 1.0) - 1.0) * (1.0)))) * ta, 0.0) + select(tb != 0.0, (select(b == 0.0, 0.0, (1.0) * (a ** (b - 1.0)) + (b) * ((a) ** (b - 1.0) * np.log(a) * (1.0)))) * tb, 0.0)
+                GA[k] += select(g != 0.0, g * d0, 0.0)
+                GDA[k] += select(gd != 0.0, gd * d0, 0.0) + select(g != 0.0, g * dd0, 0.0)
+                d1 = select(a > 0.0, y * np.log(a), select(a == 0.0, 0.0, np.nan))
+                dd1 = select(ta != 0.0, (select(a > 0.0, (y) * ((1.0 / (a)) * (1.0)), 0.0)) * ta, 0.0) + select(ty != 0.0, (select(a > 0.0, (1.0) * (np.log(a)), 0.0)) * ty, 0.0)
+                GB[k] += select(g != 0.0, g * d1, 0.0)
+                GDB[k] += select(gd != 0.0, gd * d1, 0.0) + select(g != 0.0, g * dd1, 0.0)
+        elif sa == 1:
+            A = vals[ao:ao + n]
+            b = vals[bo]
+            Y = vals[yo:yo + n]
+            TA = tan[ao:ao + n]
+            tb = tan[bo]
+            TY = tan[yo:yo + n]
+            G = adj[yo:yo + n]
+            GD = adjd[yo:yo + n]
+            GA = adj[ao:ao + n]
+            GDA = adjd[ao:ao + n]
+            accB = 0.0
+            accDB = 0.0
+            for k in range(n):
+                g = G[k]
+                gd = GD[k]
+                a = A[k]
+                y = Y[k]
+                ta = TA[k]
+                ty = TY[k]
+                d0 = select(b == 0.0, 0.0, b * a ** (b - 1.0))
+                dd0 = select(ta != 0.0, (select(b == 0.0, 0.0, (b) * ((b - 1.0) * (a) ** ((b - 1.0) - 1.0) * (1.0)))) * ta, 0.0) + select(tb != 0.0, (select(b == 0.0, 0.0, (1.0) * (a ** (b - 1.0)) + (b) * ((a) ** (b - 1.0) * np.log(a) * (1.0)))) * tb, 0.0)
+                GA[k] += select(g != 0.0, g * d0, 0.0)
+                GDA[k] += select(gd != 0.0, gd * d0, 0.0) + select(g != 0.0, g * dd0, 0.0)
+                d1 = select(a > 0.0, y * np.log(a), select(a == 0.0, 0.0, np.nan))
+                dd1 = select(ta != 0.0, (select(a > 0.0, (y) * ((1.0 / (a)) * (1.0)), 0.0)) * ta, 0.0) + select(ty != 0.0, (select(a > 0.0, (1.0) * (np.log(a)), 0.0)) * ty, 0.0)
+                accB += select(g != 0.0, g * d1, 0.0)
+                accDB += select(gd != 0.0, gd * d1, 0.0) + select(g != 0.0, g * dd1, 0.0)
+            adj[bo] += accB
+            adjd[bo] += accDB
+        else:
+            a = vals[ao]
+            B = vals[bo:bo + n]
+            Y = vals[yo:yo + n]
+            ta = tan[ao]
+            TB = tan[bo:bo + n]
+            TY = tan[yo:yo + n]
+            G = adj[yo:yo + n]
+            GD = adjd[yo:yo + n]
+            accA = 0.0
+            accDA = 0.0
+            GB = adj[bo:bo + n]
+            GDB = adjd[bo:bo + n]
+            for k in range(n):
+                g = G[k]
+                gd = GD[k]
+                b = B[k]
+                y = Y[k]
+                tb = TB[k]
+                ty = TY[k]
+                d0 = select(b == 0.0, 0.0, b * a ** (b - 1.0))
+                dd0 = select(ta != 0.0, (select(b == 0.0, 0.0, (b) * ((b - 1.0) * (a) ** ((b - 1.0) - 1.0) * (1.0)))) * ta, 0.0) + select(tb != 0.0, (select(b == 0.0, 0.0, (1.0) * (a ** (b - 1.0)) + (b) * ((a) ** (b - 1.0) * np.log(a) * (1.0)))) * tb, 0.0)
+                accA += select(g != 0.0, g * d0, 0.0)
+                accDA += select(gd != 0.0, gd * d0, 0.0) + select(g != 0.0, g * dd0, 0.0)
+                d1 = select(a > 0.0, y * np.log(a), select(a == 0.0, 0.0, np.nan))
+                dd1 = select(ta != 0.0, (select(a > 0.0, (y) * ((1.0 / (a)) * (1.0)), 0.0)) * ta, 0.0) + select(ty != 0.0, (select(a > 0.0, (1.0) * (np.log(a)), 0.0)) * ty, 0.0)
+                GB[k] += select(g != 0.0, g * d1, 0.0)
+                GDB[k] += select(gd != 0.0, gd * d1, 0.0) + select(g != 0.0, g * dd1, 0.0)
+            adj[ao] += accA
+            adjd[ao] += accDA
     elif o == 6:  # square
+        A = vals[ao:ao + n]
+        Y = vals[yo:yo + n]
+        TA = tan[ao:ao + n]
+        TY = tan[yo:yo + n]
+        G = adj[yo:yo + n]
+        GD = adjd[yo:yo + n]
+        GA = adj[ao:ao + n]
+        GDA = adjd[ao:ao + n]
         for k in range(n):
-            g = adj[yo + k]
-            gd = adjd[yo + k]
-            if g == 0.0 and gd == 0.0:
-                continue
-            a = vals[ao + k * sa]
-            ta = tan[ao + k * sa]
-            b = 0.0
-            tb = 0.0
-            y = vals[yo + k]
-            ty = tan[yo + k]
-            d = 2.0 * a
-            dd = select(ta != 0.0, ((2.0) * (1.0)) * ta, 0.0)
-            adj[ao + k * sa] += select(g != 0.0, g * d, 0.0)
-            adjd[ao + k * sa] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
+            g = G[k]
+            gd = GD[k]
+            a = A[k]
+            y = Y[k]
+            ta = TA[k]
+            ty = TY[k]
+            d0 = 2.0 * a
+            dd0 = select(ta != 0.0, ((2.0) * (1.0)) * ta, 0.0)
+            GA[k] += select(g != 0.0, g * d0, 0.0)
+            GDA[k] += select(gd != 0.0, gd * d0, 0.0) + select(g != 0.0, g * dd0, 0.0)
     elif o == 7:  # reciprocal
+        A = vals[ao:ao + n]
+        Y = vals[yo:yo + n]
+        TA = tan[ao:ao + n]
+        TY = tan[yo:yo + n]
+        G = adj[yo:yo + n]
+        GD = adjd[yo:yo + n]
+        GA = adj[ao:ao + n]
+        GDA = adjd[ao:ao + n]
         for k in range(n):
-            g = adj[yo + k]
-            gd = adjd[yo + k]
-            if g == 0.0 and gd == 0.0:
-                continue
-            a = vals[ao + k * sa]
-            ta = tan[ao + k * sa]
-            b = 0.0
-            tb = 0.0
-            y = vals[yo + k]
-            ty = tan[yo + k]
-            d = -y * y
-            dd = select(ty != 0.0, ((-(1.0)) * (y) + (-y) * (1.0)) * ty, 0.0)
-            adj[ao + k * sa] += select(g != 0.0, g * d, 0.0)
-            adjd[ao + k * sa] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
+            g = G[k]
+            gd = GD[k]
+            a = A[k]
+            y = Y[k]
+            ta = TA[k]
+            ty = TY[k]
+            d0 = -y * y
+            dd0 = select(ty != 0.0, ((-(1.0)) * (y) + (-y) * (1.0)) * ty, 0.0)
+            GA[k] += select(g != 0.0, g * d0, 0.0)
+            GDA[k] += select(gd != 0.0, gd * d0, 0.0) + select(g != 0.0, g * dd0, 0.0)
     elif o == 8:  # sqrt
+        A = vals[ao:ao + n]
+        Y = vals[yo:yo + n]
+        TA = tan[ao:ao + n]
+        TY = tan[yo:yo + n]
+        G = adj[yo:yo + n]
+        GD = adjd[yo:yo + n]
+        GA = adj[ao:ao + n]
+        GDA = adjd[ao:ao + n]
         for k in range(n):
-            g = adj[yo + k]
-            gd = adjd[yo + k]
-            if g == 0.0 and gd == 0.0:
-                continue
-            a = vals[ao + k * sa]
-            ta = tan[ao + k * sa]
-            b = 0.0
-            tb = 0.0
-            y = vals[yo + k]
-            ty = tan[yo + k]
-            d = 0.5 / y
-            dd = select(ty != 0.0, (-(0.5) * (1.0) / ((y) * (y))) * ty, 0.0)
-            adj[ao + k * sa] += select(g != 0.0, g * d, 0.0)
-            adjd[ao + k * sa] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
+            g = G[k]
+            gd = GD[k]
+            a = A[k]
+            y = Y[k]
+            ta = TA[k]
+            ty = TY[k]
+            d0 = 0.5 / y
+            dd0 = select(ty != 0.0, (-(0.5) * (1.0) / ((y) * (y))) * ty, 0.0)
+            GA[k] += select(g != 0.0, g * d0, 0.0)
+            GDA[k] += select(gd != 0.0, gd * d0, 0.0) + select(g != 0.0, g * dd0, 0.0)
     elif o == 9:  # cbrt
+        A = vals[ao:ao + n]
+        Y = vals[yo:yo + n]
+        TA = tan[ao:ao + n]
+        TY = tan[yo:yo + n]
+        G = adj[yo:yo + n]
+        GD = adjd[yo:yo + n]
+        GA = adj[ao:ao + n]
+        GDA = adjd[ao:ao + n]
         for k in range(n):
-            g = adj[yo + k]
-            gd = adjd[yo + k]
-            if g == 0.0 and gd == 0.0:
-                continue
-            a = vals[ao + k * sa]
-            ta = tan[ao + k * sa]
-            b = 0.0
-            tb = 0.0
-            y = vals[yo + k]
-            ty = tan[yo + k]
-            d = 1.0 / (3.0 * y * y)
-            dd = select(ty != 0.0, (-(1.0) * (((3.0) * (1.0)) * (y) + (3.0 * y) * (1.0)) / ((3.0 * y * y) * (3.0 * y * y))) * ty, 0.0)
-            adj[ao + k * sa] += select(g != 0.0, g * d, 0.0)
-            adjd[ao + k * sa] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
+            g = G[k]
+            gd = GD[k]
+            a = A[k]
+            y = Y[k]
+            ta = TA[k]
+            ty = TY[k]
+            d0 = 1.0 / (3.0 * y * y)
+            dd0 = select(ty != 0.0, (-(1.0) * (((3.0) * (1.0)) * (y) + (3.0 * y) * (1.0)) / ((3.0 * y * y) * (3.0 * y * y))) * ty, 0.0)
+            GA[k] += select(g != 0.0, g * d0, 0.0)
+            GDA[k] += select(gd != 0.0, gd * d0, 0.0) + select(g != 0.0, g * dd0, 0.0)
     elif o == 10:  # exp
+        A = vals[ao:ao + n]
+        Y = vals[yo:yo + n]
+        TA = tan[ao:ao + n]
+        TY = tan[yo:yo + n]
+        G = adj[yo:yo + n]
+        GD = adjd[yo:yo + n]
+        GA = adj[ao:ao + n]
+        GDA = adjd[ao:ao + n]
         for k in range(n):
-            g = adj[yo + k]
-            gd = adjd[yo + k]
-            if g == 0.0 and gd == 0.0:
-                continue
-            a = vals[ao + k * sa]
-            ta = tan[ao + k * sa]
-            b = 0.0
-            tb = 0.0
-            y = vals[yo + k]
-            ty = tan[yo + k]
-            d = y
-            dd = select(ty != 0.0, (1.0) * ty, 0.0)
-            adj[ao + k * sa] += select(g != 0.0, g * d, 0.0)
-            adjd[ao + k * sa] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
+            g = G[k]
+            gd = GD[k]
+            a = A[k]
+            y = Y[k]
+            ta = TA[k]
+            ty = TY[k]
+            d0 = y
+            dd0 = select(ty != 0.0, (1.0) * ty, 0.0)
+            GA[k] += select(g != 0.0, g * d0, 0.0)
+            GDA[k] += select(gd != 0.0, gd * d0, 0.0) + select(g != 0.0, g * dd0, 0.0)
     elif o == 11:  # expm1
+        A = vals[ao:ao + n]
+        Y = vals[yo:yo + n]
+        TA = tan[ao:ao + n]
+        TY = tan[yo:yo + n]
+        G = adj[yo:yo + n]
+        GD = adjd[yo:yo + n]
+        GA = adj[ao:ao + n]
+        GDA = adjd[ao:ao + n]
         for k in range(n):
-            g = adj[yo + k]
-            gd = adjd[yo + k]
-            if g == 0.0 and gd == 0.0:
-                continue
-            a = vals[ao + k * sa]
-            ta = tan[ao + k * sa]
-            b = 0.0
-            tb = 0.0
-            y = vals[yo + k]
-            ty = tan[yo + k]
-            d = np.exp(a)
-            dd = select(ta != 0.0, ((np.exp(a)) * (1.0)) * ta, 0.0)
-            adj[ao + k * sa] += select(g != 0.0, g * d, 0.0)
-            adjd[ao + k * sa] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
+            g = G[k]
+            gd = GD[k]
+            a = A[k]
+            y = Y[k]
+            ta = TA[k]
+            ty = TY[k]
+            d0 = np.exp(a)
+            dd0 = select(ta != 0.0, ((np.exp(a)) * (1.0)) * ta, 0.0)
+            GA[k] += select(g != 0.0, g * d0, 0.0)
+            GDA[k] += select(gd != 0.0, gd * d0, 0.0) + select(g != 0.0, g * dd0, 0.0)
     elif o == 12:  # log
+        A = vals[ao:ao + n]
+        Y = vals[yo:yo + n]
+        TA = tan[ao:ao + n]
+        TY = tan[yo:yo + n]
+        G = adj[yo:yo + n]
+        GD = adjd[yo:yo + n]
+        GA = adj[ao:ao + n]
+        GDA = adjd[ao:ao + n]
         for k in range(n):
-            g = adj[yo + k]
-            gd = adjd[yo + k]
-            if g == 0.0 and gd == 0.0:
-                continue
-            a = vals[ao + k * sa]
-            ta = tan[ao + k * sa]
-            b = 0.0
-            tb = 0.0
-            y = vals[yo + k]
-            ty = tan[yo + k]
-            d = 1.0 / a
-            dd = select(ta != 0.0, (-(1.0) * (1.0) / ((a) * (a))) * ta, 0.0)
-            adj[ao + k * sa] += select(g != 0.0, g * d, 0.0)
-            adjd[ao + k * sa] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
+            g = G[k]
+            gd = GD[k]
+            a = A[k]
+            y = Y[k]
+            ta = TA[k]
+            ty = TY[k]
+            d0 = 1.0 / a
+            dd0 = select(ta != 0.0, (-(1.0) * (1.0) / ((a) * (a))) * ta, 0.0)
+            GA[k] += select(g != 0.0, g * d0, 0.0)
+            GDA[k] += select(gd != 0.0, gd * d0, 0.0) + select(g != 0.0, g * dd0, 0.0)
     elif o == 13:  # log1p
+        A = vals[ao:ao + n]
+        Y = vals[yo:yo + n]
+        TA = tan[ao:ao + n]
+        TY = tan[yo:yo + n]
+        G = adj[yo:yo + n]
+        GD = adjd[yo:yo + n]
+        GA = adj[ao:ao + n]
+        GDA = adjd[ao:ao + n]
         for k in range(n):
-            g = adj[yo + k]
-            gd = adjd[yo + k]
-            if g == 0.0 and gd == 0.0:
-                continue
-            a = vals[ao + k * sa]
-            ta = tan[ao + k * sa]
-            b = 0.0
-            tb = 0.0
-            y = vals[yo + k]
-            ty = tan[yo + k]
-            d = 1.0 / (1.0 + a)
-            dd = select(ta != 0.0, (-(1.0) * ((0.0) + (1.0)) / ((1.0 + a) * (1.0 + a))) * ta, 0.0)
-            adj[ao + k * sa] += select(g != 0.0, g * d, 0.0)
-            adjd[ao + k * sa] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
+            g = G[k]
+            gd = GD[k]
+            a = A[k]
+            y = Y[k]
+            ta = TA[k]
+            ty = TY[k]
+            d0 = 1.0 / (1.0 + a)
+            dd0 = select(ta != 0.0, (-(1.0) * ((0.0) + (1.0)) / ((1.0 + a) * (1.0 + a))) * ta, 0.0)
+            GA[k] += select(g != 0.0, g * d0, 0.0)
+            GDA[k] += select(gd != 0.0, gd * d0, 0.0) + select(g != 0.0, g * dd0, 0.0)
     elif o == 14:  # log2
+        A = vals[ao:ao + n]
+        Y = vals[yo:yo + n]
+        TA = tan[ao:ao + n]
+        TY = tan[yo:yo + n]
+        G = adj[yo:yo + n]
+        GD = adjd[yo:yo + n]
+        GA = adj[ao:ao + n]
+        GDA = adjd[ao:ao + n]
         for k in range(n):
-            g = adj[yo + k]
-            gd = adjd[yo + k]
-            if g == 0.0 and gd == 0.0:
-                continue
-            a = vals[ao + k * sa]
-            ta = tan[ao + k * sa]
-            b = 0.0
-            tb = 0.0
-            y = vals[yo + k]
-            ty = tan[yo + k]
-            d = 1.0 / (a * 0.6931471805599453)
-            dd = select(ta != 0.0, (-(1.0) * ((1.0) * (0.6931471805599453)) / ((a * 0.6931471805599453) * (a * 0.6931471805599453))) * ta, 0.0)
-            adj[ao + k * sa] += select(g != 0.0, g * d, 0.0)
-            adjd[ao + k * sa] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
+            g = G[k]
+            gd = GD[k]
+            a = A[k]
+            y = Y[k]
+            ta = TA[k]
+            ty = TY[k]
+            d0 = 1.0 / (a * 0.6931471805599453)
+            dd0 = select(ta != 0.0, (-(1.0) * ((1.0) * (0.6931471805599453)) / ((a * 0.6931471805599453) * (a * 0.6931471805599453))) * ta, 0.0)
+            GA[k] += select(g != 0.0, g * d0, 0.0)
+            GDA[k] += select(gd != 0.0, gd * d0, 0.0) + select(g != 0.0, g * dd0, 0.0)
     elif o == 15:  # log10
+        A = vals[ao:ao + n]
+        Y = vals[yo:yo + n]
+        TA = tan[ao:ao + n]
+        TY = tan[yo:yo + n]
+        G = adj[yo:yo + n]
+        GD = adjd[yo:yo + n]
+        GA = adj[ao:ao + n]
+        GDA = adjd[ao:ao + n]
         for k in range(n):
-            g = adj[yo + k]
-            gd = adjd[yo + k]
-            if g == 0.0 and gd == 0.0:
-                continue
-            a = vals[ao + k * sa]
-            ta = tan[ao + k * sa]
-            b = 0.0
-            tb = 0.0
-            y = vals[yo + k]
-            ty = tan[yo + k]
-            d = 1.0 / (a * 2.302585092994046)
-            dd = select(ta != 0.0, (-(1.0) * ((1.0) * (2.302585092994046)) / ((a * 2.302585092994046) * (a * 2.302585092994046))) * ta, 0.0)
-            adj[ao + k * sa] += select(g != 0.0, g * d, 0.0)
-            adjd[ao + k * sa] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
+            g = G[k]
+            gd = GD[k]
+            a = A[k]
+            y = Y[k]
+            ta = TA[k]
+            ty = TY[k]
+            d0 = 1.0 / (a * 2.302585092994046)
+            dd0 = select(ta != 0.0, (-(1.0) * ((1.0) * (2.302585092994046)) / ((a * 2.302585092994046) * (a * 2.302585092994046))) * ta, 0.0)
+            GA[k] += select(g != 0.0, g * d0, 0.0)
+            GDA[k] += select(gd != 0.0, gd * d0, 0.0) + select(g != 0.0, g * dd0, 0.0)
     elif o == 16:  # sin
+        A = vals[ao:ao + n]
+        Y = vals[yo:yo + n]
+        TA = tan[ao:ao + n]
+        TY = tan[yo:yo + n]
+        G = adj[yo:yo + n]
+        GD = adjd[yo:yo + n]
+        GA = adj[ao:ao + n]
+        GDA = adjd[ao:ao + n]
         for k in range(n):
-            g = adj[yo + k]
-            gd = adjd[yo + k]
-            if g == 0.0 and gd == 0.0:
-                continue
-            a = vals[ao + k * sa]
-            ta = tan[ao + k * sa]
-            b = 0.0
-            tb = 0.0
-            y = vals[yo + k]
-            ty = tan[yo + k]
-            d = np.cos(a)
-            dd = select(ta != 0.0, ((-np.sin(a)) * (1.0)) * ta, 0.0)
-            adj[ao + k * sa] += select(g != 0.0, g * d, 0.0)
-            adjd[ao + k * sa] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
+            g = G[k]
+            gd = GD[k]
+            a = A[k]
+            y = Y[k]
+            ta = TA[k]
+            ty = TY[k]
+            d0 = np.cos(a)
+            dd0 = select(ta != 0.0, ((-np.sin(a)) * (1.0)) * ta, 0.0)
+            GA[k] += select(g != 0.0, g * d0, 0.0)
+            GDA[k] += select(gd != 0.0, gd * d0, 0.0) + select(g != 0.0, g * dd0, 0.0)
     elif o == 17:  # cos
+        A = vals[ao:ao + n]
+        Y = vals[yo:yo + n]
+        TA = tan[ao:ao + n]
+        TY = tan[yo:yo + n]
+        G = adj[yo:yo + n]
+        GD = adjd[yo:yo + n]
+        GA = adj[ao:ao + n]
+        GDA = adjd[ao:ao + n]
         for k in range(n):
-            g = adj[yo + k]
-            gd = adjd[yo + k]
-            if g == 0.0 and gd == 0.0:
-                continue
-            a = vals[ao + k * sa]
-            ta = tan[ao + k * sa]
-            b = 0.0
-            tb = 0.0
-            y = vals[yo + k]
-            ty = tan[yo + k]
-            d = -np.sin(a)
-            dd = select(ta != 0.0, (-((np.cos(a)) * (1.0))) * ta, 0.0)
-            adj[ao + k * sa] += select(g != 0.0, g * d, 0.0)
-            adjd[ao + k * sa] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
+            g = G[k]
+            gd = GD[k]
+            a = A[k]
+            y = Y[k]
+            ta = TA[k]
+            ty = TY[k]
+            d0 = -np.sin(a)
+            dd0 = select(ta != 0.0, (-((np.cos(a)) * (1.0))) * ta, 0.0)
+            GA[k] += select(g != 0.0, g * d0, 0.0)
+            GDA[k] += select(gd != 0.0, gd * d0, 0.0) + select(g != 0.0, g * dd0, 0.0)
     elif o == 18:  # tan
+        A = vals[ao:ao + n]
+        Y = vals[yo:yo + n]
+        TA = tan[ao:ao + n]
+        TY = tan[yo:yo + n]
+        G = adj[yo:yo + n]
+        GD = adjd[yo:yo + n]
+        GA = adj[ao:ao + n]
+        GDA = adjd[ao:ao + n]
         for k in range(n):
-            g = adj[yo + k]
-            gd = adjd[yo + k]
-            if g == 0.0 and gd == 0.0:
-                continue
-            a = vals[ao + k * sa]
-            ta = tan[ao + k * sa]
-            b = 0.0
-            tb = 0.0
-            y = vals[yo + k]
-            ty = tan[yo + k]
-            d = 1.0 + y * y
-            dd = select(ty != 0.0, ((0.0) + ((1.0) * (y) + (y) * (1.0))) * ty, 0.0)
-            adj[ao + k * sa] += select(g != 0.0, g * d, 0.0)
-            adjd[ao + k * sa] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
+            g = G[k]
+            gd = GD[k]
+            a = A[k]
+            y = Y[k]
+            ta = TA[k]
+            ty = TY[k]
+            d0 = 1.0 + y * y
+            dd0 = select(ty != 0.0, ((0.0) + ((1.0) * (y) + (y) * (1.0))) * ty, 0.0)
+            GA[k] += select(g != 0.0, g * d0, 0.0)
+            GDA[k] += select(gd != 0.0, gd * d0, 0.0) + select(g != 0.0, g * dd0, 0.0)
     elif o == 19:  # arcsin
+        A = vals[ao:ao + n]
+        Y = vals[yo:yo + n]
+        TA = tan[ao:ao + n]
+        TY = tan[yo:yo + n]
+        G = adj[yo:yo + n]
+        GD = adjd[yo:yo + n]
+        GA = adj[ao:ao + n]
+        GDA = adjd[ao:ao + n]
         for k in range(n):
-            g = adj[yo + k]
-            gd = adjd[yo + k]
-            if g == 0.0 and gd == 0.0:
-                continue
-            a = vals[ao + k * sa]
-            ta = tan[ao + k * sa]
-            b = 0.0
-            tb = 0.0
-            y = vals[yo + k]
-            ty = tan[yo + k]
-            d = 1.0 / np.sqrt(1.0 - a * a)
-            dd = select(ta != 0.0, (-(1.0) * ((0.5 / np.sqrt(1.0 - a * a)) * ((0.0) - ((1.0) * (a) + (a) * (1.0)))) / ((np.sqrt(1.0 - a * a)) * (np.sqrt(1.0 - a * a)))) * ta, 0.0)
-            adj[ao + k * sa] += select(g != 0.0, g * d, 0.0)
-            adjd[ao + k * sa] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
+            g = G[k]
+            gd = GD[k]
+            a = A[k]
+            y = Y[k]
+            ta = TA[k]
+            ty = TY[k]
+            d0 = 1.0 / np.sqrt(1.0 - a * a)
+            dd0 = select(ta != 0.0, (-(1.0) * ((0.5 / np.sqrt(1.0 - a * a)) * ((0.0) - ((1.0) * (a) + (a) * (1.0)))) / ((np.sqrt(1.0 - a * a)) * (np.sqrt(1.0 - a * a)))) * ta, 0.0)
+            GA[k] += select(g != 0.0, g * d0, 0.0)
+            GDA[k] += select(gd != 0.0, gd * d0, 0.0) + select(g != 0.0, g * dd0, 0.0)
     elif o == 20:  # arccos
+        A = vals[ao:ao + n]
+        Y = vals[yo:yo + n]
+        TA = tan[ao:ao + n]
+        TY = tan[yo:yo + n]
+        G = adj[yo:yo + n]
+        GD = adjd[yo:yo + n]
+        GA = adj[ao:ao + n]
+        GDA = adjd[ao:ao + n]
         for k in range(n):
-            g = adj[yo + k]
-            gd = adjd[yo + k]
-            if g == 0.0 and gd == 0.0:
-                continue
-            a = vals[ao + k * sa]
-            ta = tan[ao + k * sa]
-            b = 0.0
-            tb = 0.0
-            y = vals[yo + k]
-            ty = tan[yo + k]
-            d = -1.0 / np.sqrt(1.0 - a * a)
-            dd = select(ta != 0.0, (-(-1.0) * ((0.5 / np.sqrt(1.0 - a * a)) * ((0.0) - ((1.0) * (a) + (a) * (1.0)))) / ((np.sqrt(1.0 - a * a)) * (np.sqrt(1.0 - a * a)))) * ta, 0.0)
-            adj[ao + k * sa] += select(g != 0.0, g * d, 0.0)
-            adjd[ao + k * sa] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
+            g = G[k]
+            gd = GD[k]
+            a = A[k]
+            y = Y[k]
+            ta = TA[k]
+            ty = TY[k]
+            d0 = -1.0 / np.sqrt(1.0 - a * a)
+            dd0 = select(ta != 0.0, (-(-1.0) * ((0.5 / np.sqrt(1.0 - a * a)) * ((0.0) - ((1.0) * (a) + (a) * (1.0)))) / ((np.sqrt(1.0 - a * a)) * (np.sqrt(1.0 - a * a)))) * ta, 0.0)
+            GA[k] += select(g != 0.0, g * d0, 0.0)
+            GDA[k] += select(gd != 0.0, gd * d0, 0.0) + select(g != 0.0, g * dd0, 0.0)
     elif o == 21:  # arctan
+        A = vals[ao:ao + n]
+        Y = vals[yo:yo + n]
+        TA = tan[ao:ao + n]
+        TY = tan[yo:yo + n]
+        G = adj[yo:yo + n]
+        GD = adjd[yo:yo + n]
+        GA = adj[ao:ao + n]
+        GDA = adjd[ao:ao + n]
         for k in range(n):
-            g = adj[yo + k]
-            gd = adjd[yo + k]
-            if g == 0.0 and gd == 0.0:
-                continue
-            a = vals[ao + k * sa]
-            ta = tan[ao + k * sa]
-            b = 0.0
-            tb = 0.0
-            y = vals[yo + k]
-            ty = tan[yo + k]
-            d = 1.0 / (1.0 + a * a)
-            dd = select(ta != 0.0, (-(1.0) * ((0.0) + ((1.0) * (a) + (a) * (1.0))) / ((1.0 + a * a) * (1.0 + a * a))) * ta, 0.0)
-            adj[ao + k * sa] += select(g != 0.0, g * d, 0.0)
-            adjd[ao + k * sa] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
+            g = G[k]
+            gd = GD[k]
+            a = A[k]
+            y = Y[k]
+            ta = TA[k]
+            ty = TY[k]
+            d0 = 1.0 / (1.0 + a * a)
+            dd0 = select(ta != 0.0, (-(1.0) * ((0.0) + ((1.0) * (a) + (a) * (1.0))) / ((1.0 + a * a) * (1.0 + a * a))) * ta, 0.0)
+            GA[k] += select(g != 0.0, g * d0, 0.0)
+            GDA[k] += select(gd != 0.0, gd * d0, 0.0) + select(g != 0.0, g * dd0, 0.0)
     elif o == 22:  # sinh
+        A = vals[ao:ao + n]
+        Y = vals[yo:yo + n]
+        TA = tan[ao:ao + n]
+        TY = tan[yo:yo + n]
+        G = adj[yo:yo + n]
+        GD = adjd[yo:yo + n]
+        GA = adj[ao:ao + n]
+        GDA = adjd[ao:ao + n]
         for k in range(n):
-            g = adj[yo + k]
-            gd = adjd[yo + k]
-            if g == 0.0 and gd == 0.0:
-                continue
-            a = vals[ao + k * sa]
-            ta = tan[ao + k * sa]
-            b = 0.0
-            tb = 0.0
-            y = vals[yo + k]
-            ty = tan[yo + k]
-            d = np.cosh(a)
-            dd = select(ta != 0.0, ((np.sinh(a)) * (1.0)) * ta, 0.0)
-            adj[ao + k * sa] += select(g != 0.0, g * d, 0.0)
-            adjd[ao + k * sa] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
+            g = G[k]
+            gd = GD[k]
+            a = A[k]
+            y = Y[k]
+            ta = TA[k]
+            ty = TY[k]
+            d0 = np.cosh(a)
+            dd0 = select(ta != 0.0, ((np.sinh(a)) * (1.0)) * ta, 0.0)
+            GA[k] += select(g != 0.0, g * d0, 0.0)
+            GDA[k] += select(gd != 0.0, gd * d0, 0.0) + select(g != 0.0, g * dd0, 0.0)
     elif o == 23:  # cosh
+        A = vals[ao:ao + n]
+        Y = vals[yo:yo + n]
+        TA = tan[ao:ao + n]
+        TY = tan[yo:yo + n]
+        G = adj[yo:yo + n]
+        GD = adjd[yo:yo + n]
+        GA = adj[ao:ao + n]
+        GDA = adjd[ao:ao + n]
         for k in range(n):
-            g = adj[yo + k]
-            gd = adjd[yo + k]
-            if g == 0.0 and gd == 0.0:
-                continue
-            a = vals[ao + k * sa]
-            ta = tan[ao + k * sa]
-            b = 0.0
-            tb = 0.0
-            y = vals[yo + k]
-            ty = tan[yo + k]
-            d = np.sinh(a)
-            dd = select(ta != 0.0, ((np.cosh(a)) * (1.0)) * ta, 0.0)
-            adj[ao + k * sa] += select(g != 0.0, g * d, 0.0)
-            adjd[ao + k * sa] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
+            g = G[k]
+            gd = GD[k]
+            a = A[k]
+            y = Y[k]
+            ta = TA[k]
+            ty = TY[k]
+            d0 = np.sinh(a)
+            dd0 = select(ta != 0.0, ((np.cosh(a)) * (1.0)) * ta, 0.0)
+            GA[k] += select(g != 0.0, g * d0, 0.0)
+            GDA[k] += select(gd != 0.0, gd * d0, 0.0) + select(g != 0.0, g * dd0, 0.0)
     elif o == 24:  # tanh
+        A = vals[ao:ao + n]
+        Y = vals[yo:yo + n]
+        TA = tan[ao:ao + n]
+        TY = tan[yo:yo + n]
+        G = adj[yo:yo + n]
+        GD = adjd[yo:yo + n]
+        GA = adj[ao:ao + n]
+        GDA = adjd[ao:ao + n]
         for k in range(n):
-            g = adj[yo + k]
-            gd = adjd[yo + k]
-            if g == 0.0 and gd == 0.0:
-                continue
-            a = vals[ao + k * sa]
-            ta = tan[ao + k * sa]
-            b = 0.0
-            tb = 0.0
-            y = vals[yo + k]
-            ty = tan[yo + k]
-            d = 1.0 - y * y
-            dd = select(ty != 0.0, ((0.0) - ((1.0) * (y) + (y) * (1.0))) * ty, 0.0)
-            adj[ao + k * sa] += select(g != 0.0, g * d, 0.0)
-            adjd[ao + k * sa] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
+            g = G[k]
+            gd = GD[k]
+            a = A[k]
+            y = Y[k]
+            ta = TA[k]
+            ty = TY[k]
+            d0 = 1.0 - y * y
+            dd0 = select(ty != 0.0, ((0.0) - ((1.0) * (y) + (y) * (1.0))) * ty, 0.0)
+            GA[k] += select(g != 0.0, g * d0, 0.0)
+            GDA[k] += select(gd != 0.0, gd * d0, 0.0) + select(g != 0.0, g * dd0, 0.0)
     elif o == 25:  # arcsinh
+        A = vals[ao:ao + n]
+        Y = vals[yo:yo + n]
+        TA = tan[ao:ao + n]
+        TY = tan[yo:yo + n]
+        G = adj[yo:yo + n]
+        GD = adjd[yo:yo + n]
+        GA = adj[ao:ao + n]
+        GDA = adjd[ao:ao + n]
         for k in range(n):
-            g = adj[yo + k]
-            gd = adjd[yo + k]
-            if g == 0.0 and gd == 0.0:
-                continue
-            a = vals[ao + k * sa]
-            ta = tan[ao + k * sa]
-            b = 0.0
-            tb = 0.0
-            y = vals[yo + k]
-            ty = tan[yo + k]
-            d = 1.0 / np.sqrt(a * a + 1.0)
-            dd = select(ta != 0.0, (-(1.0) * ((0.5 / np.sqrt(a * a + 1.0)) * ((1.0) * (a) + (a) * (1.0))) / ((np.sqrt(a * a + 1.0)) * (np.sqrt(a * a + 1.0)))) * ta, 0.0)
-            adj[ao + k * sa] += select(g != 0.0, g * d, 0.0)
-            adjd[ao + k * sa] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
+            g = G[k]
+            gd = GD[k]
+            a = A[k]
+            y = Y[k]
+            ta = TA[k]
+            ty = TY[k]
+            d0 = 1.0 / np.sqrt(a * a + 1.0)
+            dd0 = select(ta != 0.0, (-(1.0) * ((0.5 / np.sqrt(a * a + 1.0)) * ((1.0) * (a) + (a) * (1.0))) / ((np.sqrt(a * a + 1.0)) * (np.sqrt(a * a + 1.0)))) * ta, 0.0)
+            GA[k] += select(g != 0.0, g * d0, 0.0)
+            GDA[k] += select(gd != 0.0, gd * d0, 0.0) + select(g != 0.0, g * dd0, 0.0)
     elif o == 26:  # arccosh
+        A = vals[ao:ao + n]
+        Y = vals[yo:yo + n]
+        TA = tan[ao:ao + n]
+        TY = tan[yo:yo + n]
+        G = adj[yo:yo + n]
+        GD = adjd[yo:yo + n]
+        GA = adj[ao:ao + n]
+        GDA = adjd[ao:ao + n]
         for k in range(n):
-            g = adj[yo + k]
-            gd = adjd[yo + k]
-            if g == 0.0 and gd == 0.0:
-                continue
-            a = vals[ao + k * sa]
-            ta = tan[ao + k * sa]
-            b = 0.0
-            tb = 0.0
-            y = vals[yo + k]
-            ty = tan[yo + k]
-            d = 1.0 / np.sqrt(a * a - 1.0)
-            dd = select(ta != 0.0, (-(1.0) * ((0.5 / np.sqrt(a * a - 1.0)) * ((1.0) * (a) + (a) * (1.0))) / ((np.sqrt(a * a - 1.0)) * (np.sqrt(a * a - 1.0)))) * ta, 0.0)
-            adj[ao + k * sa] += select(g != 0.0, g * d, 0.0)
-            adjd[ao + k * sa] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
+            g = G[k]
+            gd = GD[k]
+            a = A[k]
+            y = Y[k]
+            ta = TA[k]
+            ty = TY[k]
+            d0 = 1.0 / np.sqrt(a * a - 1.0)
+            dd0 = select(ta != 0.0, (-(1.0) * ((0.5 / np.sqrt(a * a - 1.0)) * ((1.0) * (a) + (a) * (1.0))) / ((np.sqrt(a * a - 1.0)) * (np.sqrt(a * a - 1.0)))) * ta, 0.0)
+            GA[k] += select(g != 0.0, g * d0, 0.0)
+            GDA[k] += select(gd != 0.0, gd * d0, 0.0) + select(g != 0.0, g * dd0, 0.0)
     elif o == 27:  # arctanh
+        A = vals[ao:ao + n]
+        Y = vals[yo:yo + n]
+        TA = tan[ao:ao + n]
+        TY = tan[yo:yo + n]
+        G = adj[yo:yo + n]
+        GD = adjd[yo:yo + n]
+        GA = adj[ao:ao + n]
+        GDA = adjd[ao:ao + n]
         for k in range(n):
-            g = adj[yo + k]
-            gd = adjd[yo + k]
-            if g == 0.0 and gd == 0.0:
-                continue
-            a = vals[ao + k * sa]
-            ta = tan[ao + k * sa]
-            b = 0.0
-            tb = 0.0
-            y = vals[yo + k]
-            ty = tan[yo + k]
-            d = 1.0 / (1.0 - a * a)
-            dd = select(ta != 0.0, (-(1.0) * ((0.0) - ((1.0) * (a) + (a) * (1.0))) / ((1.0 - a * a) * (1.0 - a * a))) * ta, 0.0)
-            adj[ao + k * sa] += select(g != 0.0, g * d, 0.0)
-            adjd[ao + k * sa] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
+            g = G[k]
+            gd = GD[k]
+            a = A[k]
+            y = Y[k]
+            ta = TA[k]
+            ty = TY[k]
+            d0 = 1.0 / (1.0 - a * a)
+            dd0 = select(ta != 0.0, (-(1.0) * ((0.0) - ((1.0) * (a) + (a) * (1.0))) / ((1.0 - a * a) * (1.0 - a * a))) * ta, 0.0)
+            GA[k] += select(g != 0.0, g * d0, 0.0)
+            GDA[k] += select(gd != 0.0, gd * d0, 0.0) + select(g != 0.0, g * dd0, 0.0)
     elif o == 28:  # arctan2
-        for k in range(n):
-            g = adj[yo + k]
-            gd = adjd[yo + k]
-            if g == 0.0 and gd == 0.0:
-                continue
-            a = vals[ao + k * sa]
-            ta = tan[ao + k * sa]
-            b = vals[bo + k * sb]
-            tb = tan[bo + k * sb]
-            y = vals[yo + k]
-            ty = tan[yo + k]
-            d = b / (a * a + b * b)
-            dd = select(ta != 0.0, (-(b) * ((1.0) * (a) + (a) * (1.0)) / ((a * a + b * b) * (a * a + b * b))) * ta, 0.0) + select(tb != 0.0, ((1.0) / (a * a + b * b) + -(b) * ((0.0) + ((1.0) * (b) + (b) * (1.0))) / ((a * a + b * b) * (a * a + b * b))) * tb, 0.0)
-            adj[ao + k * sa] += select(g != 0.0, g * d, 0.0)
-            adjd[ao + k * sa] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
-            d = -a / (a * a + b * b)
-            dd = select(ta != 0.0, ((-(1.0)) / (a * a + b * b) + -(-a) * ((1.0) * (a) + (a) * (1.0)) / ((a * a + b * b) * (a * a + b * b))) * ta, 0.0) + select(tb != 0.0, (-(-a) * ((0.0) + ((1.0) * (b) + (b) * (1.0))) / ((a * a + b * b) * (a * a + b * b))) * tb, 0.0)
-            adj[bo + k * sb] += select(g != 0.0, g * d, 0.0)
-            adjd[bo + k * sb] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
+        if sa == 1 and sb == 1:
+            A = vals[ao:ao + n]
+            B = vals[bo:bo + n]
+            Y = vals[yo:yo + n]
+            TA = tan[ao:ao + n]
+            TB = tan[bo:bo + n]
+            TY = tan[yo:yo + n]
+            G = adj[yo:yo + n]
+            GD = adjd[yo:yo + n]
+            GA = adj[ao:ao + n]
+            GDA = adjd[ao:ao + n]
+            GB = adj[bo:bo + n]
+            GDB = adjd[bo:bo + n]
+            for k in range(n):
+                g = G[k]
+                gd = GD[k]
+                a = A[k]
+                b = B[k]
+                y = Y[k]
+                ta = TA[k]
+                tb = TB[k]
+                ty = TY[k]
+                d0 = b / (a * a + b * b)
+                dd0 = select(ta != 0.0, (-(b) * ((1.0) * (a) + (a) * (1.0)) / ((a * a + b * b) * (a * a + b * b))) * ta, 0.0) + select(tb != 0.0, ((1.0) / (a * a + b * b) + -(b) * ((0.0) + ((1.0) * (b) + (b) * (1.0))) / ((a * a + b * b) * (a * a + b * b))) * tb, 0.0)
+                GA[k] += select(g != 0.0, g * d0, 0.0)
+                GDA[k] += select(gd != 0.0, gd * d0, 0.0) + select(g != 0.0, g * dd0, 0.0)
+                d1 = -a / (a * a + b * b)
+                dd1 = select(ta != 0.0, ((-(1.0)) / (a * a + b * b) + -(-a) * ((1.0) * (a) + (a) * (1.0)) / ((a * a + b * b) * (a * a + b * b))) * ta, 0.0) + select(tb != 0.0, (-(-a) * ((0.0) + ((1.0) * (b) + (b) * (1.0))) / ((a * a + b * b) * (a * a + b * b))) * tb, 0.0)
+                GB[k] += select(g != 0.0, g * d1, 0.0)
+                GDB[k] += select(gd != 0.0, gd * d1, 0.0) + select(g != 0.0, g * dd1, 0.0)
+        elif sa == 1:
+            A = vals[ao:ao + n]
+            b = vals[bo]
+            Y = vals[yo:yo + n]
+            TA = tan[ao:ao + n]
+            tb = tan[bo]
+            TY = tan[yo:yo + n]
+            G = adj[yo:yo + n]
+            GD = adjd[yo:yo + n]
+            GA = adj[ao:ao + n]
+            GDA = adjd[ao:ao + n]
+            accB = 0.0
+            accDB = 0.0
+            for k in range(n):
+                g = G[k]
+                gd = GD[k]
+                a = A[k]
+                y = Y[k]
+                ta = TA[k]
+                ty = TY[k]
+                d0 = b / (a * a + b * b)
+                dd0 = select(ta != 0.0, (-(b) * ((1.0) * (a) + (a) * (1.0)) / ((a * a + b * b) * (a * a + b * b))) * ta, 0.0) + select(tb != 0.0, ((1.0) / (a * a + b * b) + -(b) * ((0.0) + ((1.0) * (b) + (b) * (1.0))) / ((a * a + b * b) * (a * a + b * b))) * tb, 0.0)
+                GA[k] += select(g != 0.0, g * d0, 0.0)
+                GDA[k] += select(gd != 0.0, gd * d0, 0.0) + select(g != 0.0, g * dd0, 0.0)
+                d1 = -a / (a * a + b * b)
+                dd1 = select(ta != 0.0, ((-(1.0)) / (a * a + b * b) + -(-a) * ((1.0) * (a) + (a) * (1.0)) / ((a * a + b * b) * (a * a + b * b))) * ta, 0.0) + select(tb != 0.0, (-(-a) * ((0.0) + ((1.0) * (b) + (b) * (1.0))) / ((a * a + b * b) * (a * a + b * b))) * tb, 0.0)
+                accB += select(g != 0.0, g * d1, 0.0)
+                accDB += select(gd != 0.0, gd * d1, 0.0) + select(g != 0.0, g * dd1, 0.0)
+            adj[bo] += accB
+            adjd[bo] += accDB
+        else:
+            a = vals[ao]
+            B = vals[bo:bo + n]
+            Y = vals[yo:yo + n]
+            ta = tan[ao]
+            TB = tan[bo:bo + n]
+            TY = tan[yo:yo + n]
+            G = adj[yo:yo + n]
+            GD = adjd[yo:yo + n]
+            accA = 0.0
+            accDA = 0.0
+            GB = adj[bo:bo + n]
+            GDB = adjd[bo:bo + n]
+            for k in range(n):
+                g = G[k]
+                gd = GD[k]
+                b = B[k]
+                y = Y[k]
+                tb = TB[k]
+                ty = TY[k]
+                d0 = b / (a * a + b * b)
+                dd0 = select(ta != 0.0, (-(b) * ((1.0) * (a) + (a) * (1.0)) / ((a * a + b * b) * (a * a + b * b))) * ta, 0.0) + select(tb != 0.0, ((1.0) / (a * a + b * b) + -(b) * ((0.0) + ((1.0) * (b) + (b) * (1.0))) / ((a * a + b * b) * (a * a + b * b))) * tb, 0.0)
+                accA += select(g != 0.0, g * d0, 0.0)
+                accDA += select(gd != 0.0, gd * d0, 0.0) + select(g != 0.0, g * dd0, 0.0)
+                d1 = -a / (a * a + b * b)
+                dd1 = select(ta != 0.0, ((-(1.0)) / (a * a + b * b) + -(-a) * ((1.0) * (a) + (a) * (1.0)) / ((a * a + b * b) * (a * a + b * b))) * ta, 0.0) + select(tb != 0.0, (-(-a) * ((0.0) + ((1.0) * (b) + (b) * (1.0))) / ((a * a + b * b) * (a * a + b * b))) * tb, 0.0)
+                GB[k] += select(g != 0.0, g * d1, 0.0)
+                GDB[k] += select(gd != 0.0, gd * d1, 0.0) + select(g != 0.0, g * dd1, 0.0)
+            adj[ao] += accA
+            adjd[ao] += accDA
     elif o == 29:  # hypot
-        for k in range(n):
-            g = adj[yo + k]
-            gd = adjd[yo + k]
-            if g == 0.0 and gd == 0.0:
-                continue
-            a = vals[ao + k * sa]
-            ta = tan[ao + k * sa]
-            b = vals[bo + k * sb]
-            tb = tan[bo + k * sb]
-            y = vals[yo + k]
-            ty = tan[yo + k]
-            d = select(y == 0.0, 0.0, a / y)
-            dd = select(ta != 0.0, (select(y == 0.0, 0.0, (1.0) / (y))) * ta, 0.0) + select(ty != 0.0, (select(y == 0.0, 0.0, -(a) * (1.0) / ((y) * (y)))) * ty, 0.0)
-            adj[ao + k * sa] += select(g != 0.0, g * d, 0.0)
-            adjd[ao + k * sa] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
-            d = select(y == 0.0, 0.0, b / y)
-            dd = select(tb != 0.0, (select(y == 0.0, 0.0, (1.0) / (y))) * tb, 0.0) + select(ty != 0.0, (select(y == 0.0, 0.0, -(b) * (1.0) / ((y) * (y)))) * ty, 0.0)
-            adj[bo + k * sb] += select(g != 0.0, g * d, 0.0)
-            adjd[bo + k * sb] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
+        if sa == 1 and sb == 1:
+            A = vals[ao:ao + n]
+            B = vals[bo:bo + n]
+            Y = vals[yo:yo + n]
+            TA = tan[ao:ao + n]
+            TB = tan[bo:bo + n]
+            TY = tan[yo:yo + n]
+            G = adj[yo:yo + n]
+            GD = adjd[yo:yo + n]
+            GA = adj[ao:ao + n]
+            GDA = adjd[ao:ao + n]
+            GB = adj[bo:bo + n]
+            GDB = adjd[bo:bo + n]
+            for k in range(n):
+                g = G[k]
+                gd = GD[k]
+                a = A[k]
+                b = B[k]
+                y = Y[k]
+                ta = TA[k]
+                tb = TB[k]
+                ty = TY[k]
+                d0 = select(y == 0.0, 0.0, a / y)
+                dd0 = select(ta != 0.0, (select(y == 0.0, 0.0, (1.0) / (y))) * ta, 0.0) + select(ty != 0.0, (select(y == 0.0, 0.0, -(a) * (1.0) / ((y) * (y)))) * ty, 0.0)
+                GA[k] += select(g != 0.0, g * d0, 0.0)
+                GDA[k] += select(gd != 0.0, gd * d0, 0.0) + select(g != 0.0, g * dd0, 0.0)
+                d1 = select(y == 0.0, 0.0, b / y)
+                dd1 = select(tb != 0.0, (select(y == 0.0, 0.0, (1.0) / (y))) * tb, 0.0) + select(ty != 0.0, (select(y == 0.0, 0.0, -(b) * (1.0) / ((y) * (y)))) * ty, 0.0)
+                GB[k] += select(g != 0.0, g * d1, 0.0)
+                GDB[k] += select(gd != 0.0, gd * d1, 0.0) + select(g != 0.0, g * dd1, 0.0)
+        elif sa == 1:
+            A = vals[ao:ao + n]
+            b = vals[bo]
+            Y = vals[yo:yo + n]
+            TA = tan[ao:ao + n]
+            tb = tan[bo]
+            TY = tan[yo:yo + n]
+            G = adj[yo:yo + n]
+            GD = adjd[yo:yo + n]
+            GA = adj[ao:ao + n]
+            GDA = adjd[ao:ao + n]
+            accB = 0.0
+            accDB = 0.0
+            for k in range(n):
+                g = G[k]
+                gd = GD[k]
+                a = A[k]
+                y = Y[k]
+                ta = TA[k]
+                ty = TY[k]
+                d0 = select(y == 0.0, 0.0, a / y)
+                dd0 = select(ta != 0.0, (select(y == 0.0, 0.0, (1.0) / (y))) * ta, 0.0) + select(ty != 0.0, (select(y == 0.0, 0.0, -(a) * (1.0) / ((y) * (y)))) * ty, 0.0)
+                GA[k] += select(g != 0.0, g * d0, 0.0)
+                GDA[k] += select(gd != 0.0, gd * d0, 0.0) + select(g != 0.0, g * dd0, 0.0)
+                d1 = select(y == 0.0, 0.0, b / y)
+                dd1 = select(tb != 0.0, (select(y == 0.0, 0.0, (1.0) / (y))) * tb, 0.0) + select(ty != 0.0, (select(y == 0.0, 0.0, -(b) * (1.0) / ((y) * (y)))) * ty, 0.0)
+                accB += select(g != 0.0, g * d1, 0.0)
+                accDB += select(gd != 0.0, gd * d1, 0.0) + select(g != 0.0, g * dd1, 0.0)
+            adj[bo] += accB
+            adjd[bo] += accDB
+        else:
+            a = vals[ao]
+            B = vals[bo:bo + n]
+            Y = vals[yo:yo + n]
+            ta = tan[ao]
+            TB = tan[bo:bo + n]
+            TY = tan[yo:yo + n]
+            G = adj[yo:yo + n]
+            GD = adjd[yo:yo + n]
+            accA = 0.0
+            accDA = 0.0
+            GB = adj[bo:bo + n]
+            GDB = adjd[bo:bo + n]
+            for k in range(n):
+                g = G[k]
+                gd = GD[k]
+                b = B[k]
+                y = Y[k]
+                tb = TB[k]
+                ty = TY[k]
+                d0 = select(y == 0.0, 0.0, a / y)
+                dd0 = select(ta != 0.0, (select(y == 0.0, 0.0, (1.0) / (y))) * ta, 0.0) + select(ty != 0.0, (select(y == 0.0, 0.0, -(a) * (1.0) / ((y) * (y)))) * ty, 0.0)
+                accA += select(g != 0.0, g * d0, 0.0)
+                accDA += select(gd != 0.0, gd * d0, 0.0) + select(g != 0.0, g * dd0, 0.0)
+                d1 = select(y == 0.0, 0.0, b / y)
+                dd1 = select(tb != 0.0, (select(y == 0.0, 0.0, (1.0) / (y))) * tb, 0.0) + select(ty != 0.0, (select(y == 0.0, 0.0, -(b) * (1.0) / ((y) * (y)))) * ty, 0.0)
+                GB[k] += select(g != 0.0, g * d1, 0.0)
+                GDB[k] += select(gd != 0.0, gd * d1, 0.0) + select(g != 0.0, g * dd1, 0.0)
+            adj[ao] += accA
+            adjd[ao] += accDA
     elif o == 30:  # abs
+        A = vals[ao:ao + n]
+        Y = vals[yo:yo + n]
+        TA = tan[ao:ao + n]
+        TY = tan[yo:yo + n]
+        G = adj[yo:yo + n]
+        GD = adjd[yo:yo + n]
+        GA = adj[ao:ao + n]
+        GDA = adjd[ao:ao + n]
         for k in range(n):
-            g = adj[yo + k]
-            gd = adjd[yo + k]
-            if g == 0.0 and gd == 0.0:
-                continue
-            a = vals[ao + k * sa]
-            ta = tan[ao + k * sa]
-            b = 0.0
-            tb = 0.0
-            y = vals[yo + k]
-            ty = tan[yo + k]
-            d = np.sign(a)
-            dd = 0.0
-            adj[ao + k * sa] += select(g != 0.0, g * d, 0.0)
-            adjd[ao + k * sa] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
+            g = G[k]
+            gd = GD[k]
+            a = A[k]
+            y = Y[k]
+            ta = TA[k]
+            ty = TY[k]
+            d0 = np.sign(a)
+            dd0 = 0.0
+            GA[k] += select(g != 0.0, g * d0, 0.0)
+            GDA[k] += select(gd != 0.0, gd * d0, 0.0) + select(g != 0.0, g * dd0, 0.0)
     elif o == 31:  # maximum
-        for k in range(n):
-            g = adj[yo + k]
-            gd = adjd[yo + k]
-            if g == 0.0 and gd == 0.0:
-                continue
-            a = vals[ao + k * sa]
-            ta = tan[ao + k * sa]
-            b = vals[bo + k * sb]
-            tb = tan[bo + k * sb]
-            y = vals[yo + k]
-            ty = tan[yo + k]
-            d = select(a > b, 1.0, 0.0)
-            dd = 0.0
-            adj[ao + k * sa] += select(g != 0.0, g * d, 0.0)
-            adjd[ao + k * sa] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
-            d = select(b > a, 1.0, 0.0)
-            dd = 0.0
-            adj[bo + k * sb] += select(g != 0.0, g * d, 0.0)
-            adjd[bo + k * sb] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
+        if sa == 1 and sb == 1:
+            A = vals[ao:ao + n]
+            B = vals[bo:bo + n]
+            Y = vals[yo:yo + n]
+            TA = tan[ao:ao + n]
+            TB = tan[bo:bo + n]
+            TY = tan[yo:yo + n]
+            G = adj[yo:yo + n]
+            GD = adjd[yo:yo + n]
+            GA = adj[ao:ao + n]
+            GDA = adjd[ao:ao + n]
+            GB = adj[bo:bo + n]
+            GDB = adjd[bo:bo + n]
+            for k in range(n):
+                g = G[k]
+                gd = GD[k]
+                a = A[k]
+                b = B[k]
+                y = Y[k]
+                ta = TA[k]
+                tb = TB[k]
+                ty = TY[k]
+                d0 = select(a > b, 1.0, 0.0)
+                dd0 = 0.0
+                GA[k] += select(g != 0.0, g * d0, 0.0)
+                GDA[k] += select(gd != 0.0, gd * d0, 0.0) + select(g != 0.0, g * dd0, 0.0)
+                d1 = select(b > a, 1.0, 0.0)
+                dd1 = 0.0
+                GB[k] += select(g != 0.0, g * d1, 0.0)
+                GDB[k] += select(gd != 0.0, gd * d1, 0.0) + select(g != 0.0, g * dd1, 0.0)
+        elif sa == 1:
+            A = vals[ao:ao + n]
+            b = vals[bo]
+            Y = vals[yo:yo + n]
+            TA = tan[ao:ao + n]
+            tb = tan[bo]
+            TY = tan[yo:yo + n]
+            G = adj[yo:yo + n]
+            GD = adjd[yo:yo + n]
+            GA = adj[ao:ao + n]
+            GDA = adjd[ao:ao + n]
+            accB = 0.0
+            accDB = 0.0
+            for k in range(n):
+                g = G[k]
+                gd = GD[k]
+                a = A[k]
+                y = Y[k]
+                ta = TA[k]
+                ty = TY[k]
+                d0 = select(a > b, 1.0, 0.0)
+                dd0 = 0.0
+                GA[k] += select(g != 0.0, g * d0, 0.0)
+                GDA[k] += select(gd != 0.0, gd * d0, 0.0) + select(g != 0.0, g * dd0, 0.0)
+                d1 = select(b > a, 1.0, 0.0)
+                dd1 = 0.0
+                accB += select(g != 0.0, g * d1, 0.0)
+                accDB += select(gd != 0.0, gd * d1, 0.0) + select(g != 0.0, g * dd1, 0.0)
+            adj[bo] += accB
+            adjd[bo] += accDB
+        else:
+            a = vals[ao]
+            B = vals[bo:bo + n]
+            Y = vals[yo:yo + n]
+            ta = tan[ao]
+            TB = tan[bo:bo + n]
+            TY = tan[yo:yo + n]
+            G = adj[yo:yo + n]
+            GD = adjd[yo:yo + n]
+            accA = 0.0
+            accDA = 0.0
+            GB = adj[bo:bo + n]
+            GDB = adjd[bo:bo + n]
+            for k in range(n):
+                g = G[k]
+                gd = GD[k]
+                b = B[k]
+                y = Y[k]
+                tb = TB[k]
+                ty = TY[k]
+                d0 = select(a > b, 1.0, 0.0)
+                dd0 = 0.0
+                accA += select(g != 0.0, g * d0, 0.0)
+                accDA += select(gd != 0.0, gd * d0, 0.0) + select(g != 0.0, g * dd0, 0.0)
+                d1 = select(b > a, 1.0, 0.0)
+                dd1 = 0.0
+                GB[k] += select(g != 0.0, g * d1, 0.0)
+                GDB[k] += select(gd != 0.0, gd * d1, 0.0) + select(g != 0.0, g * dd1, 0.0)
+            adj[ao] += accA
+            adjd[ao] += accDA
     elif o == 32:  # minimum
-        for k in range(n):
-            g = adj[yo + k]
-            gd = adjd[yo + k]
-            if g == 0.0 and gd == 0.0:
-                continue
-            a = vals[ao + k * sa]
-            ta = tan[ao + k * sa]
-            b = vals[bo + k * sb]
-            tb = tan[bo + k * sb]
-            y = vals[yo + k]
-            ty = tan[yo + k]
-            d = select(a < b, 1.0, 0.0)
-            dd = 0.0
-            adj[ao + k * sa] += select(g != 0.0, g * d, 0.0)
-            adjd[ao + k * sa] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
-            d = select(b < a, 1.0, 0.0)
-            dd = 0.0
-            adj[bo + k * sb] += select(g != 0.0, g * d, 0.0)
-            adjd[bo + k * sb] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
+        if sa == 1 and sb == 1:
+            A = vals[ao:ao + n]
+            B = vals[bo:bo + n]
+            Y = vals[yo:yo + n]
+            TA = tan[ao:ao + n]
+            TB = tan[bo:bo + n]
+            TY = tan[yo:yo + n]
+            G = adj[yo:yo + n]
+            GD = adjd[yo:yo + n]
+            GA = adj[ao:ao + n]
+            GDA = adjd[ao:ao + n]
+            GB = adj[bo:bo + n]
+            GDB = adjd[bo:bo + n]
+            for k in range(n):
+                g = G[k]
+                gd = GD[k]
+                a = A[k]
+                b = B[k]
+                y = Y[k]
+                ta = TA[k]
+                tb = TB[k]
+                ty = TY[k]
+                d0 = select(a < b, 1.0, 0.0)
+                dd0 = 0.0
+                GA[k] += select(g != 0.0, g * d0, 0.0)
+                GDA[k] += select(gd != 0.0, gd * d0, 0.0) + select(g != 0.0, g * dd0, 0.0)
+                d1 = select(b < a, 1.0, 0.0)
+                dd1 = 0.0
+                GB[k] += select(g != 0.0, g * d1, 0.0)
+                GDB[k] += select(gd != 0.0, gd * d1, 0.0) + select(g != 0.0, g * dd1, 0.0)
+        elif sa == 1:
+            A = vals[ao:ao + n]
+            b = vals[bo]
+            Y = vals[yo:yo + n]
+            TA = tan[ao:ao + n]
+            tb = tan[bo]
+            TY = tan[yo:yo + n]
+            G = adj[yo:yo + n]
+            GD = adjd[yo:yo + n]
+            GA = adj[ao:ao + n]
+            GDA = adjd[ao:ao + n]
+            accB = 0.0
+            accDB = 0.0
+            for k in range(n):
+                g = G[k]
+                gd = GD[k]
+                a = A[k]
+                y = Y[k]
+                ta = TA[k]
+                ty = TY[k]
+                d0 = select(a < b, 1.0, 0.0)
+                dd0 = 0.0
+                GA[k] += select(g != 0.0, g * d0, 0.0)
+                GDA[k] += select(gd != 0.0, gd * d0, 0.0) + select(g != 0.0, g * dd0, 0.0)
+                d1 = select(b < a, 1.0, 0.0)
+                dd1 = 0.0
+                accB += select(g != 0.0, g * d1, 0.0)
+                accDB += select(gd != 0.0, gd * d1, 0.0) + select(g != 0.0, g * dd1, 0.0)
+            adj[bo] += accB
+            adjd[bo] += accDB
+        else:
+            a = vals[ao]
+            B = vals[bo:bo + n]
+            Y = vals[yo:yo + n]
+            ta = tan[ao]
+            TB = tan[bo:bo + n]
+            TY = tan[yo:yo + n]
+            G = adj[yo:yo + n]
+            GD = adjd[yo:yo + n]
+            accA = 0.0
+            accDA = 0.0
+            GB = adj[bo:bo + n]
+            GDB = adjd[bo:bo + n]
+            for k in range(n):
+                g = G[k]
+                gd = GD[k]
+                b = B[k]
+                y = Y[k]
+                tb = TB[k]
+                ty = TY[k]
+                d0 = select(a < b, 1.0, 0.0)
+                dd0 = 0.0
+                accA += select(g != 0.0, g * d0, 0.0)
+                accDA += select(gd != 0.0, gd * d0, 0.0) + select(g != 0.0, g * dd0, 0.0)
+                d1 = select(b < a, 1.0, 0.0)
+                dd1 = 0.0
+                GB[k] += select(g != 0.0, g * d1, 0.0)
+                GDB[k] += select(gd != 0.0, gd * d1, 0.0) + select(g != 0.0, g * dd1, 0.0)
+            adj[ao] += accA
+            adjd[ao] += accDA
     elif o == 33:  # mod
-        for k in range(n):
-            g = adj[yo + k]
-            gd = adjd[yo + k]
-            if g == 0.0 and gd == 0.0:
-                continue
-            a = vals[ao + k * sa]
-            ta = tan[ao + k * sa]
-            b = vals[bo + k * sb]
-            tb = tan[bo + k * sb]
-            y = vals[yo + k]
-            ty = tan[yo + k]
-            d = 1.0
-            dd = 0.0
-            adj[ao + k * sa] += select(g != 0.0, g * d, 0.0)
-            adjd[ao + k * sa] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
-            d = -np.floor_divide(a, b)
-            dd = 0.0
-            adj[bo + k * sb] += select(g != 0.0, g * d, 0.0)
-            adjd[bo + k * sb] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
+        if sa == 1 and sb == 1:
+            A = vals[ao:ao + n]
+            B = vals[bo:bo + n]
+            Y = vals[yo:yo + n]
+            TA = tan[ao:ao + n]
+            TB = tan[bo:bo + n]
+            TY = tan[yo:yo + n]
+            G = adj[yo:yo + n]
+            GD = adjd[yo:yo + n]
+            GA = adj[ao:ao + n]
+            GDA = adjd[ao:ao + n]
+            GB = adj[bo:bo + n]
+            GDB = adjd[bo:bo + n]
+            for k in range(n):
+                g = G[k]
+                gd = GD[k]
+                a = A[k]
+                b = B[k]
+                y = Y[k]
+                ta = TA[k]
+                tb = TB[k]
+                ty = TY[k]
+                d0 = 1.0
+                dd0 = 0.0
+                GA[k] += select(g != 0.0, g * d0, 0.0)
+                GDA[k] += select(gd != 0.0, gd * d0, 0.0) + select(g != 0.0, g * dd0, 0.0)
+                d1 = -np.floor_divide(a, b)
+                dd1 = 0.0
+                GB[k] += select(g != 0.0, g * d1, 0.0)
+                GDB[k] += select(gd != 0.0, gd * d1, 0.0) + select(g != 0.0, g * dd1, 0.0)
+        elif sa == 1:
+            A = vals[ao:ao + n]
+            b = vals[bo]
+            Y = vals[yo:yo + n]
+            TA = tan[ao:ao + n]
+            tb = tan[bo]
+            TY = tan[yo:yo + n]
+            G = adj[yo:yo + n]
+            GD = adjd[yo:yo + n]
+            GA = adj[ao:ao + n]
+            GDA = adjd[ao:ao + n]
+            accB = 0.0
+            accDB = 0.0
+            for k in range(n):
+                g = G[k]
+                gd = GD[k]
+                a = A[k]
+                y = Y[k]
+                ta = TA[k]
+                ty = TY[k]
+                d0 = 1.0
+                dd0 = 0.0
+                GA[k] += select(g != 0.0, g * d0, 0.0)
+                GDA[k] += select(gd != 0.0, gd * d0, 0.0) + select(g != 0.0, g * dd0, 0.0)
+                d1 = -np.floor_divide(a, b)
+                dd1 = 0.0
+                accB += select(g != 0.0, g * d1, 0.0)
+                accDB += select(gd != 0.0, gd * d1, 0.0) + select(g != 0.0, g * dd1, 0.0)
+            adj[bo] += accB
+            adjd[bo] += accDB
+        else:
+            a = vals[ao]
+            B = vals[bo:bo + n]
+            Y = vals[yo:yo + n]
+            ta = tan[ao]
+            TB = tan[bo:bo + n]
+            TY = tan[yo:yo + n]
+            G = adj[yo:yo + n]
+            GD = adjd[yo:yo + n]
+            accA = 0.0
+            accDA = 0.0
+            GB = adj[bo:bo + n]
+            GDB = adjd[bo:bo + n]
+            for k in range(n):
+                g = G[k]
+                gd = GD[k]
+                b = B[k]
+                y = Y[k]
+                tb = TB[k]
+                ty = TY[k]
+                d0 = 1.0
+                dd0 = 0.0
+                accA += select(g != 0.0, g * d0, 0.0)
+                accDA += select(gd != 0.0, gd * d0, 0.0) + select(g != 0.0, g * dd0, 0.0)
+                d1 = -np.floor_divide(a, b)
+                dd1 = 0.0
+                GB[k] += select(g != 0.0, g * d1, 0.0)
+                GDB[k] += select(gd != 0.0, gd * d1, 0.0) + select(g != 0.0, g * dd1, 0.0)
+            adj[ao] += accA
+            adjd[ao] += accDA
     elif o == 34:  # erf
+        A = vals[ao:ao + n]
+        Y = vals[yo:yo + n]
+        TA = tan[ao:ao + n]
+        TY = tan[yo:yo + n]
+        G = adj[yo:yo + n]
+        GD = adjd[yo:yo + n]
+        GA = adj[ao:ao + n]
+        GDA = adjd[ao:ao + n]
         for k in range(n):
-            g = adj[yo + k]
-            gd = adjd[yo + k]
-            if g == 0.0 and gd == 0.0:
-                continue
-            a = vals[ao + k * sa]
-            ta = tan[ao + k * sa]
-            b = 0.0
-            tb = 0.0
-            y = vals[yo + k]
-            ty = tan[yo + k]
-            d = 1.1283791670955126 * np.exp(-a * a)
-            dd = select(ta != 0.0, ((1.1283791670955126) * ((np.exp(-a * a)) * ((-(1.0)) * (a) + (-a) * (1.0)))) * ta, 0.0)
-            adj[ao + k * sa] += select(g != 0.0, g * d, 0.0)
-            adjd[ao + k * sa] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
+            g = G[k]
+            gd = GD[k]
+            a = A[k]
+            y = Y[k]
+            ta = TA[k]
+            ty = TY[k]
+            d0 = 1.1283791670955126 * np.exp(-a * a)
+            dd0 = select(ta != 0.0, ((1.1283791670955126) * ((np.exp(-a * a)) * ((-(1.0)) * (a) + (-a) * (1.0)))) * ta, 0.0)
+            GA[k] += select(g != 0.0, g * d0, 0.0)
+            GDA[k] += select(gd != 0.0, gd * d0, 0.0) + select(g != 0.0, g * dd0, 0.0)
     elif o == 35:  # erfc
+        A = vals[ao:ao + n]
+        Y = vals[yo:yo + n]
+        TA = tan[ao:ao + n]
+        TY = tan[yo:yo + n]
+        G = adj[yo:yo + n]
+        GD = adjd[yo:yo + n]
+        GA = adj[ao:ao + n]
+        GDA = adjd[ao:ao + n]
         for k in range(n):
-            g = adj[yo + k]
-            gd = adjd[yo + k]
-            if g == 0.0 and gd == 0.0:
-                continue
-            a = vals[ao + k * sa]
-            ta = tan[ao + k * sa]
-            b = 0.0
-            tb = 0.0
-            y = vals[yo + k]
-            ty = tan[yo + k]
-            d = -1.1283791670955126 * np.exp(-a * a)
-            dd = select(ta != 0.0, ((-1.1283791670955126) * ((np.exp(-a * a)) * ((-(1.0)) * (a) + (-a) * (1.0)))) * ta, 0.0)
-            adj[ao + k * sa] += select(g != 0.0, g * d, 0.0)
-            adjd[ao + k * sa] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
+            g = G[k]
+            gd = GD[k]
+            a = A[k]
+            y = Y[k]
+            ta = TA[k]
+            ty = TY[k]
+            d0 = -1.1283791670955126 * np.exp(-a * a)
+            dd0 = select(ta != 0.0, ((-1.1283791670955126) * ((np.exp(-a * a)) * ((-(1.0)) * (a) + (-a) * (1.0)))) * ta, 0.0)
+            GA[k] += select(g != 0.0, g * d0, 0.0)
+            GDA[k] += select(gd != 0.0, gd * d0, 0.0) + select(g != 0.0, g * dd0, 0.0)
     elif o == 36:  # ndtr
+        A = vals[ao:ao + n]
+        Y = vals[yo:yo + n]
+        TA = tan[ao:ao + n]
+        TY = tan[yo:yo + n]
+        G = adj[yo:yo + n]
+        GD = adjd[yo:yo + n]
+        GA = adj[ao:ao + n]
+        GDA = adjd[ao:ao + n]
         for k in range(n):
-            g = adj[yo + k]
-            gd = adjd[yo + k]
-            if g == 0.0 and gd == 0.0:
-                continue
-            a = vals[ao + k * sa]
-            ta = tan[ao + k * sa]
-            b = 0.0
-            tb = 0.0
-            y = vals[yo + k]
-            ty = tan[yo + k]
-            d = 0.3989422804014327 * np.exp(-0.5 * a * a)
-            dd = select(ta != 0.0, ((0.3989422804014327) * ((np.exp(-0.5 * a * a)) * (((-0.5) * (1.0)) * (a) + (-0.5 * a) * (1.0)))) * ta, 0.0)
-            adj[ao + k * sa] += select(g != 0.0, g * d, 0.0)
-            adjd[ao + k * sa] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
+            g = G[k]
+            gd = GD[k]
+            a = A[k]
+            y = Y[k]
+            ta = TA[k]
+            ty = TY[k]
+            d0 = 0.3989422804014327 * np.exp(-0.5 * a * a)
+            dd0 = select(ta != 0.0, ((0.3989422804014327) * ((np.exp(-0.5 * a * a)) * (((-0.5) * (1.0)) * (a) + (-0.5 * a) * (1.0)))) * ta, 0.0)
+            GA[k] += select(g != 0.0, g * d0, 0.0)
+            GDA[k] += select(gd != 0.0, gd * d0, 0.0) + select(g != 0.0, g * dd0, 0.0)
     elif o == 37:  # expit
+        A = vals[ao:ao + n]
+        Y = vals[yo:yo + n]
+        TA = tan[ao:ao + n]
+        TY = tan[yo:yo + n]
+        G = adj[yo:yo + n]
+        GD = adjd[yo:yo + n]
+        GA = adj[ao:ao + n]
+        GDA = adjd[ao:ao + n]
         for k in range(n):
-            g = adj[yo + k]
-            gd = adjd[yo + k]
-            if g == 0.0 and gd == 0.0:
-                continue
-            a = vals[ao + k * sa]
-            ta = tan[ao + k * sa]
-            b = 0.0
-            tb = 0.0
-            y = vals[yo + k]
-            ty = tan[yo + k]
-            d = y * (1.0 - y)
-            dd = select(ty != 0.0, ((1.0) * (1.0 - y) + (y) * ((0.0) - (1.0))) * ty, 0.0)
-            adj[ao + k * sa] += select(g != 0.0, g * d, 0.0)
-            adjd[ao + k * sa] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
+            g = G[k]
+            gd = GD[k]
+            a = A[k]
+            y = Y[k]
+            ta = TA[k]
+            ty = TY[k]
+            d0 = y * (1.0 - y)
+            dd0 = select(ty != 0.0, ((1.0) * (1.0 - y) + (y) * ((0.0) - (1.0))) * ty, 0.0)
+            GA[k] += select(g != 0.0, g * d0, 0.0)
+            GDA[k] += select(gd != 0.0, gd * d0, 0.0) + select(g != 0.0, g * dd0, 0.0)
     elif o == 38:  # copy
+        A = vals[ao:ao + n]
+        Y = vals[yo:yo + n]
+        TA = tan[ao:ao + n]
+        TY = tan[yo:yo + n]
+        G = adj[yo:yo + n]
+        GD = adjd[yo:yo + n]
+        GA = adj[ao:ao + n]
+        GDA = adjd[ao:ao + n]
         for k in range(n):
-            g = adj[yo + k]
-            gd = adjd[yo + k]
-            if g == 0.0 and gd == 0.0:
-                continue
-            a = vals[ao + k * sa]
-            ta = tan[ao + k * sa]
-            b = 0.0
-            tb = 0.0
-            y = vals[yo + k]
-            ty = tan[yo + k]
-            d = 1.0
-            dd = 0.0
-            adj[ao + k * sa] += select(g != 0.0, g * d, 0.0)
-            adjd[ao + k * sa] += select(gd != 0.0, gd * d, 0.0) + select(g != 0.0 and dd != 0.0, g * dd, 0.0)
+            g = G[k]
+            gd = GD[k]
+            a = A[k]
+            y = Y[k]
+            ta = TA[k]
+            ty = TY[k]
+            d0 = 1.0
+            dd0 = 0.0
+            GA[k] += select(g != 0.0, g * d0, 0.0)
+            GDA[k] += select(gd != 0.0, gd * d0, 0.0) + select(g != 0.0, g * dd0, 0.0)
 
 
 # ---- END GENERATED ELEMENTWISE CODE ----

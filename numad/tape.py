@@ -290,16 +290,29 @@ class Tape:
                         len(self.op))
         return tan
 
-    def hvp_loaded(self, out, seeds):
-        """H v of the scalar entry ``out`` at the loaded point (a forward sweep there
-        done), for ``seeds`` = [(input entry, direction)]: one forward-over-reverse
-        kernel call. Returns the buffer of adjoint tangents (read it at the inputs)."""
+    def _hvp_buffer_set(self):
         if self._hvp_buffers is None:
             n = len(self.op)
             self._hvp_buffers = (np.zeros((n, 2), dtype=np.bool_), np.zeros_like(self.vals),
                                  np.zeros((n, 2)), np.zeros_like(self.vals),
                                  np.zeros_like(self.vals))
-        nofirst, tan, dpartials, adj, adjd = self._hvp_buffers
+        return self._hvp_buffers
+
+    def hvp_single(self, direction):
+        """H v for a tape of one array input and a scalar output (``single_input``), at
+        the loaded point: one kernel call, buffers and all."""
+        start, n, out = self.single_input
+        result = np.empty(n)
+        K.hvp_of_input(*self.structure, *self._hvp_buffer_set()[:1], self.vals,
+                       self.partials, self.aux, *self._hvp_buffers[1:], start,
+                       np.ascontiguousarray(direction, dtype=np.float64).ravel(), out, result)
+        return result
+
+    def hvp_loaded(self, out, seeds):
+        """H v of the scalar entry ``out`` at the loaded point (a forward sweep there
+        done), for ``seeds`` = [(input entry, direction)]: one forward-over-reverse
+        kernel call. Returns the buffer of adjoint tangents (read it at the inputs)."""
+        nofirst, tan, dpartials, adj, adjd = self._hvp_buffer_set()
         tan[:] = 0.0
         adj[:] = 0.0
         adjd[:] = 0.0

@@ -71,3 +71,23 @@ def test_hvp_against_differences_of_the_gradient(name):
     for v in (np.array([1.0, -0.5, 0.25, 2.0]), np.eye(4)[2]):
         np.testing.assert_allclose(hvp(x, v), H @ v, rtol=2e-6, atol=2e-6)
         np.testing.assert_allclose(hvp(x, v), nd.hessian(f)(x) @ v, rtol=1e-10, atol=1e-10)
+
+
+def test_hvp_fast_path_follows_points_directions_and_branches():
+    # the one-array hot path: new points, repeated points, an array changed in place,
+    # and a branch that flips between calls, each against the closed form
+    def f(x):
+        return np.sum(np.where(x > 0.0, x ** 3, -(x ** 2)))
+
+    def hess_diag(x):
+        return np.where(x > 0.0, 6.0 * x, -2.0)
+    hvp = nd.hvp(f)
+    x = np.array([0.5, -1.0, 2.0])
+    v = np.array([1.0, 2.0, -1.0])
+    for point in (x, x, x * 2, -x, x):
+        np.testing.assert_allclose(hvp(point, v), hess_diag(point) * v, rtol=1e-14)
+    y = x.copy()
+    hvp(y, v)
+    y[1] = 3.0  # changed in place, as optimizers do
+    np.testing.assert_allclose(hvp(y, v), hess_diag(y) * v, rtol=1e-14)
+    np.testing.assert_allclose(hvp(y, 2 * v), hess_diag(y) * 2 * v, rtol=1e-14)
