@@ -173,8 +173,9 @@ def lv_rhs(y, t, a, b, c, d):
 def make_odeint_loss(h=H):
     """The same loss with ``nd.odeint`` on the grid ``h * arange(N + 1)``.
 
-    ``h`` is bound here, not an argument: ``nd.gradient`` traces every float argument,
-    and odeint's grid must be a plain array."""
+    ``h`` is bound here, not an argument, so that the grid is a constant of the tape
+    (``nd.gradient`` traces every float argument; the floor does not differentiate
+    with respect to the times)."""
 
     def odeint_loss(p, data, checkpoint="auto", snapshots=None):
         t = h * np.arange(data.shape[0] + 1)
