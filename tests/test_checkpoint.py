@@ -332,25 +332,7 @@ def _repetitions(n, s):
 
 def reference_binomial(length, slots):
     """Revolve in plain Python, as the first version of numad/checkpoint.py wrote it
-    (numad now generates the rows in compiled code, one at a time, as the loop runs).
-
-    Sub-problem ``(a, b, slot, s, t, restore)``: reverse steps ``b-1 .. a`` when slot
-    ``slot`` holds the state at ``a`` and ``s`` slots (``slot`` and the ones above it)
-    are free to use; ``restore`` says current must first be set from ``slot``.
-
-    Splitting at ``m``: advance ``a -> m``, snapshot ``m`` in ``slot + 1``, reverse
-    ``[m, b)`` with ``s - 1`` slots, then restore ``a`` and reverse ``[a, m)`` with
-    ``s`` slots. Write ``beta(s, t) = C(s + t, s)``, the longest loop ``s`` slots
-    reverse with no step advanced more than ``t`` times, and ``t`` for the
-    sub-problem's repetition number (``beta(s, t-1) < n <= beta(s, t)``). Any ``m``
-    with ``beta(s, t-2) <= m <= beta(s, t-1)`` and
-    ``beta(s-1, t-1) <= n - m <= beta(s-1, t)`` is optimal: the left part is then
-    reversed with ``t - 1`` repetitions and the right one with ``t``, and Pascal's
-    rule ``beta(s+1, t-1) = beta(s+1, t-2) + beta(s, t-1)`` adds their costs up to
-    ``t*n - beta(s+1, t-1)``. The range is never empty because
-    ``beta(s, t) = beta(s, t-1) + beta(s-1, t)``. We take its smallest ``m``: as
-    fast as any, and it needs a few percent fewer TAKEs than the largest.
-    """
+    (see ``numad.checkpoint._binomial`` for the split rule)."""
     if length == 0:
         return []
     s0 = min(slots, length)  # more than length slots can never be used
