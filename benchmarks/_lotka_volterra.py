@@ -73,13 +73,17 @@ def rk4_step(u, v, a, b, c, d, h, hh, h6):
 # ---------------------------------------------------------------------------------------
 # numad: nd.scan
 #
-# Layouts tried (N = 1e5, cached nd.gradient, this 2-core machine; see the report of
-# compare_scan.py for the final figures):
-#   carry = (u, v, loss) three scalars, y = None                  <- kept (fastest)
-#   carry = (u, v) two scalars, y = per-step loss term, nd.sum(ys)
-#   carry = length-2 array, y = None / per-step term (nd.stack each step: an extra
-#           entry per step, and the x[0], x[1] reads)
-# ``scan_layouts`` below builds all of them so that compare_scan.py can show the figures.
+# Layouts tried (N = 1e5, cached nd.gradient, ns per step; two runs of compare_scan.py
+# on this shared 2-core machine, at numad af56856+edits / 90b1751, so +-25% noise):
+#                                               store_all       binomial(20)
+#   carry = (u, v, loss), three scalars, y=None  2221 / 2755     7548 / 5333   <- kept
+#   carry = (u, v), y = per-step loss term       3102 / 2163     9139 / 6676
+#   carry = (array[2], loss), y = None           4548 / 2712    12537 / 7761
+#   carry = array[2], y = per-step loss term     4807 / 3259    14047 / 8900
+# Two scalars beat a length-2 array (the array costs an nd.stack entry per step and
+# the x[0], x[1] reads); the loss in the carry is faster under checkpointing (no
+# per-step output row to write and to read back in reverse) and within noise under
+# store_all. ``SCAN_LAYOUTS`` holds all four; compare_scan.py prints them again.
 
 
 def numad_loss(p, data, h, checkpoint="auto", snapshots=None):
