@@ -17,7 +17,8 @@ For each strategy the script prints the time to trace the function and to take t
 gradient, the forward steps, snapshots and recorded steps of its schedule
 (``nd.checkpoint_schedule``), the peak memory, the bytes of the tape's own buffers
 (``tape.nbytes`` plus the loop's snapshots and recordings), the bytes of the
-schedule's action table, and how far its gradient is from store_all's.
+loop's schedule state (a short table, or the binomial generator's stack), and how far
+its gradient is from store_all's.
 ``recompute_all`` runs ``steps * (steps + 1) / 2`` steps: it is run only for short
 simulations, and otherwise skipped with an estimate of its time.
 
@@ -103,7 +104,10 @@ def worker(steps, checkpoint, snapshots):
         "warmup_seconds": warmup, "trace_seconds": t1 - t0, "gradient_seconds": t2 - t1,
         "peak_bytes": 1024 * peak_kib,
         "tape_bytes": int(tape.nbytes), "loop_bytes": int(sum(r.nbytes for r in tape.loops)),
-        "schedule_bytes": int(schedule.actions.nbytes), "schedule_strategy": schedule.strategy,
+        # what the loop holds to follow its schedule: a short table, or the state of the
+        # binomial generator (binomial rows are made one at a time as the loop runs)
+        "schedule_bytes": int(loop.table.nbytes + loop.stack.nbytes + loop.pending.nbytes),
+        "schedule_strategy": schedule.strategy,
         "schedule_snapshots": int(schedule.snapshots),
         "forward_steps": int(schedule.forward_steps),
         "peak_snapshots": int(schedule.peak_snapshots),
@@ -240,7 +244,7 @@ def draw(results, steps, figure):
     floor = 10.0  # bytes: what a zero or negative difference is drawn as on the log axis
     series = (("peak RSS over baseline", "memory_bytes", "C0"),
               ("tape + loop buffers", None, "C1"),
-              ("schedule table", "schedule_bytes", "C2"))
+              ("schedule state", "schedule_bytes", "C2"))
     width = 0.27
     for k, (name, key, color) in enumerate(series):
         heights = []
