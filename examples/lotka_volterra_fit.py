@@ -45,8 +45,6 @@ def rhs(y, t, alpha, beta, delta, gamma):
 
 def trajectory(params):
     """Prey and predator counts at T_OBS, shape (40, 2)."""
-    # GRID is a module constant, not an argument: nd.optimize traces array arguments
-    # as inputs, and odeint's time grid must stay a plain array.
     Y = nd.odeint(rhs, Y0, GRID, params[0], params[1], params[2], params[3],
                   method="rk4", substeps=SUBSTEPS)
     return Y[1:]
