@@ -1150,7 +1150,7 @@ def forward_sweep(op, args, opnd, off, size, pstart, params, aux_off, vals, part
             elif o == 5:  # pow
                 y = a ** b
                 vals[off[i]] = y
-                partials[i, 0] = select(b == 0.0, 0.0, b * a ** (b - 1.0))
+                partials[i, 0] = select(b == 0.0, 0.0, select(b == 1.0, 1.0, b * a ** (b - 1.0)))
                 partials[i, 1] = select(a > 0.0, y * np.log(a), select(a == 0.0, 0.0, np.nan))
             elif o == 6:  # square
                 y = a * a
@@ -2353,9 +2353,9 @@ def array_elementwise_reverse(o, n, vals, adj, yo, ao, sa, bo, sb, need_a, need_
                 b = B[k]
                 y = Y[k]
                 if first_a:
-                    GA[k] = select(g != 0.0, g * (select(b == 0.0, 0.0, b * a ** (b - 1.0))), 0.0)
+                    GA[k] = select(g != 0.0, g * (select(b == 0.0, 0.0, select(b == 1.0, 1.0, b * a ** (b - 1.0)))), 0.0)
                 else:
-                    GA[k] += select(g != 0.0, g * (select(b == 0.0, 0.0, b * a ** (b - 1.0))), 0.0)
+                    GA[k] += select(g != 0.0, g * (select(b == 0.0, 0.0, select(b == 1.0, 1.0, b * a ** (b - 1.0)))), 0.0)
                 if first_b:
                     GB[k] = select(g != 0.0, g * (select(a > 0.0, y * np.log(a), select(a == 0.0, 0.0, np.nan))), 0.0)
                 else:
@@ -2372,9 +2372,9 @@ def array_elementwise_reverse(o, n, vals, adj, yo, ao, sa, bo, sb, need_a, need_
                 a = A[k]
                 y = Y[k]
                 if first_a:
-                    GA[k] = select(g != 0.0, g * (select(b == 0.0, 0.0, b * a ** (b - 1.0))), 0.0)
+                    GA[k] = select(g != 0.0, g * (select(b == 0.0, 0.0, select(b == 1.0, 1.0, b * a ** (b - 1.0)))), 0.0)
                 else:
-                    GA[k] += select(g != 0.0, g * (select(b == 0.0, 0.0, b * a ** (b - 1.0))), 0.0)
+                    GA[k] += select(g != 0.0, g * (select(b == 0.0, 0.0, select(b == 1.0, 1.0, b * a ** (b - 1.0)))), 0.0)
                 accB += select(g != 0.0, g * (select(a > 0.0, y * np.log(a), select(a == 0.0, 0.0, np.nan))), 0.0)
             if need_b:
                 adj[bo] += accB
@@ -2389,7 +2389,7 @@ def array_elementwise_reverse(o, n, vals, adj, yo, ao, sa, bo, sb, need_a, need_
                 g = G[k]
                 b = B[k]
                 y = Y[k]
-                accA += select(g != 0.0, g * (select(b == 0.0, 0.0, b * a ** (b - 1.0))), 0.0)
+                accA += select(g != 0.0, g * (select(b == 0.0, 0.0, select(b == 1.0, 1.0, b * a ** (b - 1.0)))), 0.0)
                 if first_b:
                     GB[k] = select(g != 0.0, g * (select(a > 0.0, y * np.log(a), select(a == 0.0, 0.0, np.nan))), 0.0)
                 else:
@@ -3234,7 +3234,7 @@ def elementwise_tangent(o, n, L, vals, tan, yo, ao, sa, bo, sb):
                     y = Y[k]
                     u0 = TA[k]
                     u1 = TB[k]
-                    TY[k] = select(u0 != 0.0, (select(b == 0.0, 0.0, b * a ** (b - 1.0))) * u0, 0.0) + select(u1 != 0.0, (select(a > 0.0, y * np.log(a), select(a == 0.0, 0.0, np.nan))) * u1, 0.0)
+                    TY[k] = select(u0 != 0.0, (select(b == 0.0, 0.0, select(b == 1.0, 1.0, b * a ** (b - 1.0)))) * u0, 0.0) + select(u1 != 0.0, (select(a > 0.0, y * np.log(a), select(a == 0.0, 0.0, np.nan))) * u1, 0.0)
             elif sa == 1:
                 A = vals[ao:ao + n]
                 b = vals[bo]
@@ -3247,7 +3247,7 @@ def elementwise_tangent(o, n, L, vals, tan, yo, ao, sa, bo, sb):
                     y = Y[k]
                     u0 = TA[k]
                     u1 = t1
-                    TY[k] = select(u0 != 0.0, (select(b == 0.0, 0.0, b * a ** (b - 1.0))) * u0, 0.0) + select(u1 != 0.0, (select(a > 0.0, y * np.log(a), select(a == 0.0, 0.0, np.nan))) * u1, 0.0)
+                    TY[k] = select(u0 != 0.0, (select(b == 0.0, 0.0, select(b == 1.0, 1.0, b * a ** (b - 1.0)))) * u0, 0.0) + select(u1 != 0.0, (select(a > 0.0, y * np.log(a), select(a == 0.0, 0.0, np.nan))) * u1, 0.0)
             else:
                 a = vals[ao]
                 B = vals[bo:bo + n]
@@ -3260,13 +3260,13 @@ def elementwise_tangent(o, n, L, vals, tan, yo, ao, sa, bo, sb):
                     y = Y[k]
                     u0 = t0
                     u1 = TB[k]
-                    TY[k] = select(u0 != 0.0, (select(b == 0.0, 0.0, b * a ** (b - 1.0))) * u0, 0.0) + select(u1 != 0.0, (select(a > 0.0, y * np.log(a), select(a == 0.0, 0.0, np.nan))) * u1, 0.0)
+                    TY[k] = select(u0 != 0.0, (select(b == 0.0, 0.0, select(b == 1.0, 1.0, b * a ** (b - 1.0)))) * u0, 0.0) + select(u1 != 0.0, (select(a > 0.0, y * np.log(a), select(a == 0.0, 0.0, np.nan))) * u1, 0.0)
             return
         for k in range(n):
             a = vals[ao + k * sa]
             b = vals[bo + k * sb]
             y = vals[yo + k]
-            d0 = select(b == 0.0, 0.0, b * a ** (b - 1.0))
+            d0 = select(b == 0.0, 0.0, select(b == 1.0, 1.0, b * a ** (b - 1.0)))
             d1 = select(a > 0.0, y * np.log(a), select(a == 0.0, 0.0, np.nan))
             for lane in range(L):
                 t = 0.0
@@ -4109,7 +4109,7 @@ def elementwise_partial_tangents(o, a, b, y, ta, tb, ty):
     elif o == 4:  # div
         return select(tb != 0.0, (-(1.0) * (1.0) / ((b) * (b))) * tb, 0.0), select(tb != 0.0, (-(-y) * (1.0) / ((b) * (b))) * tb, 0.0) + select(ty != 0.0, ((-(1.0)) / (b)) * ty, 0.0)
     elif o == 5:  # pow
-        return select(ta != 0.0, (select(b == 0.0, 0.0, (b) * ((b - 1.0) * (a) ** ((b - 1.0) - 1.0) * (1.0)))) * ta, 0.0) + select(tb != 0.0, (select(b == 0.0, 0.0, (1.0) * (a ** (b - 1.0)) + (b) * ((a) ** (b - 1.0) * np.log(a) * (1.0)))) * tb, 0.0), select(ta != 0.0, (select(a > 0.0, (y) * ((1.0 / (a)) * (1.0)), 0.0)) * ta, 0.0) + select(ty != 0.0, (select(a > 0.0, (1.0) * (np.log(a)), 0.0)) * ty, 0.0)
+        return select(ta != 0.0, (select(b == 0.0, 0.0, select(b == 1.0, 0.0, (b) * ((b - 1.0) * (a) ** ((b - 1.0) - 1.0) * (1.0))))) * ta, 0.0) + select(tb != 0.0, (select(b == 0.0, 0.0, select(b == 1.0, 0.0, (1.0) * (a ** (b - 1.0)) + (b) * ((a) ** (b - 1.0) * np.log(a) * (1.0))))) * tb, 0.0), select(ta != 0.0, (select(a > 0.0, (y) * ((1.0 / (a)) * (1.0)), 0.0)) * ta, 0.0) + select(ty != 0.0, (select(a > 0.0, (1.0) * (np.log(a)), 0.0)) * ty, 0.0)
     elif o == 6:  # square
         return select(ta != 0.0, ((2.0) * (1.0)) * ta, 0.0), 0.0
     elif o == 7:  # reciprocal
@@ -4592,8 +4592,8 @@ def array_elementwise_hvp(o, n, vals, tan, adj, adjd, yo, ao, sa, bo, sb):
                 ta = TA[k]
                 tb = TB[k]
                 ty = TY[k]
-                d0 = select(b == 0.0, 0.0, b * a ** (b - 1.0))
-                dd0 = select(ta != 0.0, (select(b == 0.0, 0.0, (b) * ((b - 1.0) * (a) ** ((b - 1.0) - 1.0) * (1.0)))) * ta, 0.0) + select(tb != 0.0, (select(b == 0.0, 0.0, (1.0) * (a ** (b - 1.0)) + (b) * ((a) ** (b - 1.0) * np.log(a) * (1.0)))) * tb, 0.0)
+                d0 = select(b == 0.0, 0.0, select(b == 1.0, 1.0, b * a ** (b - 1.0)))
+                dd0 = select(ta != 0.0, (select(b == 0.0, 0.0, select(b == 1.0, 0.0, (b) * ((b - 1.0) * (a) ** ((b - 1.0) - 1.0) * (1.0))))) * ta, 0.0) + select(tb != 0.0, (select(b == 0.0, 0.0, select(b == 1.0, 0.0, (1.0) * (a ** (b - 1.0)) + (b) * ((a) ** (b - 1.0) * np.log(a) * (1.0))))) * tb, 0.0)
                 GA[k] += select(g != 0.0, g * d0, 0.0)
                 GDA[k] += select(gd != 0.0, gd * d0, 0.0) + select(g != 0.0, g * dd0, 0.0)
                 d1 = select(a > 0.0, y * np.log(a), select(a == 0.0, 0.0, np.nan))
@@ -4620,8 +4620,8 @@ def array_elementwise_hvp(o, n, vals, tan, adj, adjd, yo, ao, sa, bo, sb):
                 y = Y[k]
                 ta = TA[k]
                 ty = TY[k]
-                d0 = select(b == 0.0, 0.0, b * a ** (b - 1.0))
-                dd0 = select(ta != 0.0, (select(b == 0.0, 0.0, (b) * ((b - 1.0) * (a) ** ((b - 1.0) - 1.0) * (1.0)))) * ta, 0.0) + select(tb != 0.0, (select(b == 0.0, 0.0, (1.0) * (a ** (b - 1.0)) + (b) * ((a) ** (b - 1.0) * np.log(a) * (1.0)))) * tb, 0.0)
+                d0 = select(b == 0.0, 0.0, select(b == 1.0, 1.0, b * a ** (b - 1.0)))
+                dd0 = select(ta != 0.0, (select(b == 0.0, 0.0, select(b == 1.0, 0.0, (b) * ((b - 1.0) * (a) ** ((b - 1.0) - 1.0) * (1.0))))) * ta, 0.0) + select(tb != 0.0, (select(b == 0.0, 0.0, select(b == 1.0, 0.0, (1.0) * (a ** (b - 1.0)) + (b) * ((a) ** (b - 1.0) * np.log(a) * (1.0))))) * tb, 0.0)
                 GA[k] += select(g != 0.0, g * d0, 0.0)
                 GDA[k] += select(gd != 0.0, gd * d0, 0.0) + select(g != 0.0, g * dd0, 0.0)
                 d1 = select(a > 0.0, y * np.log(a), select(a == 0.0, 0.0, np.nan))
@@ -4650,8 +4650,8 @@ def array_elementwise_hvp(o, n, vals, tan, adj, adjd, yo, ao, sa, bo, sb):
                 y = Y[k]
                 tb = TB[k]
                 ty = TY[k]
-                d0 = select(b == 0.0, 0.0, b * a ** (b - 1.0))
-                dd0 = select(ta != 0.0, (select(b == 0.0, 0.0, (b) * ((b - 1.0) * (a) ** ((b - 1.0) - 1.0) * (1.0)))) * ta, 0.0) + select(tb != 0.0, (select(b == 0.0, 0.0, (1.0) * (a ** (b - 1.0)) + (b) * ((a) ** (b - 1.0) * np.log(a) * (1.0)))) * tb, 0.0)
+                d0 = select(b == 0.0, 0.0, select(b == 1.0, 1.0, b * a ** (b - 1.0)))
+                dd0 = select(ta != 0.0, (select(b == 0.0, 0.0, select(b == 1.0, 0.0, (b) * ((b - 1.0) * (a) ** ((b - 1.0) - 1.0) * (1.0))))) * ta, 0.0) + select(tb != 0.0, (select(b == 0.0, 0.0, select(b == 1.0, 0.0, (1.0) * (a ** (b - 1.0)) + (b) * ((a) ** (b - 1.0) * np.log(a) * (1.0))))) * tb, 0.0)
                 accA += select(g != 0.0, g * d0, 0.0)
                 accDA += select(gd != 0.0, gd * d0, 0.0) + select(g != 0.0, g * dd0, 0.0)
                 d1 = select(a > 0.0, y * np.log(a), select(a == 0.0, 0.0, np.nan))

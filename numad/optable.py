@@ -91,7 +91,8 @@ _ELEMENTWISE_ROWS = [
     _e("mul",        np.multiply,         "a * b",                    "b",                                       "a"),
     _e("div",        np.true_divide,      "a / b",                    "1.0 / b",                                 "-y / b"),
     _e("pow",        np.power,            "a ** b",
-       "select(b == 0.0, 0.0, b * a ** (b - 1.0))",
+       # (b == 1 apart: there a ** (b - 2) in the second derivative is inf at a = 0)
+       "select(b == 0.0, 0.0, select(b == 1.0, 1.0, b * a ** (b - 1.0)))",
        "select(a > 0.0, y * log(a), select(a == 0.0, 0.0, np.nan))"),
     _e("square",     np.square,           "a * a",                    "2.0 * a"),
     _e("reciprocal", np.reciprocal,       "1.0 / a",                  "-y * y"),

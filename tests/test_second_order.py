@@ -91,3 +91,12 @@ def test_hvp_fast_path_follows_points_directions_and_branches():
     y[1] = 3.0  # changed in place, as optimizers do
     np.testing.assert_allclose(hvp(y, v), hess_diag(y) * v, rtol=1e-14)
     np.testing.assert_allclose(hvp(y, 2 * v), hess_diag(y) * 2 * v, rtol=1e-14)
+
+
+def test_second_derivatives_of_powers_at_zero():
+    # x ** 1 is linear: its second derivative at 0 is 0, not 0 * inf
+    for f, h0 in ((lambda x: np.sum(3.0 * x ** 1.0), 0.0), (lambda x: np.sum(x ** 2.0), 2.0),
+                  (lambda x: np.sum(x ** 3.0), 0.0)):
+        x = np.array([0.0, 0.0])
+        np.testing.assert_array_equal(nd.hvp(f)(x, np.ones(2)), [h0, h0])
+        np.testing.assert_array_equal(nd.hessian(f)(x), h0 * np.eye(2))
