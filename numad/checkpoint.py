@@ -156,8 +156,9 @@ def checkpoint_schedule(length, snapshots=None, strategy="binomial"):
         - ``"binomial"``: number of slots, the initial state's included. None gives
           ``max(1, ceil(sqrt(length)))``, the memory of ``uniform``'s default, with
           which no step is advanced more than three times.
-        - ``"auto"``: the same as ``"binomial"``, but ``snapshots`` must be given
-          (the caller decides the budget).
+        - ``"auto"``: binomial; ``snapshots=None`` takes as many as
+          ``nd.config.memory_budget`` holds for a one-float carry (``nd.scan``
+          counts its real carry).
     strategy : {"binomial", "store_all", "recompute_all", "uniform", "auto"}
         ``"binomial"`` is Griewank and Walther's revolve: for the given number of
         slots it runs the fewest forward steps possible, ``binomial_advances(length,
@@ -170,8 +171,7 @@ def checkpoint_schedule(length, snapshots=None, strategy="binomial"):
     Raises
     ------
     ValueError
-        For an unknown strategy, a negative ``length``, ``snapshots < 1``, or
-        ``"auto"`` without ``snapshots``.
+        For an unknown strategy, a negative ``length`` or ``snapshots < 1``.
 
     Examples
     --------
@@ -205,8 +205,10 @@ def checkpoint_schedule(length, snapshots=None, strategy="binomial"):
         budget = snapshots if snapshots is not None else -(-length // k)
         return Schedule(length, strategy, budget, _uniform(length, k))
     if strategy == "auto" and snapshots is None:
-        raise ValueError("checkpoint_schedule: strategy='auto' needs snapshots= "
-                         "(the caller picks the budget); or use strategy='binomial'")
+        # what nd.scan picks for a one-float carry: as many slots as the memory budget
+        # holds (a slot: the carry and 48 bytes of the generator's state)
+        from .config import config
+        snapshots = max(1, min(length, config.memory_budget // (8 + 48)))
     if snapshots is None:
         snapshots = max(1, math.isqrt(length - 1) + 1 if length else 1)
     return Schedule(length, "binomial", snapshots, _binomial(length, snapshots))

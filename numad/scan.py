@@ -82,6 +82,8 @@ def scan(step, init, xs=None, length=None, *, checkpoint="auto", snapshots=None)
     length = _length(xs_leaves, length)
     init_leaves, carry_def = flatten(init)
     rec = _recorder(init_leaves + xs_leaves)
+    if length == 0:
+        return _no_steps(step, init, xs_def, xs_leaves)
     if rec is None:
         # not inside a trace: trace the loop alone, so that it still runs compiled
         def whole(init, xs):
@@ -90,9 +92,21 @@ def scan(step, init, xs=None, length=None, *, checkpoint="auto", snapshots=None)
     init_t = [T._as_traced(rec, _as_float(v)) for v in init_leaves]
     xs_t = [T._as_traced(rec, _as_float(v)) for v in xs_leaves]
     settings = dict(strategy=checkpoint, snapshots=snapshots)
-    if rec.scan_depth > 0 or length == 0:
+    if rec.scan_depth > 0:
         return unrolled(rec, step, carry_def, init_t, xs_def, xs_t, length)
     return _recorded(rec, step, carry_def, init_t, xs_def, xs_t, length, settings)
+
+
+def _no_steps(step, init, xs_def, xs_leaves):
+    """A loop of length 0: the carry as given, and ys with no rows. The step runs once
+    on a row of zeros, only to learn the structure and shapes of its output."""
+    rows = [np.zeros(np.shape(T._value(v))[1:]) for v in xs_leaves]
+    _, y = _split(step(init, unflatten(xs_def, rows) if xs_def is not None else None),
+                  _name(step))
+    if y is None:
+        return init, None
+    leaves, y_def = flatten(y)
+    return init, unflatten(y_def, [np.zeros((0,) + np.shape(T._value(v))) for v in leaves])
 
 
 def _name(step):

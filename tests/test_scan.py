@@ -376,3 +376,9 @@ def test_odeint_with_a_traced_time_grid():
     # and with respect to the end time: y(T) = exp(-k T), dy/dT = -k y
     dT = nd.grad(lambda T: final(np.array([2.0]), np.linspace(0.0, 1.0, 11) * T))(1.0)
     assert dT == pytest.approx(-2.0 * np.exp(-2.0), rel=1e-8)
+
+
+def test_a_loop_of_no_steps():
+    carry, ys = nd.scan(lambda c, x: (c + x, (2.0 * c, np.ones(3) * x)), 1.5, np.zeros(0))
+    assert carry == 1.5 and ys[0].shape == (0,) and ys[1].shape == (0, 3)
+    assert nd.grad(lambda a: nd.scan(lambda c, _: (c * a, None), a, length=0)[0])(2.0) == 1.0
