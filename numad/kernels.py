@@ -1420,6 +1420,143 @@ def forward_sweep(op, args, opnd, off, size, pstart, params, aux_off, vals, part
 
 
 @njit(cache=True, error_model='numpy')
+def forward_values_sweep(op, args, opnd, off, size, pstart, params, aux_off, vals, partials,
+                         aux, start, stop):
+    """Recompute entries ``start..stop-1`` in place from the values before them.
+
+    Modifies ``vals`` and ``aux`` (``partials`` is not touched: for steps that are
+    not reversed).
+    Returns -1, or the index of the first guard whose recorded decision no longer
+    holds (the sweep stops there)."""
+    for i in range(start, stop):
+        o = op[i]
+        if o < ELEMENTWISE_END and size[i] == 1:
+            a = vals[opnd[i, 0]]
+            b = vals[opnd[i, 1]]
+            if o == 0:  # neg
+                vals[off[i]] = -a
+            elif o == 1:  # add
+                vals[off[i]] = a + b
+            elif o == 2:  # sub
+                vals[off[i]] = a - b
+            elif o == 3:  # mul
+                vals[off[i]] = a * b
+            elif o == 4:  # div
+                vals[off[i]] = a / b
+            elif o == 5:  # pow
+                vals[off[i]] = a ** b
+            elif o == 6:  # square
+                vals[off[i]] = a * a
+            elif o == 7:  # reciprocal
+                vals[off[i]] = 1.0 / a
+            elif o == 8:  # sqrt
+                vals[off[i]] = np.sqrt(a)
+            elif o == 9:  # cbrt
+                vals[off[i]] = np.cbrt(a)
+            elif o == 10:  # exp
+                vals[off[i]] = np.exp(a)
+            elif o == 11:  # expm1
+                vals[off[i]] = np.expm1(a)
+            elif o == 12:  # log
+                vals[off[i]] = np.log(a)
+            elif o == 13:  # log1p
+                vals[off[i]] = np.log1p(a)
+            elif o == 14:  # log2
+                vals[off[i]] = np.log2(a)
+            elif o == 15:  # log10
+                vals[off[i]] = np.log10(a)
+            elif o == 16:  # sin
+                vals[off[i]] = np.sin(a)
+            elif o == 17:  # cos
+                vals[off[i]] = np.cos(a)
+            elif o == 18:  # tan
+                vals[off[i]] = np.tan(a)
+            elif o == 19:  # arcsin
+                vals[off[i]] = np.arcsin(a)
+            elif o == 20:  # arccos
+                vals[off[i]] = np.arccos(a)
+            elif o == 21:  # arctan
+                vals[off[i]] = np.arctan(a)
+            elif o == 22:  # sinh
+                vals[off[i]] = np.sinh(a)
+            elif o == 23:  # cosh
+                vals[off[i]] = np.cosh(a)
+            elif o == 24:  # tanh
+                vals[off[i]] = np.tanh(a)
+            elif o == 25:  # arcsinh
+                vals[off[i]] = np.arcsinh(a)
+            elif o == 26:  # arccosh
+                vals[off[i]] = np.arccosh(a)
+            elif o == 27:  # arctanh
+                vals[off[i]] = np.arctanh(a)
+            elif o == 28:  # arctan2
+                vals[off[i]] = np.arctan2(a, b)
+            elif o == 29:  # hypot
+                vals[off[i]] = np.hypot(a, b)
+            elif o == 30:  # abs
+                vals[off[i]] = np.abs(a)
+            elif o == 31:  # maximum
+                vals[off[i]] = select(a >= b or a != a, a, b)
+            elif o == 32:  # minimum
+                vals[off[i]] = select(a <= b or a != a, a, b)
+            elif o == 33:  # mod
+                vals[off[i]] = np.mod(a, b)
+            elif o == 34:  # erf
+                vals[off[i]] = math.erf(a)
+            elif o == 35:  # erfc
+                vals[off[i]] = math.erfc(a)
+            elif o == 36:  # ndtr
+                vals[off[i]] = 0.5 * math.erfc(-a / 1.4142135623730951)
+            elif o == 37:  # expit
+                vals[off[i]] = 1.0 / (1.0 + np.exp(-a))
+            elif o == 38:  # copy
+                vals[off[i]] = a
+            elif o == 39:  # stop_gradient
+                vals[off[i]] = a
+            elif o == 40:  # sign
+                vals[off[i]] = np.sign(a)
+            elif o == 41:  # floor
+                vals[off[i]] = np.floor(a)
+            elif o == 42:  # ceil
+                vals[off[i]] = np.ceil(a)
+            elif o == 43:  # round
+                vals[off[i]] = np.rint(a)
+            elif o == 44:  # trunc
+                vals[off[i]] = np.trunc(a)
+            elif o == 45:  # floor_divide
+                vals[off[i]] = np.floor_divide(a, b)
+            elif o == 46:  # greater
+                vals[off[i]] = select(a > b, 1.0, 0.0)
+            elif o == 47:  # greater_equal
+                vals[off[i]] = select(a >= b, 1.0, 0.0)
+            elif o == 48:  # less
+                vals[off[i]] = select(a < b, 1.0, 0.0)
+            elif o == 49:  # less_equal
+                vals[off[i]] = select(a <= b, 1.0, 0.0)
+            elif o == 50:  # equal
+                vals[off[i]] = select(a == b, 1.0, 0.0)
+            elif o == 51:  # not_equal
+                vals[off[i]] = select(a != b, 1.0, 0.0)
+            elif o == 52:  # logical_and
+                vals[off[i]] = select(a != 0.0 and b != 0.0, 1.0, 0.0)
+            elif o == 53:  # logical_or
+                vals[off[i]] = select(a != 0.0 or b != 0.0, 1.0, 0.0)
+            elif o == 54:  # logical_xor
+                vals[off[i]] = select((a != 0.0) != (b != 0.0), 1.0, 0.0)
+            elif o == 55:  # logical_not
+                vals[off[i]] = select(a == 0.0, 1.0, 0.0)
+            elif o == 56:  # isnan
+                vals[off[i]] = select(a != a, 1.0, 0.0)
+            elif o == 57:  # isfinite
+                vals[off[i]] = select(np.abs(a) < np.inf, 1.0, 0.0)
+        elif o == ALIAS or o == CONST or o == INPUT:
+            continue  # (x[i] in a scalar loop is an alias: keep it cheap)
+        elif forward_entry(i, op, args, off, size, pstart, params, aux_off, vals, aux):
+            return i
+    return -1
+
+
+@njit(cache=True, error_model='numpy')
 def array_elementwise_forward(o, n, vals, yo, ao, sa, bo, sb):
     """vals[yo:yo+n] = op(a, b); an input of stride 0 is a broadcast scalar."""
     if o == 0:  # neg

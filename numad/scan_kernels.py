@@ -29,7 +29,7 @@ import numpy as np
 from numba import njit
 
 from .checkpoint import ADVANCE, RECORD, RESTORE, REVERSE, TAKE, binomial_next, binomial_start
-from .kernels import forward_sweep, reverse_sweep, tangent_sweep
+from .kernels import forward_sweep, forward_values_sweep, reverse_sweep, tangent_sweep
 
 
 @njit(cache=True)
@@ -50,16 +50,23 @@ def _load_step(vals, cur, s, c_in, c_size, x_src, x_in, x_size):
 
 
 @njit(cache=True, error_model="numpy")
-def _step(structure, vals, partials, aux, bs, be, cur, s, lay, out, p_off, length, write_ys):
+def _step(structure, vals, partials, aux, bs, be, cur, s, lay, out, p_off, length, write_ys,
+          with_partials):
     """Run step ``s`` from the carry ``cur``; leave the new carry in ``cur``.
 
     Writes the step's outputs into row ``s`` of the packed result ``out[p_off:]`` when
-    ``write_ys``. Returns -1, or the index of a guard whose decision changed."""
+    ``write_ys``; stores the scalar entries' partials only ``with_partials`` (a step
+    that is only advanced through is never reversed). Returns -1, or the index of a
+    guard whose decision changed."""
     op, args, opnd, off, size, pstart, params, aux_off = structure
     c_init, c_in, c_out, c_size, x_src, x_in, x_size, y_out, y_size, y_base = lay
     _load_step(vals, cur, s, c_in, c_size, x_src, x_in, x_size)
-    failed = forward_sweep(op, args, opnd, off, size, pstart, params, aux_off, vals,
-                           partials, aux, bs, be)
+    if with_partials:
+        failed = forward_sweep(op, args, opnd, off, size, pstart, params, aux_off, vals,
+                               partials, aux, bs, be)
+    else:
+        failed = forward_values_sweep(op, args, opnd, off, size, pstart, params, aux_off,
+                                      vals, partials, aux, bs, be)
     if failed >= 0:
         return failed
     if write_ys:
@@ -139,7 +146,7 @@ def _forward_row(structure, vals, partials, aux, bs, be, span, lay, kind, a, b, 
     if kind == ADVANCE or kind == RECORD:
         for s in range(a, b):
             failed = _step(structure, vals, partials, aux, bs, be, cur, s, lay, out, p_off,
-                           length, write_ys)
+                           length, write_ys, kind == RECORD)
             if failed >= 0:
                 return failed
             if kind == RECORD and (keep_last or s < b - 1):
@@ -312,7 +319,7 @@ def scan_tangent(structure, vals, partials, aux, tan, L, bs, be, span, lay, cur,
     carry = cur.shape[0]
     for s in range(length):
         failed = _step(structure, vals, partials, aux, bs, be, cur, s, lay, vals, p_off,
-                       length, False)
+                       length, False, True)
         if failed >= 0:
             return failed
         tan[span[0] * L:span[1] * L] = 0.0
