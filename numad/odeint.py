@@ -11,15 +11,22 @@ from .scan import STRATEGIES, scan
 METHODS = ("euler", "rk4")
 
 
+def _derivative(rhs, y, t, args):
+    """rhs(y, t, *args) as an array: a list or tuple of components (a common way to
+    write a system) is stacked."""
+    dy = rhs(y, t, *args)
+    return np.stack(dy) if isinstance(dy, (list, tuple)) else dy
+
+
 def _euler(rhs, y, t, h, args):
-    return y + h * rhs(y, t, *args)
+    return y + h * _derivative(rhs, y, t, args)
 
 
 def _rk4(rhs, y, t, h, args):
-    k1 = rhs(y, t, *args)
-    k2 = rhs(y + (0.5 * h) * k1, t + 0.5 * h, *args)
-    k3 = rhs(y + (0.5 * h) * k2, t + 0.5 * h, *args)
-    k4 = rhs(y + h * k3, t + h, *args)
+    k1 = _derivative(rhs, y, t, args)
+    k2 = _derivative(rhs, y + (0.5 * h) * k1, t + 0.5 * h, args)
+    k3 = _derivative(rhs, y + (0.5 * h) * k2, t + 0.5 * h, args)
+    k4 = _derivative(rhs, y + h * k3, t + h, args)
     return y + (h / 6.0) * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
 
 
@@ -32,7 +39,8 @@ def odeint(rhs, y0, t, *args, method="rk4", substeps=1, checkpoint="auto", snaps
     Fixed steps: each interval ``t[i]..t[i+1]`` is crossed in ``substeps`` steps of
     explicit Euler (``method="euler"``) or classical fourth-order Runge-Kutta
     (``"rk4"``). Returns the trajectory, shape ``(len(t),) + y0.shape`` (row 0 is
-    ``y0``). Differentiable with respect to ``y0`` and ``args``; the loop runs as an
+    ``y0``). ``rhs`` may return an array or a list of components. Differentiable with
+    respect to ``y0``, ``args`` and ``t``; the loop runs as an
     ``nd.scan`` (``checkpoint`` and ``snapshots`` as there), so reverse mode through a
     long integration keeps its memory bounded.
 

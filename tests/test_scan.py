@@ -382,3 +382,18 @@ def test_a_loop_of_no_steps():
     carry, ys = nd.scan(lambda c, x: (c + x, (2.0 * c, np.ones(3) * x)), 1.5, np.zeros(0))
     assert carry == 1.5 and ys[0].shape == (0,) and ys[1].shape == (0, 3)
     assert nd.grad(lambda a: nd.scan(lambda c, _: (c * a, None), a, length=0)[0])(2.0) == 1.0
+
+
+def test_odeint_rhs_may_return_a_list():
+    def rhs_list(y, t, k):
+        return [-k * y[0] + y[1], -y[1] * 0.5 + 0.0 * t]
+
+    def rhs_array(y, t, k):
+        return nd.stack([-k * y[0] + y[1], -y[1] * 0.5 + 0.0 * t])
+    t = np.linspace(0.0, 2.0, 9)
+    y0 = np.array([1.0, 2.0])
+    np.testing.assert_allclose(nd.odeint(rhs_list, y0, t, 1.5), nd.odeint(rhs_array, y0, t, 1.5),
+                               rtol=1e-15)
+    g1 = nd.grad(lambda k: np.sum(nd.odeint(rhs_list, y0, t, k)))(1.5)
+    g2 = nd.grad(lambda k: np.sum(nd.odeint(rhs_array, y0, t, k)))(1.5)
+    assert g1 == pytest.approx(g2, rel=1e-14)
