@@ -15,10 +15,12 @@ from . import scan_kernels as SK
 from .checkpoint import binomial_buffers, checkpoint_schedule
 from .config import config
 from .errors import TracingError
-from .optable import OPCODES
+from .optable import N_ELEMENTWISE, OPCODES
 
 _ALIAS = OPCODES["alias"]
 _CONST = OPCODES["const"]
+_INPUT = OPCODES["input"]
+_GUARD = OPCODES["guard"]
 _WHERE = OPCODES["where"]
 _CONCAT = OPCODES["concat"]
 
@@ -74,7 +76,14 @@ class LoopRun:
         vhi = int(max(off[e] + size[e] for e in owned)) if owned else 0
         alo = int(tape.aux_off[self.bs])
         ahi = int(tape.aux_off[self.be]) if self.be < len(tape.op) else len(tape.aux) - 1
-        self.span = np.array([vlo, vhi, alo, ahi], dtype=np.int64)
+        # what a recorded step keeps besides its partials: the values and workspace,
+        # unless every entry of the body is a scalar elementwise one (their reverse
+        # reads only the partials: half the copying of store_all and uniform)
+        body_ops = tape.op[self.bs:self.be]
+        scalar = ((body_ops < N_ELEMENTWISE) & (tape.size[self.bs:self.be] == 1)) | np.isin(
+            body_ops, [_ALIAS, _CONST, _INPUT, _GUARD])
+        kv, ka = (vhi, ahi) if not np.all(scalar) else (vlo, alo)
+        self.span = np.array([vlo, vhi, alo, ahi, vlo, kv, alo, ka], dtype=np.int64)
         self.strategy, self.snapshots = resolve_plan(self.length, 8 * self.carry,
                                                      loop.strategy, loop.snapshots)
         # binomial schedules are generated row by row as the loop runs (their tables
@@ -96,9 +105,9 @@ class LoopRun:
                                                   np.zeros((4, 3), dtype=np.int64))
         self.snaps = np.zeros((max(slots, 1), max(self.carry, 1)))
         rows = max(rows, 1)
-        self.rec_vals = np.zeros((rows, vhi - vlo))
+        self.rec_vals = np.zeros((rows, kv - vlo))
         self.rec_partials = np.zeros((rows, self.be - self.bs, 2))
-        self.rec_aux = np.zeros((rows, ahi - alo))
+        self.rec_aux = np.zeros((rows, ka - alo))
         self.cur = np.zeros(self.carry)
         self.gcur = np.zeros(self.carry)
         self.fresh = False  # the snapshots and recordings are the first pass's

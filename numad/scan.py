@@ -261,7 +261,7 @@ def _run_now(rec, loop):
     partials = np.zeros((len(arrays["op"]), 2))
     advance = np.array([[SK.ADVANCE, 0, loop.length]], dtype=np.int64)
     failed = SK.scan_forward(structure, arrays["vals"], partials, arrays["aux"],
-                             loop.body_start, loop.body_stop, np.zeros(4, dtype=np.int64),
+                             loop.body_start, loop.body_stop, np.zeros(8, dtype=np.int64),
                              lay, False, advance, 0, np.zeros(3, dtype=np.int64),
                              np.zeros((1, 6), dtype=np.int64), np.zeros((4, 3), dtype=np.int64),
                              np.zeros((1, max(carry, 1))), np.zeros((1, 1)),

@@ -16,10 +16,12 @@ Binomial schedules are generated a row at a time as the loop runs (their tables 
 grow with the length); the others are read from their (short) tables.
 
 How a loop is laid out, in integer arrays (offsets into the value buffer):
-``c_init, c_in, c_out, c_size``: per carry leaf, where its initial value, its body
-input and its body output live, and its size (the carry vector is their
-concatenation); ``x_src, x_in, x_size``: per leaf of ``xs``, where the stacked rows
-live, where the body reads one row, and the row's size; ``y_out, y_size, y_base``: per
+``span``: the body's own stretch of the value buffer and of the workspace
+(``span[0:2]``, ``span[2:4]``), then the parts of them a recorded step keeps
+(``span[4:6]``, ``span[6:8]``); ``c_init, c_in, c_out, c_size``: per carry leaf,
+where its initial value, its body input and its body output live, and its size (the
+carry vector is their concatenation); ``x_src, x_in, x_size``: per leaf of ``xs``,
+where the stacked rows live, where the body reads one row, and the row's size; ``y_out, y_size, y_base``: per
 output leaf, the body entry that holds one step's output, its size, and where its
 stacked rows start in the packed result at ``p_off`` (after the final carry).
 """
@@ -88,8 +90,9 @@ def _step(structure, vals, partials, aux, bs, be, cur, s, lay, out, p_off, lengt
 
 @njit(cache=True)
 def _keep(vals, partials, aux, bs, be, span, r, rec_vals, rec_partials, rec_aux):
-    """Copy a just-run step's values, partials and workspace into recording row ``r``."""
-    vlo, vhi, alo, ahi = span
+    """Copy a just-run step's partials, and the values and workspace its reverse needs
+    (``span[4:6]``, ``span[6:8]``), into recording row ``r``."""
+    vlo, vhi, alo, ahi = span[4], span[5], span[6], span[7]
     rec_vals[r, :] = vals[vlo:vhi]
     rec_partials[r, :, :] = partials[bs:be, :]
     rec_aux[r, :] = aux[alo:ahi]
@@ -97,7 +100,7 @@ def _keep(vals, partials, aux, bs, be, span, r, rec_vals, rec_partials, rec_aux)
 
 @njit(cache=True)
 def _bring_back(vals, partials, aux, bs, be, span, r, rec_vals, rec_partials, rec_aux):
-    vlo, vhi, alo, ahi = span
+    vlo, vhi, alo, ahi = span[4], span[5], span[6], span[7]
     vals[vlo:vhi] = rec_vals[r, :]
     partials[bs:be, :] = rec_partials[r, :, :]
     aux[alo:ahi] = rec_aux[r, :]
