@@ -46,6 +46,22 @@ def resolve_plan(length, carry_bytes, strategy, snapshots):
     return strategy, snapshots
 
 
+def loop_layout(loop, off, size):
+    """The loop's layout arrays for the driver (``numad/scan_kernels.py`` says what
+    each holds), from the value offsets ``off`` and sizes ``size`` of the entries."""
+    def offsets(entries):
+        return np.array([off[e] for e in entries], dtype=np.int64)
+
+    def sizes(entries):
+        return np.array([size[e] for e in entries], dtype=np.int64)
+
+    y_size = sizes(loop.y_out)
+    y_base = np.concatenate([[0], np.cumsum(y_size * loop.length)[:-1]]).astype(np.int64)
+    return (offsets(loop.init), offsets(loop.carry_in), offsets(loop.carry_out),
+            sizes(loop.carry_in), offsets(loop.xs), offsets(loop.x_in), sizes(loop.x_in),
+            offsets(loop.y_out), y_size, y_base[:len(y_size)])
+
+
 class LoopRun:
     """One loop of a tape: its layout in the tape's buffers, schedule and buffers."""
 
@@ -56,18 +72,7 @@ class LoopRun:
         self.length = loop.length
         self.p_off = int(off[self.p])
 
-        def offsets(entries):
-            return np.array([off[e] for e in entries], dtype=np.int64)
-
-        def sizes(entries):
-            return np.array([size[e] for e in entries], dtype=np.int64)
-
-        y_size = sizes(loop.y_out)
-        self.lay = (offsets(loop.init), offsets(loop.carry_in), offsets(loop.carry_out),
-                    sizes(loop.carry_in), offsets(loop.xs), offsets(loop.x_in),
-                    sizes(loop.x_in), offsets(loop.y_out), y_size,
-                    np.concatenate([[0], np.cumsum(y_size * self.length)[:-1]]).astype(np.int64)
-                    if len(y_size) else np.zeros(0, dtype=np.int64))
+        self.lay = loop_layout(loop, off, size)
         self.carry = int(self.lay[3].sum())
         # the body's own storage: entries bs..be-1 own one contiguous stretch of the
         # value buffer (aliases own none) and of the workspace

@@ -25,6 +25,7 @@ import numpy as np
 from . import scan_kernels as SK
 from . import tracer as T
 from .errors import TracingError
+from .loop_runner import loop_layout
 from .pytree import flatten, unflatten
 
 STRATEGIES = ("auto", "store_all", "recompute_all", "uniform", "binomial")
@@ -240,24 +241,11 @@ def _run_now(rec, loop):
     """Run the loop on what has been recorded so far, for the values the trace goes on
     with. Returns the packed results, or None where a step's branch decision differs."""
     arrays = T.tape_arrays(rec)
-    off, size = arrays["off"], arrays["size"]
     structure = tuple(arrays[k] for k in ("op", "args", "opnd", "off", "size", "pstart",
                                           "params", "aux_off"))
-
-    def offsets(entries):
-        return np.array([off[e] for e in entries], dtype=np.int64)
-
-    def sizes(entries):
-        return np.array([size[e] for e in entries], dtype=np.int64)
-
-    y_size = sizes(loop.y_out)
-    lay = (offsets(loop.init), offsets(loop.carry_in), offsets(loop.carry_out),
-           sizes(loop.carry_in), offsets(loop.xs), offsets(loop.x_in), sizes(loop.x_in),
-           offsets(loop.y_out), y_size,
-           np.concatenate([[0], np.cumsum(y_size * loop.length)[:-1]]).astype(np.int64)
-           if len(y_size) else np.zeros(0, dtype=np.int64))
+    lay = loop_layout(loop, arrays["off"], arrays["size"])
     carry = int(lay[3].sum())
-    packed = np.zeros(carry + int(np.sum(y_size)) * loop.length)
+    packed = np.zeros(carry + int(np.sum(lay[8])) * loop.length)
     partials = np.zeros((len(arrays["op"]), 2))
     advance = np.array([[SK.ADVANCE, 0, loop.length]], dtype=np.int64)
     failed = SK.scan_forward(structure, arrays["vals"], partials, arrays["aux"],

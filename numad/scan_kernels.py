@@ -35,20 +35,37 @@ from .kernels import forward_sweep, forward_values_sweep, reverse_sweep, tangent
 
 
 @njit(cache=True)
-def _load_step(vals, cur, s, c_in, c_size, x_src, x_in, x_size):
-    """Write the carry ``cur`` and row ``s`` of every ``xs`` leaf into the body's inputs."""
+def _carry_io(buf, at, sizes, L, vec, into_vec, add):
+    """Move values between the carry vector ``vec`` (its leaves concatenated, ``L``
+    lanes a value) and the leaves' entries at ``at`` in ``buf``: into ``vec`` when
+    ``into_vec``, else into ``buf``, adding when ``add``."""
     k = 0
-    for j in range(c_in.shape[0]):
-        o = c_in[j]
-        for t in range(c_size[j]):
-            vals[o + t] = cur[k]
+    for j in range(at.shape[0]):
+        o = at[j] * L
+        for t in range(sizes[j] * L):
+            if into_vec:
+                vec[k] = buf[o + t]
+            elif add:
+                buf[o + t] += vec[k]
+            else:
+                buf[o + t] = vec[k]
             k += 1
-    for j in range(x_in.shape[0]):
-        n = x_size[j]
-        src = x_src[j] + s * n
-        o = x_in[j]
-        for t in range(n):
-            vals[o + t] = vals[src + t]
+
+
+@njit(cache=True)
+def _row_io(src, src_at, dst, dst_at, sizes, s, rows_in_src, shift, L, add):
+    """Move each leaf's ``sizes[j]`` values (``L`` lanes each) from ``src`` to ``dst``;
+    on the side that holds stacked rows (``src`` when ``rows_in_src``) the leaf is row
+    ``s`` of the rows starting at its ``at[j] + shift``. Adds when ``add``."""
+    for j in range(sizes.shape[0]):
+        n = sizes[j]
+        a = src_at[j] + (shift + s * n if rows_in_src else 0)
+        b = dst_at[j] + (0 if rows_in_src else shift + s * n)
+        for t in range(n * L):
+            if add:
+                dst[b * L + t] += src[a * L + t]
+            else:
+                dst[b * L + t] = src[a * L + t]
 
 
 @njit(cache=True, error_model="numpy")
@@ -62,7 +79,8 @@ def _step(structure, vals, partials, aux, bs, be, cur, s, lay, out, p_off, lengt
     guard whose decision changed."""
     op, args, opnd, off, size, pstart, params, aux_off = structure
     c_init, c_in, c_out, c_size, x_src, x_in, x_size, y_out, y_size, y_base = lay
-    _load_step(vals, cur, s, c_in, c_size, x_src, x_in, x_size)
+    _carry_io(vals, c_in, c_size, 1, cur, False, False)
+    _row_io(vals, x_src, vals, x_in, x_size, s, True, 0, 1, False)
     if with_partials:
         failed = forward_sweep(op, args, opnd, off, size, pstart, params, aux_off, vals,
                                partials, aux, bs, be)
@@ -72,19 +90,8 @@ def _step(structure, vals, partials, aux, bs, be, cur, s, lay, out, p_off, lengt
     if failed >= 0:
         return failed
     if write_ys:
-        carry = cur.shape[0]
-        for j in range(y_out.shape[0]):
-            n = y_size[j]
-            dst = p_off + carry + y_base[j] + s * n
-            src = y_out[j]
-            for t in range(n):
-                out[dst + t] = vals[src + t]
-    k = 0
-    for j in range(c_out.shape[0]):
-        o = c_out[j]
-        for t in range(c_size[j]):
-            cur[k] = vals[o + t]
-            k += 1
+        _row_io(vals, y_out, out, y_base, y_size, s, False, p_off + cur.shape[0], 1, False)
+    _carry_io(vals, c_out, c_size, 1, cur, True, False)
     return -1
 
 
@@ -109,12 +116,7 @@ def _bring_back(vals, partials, aux, bs, be, span, r, rec_vals, rec_partials, re
 
 @njit(cache=True)
 def _carry_from_init(vals, cur, lay):
-    c_init, c_size = lay[0], lay[3]
-    k = 0
-    for j in range(c_init.shape[0]):
-        for t in range(c_size[j]):
-            cur[k] = vals[c_init[j] + t]
-            k += 1
+    _carry_io(vals, lay[0], lay[3], 1, cur, True, False)
 
 
 
@@ -217,33 +219,12 @@ def _reverse_step(rstructure, vals, partials, aux, adj, bs, be, span, lay, s, gc
     # the body's adjoints start from zero at every step (the driver, not the tape,
     # clears them, since the body is swept once per step)
     adj[span[0]:span[1]] = 0.0
-    k = 0
-    for j in range(c_out.shape[0]):
-        o = c_out[j]
-        for t in range(c_size[j]):
-            adj[o + t] += gcur[k]
-            k += 1
-    carry = gcur.shape[0]
-    for j in range(y_out.shape[0]):
-        n = y_size[j]
-        src = p_off + carry + y_base[j] + s * n
-        o = y_out[j]
-        for t in range(n):
-            adj[o + t] += adj[src + t]
+    _carry_io(adj, c_out, c_size, 1, gcur, False, True)
+    _row_io(adj, y_base, adj, y_out, y_size, s, True, p_off + gcur.shape[0], 1, True)
     reverse_sweep(op, args, opnd, off, size, pstart, params, aux_off, first, vals, partials,
                   aux, adj, bs, be)
-    k = 0
-    for j in range(c_in.shape[0]):
-        o = c_in[j]
-        for t in range(c_size[j]):
-            gcur[k] = adj[o + t]
-            k += 1
-    for j in range(x_in.shape[0]):
-        n = x_size[j]
-        dst = x_src[j] + s * n
-        o = x_in[j]
-        for t in range(n):
-            adj[dst + t] += adj[o + t]
+    _carry_io(adj, c_in, c_size, 1, gcur, True, False)
+    _row_io(adj, x_in, adj, x_src, x_size, s, False, 0, 1, True)
 
 
 
@@ -293,12 +274,7 @@ def scan_reverse(rstructure, vals, partials, aux, adj, bs, be, span, lay, lazy, 
             if failed != -1:
                 return failed
         pk, pa, pb = kind, a, b
-    c_init, c_size = lay[0], lay[3]
-    k = 0
-    for j in range(c_init.shape[0]):
-        for t in range(c_size[j]):
-            adj[c_init[j] + t] += gcur[k]
-            k += 1
+    _carry_io(adj, lay[0], lay[3], 1, gcur, False, True)
     return -1
 
 
@@ -314,11 +290,7 @@ def scan_tangent(structure, vals, partials, aux, tan, L, bs, be, span, lay, cur,
     op, args, opnd, off, size, pstart, params, aux_off = structure
     c_init, c_in, c_out, c_size, x_src, x_in, x_size, y_out, y_size, y_base = lay
     _carry_from_init(vals, cur, lay)
-    k = 0
-    for j in range(c_init.shape[0]):
-        for t in range(c_size[j] * L):
-            tcur[k] = tan[c_init[j] * L + t]
-            k += 1
+    _carry_io(tan, c_init, c_size, L, tcur, True, False)
     carry = cur.shape[0]
     for s in range(length):
         failed = _step(structure, vals, partials, aux, bs, be, cur, s, lay, vals, p_off,
@@ -326,28 +298,12 @@ def scan_tangent(structure, vals, partials, aux, tan, L, bs, be, span, lay, cur,
         if failed >= 0:
             return failed
         tan[span[0] * L:span[1] * L] = 0.0
-        k = 0
-        for j in range(c_in.shape[0]):
-            for t in range(c_size[j] * L):
-                tan[c_in[j] * L + t] = tcur[k]
-                k += 1
-        for j in range(x_in.shape[0]):
-            n = x_size[j] * L
-            src = (x_src[j] + s * x_size[j]) * L
-            for t in range(n):
-                tan[x_in[j] * L + t] = tan[src + t]
+        _carry_io(tan, c_in, c_size, L, tcur, False, False)
+        _row_io(tan, x_src, tan, x_in, x_size, s, True, 0, L, False)
         tangent_sweep(op, args, opnd, off, size, pstart, params, aux_off, vals, partials, aux,
                       tan, L, bs, be)
-        k = 0
-        for j in range(c_out.shape[0]):
-            for t in range(c_size[j] * L):
-                tcur[k] = tan[c_out[j] * L + t]
-                k += 1
-        for j in range(y_out.shape[0]):
-            n = y_size[j]
-            dst = (p_off + carry + y_base[j] + s * n) * L
-            for t in range(n * L):
-                tan[dst + t] = tan[y_out[j] * L + t]
+        _carry_io(tan, c_out, c_size, L, tcur, True, False)
+        _row_io(tan, y_out, tan, y_base, y_size, s, False, p_off + carry, L, False)
     for k in range(carry * L):
         tan[p_off * L + k] = tcur[k]
     return -1
