@@ -142,6 +142,13 @@ def _cases(prim, body):
     return out
 
 
+def _differentiable_cases():
+    """(row, its ``if``/``elif o == opcode:`` line) for every row with a nonzero partial."""
+    rows = [p for p in ELEMENTWISE if any(d is not None for d in p.partials)]
+    return [(p, f"    {'if' if k == 0 else 'elif'} o == {p.opcode}:  # {p.name}")
+            for k, p in enumerate(rows)]
+
+
 def _array_forward():
     out = [
         "@njit(cache=True, error_model='numpy')",
@@ -172,13 +179,8 @@ def _array_reverse():
         "    nothing (so an untaken `where` branch's inf never becomes 0 * inf = nan).",
         '    A broadcast scalar input sums its contributions in a local first."""',
     ]
-    first = True
-    for p in ELEMENTWISE:
-        if all(d is None for d in p.partials):
-            continue
-        kw = "if" if first else "elif"
-        first = False
-        out.append(f"    {kw} o == {p.opcode}:  # {p.name}")
+    for p, case in _differentiable_cases():
+        out.append(case)
 
         def body(a_arr, b_arr, pad, p=p):
             y_too = _uses_y(p)
@@ -238,13 +240,8 @@ def _tangent():
         "            tan[yo * L + k] = 0.0",
         "        return",
     ]
-    first = True
-    for p in ELEMENTWISE:
-        if all(d is None for d in p.partials):
-            continue
-        kw = "if" if first else "elif"
-        first = False
-        out.append(f"    {kw} o == {p.opcode}:  # {p.name}")
+    for p, case in _differentiable_cases():
+        out.append(case)
 
         def one_lane(a_arr, b_arr, pad, p=p):
             # one direction (hvp, jvp): contiguous views per stride case, as forward
@@ -386,14 +383,9 @@ def _partial_tangents():
         '    """The tangents of the scalar entry op(a, b) = y\'s two partials along the',
         '    input tangents ta, tb (and ty, the output\'s): the second-order terms."""',
     ]
-    first = True
-    for p in ELEMENTWISE:
-        if all(d is None for d in p.partials):
-            continue
-        kw = "if" if first else "elif"
-        first = False
+    for p, case in _differentiable_cases():
         parts = [partial_tangent(d) for d in p.partials] + ["0.0"] * (2 - p.arity)
-        out.append(f"    {kw} o == {p.opcode}:  # {p.name}")
+        out.append(case)
         out.append(f"        return {parts[0]}, {parts[1]}")
     out.append("    return 0.0, 0.0")
     return out
@@ -408,13 +400,8 @@ def _array_hvp():
         "    An input of stride 0 is a broadcast scalar; each stride case loops over",
         '    contiguous views with selects, no branches, so that LLVM vectorizes it."""',
     ]
-    first = True
-    for p in ELEMENTWISE:
-        if all(d is None for d in p.partials):
-            continue
-        kw = "if" if first else "elif"
-        first = False
-        out.append(f"    {kw} o == {p.opcode}:  # {p.name}")
+    for p, case in _differentiable_cases():
+        out.append(case)
 
         def body(a_arr, b_arr, pad, p=p):
             arrays = (a_arr, b_arr)
