@@ -11,11 +11,14 @@ objects are settings: a new value traces anew.
 from __future__ import annotations
 
 import functools
+import threading
+import warnings
 
 import numpy as np
 
 from .pytree import flatten, leaf_is_differentiable, unflatten
 from .tracer import record
+from .transforms import keywords_last, value_and_grad
 
 
 def _signature(args):
@@ -57,29 +60,62 @@ class TapeCache:
     def __init__(self, f):
         self.f = f
         self.name = getattr(f, "__name__", "f")
-        self.tapes = {}   # signature -> [tape, ...], the most recently used first
+        # signature -> [tape, ...], the most recently used first. Shared by the threads
+        # that call the adapter: the lists change only under the lock, and each thread
+        # sweeps its own working copy of a tape (Tape.local).
+        self.tapes = {}
+        self.lock = threading.Lock()
         self.traces = 0   # how many times f was traced (for tests and curiosity)
+        self.warned = False
 
     def latest(self, key):
-        """The most recently used tape for a signature, or None."""
+        """This thread's view of the most recently used tape for a signature, or None."""
         tapes = self.tapes.get(key)
-        return tapes[0] if tapes else None
+        try:
+            return tapes[0].local()
+        except (TypeError, IndexError):
+            return None
 
-    def tape_at(self, args):
-        """A tape whose values (and stored partials) are those at ``args``."""
+    def tape_at(self, args, kwargs=None):
+        """This thread's view of a tape whose values (and stored partials) are those at
+        ``args``: a cached one whose branch decisions and watched values hold there, or
+        a new trace."""
         key = _signature(args)
-        tapes = self.tapes.setdefault(key, [])
-        for k, tape in enumerate(tapes):
-            if tape.matches(*args):  # (a forward sweep at args)
-                if k:
-                    tapes.insert(0, tapes.pop(k))
-                return tape
-        tape = record(self.f, args, input_argnums=(0,), others_static=False, name=self.name)
-        self.traces += 1
+        if kwargs:
+            args, key = args + (kwargs,), ("keywords",) + _signature(args + (kwargs,))
+        with self.lock:
+            tapes = list(self.tapes.get(key, ()))
+        for tape in tapes:
+            mine = tape.local()
+            if mine.matches(*args):  # (a forward sweep at args)
+                if tape is not tapes[0]:
+                    self._remember(key, tape)
+                return mine
+        tape = record(keywords_last(self.f) if kwargs else self.f, args, input_argnums=(0,),
+                      others_static=False, name=self.name)
         tape.forward(check_guards=False)
-        tapes.insert(0, tape)
-        del tapes[self.BRANCH_PATTERNS:]
+        with self.lock:
+            self.traces += 1
+        why = tape.stale()
+        if why is None:
+            self._remember(key, tape)
+        elif not self.warned:
+            self.warned = True
+            warnings.warn(f"numad: {self.name} changes what it reads while it runs "
+                          f"({why}), so it is traced again at every call (correct, but "
+                          "slower). Pass such state in as an argument, or keep it "
+                          "outside the differentiated function", RuntimeWarning,
+                          stacklevel=4)
         return tape
+
+    def _remember(self, key, tape):
+        """Put ``tape`` first in its signature's list (most recently used)."""
+        with self.lock:
+            tapes = [t for t in self.tapes.get(key, ()) if t is not tape]
+            tapes.insert(0, tape)
+            # a new list, never one changed in place, so that readers without the lock
+            # (latest) see a whole list
+            self.tapes[key] = tapes[:self.BRANCH_PATTERNS]
 
 
 def _nested(args):
@@ -105,21 +141,21 @@ def value_and_gradient(f):
     cache = TapeCache(f)
 
     @functools.wraps(f)
-    def fun(x, *args):
-        if not args and type(x) is np.ndarray and x.dtype == np.float64:
+    def fun(x, *args, **kwargs):
+        if not args and not kwargs and type(x) is np.ndarray and x.dtype == np.float64:
             # the optimizer's hot path: one float array, a cached tape, one kernel call
             tape = cache.latest((x.shape,))
-            if tape is not None and tape.single_input is not None:
+            if tape is not None and tape.single_input is not None and (
+                    tape.watch is None or tape.watch.holds()):
                 start, n, out = tape.single_input
                 tape.vals[start:start + n] = x.ravel()
                 if tape.sweep_value_and_gradient(out) < 0:
                     g = tape._adj[start:start + n].reshape(x.shape)
                     return float(tape.vals[tape.off[out]]), g.copy()
         args = (x,) + args
-        if _nested(args):
-            from .transforms import value_and_grad
-            return value_and_grad(f)(*args)
-        tape = cache.tape_at(args)
+        if _nested((args, kwargs)):
+            return value_and_grad(f)(*args, **kwargs)
+        tape = cache.tape_at(args, kwargs)
         out = tape._scalar_output("nd.value_and_gradient")
         adj = tape.reverse([(out, 1.0)])
         return float(tape.vals[tape.off[out]]), tape._gather_inputs(adj, None, 0)
@@ -145,8 +181,8 @@ def gradient(f):
     vg = value_and_gradient(f)
 
     @functools.wraps(f)
-    def jac(x, *args):
-        return vg(x, *args)[1]
+    def jac(x, *args, **kwargs):
+        return vg(x, *args, **kwargs)[1]
 
     jac.cache = vg.cache
     return jac
@@ -172,12 +208,14 @@ def jacobian(f, mode="auto"):
     cache = TapeCache(f)
 
     @functools.wraps(f)
-    def jac(x, *args):
+    def jac(x, *args, **kwargs):
         args = (x,) + args
-        if _nested(args):
+        if _nested((args, kwargs)):
             from .nested import nested_jacobian
+            if kwargs:
+                return nested_jacobian(keywords_last(f), args + (kwargs,), mode)
             return nested_jacobian(f, args, mode)
-        tape = cache.tape_at(args)
+        tape = cache.tape_at(args, kwargs)
         return tape.jacobian_loaded(mode, 0)
 
     jac.cache = cache
@@ -189,8 +227,8 @@ def _gradient_tape_cache(f):
     a tangent sweep over it is forward-over-reverse (Hessian-vector products)."""
     g = gradient(f)
 
-    def grad_of_f(x, *args):
-        return g(x, *args)
+    def grad_of_f(x, *args, **kwargs):
+        return g(x, *args, **kwargs)
 
     grad_of_f.__name__ = f"gradient of {getattr(f, '__name__', 'f')}"
     return TapeCache(grad_of_f)
@@ -219,46 +257,48 @@ def hvp(f):
     cache = TapeCache(f)
     gradient_tapes = []  # the recorded gradient, made only for tapes the kernel can't take
     # Newton-CG and the trust-region methods ask for many products at one point: the
-    # forward sweep there is done once, and later products only run the product sweep
-    last = {"tape": None, "point": None, "kernel": False}
+    # forward sweep there is done once, and later products only run the product sweep.
+    # What was loaded where is each thread's own (as the tapes' buffers are).
+    last = _LastPoint()
 
     @functools.wraps(f)
-    def hessp(x, p, *args):
-        tape = last["tape"]
-        if (not args and last["kernel"] and tape is not None and type(x) is np.ndarray
+    def hessp(x, p, *args, **kwargs):
+        tape = last.tape
+        if (not args and not kwargs and last.kernel and tape is not None and type(x) is np.ndarray
                 and type(p) is np.ndarray
                 and x.dtype == np.float64 and tape.single_input is not None
-                and x.shape == last["point"][0].shape and p.size == x.size):
+                and x.shape == last.point[0].shape and p.size == x.size
+                and (tape.watch is None or tape.watch.holds())):
             # the optimizers' hot path: f(x) of one array, f's own tape, one kernel call
             start, n, _ = tape.single_input
-            seen = last["point"][0]
+            seen = last.point[0]
             if not np.array_equal(x, seen):
                 tape.vals[start:start + n] = x.ravel()
                 if tape._forward_sweeps() < 0:
-                    last["point"] = (x.copy(),)
+                    last.point = (x.copy(),)
                     return tape.hvp_single(p).reshape(x.shape)
-                last["tape"] = None  # a branch changed here: the full path re-traces
+                last.tape = None  # a branch changed here: the full path re-traces
             else:
                 return tape.hvp_single(p).reshape(x.shape)
-        if _nested((x, p) + args):
+        if _nested(((x, p) + args, kwargs)):
             from .transforms import jvp, grad
-            return jvp(lambda z: grad(f)(z, *args), x, p)[1]
-        point = (x,) + args
-        tape = last["tape"]
-        if tape is None or not _same_point(point, last["point"]):
-            tape = cache.tape_at(point)
-            last["kernel"] = tape.hvp_capable
+            return jvp(lambda z: grad(f)(z, *args, **kwargs), x, p)[1]
+        point = (x,) + args + ((kwargs,) if kwargs else ())
+        tape = last.tape
+        if tape is None or not _same_point(point, last.point) or tape.stale():
+            tape = cache.tape_at((x,) + args, kwargs)
+            last.kernel = tape.hvp_capable
             if not tape.hvp_capable:
                 if not gradient_tapes:
                     gradient_tapes.append(_gradient_tape_cache(f))
-                tape = gradient_tapes[0].tape_at(point)
-            last["tape"], last["point"] = tape, _copy_point(point)
+                tape = gradient_tapes[0].tape_at((x,) + args, kwargs)
+            last.tape, last.point = tape, _copy_point(point)
         (e,) = [int(tape.input_entries[r]) for r in tape.input_positions(0)]
         direction = np.asarray(p, dtype=np.float64).reshape(-1, 1)
         if direction.shape[0] != tape.size[e]:
             raise ValueError(f"numad: hvp's p has {direction.shape[0]} values, x has "
                              f"{tape.size[e]}")
-        if last["kernel"]:
+        if last.kernel:
             # forward over reverse on f's own tape, one kernel
             out = tape._scalar_output("nd.hvp")
             Hp = tape.read(tape.hvp_loaded(out, [(e, direction)]), e).copy()
@@ -270,6 +310,15 @@ def hvp(f):
 
     hessp.cache = cache
     return hessp
+
+
+class _LastPoint(threading.local):
+    """The tape an ``hvp`` adapter last loaded in this thread, and at which point."""
+
+    def __init__(self):
+        self.tape = None
+        self.point = None
+        self.kernel = False
 
 
 def _same_point(a, b):
@@ -310,12 +359,14 @@ def hessian(f):
     cache = _gradient_tape_cache(f)
 
     @functools.wraps(f)
-    def hess(x, *args):
-        if _nested((x,) + args):
+    def hess(x, *args, **kwargs):
+        if _nested(((x,) + args, kwargs)):
             from .nested import nested_jacobian
-            H = nested_jacobian(gradient(f), (x,) + args, "forward")
+            g = gradient(f)
+            H = (nested_jacobian(keywords_last(g), (x,) + args + (kwargs,), "forward")
+                 if kwargs else nested_jacobian(g, (x,) + args, "forward"))
             return (H + H.T) * 0.5
-        tape = cache.tape_at((x,) + args)
+        tape = cache.tape_at((x,) + args, kwargs)
         H = tape.jacobian_loaded("forward", 0)
         n = int(np.size(x))
         H = H.reshape(n, n)

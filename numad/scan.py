@@ -27,6 +27,7 @@ from . import tracer as T
 from .errors import TracingError
 from .loop_runner import loop_layout
 from .pytree import flatten, unflatten
+from .watch import side_channels
 
 STRATEGIES = ("auto", "store_all", "recompute_all", "uniform", "binomial")
 _INPUT = T.OPCODES["input"]
@@ -89,7 +90,7 @@ def scan(step, init, xs=None, length=None, *, checkpoint="auto", snapshots=None)
         # not inside a trace: trace the loop alone, so that it still runs compiled
         def whole(init, xs):
             return scan(step, init, xs, length, checkpoint=checkpoint, snapshots=snapshots)
-        return T.record(whole, (init, xs), name=_name(step)).outputs()
+        return T.record(whole, (init, xs), name=_name(step), replayed=False).outputs()
     init_t = [T._as_traced(rec, _as_float(v)) for v in init_leaves]
     xs_t = [T._as_traced(rec, _as_float(v)) for v in xs_leaves]
     settings = dict(strategy=checkpoint, snapshots=snapshots)
@@ -182,7 +183,10 @@ def _recorded(rec, step, carry_def, init_t, xs_def, xs_t, length, settings):
             x_in.append(T._wrap(rec, rec.push(_INPUT, -1, -1, -1, row), row))
         carry_arg = unflatten(carry_def, [_vector(v) for v in carry_in])
         x_arg = unflatten(xs_def, [_vector(v) for v in x_in]) if xs_def is not None else None
-        new_carry, y = _split(step(carry_arg, x_arg), name)
+        # the step is recorded once and replayed at every step: a random draw in it
+        # would be the same draw at each
+        with side_channels(step, (), f"the step of nd.scan ({name})"):
+            new_carry, y = _split(step(carry_arg, x_arg), name)
         new_leaves, new_def = flatten(new_carry)
         _check_carry(carry_def, init_t, new_leaves, new_def, name)
         y_leaves, y_def = flatten(y) if y is not None else ([], None)

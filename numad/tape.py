@@ -7,6 +7,10 @@ compiled sweeps; the buffers they fill are allocated once per tape and reused.
 """
 from __future__ import annotations
 
+import copy
+import functools
+import threading
+
 import numpy as np
 
 from . import kernels as K
@@ -27,6 +31,14 @@ for _p in ELEMENTWISE:
     for _k, _d in enumerate(_p.partials):
         _WRITES_ARRAY_OPERAND[_p.opcode, _k] = _d is not None
 _WRITES_ARRAY_OPERAND[_SUM, 0] = True
+
+
+def _per_thread(method):
+    """Run a public replay on this thread's working copy of the tape (``Tape.local``)."""
+    @functools.wraps(method)
+    def run(self, *args, **kwargs):
+        return method(self.local(), *args, **kwargs)
+    return run
 
 
 class Tape:
@@ -68,6 +80,14 @@ class Tape:
         self.out_treedef = out_treedef
         self.name = name
         self.fun = None  # how to trace again where a batch row branches differently
+        # what f reads besides its arguments, as it was when traced (numad/watch.py);
+        # None when it reads nothing else
+        self.watch = None
+        # The working buffers (vals, partials, aux, the adjoint, tangent and hvp
+        # buffers, the loops' snapshots) belong to one thread: the one that recorded
+        # the tape. Any other thread works on its own copy (``local``).
+        self._owner = threading.get_ident()
+        self._copies = threading.local()
         self.opnd = opnd
         # the tape's structure, in the order every sweep takes it
         self.structure = (op, args, opnd, off, size, pstart, params, aux_off)
@@ -96,6 +116,44 @@ class Tape:
             if self.shape_of(e) != ():
                 self.single_input = (int(off[e]), int(size[e]), int(self.output_entries[0]))
 
+    # ---- threads -----------------------------------------------------------------------
+    def local(self):
+        """This thread's view of the tape: the same recording, with working buffers
+        of this thread's own, so that threads replaying one tape at once never mix
+        their numbers. The recording thread uses the tape itself; another thread gets
+        a copy at its first call (made from the buffers' constants, which no sweep
+        writes, and otherwise filled by its own sweeps)."""
+        if threading.get_ident() == self._owner:
+            return self
+        mine = getattr(self._copies, "tape", None)
+        if mine is None:
+            mine = self._copies.tape = self._working_copy()
+        return mine
+
+    def _working_copy(self):
+        twin = copy.copy(self)
+        twin._owner = threading.get_ident()
+        twin.vals = self.vals.copy()
+        twin.aux = self.aux.copy()
+        twin.partials = np.zeros_like(self.partials)
+        twin._adj = twin._tan = twin._hvp_buffers = None
+        twin.loops = [LoopRun(run.loop, twin) for run in self.loops]
+        return twin
+
+    def stale(self):
+        """Why the tape no longer is its function (a value it reads besides its
+        arguments has changed since it was traced), or None."""
+        return None if self.watch is None else self.watch.changed()
+
+    def _refuse_if_stale(self):
+        why = self.stale()
+        if why is not None:
+            raise ControlFlowChanged(
+                f"numad: the tape of {self.name} is stale: {why} since it was traced, so "
+                "the recorded operations are not the function any more. Trace again "
+                "(nd.trace), or use nd.gradient / nd.value_and_gradient, which re-trace "
+                "by themselves")
+
     # ---- sizes and printing -------------------------------------------------------------
     def __len__(self):
         return len(self.op)
@@ -113,6 +171,7 @@ class Tape:
         return (f"<numad.Tape of {self.name}: {len(self)} entries, "
                 f"{len(self.input_entries)} inputs, {self.nbytes} bytes>")
 
+    @_per_thread
     def __str__(self):
         lines = [f"Wengert list of {self.name} ({len(self)} entries)"]
         for i in range(len(self.op)):
@@ -358,30 +417,41 @@ class Tape:
         return unflatten(self.arg_treedefs[argnum], out)
 
     # ---- the public replays ------------------------------------------------------------------
+    @_per_thread
     def __call__(self, *args):
         self._load(args)
+        self._refuse_if_stale()
         self.forward()
         return self.outputs()
 
+    @_per_thread
     def matches(self, *args):
-        """Whether the recorded branch decisions all hold at ``args``."""
+        """Whether the tape is its function at ``args``: the recorded branch decisions
+        all hold there, and what the function reads besides its arguments is as it was
+        when traced."""
         self._load(args)
+        if self.watch is not None and not self.watch.holds():
+            return False
         return self._forward_sweeps() < 0
 
+    @_per_thread
     def value_and_gradient(self, *args, argnum=0):
         """The value and the gradient with respect to argument ``argnum``."""
         self._load(args)
+        self._refuse_if_stale()
         out = self._scalar_output("the gradient")
         failed = self.sweep_value_and_gradient(out)
         if failed >= 0:
             raise self._changed_branch(failed)
         return float(self.entry_value(out)), self._gather_inputs(self._adj, None, argnum)
 
+    @_per_thread
     def gradient(self, *args):
         """The gradient of the (scalar) output with respect to the first argument."""
         return self.value_and_gradient(*args)[1]
 
     # ---- batches ---------------------------------------------------------------------------
+    @_per_thread
     def forward_batch(self, X, device="cpu"):
         """The tape's output at every row of ``X`` (one point a row), rows in parallel.
 
@@ -398,6 +468,7 @@ class Tape:
         """
         return self._batch(X, device, gradient=False)[0]
 
+    @_per_thread
     def gradient_batch(self, X, device="cpu"):
         """The gradient of the (scalar) output at every row of ``X``, rows in parallel;
         shaped like ``X``. Rows whose branch decisions differ are traced anew."""
@@ -409,6 +480,7 @@ class Tape:
                 f"numad: device={device!r}: the numba.cuda backend is not built yet; use "
                 "device='cpu' (rows run in parallel on the CPU's cores)")
         self._single_input_arg("forward_batch")
+        self._refuse_if_stale()
         positions = self.input_positions(0)
         if len(positions) != 1 or len(self.output_entries) != 1:
             raise TypeError("numad: batches need a tape of one array (or float) argument "
@@ -457,20 +529,24 @@ class Tape:
             raise TypeError(f"numad: tape.{what} is for one-argument tapes; {self.name} "
                             f"takes {len(self.arg_treedefs)}")
 
+    @_per_thread
     def vjp(self, x, w):
         """``w^T J`` at ``x``, shaped like ``x``; ``w`` is shaped like the output."""
         self._single_input_arg("vjp")
         self._load((x,))
+        self._refuse_if_stale()
         self.forward()
         w_leaves, _ = flatten(w)
         seeds = list(zip(self.output_entries, w_leaves))
         adj = self.reverse(seeds)
         return self._gather_inputs(adj, None, 0)
 
+    @_per_thread
     def jvp(self, x, v):
         """``(f(x), J v)`` for a direction ``v`` shaped like ``x``."""
         self._single_input_arg("jvp")
         self._load((x,))
+        self._refuse_if_stale()
         self.forward()
         v_leaves, _ = flatten(v)
         entries = [self.input_entries[r] for r in self.input_positions(0)]
@@ -482,10 +558,12 @@ class Tape:
             outs.append(float(t[0]) if shape == () else t.reshape(shape))
         return self.outputs(), unflatten(self.out_treedef, outs)
 
+    @_per_thread
     def jacobian(self, x, mode="auto"):
         """The Jacobian at ``x``, shaped ``output.shape + x.shape`` (one array output)."""
         self._single_input_arg("jacobian")
         self._load((x,))
+        self._refuse_if_stale()
         self.forward()
         return self.jacobian_loaded(mode, 0)
 

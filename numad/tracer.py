@@ -20,6 +20,7 @@ import linecache
 import math
 import re
 import sys
+import threading
 
 import numpy as np
 
@@ -28,6 +29,7 @@ from .optable import ELEMENTWISE_BY_NAME, OPCODES
 from .pytree import as_float_array, flatten, leaf_is_differentiable
 from .kernels import tape_layout
 from .tape import Tape
+from .watch import Volatile as VOLATILE, side_channels, watch_of
 
 _ADD = OPCODES["add"]
 _SUB = OPCODES["sub"]
@@ -45,7 +47,7 @@ class Recorder:
     """The growing tape of one trace: Python lists, turned into arrays by ``finish``."""
 
     __slots__ = ("codes", "vals", "arrays", "params", "aux_sizes", "consts", "live", "scans",
-                 "scan_depth")
+                 "scan_depth", "refused")
 
     def __init__(self):
         # op, input a, input b of every entry, flat; an alias keeps in slot b where its
@@ -59,6 +61,7 @@ class Recorder:
         self.live = True     # False once finished: its traced values are then stale
         self.scans = {}      # scan entry -> its loop (numad/scan.py's ScanLoop)
         self.scan_depth = 0  # > 0 while a scan's step is being recorded
+        self.refused = False  # a float() of a traced value was refused (see record)
 
     @property
     def n(self):
@@ -154,14 +157,34 @@ class Traced:
             raise TypeError("len() of a traced scalar")
         return self.shape[0]
 
+    # Printing shows what the value is, never its number: a number printed (or compared
+    # as text, `if f"{x:.1f}" == "1.0":`) would be the traced point's only, unguarded.
     def __repr__(self):
-        return f"Traced({self._v!r}, entry=v{self._i})"
+        shape = self.shape
+        kind = "scalar" if not shape else f"array of shape {shape}"
+        return f"Traced({self.dtype.name} {kind}, entry v{self._i})"
+
+    __str__ = __repr__
 
     def __format__(self, spec):
-        return format(self._v, spec)
+        if not spec:
+            return repr(self)
+        raise TracingError(
+            f"numad cannot format a traced value with {spec!r}: the text would hold the "
+            "number of the point being traced only, and replays at other points would not "
+            "see it. Print values outside the differentiated function, or use "
+            "nd.stop_gradient(x) and print from a plain NumPy evaluation of it")
+
+    def __hash__(self):
+        raise TracingError(
+            "numad: a traced value cannot be hashed (used as a dict key, in a set, or as "
+            "an argument of a functools.lru_cache function): a cache keyed by it would "
+            "return values of an earlier trace. Call the function without the cache "
+            "inside the differentiated function")
 
     # ---- what cannot be traced ------------------------------------------------------------
     def __float__(self):
+        self._rec.refused = True  # (record() tells NumPy's item-assignment error by it)
         raise TracingError(_untraceable_message("float()"))
 
     def __complex__(self):
@@ -467,7 +490,7 @@ class Traced:
     def __ne__(self, other):
         return elementwise("not_equal", self, other)
 
-    __hash__ = None
+    __hash__ = __hash__  # (defining __eq__ would otherwise set it to None)
 
     def __and__(self, other):
         return elementwise("logical_and", self, other)
@@ -1814,17 +1837,25 @@ FUNCTIONS = {
 # Recording a whole function
 
 
-# The recorders of the traces in progress, innermost last: a scan whose carry is not
-# traced still records into the trace it runs in (its step may close over traced values).
-_ACTIVE = []
+class _Active(threading.local):
+    """The recorders of this thread's traces in progress, innermost last: a scan whose
+    carry is not traced still records into the trace it runs in (its step may close
+    over traced values). Per thread, so that threads tracing at once never mix."""
+
+    def __init__(self):
+        self.recorders = []
+
+
+_ACTIVE = _Active()
 
 
 def active_recorder():
-    """The recorder of the innermost trace in progress, or None."""
-    return _ACTIVE[-1] if _ACTIVE else None
+    """The recorder of this thread's innermost trace in progress, or None."""
+    stack = _ACTIVE.recorders
+    return stack[-1] if stack else None
 
 
-def record(f, args, input_argnums=None, name=None, others_static=True):
+def record(f, args, input_argnums=None, name=None, others_static=True, replayed=True):
     """Run ``f(*args)`` on traced inputs and return the finished ``Tape``.
 
     With ``input_argnums=None`` the float leaves of every argument are inputs and the
@@ -1833,7 +1864,13 @@ def record(f, args, input_argnums=None, name=None, others_static=True):
     int becomes a float) and the other arguments are passed through untouched, or, with
     ``others_static=False``, have their float leaves as inputs too (the adapters' rule:
     ``args`` are inputs, not constants).
+
+    A tape that will be ``replayed`` watches what ``f`` reads besides its arguments
+    (``tape.watch``, see ``numad/watch.py``) and refuses random draws and clocks made
+    while tracing; ``nd.grad`` and friends, which trace at every call, pass False.
     """
+    name = name or getattr(f, "__name__", "f")
+    watch = watch_of(f, args, name) if replayed else None
     rec = Recorder()
     call_args, arg_treedefs, leaf_roles, input_entries = [], [], [], []
     for k, arg in enumerate(args):
@@ -1866,14 +1903,34 @@ def record(f, args, input_argnums=None, name=None, others_static=True):
         call_args.append(unflatten(treedef, new_leaves))
         arg_treedefs.append(treedef)
         leaf_roles.append(roles)
-    _ACTIVE.append(rec)
+    stack = _ACTIVE.recorders
+    stack.append(rec)
     try:
-        out = f(*call_args)
+        if replayed:
+            with side_channels(f, args, name):
+                out = f(*call_args)
+        else:
+            out = f(*call_args)
+    except ValueError as error:
+        if rec.refused and "setting an array element with a sequence" in str(error):
+            # NumPy turns the TracingError of float(traced) into this when a traced
+            # value is assigned into a NumPy array: say what happened instead
+            raise TracingError(
+                f"numad: {name} assigned a traced value into a NumPy array (a[i] = x), "
+                "which would make it a constant and lose its derivative. Build the array "
+                "from the traced values with np.stack / nd.stack or np.concatenate (or "
+                "np.array([...]) of them), or start from a traced array, "
+                "a = np.zeros_like(x), and assign into that") from error
+        raise
     finally:
-        _ACTIVE.pop()
-    tape = finish(rec, out, arg_treedefs, leaf_roles, input_entries,
-                  name or getattr(f, "__name__", "f"))
+        stack.pop()
+    tape = finish(rec, out, arg_treedefs, leaf_roles, input_entries, name)
     tape.fun = _Retrace(f, input_argnums, name, others_static)
+    if watch is not None:
+        # f changed what it reads while it ran (a counter, an accumulator, a cache):
+        # its tape is f at this one call, never to be replayed
+        changed = watch.changed()
+        tape.watch = watch if changed is None else VOLATILE(changed)
     return tape
 
 

@@ -37,6 +37,30 @@ def _argnums_tuple(argnums):
     return (argnums,) if isinstance(argnums, int) else tuple(argnums)
 
 
+def _argnums_of(argnums, nargs, name):
+    """``argnums`` as argument positions for a call with ``nargs`` arguments; negative
+    numbers count from the end, as Python's indices."""
+    nums = []
+    for k in _argnums_tuple(argnums):
+        if not isinstance(k, (int, np.integer)) or isinstance(k, bool):
+            raise TypeError(f"numad: argnums must be ints, not {k!r}")
+        if not -nargs <= k < nargs:
+            raise TypeError(f"numad: argnums={argnums} but {name} was called with "
+                            f"{nargs} positional argument{'s' if nargs != 1 else ''}")
+        nums.append(int(k) % nargs)
+    return tuple(nums)
+
+
+def keywords_last(f):
+    """``f`` taking its keyword arguments as one trailing dict argument: how every
+    transformation passes keyword arguments through a trace. Their floats and float
+    arrays are inputs of the tape (not differentiated), everything else a setting."""
+    @functools.wraps(f)
+    def f_with_keywords(*args):
+        return f(*args[:-1], **args[-1])
+    return f_with_keywords
+
+
 def value_and_grad(f, argnums=0):
     """Return ``vg(*args) -> (f(*args), gradient)`` for scalar-valued ``f``.
 
@@ -49,19 +73,21 @@ def value_and_grad(f, argnums=0):
     >>> nd.value_and_grad(lambda x: np.sum(x ** 3))(np.array([1.0, 2.0]))
     (9.0, array([ 3., 12.]))
     """
-    nums = _argnums_tuple(argnums)
+    _argnums_tuple(argnums)  # (refuses a malformed argnums at once)
+    name = getattr(f, "__name__", "f")
 
     @functools.wraps(f)
-    def vg(*args):
-        for k in nums:
-            if k >= len(args):
-                raise TypeError(f"numad: argnums={argnums} but {getattr(f, '__name__', 'f')} "
-                                f"was called with {len(args)} arguments")
+    def vg(*args, **kwargs):
+        nums = _argnums_of(argnums, len(args), name)
+        fn = f
+        if kwargs:
+            # keyword arguments travel as a trailing dict argument, never differentiated
+            fn, args = keywords_last(f), args + (kwargs,)
         from .nested import any_traced, nested_value_and_grad
         if any_traced(args):
-            value, grads = nested_value_and_grad(f, args, nums)
+            value, grads = nested_value_and_grad(fn, args, nums)
             return value, (grads[0] if isinstance(argnums, int) else grads)
-        tape = record(f, args, input_argnums=nums)
+        tape = record(fn, args, input_argnums=nums, replayed=False)
         out = tape._scalar_output("nd.grad")
         value = float(tape.entry_value(out))
         tape.forward(check_guards=False)
@@ -84,8 +110,8 @@ def grad(f, argnums=0):
     vg = value_and_grad(f, argnums)
 
     @functools.wraps(f)
-    def g(*args):
-        return vg(*args)[1]
+    def g(*args, **kwargs):
+        return vg(*args, **kwargs)[1]
 
     return g
 
@@ -103,7 +129,7 @@ def vjp(f, x):
     from .nested import any_traced, nested_vjp
     if any_traced((x,)):
         return nested_vjp(f, x)
-    tape = record(f, (x,), input_argnums=(0,))
+    tape = record(f, (x,), input_argnums=(0,), replayed=False)
     y = tape.outputs()
     tape.forward(check_guards=False)
 
@@ -130,7 +156,7 @@ def jvp(f, x, v):
     from .nested import any_traced, nested_jvp
     if any_traced((x, v)):
         return nested_jvp(f, x, v)
-    tape = record(f, (x,), input_argnums=(0,))
+    tape = record(f, (x,), input_argnums=(0,), replayed=False)
     y = tape.outputs()
     tape.forward(check_guards=False)
     v_leaves, v_def = flatten(v)

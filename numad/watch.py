@@ -1,0 +1,510 @@
+"""What a traced function reads besides its arguments, and what a tape cannot replay.
+
+A tape is the function's operations at the values it saw. Two kinds of input reach a
+function without passing through its arguments:
+
+* values it reads from its **globals, closure cells and default arguments**, from
+  the functions it calls, and **attributes of the objects** it is given (or closes
+  over). ``Watch`` records each of them as it was when the function was traced;
+  ``watch.holds()`` says whether they are all still the same. The adapters trace
+  again when one has changed, and a ``Tape`` refuses to replay.
+* **random numbers and clocks**. A draw made while tracing would be replayed as the
+  same number forever; ``side_channels(...)`` around a trace raises
+  ``nd.TracingError`` when the function drew random numbers (the global NumPy and
+  Python generators, and every ``np.random.Generator`` / ``RandomState`` /
+  ``random.Random`` it can reach) or read a clock (``time.time``, ``perf_counter``...)
+  or made an unseeded ``np.random.default_rng()``.
+
+What is watched, exactly (the rule the docs state): the names a function's code uses
+that are its module's globals, its closure cells, its ``__defaults__`` and
+``__kwdefaults__``, recursively through the Python functions it reaches that way (not
+those of NumPy, SciPy, numad or the standard library); the instance attributes
+(``vars(obj)``) of objects among those values and among the arguments, to a depth of
+three; the items of lists, tuples and dicts among them. Numbers and strings are
+compared by value, arrays by contents, other objects by identity. Modules' attributes
+and class attributes are not watched. At most ``Watch.LIMIT`` values are watched per
+function (the rest are not, and a warning says so).
+
+Cost: a cached call checks each watched value (an identity test for most: tens of
+nanoseconds; a byte comparison for a small array). A function that reads nothing
+but its arguments has no watch at all.
+"""
+from __future__ import annotations
+
+import functools
+import random as _random
+import sys
+import threading
+import time as _time
+import types
+import warnings
+
+import numpy as np
+
+from .errors import TracingError
+
+_MISSING = object()
+
+# Where a function's globals are numad's own business, or a library's: not walked.
+_LIBRARIES = frozenset({"numpy", "scipy", "numba", "llvmlite", "jax", "torch", "autograd",
+                        "casadi", "sympy", "pandas", "matplotlib", "tqdm", "numad"})
+_STDLIB = frozenset(getattr(sys, "stdlib_module_names", ())) | {"builtins"}
+
+# Value kinds: how a watched value is compared with its snapshot.
+_SAME_OBJECT = 0    # an object whose own contents are watched separately, or opaque
+_BY_VALUE = 1       # a number, string, bytes, None: equal value is the same
+_ARRAY = 2          # an ndarray: same dtype, shape and contents
+_SIZED = 3          # a list or dict: the same object with the same length
+
+_SMALL_ARRAY = 4096  # elements; up to this a byte comparison is the fastest test
+
+
+def _library_function(fn):
+    module = (getattr(fn, "__module__", None) or "").partition(".")[0]
+    return module in _LIBRARIES or module in _STDLIB
+
+
+def _own_function(fn):
+    return (getattr(fn, "__module__", None) or "").partition(".")[0] == "numad"
+
+
+class Watch:
+    """Snapshots of the values a function reads besides its arguments.
+
+    ``probes`` is a list of ``(holder, key, kind, expected, frozen, label)``: read
+    ``holder[key]`` (a dict), the contents of ``holder`` (a closure cell, ``key`` None)
+    or item ``key`` of ``holder`` (a list or tuple), and compare it with ``expected``
+    as ``kind`` says; ``frozen`` is an array's bytes or copy, or a container's length.
+    Parents come before their contents, so the first change found is the outermost.
+    """
+
+    LIMIT = 512
+    __slots__ = ("probes",)
+
+    def __init__(self, probes):
+        self.probes = probes
+
+    def changed(self):
+        """The label of the first watched value that differs from its snapshot, or
+        None when all hold."""
+        for holder, key, kind, expected, frozen, label in self.probes:
+            if key is None:
+                try:
+                    now = holder.cell_contents
+                except ValueError:
+                    now = _MISSING
+            elif type(holder) is dict:
+                now = holder.get(key, _MISSING)
+            else:
+                now = holder[key] if key < len(holder) else _MISSING
+            if now is expected:
+                if kind == _SAME_OBJECT or kind == _BY_VALUE:
+                    continue
+                if kind == _SIZED:
+                    if len(now) == frozen:
+                        continue
+                    return label
+            elif kind == _BY_VALUE:
+                if type(now) is type(expected) and (now == expected or now != now
+                                                     and expected != expected):
+                    continue
+                return label
+            elif kind != _ARRAY:
+                return label
+            if not _same_array(now, frozen):
+                return label
+        return None
+
+    def holds(self):
+        return self.changed() is None
+
+
+def _same_array(now, frozen):
+    if type(now) is not np.ndarray or now.shape != frozen.shape or now.dtype != frozen.dtype:
+        return False
+    if now.size <= _SMALL_ARRAY:
+        return now.tobytes() == frozen.tobytes()
+    try:
+        return bool(np.array_equal(now, frozen, equal_nan=now.dtype.kind in "fc"))
+    except TypeError:  # object arrays
+        return False
+
+
+class _Gatherer:
+    """Walks what a function can reach and writes the probes of ``Watch``."""
+
+    def __init__(self):
+        self.probes = []
+        self.seen = set()      # ids of functions and objects already walked
+        self.keep = []         # keeps walked objects alive, so their ids stay theirs
+        self.full = False
+
+    def probe(self, holder, key, value, label, depth):
+        """Watch ``holder[key]`` (see ``Watch``), whose value is now ``value``."""
+        if len(self.probes) >= Watch.LIMIT:
+            self.full = True
+            return
+        if isinstance(value, (bool, int, float, complex, str, bytes, np.generic)) \
+                or value is None:
+            self.probes.append((holder, key, _BY_VALUE, value, None, label))
+        elif type(value) is np.ndarray:
+            frozen = value.copy()
+            self.probes.append((holder, key, _ARRAY, value, frozen, label))
+        elif type(value) in (list, dict):
+            self.probes.append((holder, key, _SIZED, value, len(value), label))
+            self.contents(value, label, depth)
+        else:
+            self.probes.append((holder, key, _SAME_OBJECT, value, None, label))
+            self.value(value, label, depth)
+
+    def contents(self, container, label, depth):
+        if depth <= 0 or id(container) in self.seen:
+            return
+        self.seen.add(id(container))
+        self.keep.append(container)
+        if type(container) is dict:
+            for k, v in list(container.items()):
+                self.probe(container, k, v, f"{label}[{k!r}]", depth - 1)
+        else:
+            for k, v in enumerate(container):
+                self.probe(container, k, v, f"{label}[{k}]", depth - 1)
+
+    def value(self, value, label, depth):
+        """Walk into a value: a function's reads, an object's attributes."""
+        if isinstance(value, (types.FunctionType, types.MethodType, functools.partial)):
+            self.function(value, depth)
+        elif isinstance(value, tuple):
+            self.contents(value, label, depth)
+        elif isinstance(value, (types.ModuleType, type, types.BuiltinFunctionType,
+                                np.ufunc, np.random.Generator, np.random.RandomState,
+                                _random.Random)):
+            return
+        elif depth > 0 and hasattr(value, "__dict__") and type(value).__module__ and \
+                (type(value).__module__.partition(".")[0] not in _LIBRARIES):
+            if id(value) in self.seen:
+                return
+            self.seen.add(id(value))
+            self.keep.append(value)
+            attrs = vars(value)
+            if type(attrs) is dict:
+                for k, v in list(attrs.items()):
+                    self.probe(attrs, k, v, f"{label}.{k}", depth - 1)
+            call = getattr(type(value), "__call__", None)
+            if isinstance(call, types.FunctionType):
+                self.function(call, depth)
+
+    def function(self, fn, depth=3):
+        if not isinstance(fn, (types.FunctionType, types.MethodType, functools.partial)):
+            self.value(fn, _name(fn), depth)  # a callable object
+            return
+        if id(fn) in self.seen:
+            return
+        self.seen.add(id(fn))
+        self.keep.append(fn)
+        if isinstance(fn, types.MethodType):
+            self.value(fn.__self__, _name(fn.__func__).rpartition(".")[0] or "self", depth)
+            self.function(fn.__func__, depth)
+            return
+        if isinstance(fn, functools.partial):
+            self.function(fn.func, depth)
+            label = f"functools.partial({_name(fn.func)})"
+            self.contents(fn.args, f"{label}.args", depth)
+            self.contents(fn.keywords, f"{label}.keywords", depth)
+            return
+        wrapped = getattr(fn, "__wrapped__", None)
+        if wrapped is not None:
+            self.function(wrapped, depth)
+        own = _own_function(fn)
+        if _library_function(fn) and not own:
+            return
+        name = _name(fn)
+        # numad's own wrappers (the adapters' closures) lead to the user's function
+        # through their closure cells; their globals are numad's
+        for cell, var in zip(fn.__closure__ or (), fn.__code__.co_freevars):
+            try:
+                v = cell.cell_contents
+            except ValueError:
+                continue
+            if own:
+                if callable(v):
+                    self.function(v, depth)
+                continue
+            self.probe(cell, None, v, f"{var} (a closure variable of {name})", depth)
+        if own:
+            return
+        g = fn.__globals__
+        for var in _global_names(fn.__code__):
+            if var in g:
+                self.probe(g, var, g[var], f"the global {var} (read by {name})", depth)
+        if fn.__defaults__:
+            self.contents(fn.__defaults__, f"the default arguments of {name}", depth)
+        if fn.__kwdefaults__:
+            self.contents(fn.__kwdefaults__, f"the keyword defaults of {name}", depth)
+
+
+def _name(fn):
+    return getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn)
+
+
+@functools.lru_cache(maxsize=1024)
+def _global_names(code):
+    """The names a code object (and the functions, lambdas and comprehensions defined
+    in it) may look up as globals. (``co_names`` holds attribute names too: a global
+    of the same name is watched needlessly, which costs a check, never an answer.)"""
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names |= _global_names(const)
+    return frozenset(names)
+
+
+def watch_of(f, args, name):
+    """A ``Watch`` of what ``f`` reads besides its arguments (and of the attributes of
+    the objects among ``args``), or None when there is nothing to watch."""
+    gather = _Gatherer()
+    gather.function(f)
+    from .pytree import flatten  # (the pytree module is below this one)
+    for k, arg in enumerate(args):
+        leaves, _ = flatten(arg)
+        for leaf in leaves:
+            if not isinstance(leaf, (bool, int, float, complex, str, bytes, np.ndarray,
+                                     np.generic)) and leaf is not None:
+                gather.value(leaf, f"argument {k} of {name} ({type(leaf).__name__})", 3)
+    if gather.full:
+        warnings.warn(f"numad: {name} reaches more than {Watch.LIMIT} values besides its "
+                      "arguments; only the first are watched for changes, so a change to "
+                      "another one is not seen by a cached tape. Pass what changes as an "
+                      "argument", RuntimeWarning, stacklevel=4)
+    return Watch(gather.probes) if gather.probes else None
+
+
+# ---- random numbers and clocks -------------------------------------------------------------
+
+def _generator_state(gen):
+    """A comparable snapshot of a random generator's state."""
+    if isinstance(gen, np.random.Generator):
+        return _bit_generator_state(gen.bit_generator)
+    if isinstance(gen, np.random.RandomState):
+        return gen.get_state(legacy=True)
+    return gen.getstate()
+
+
+def _bit_generator_state(bg):
+    state = bg.state
+    return repr(state) if not isinstance(state, dict) else _freeze(state)
+
+
+def _freeze(obj):
+    if isinstance(obj, dict):
+        return tuple((k, _freeze(v)) for k, v in obj.items())
+    if isinstance(obj, np.ndarray):
+        return obj.tobytes()
+    return obj
+
+
+def _states_equal(a, b):
+    if isinstance(a, tuple) and isinstance(b, tuple):
+        return len(a) == len(b) and all(_states_equal(u, v) for u, v in zip(a, b))
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return np.array_equal(a, b)
+    return a == b
+
+
+def _reachable_generators(f, args):
+    """The random generators ``f`` can reach: its globals, cells, defaults, the
+    objects among its arguments (one level into their attributes)."""
+    found, seen = [], set()
+
+    def take(v):
+        if isinstance(v, (np.random.Generator, np.random.RandomState, _random.Random)) \
+                and id(v) not in seen:
+            seen.add(id(v))
+            found.append(v)
+            return True
+        return False
+
+    def scan_function(fn, depth):
+        if depth <= 0 or id(fn) in seen:
+            return
+        seen.add(id(fn))
+        if isinstance(fn, types.MethodType):
+            look(fn.__self__, depth)
+            fn = fn.__func__
+        if isinstance(fn, functools.partial):
+            for v in (*fn.args, *fn.keywords.values(), fn.func):
+                look(v, depth)
+            return
+        if not isinstance(fn, types.FunctionType):
+            return
+        if getattr(fn, "__wrapped__", None) is not None:
+            scan_function(fn.__wrapped__, depth)
+        own = _own_function(fn)
+        if _library_function(fn) and not own:
+            return
+        for cell in fn.__closure__ or ():
+            try:
+                look(cell.cell_contents, depth)
+            except ValueError:
+                pass
+        if own:
+            return
+        g = fn.__globals__
+        for var in _global_names(fn.__code__):
+            if var in g:
+                look(g[var], depth)
+        for v in fn.__defaults__ or ():
+            look(v, depth)
+
+    def look(v, depth):
+        if take(v):
+            return
+        if isinstance(v, (types.FunctionType, types.MethodType, functools.partial)):
+            scan_function(v, depth - 1)
+        elif isinstance(v, (list, tuple)) and depth > 0:
+            for u in v[:64]:
+                take(u)
+        elif isinstance(v, dict) and depth > 0:
+            for u in list(v.values())[:64]:
+                take(u)
+        elif hasattr(v, "__dict__") and not isinstance(v, (types.ModuleType, type)) \
+                and depth > 0 and id(v) not in seen:
+            seen.add(id(v))
+            for u in list(vars(v).values())[:64]:
+                look(u, depth - 1)
+
+    scan_function(f, 4)
+    from .pytree import flatten
+    for arg in args:
+        leaves, _ = flatten(arg)
+        for leaf in leaves:
+            if not isinstance(leaf, (float, int, np.ndarray)):
+                look(leaf, 2)
+    return found
+
+
+_LEGACY = np.random.mtrand._rand  # the generator behind np.random.normal & co.
+
+
+class _Clocks:
+    """While any thread traces, ``time``'s clocks and ``np.random.default_rng`` are
+    replaced by wrappers that refuse to run inside a trace (in that thread) and call
+    the originals everywhere else. They are put back when the last trace ends."""
+
+    CLOCKS = ("time", "time_ns", "perf_counter", "perf_counter_ns", "monotonic",
+              "monotonic_ns", "process_time", "process_time_ns")
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.tracing = threading.local()
+        self.users = 0
+        self.saved = {}
+
+    def _refusing(self, module_name, name, original, unseeded_only=False):
+        tracing = self.tracing
+
+        def wrapper(*args, **kwargs):
+            if getattr(tracing, "depth", 0) and (not unseeded_only or (
+                    not args and kwargs.get("seed") is None)):
+                fn = getattr(tracing, "name", "f")
+                what = f"{module_name}.{name}()"
+                if unseeded_only:
+                    raise TracingError(
+                        f"numad: {fn} made an unseeded {what} while being traced: its "
+                        "random numbers would be frozen into the tape and replayed as the "
+                        "same numbers at every call. Draw the random numbers outside and "
+                        "pass them in as an argument (or seed the generator)")
+                raise TracingError(
+                    f"numad: {fn} called {what} while being traced: the time it returns "
+                    "would be frozen into the tape and replayed at every call. Time the "
+                    "call of the derivative from outside, or pass the time in as an "
+                    "argument")
+            return original(*args, **kwargs)
+
+        functools.update_wrapper(wrapper, original)
+        return wrapper
+
+    def enter(self, name):
+        t = self.tracing
+        t.depth = getattr(t, "depth", 0) + 1
+        if t.depth == 1:
+            t.name = name
+        with self.lock:
+            self.users += 1
+            if self.users == 1:
+                for clock in self.CLOCKS:
+                    original = getattr(_time, clock)
+                    self.saved[(_time, clock)] = original
+                    setattr(_time, clock, self._refusing("time", clock, original))
+                original = np.random.default_rng
+                self.saved[(np.random, "default_rng")] = original
+                np.random.default_rng = self._refusing("np.random", "default_rng", original,
+                                                       unseeded_only=True)
+
+    def exit(self):
+        self.tracing.depth -= 1
+        with self.lock:
+            self.users -= 1
+            if self.users == 0:
+                for (module, name), original in self.saved.items():
+                    setattr(module, name, original)
+                self.saved.clear()
+
+
+_CLOCKS = _Clocks()
+
+
+class side_channels:
+    """Around a trace that will be replayed: refuse random draws and clocks (see the
+    module's docstring). ``with side_channels(f, args, name): f(*args)``."""
+
+    __slots__ = ("name", "generators", "before")
+
+    def __init__(self, f, args, name):
+        self.name = name
+        self.generators = [_LEGACY, _random._inst] + _reachable_generators(f, args)
+
+    def __enter__(self):
+        self.before = [_generator_state(g) for g in self.generators]
+        _CLOCKS.enter(self.name)
+        return self
+
+    def __exit__(self, kind, error, tb):
+        _CLOCKS.exit()
+        if kind is not None:
+            return False
+        for gen, before in zip(self.generators, self.before):
+            if not _states_equal(before, _generator_state(gen)):
+                raise TracingError(
+                    f"numad: {self.name} drew random numbers from {_describe(gen)} while "
+                    "being traced: the draws would be frozen into the tape and replayed as "
+                    "the same numbers at every call (and at every step of a scan). Draw "
+                    "them outside and pass them in as an argument (an array of draws, "
+                    "e.g. rng.standard_normal(n)); nd.grad and nd.value_and_grad, which "
+                    "trace at every call, may draw inside")
+        return False
+
+
+def _describe(gen):
+    if gen is _LEGACY:
+        return "NumPy's global generator (np.random.*)"
+    if gen is _random._inst:
+        return "Python's global generator (random.*)"
+    return f"a {type(gen).__module__}.{type(gen).__name__}"
+
+
+
+class Volatile:
+    """The watch of a tape recorded while its function changed what it reads (a
+    counter, an accumulator, a lazily filled cache): that tape is the function at that
+    one call only, so it never holds."""
+
+    __slots__ = ("label",)
+
+    def __init__(self, label):
+        self.label = f"{label}, which changed while the function was being traced"
+
+    def changed(self):
+        return self.label
+
+    def holds(self):
+        return False
