@@ -224,3 +224,52 @@ class Jacobian20:
 
     def time_jacobian(self, mode, function):
         self.jac(self.x)
+
+
+# ---------------------------------------------------------------------------------------
+# The cached call's fixed cost, and what watching f's globals adds to it
+
+SCALE = 2.0  # a global the watched workload reads
+
+
+def tiny(x):
+    """A 3-entry tape: the per-call overhead is all there is to time."""
+    return np.sum(x * x)
+
+
+def tiny_reading_globals(x):
+    """The same, reading a global float and a global array (both watched)."""
+    return SCALE * np.sum(x * x) + _OFFSETS[0]
+
+
+_OFFSETS = np.array([0.5])
+
+
+class CachedCallTiny:
+    """``nd.gradient`` and ``nd.value_and_gradient`` of a 3-entry function, cached:
+    the adapter's fixed cost per call (thread-local buffers and watched values
+    included). ``benchmarks/compare_cached_call.py`` runs it against another checkout
+    side by side."""
+
+    params = (["plain", "reads_globals"],)
+    param_names = ["function"]
+
+    def setup(self, function):
+        warm_numad()
+        f = tiny if function == "plain" else tiny_reading_globals
+        self.x = np.array([1.0, 2.0, 3.0])
+        self.jac = nd.gradient(f)
+        warm(self.jac, self.x)
+        self.vg = nd.value_and_gradient(f)
+        warm(self.vg, self.x)
+
+    def time_gradient(self, function):
+        self.jac(self.x)
+
+    def time_value_and_gradient(self, function):
+        self.vg(self.x)
+
+    def track_gradient_us_per_call(self, function):
+        return best_of(lambda: self.jac(self.x), repeats=9) * 1e6
+
+    track_gradient_us_per_call.unit = "us"

@@ -74,7 +74,8 @@ class Watch:
     ``probes`` is a list of ``(holder, key, kind, expected, frozen, label)``: read
     ``holder[key]`` (a dict), the contents of ``holder`` (a closure cell, ``key`` None)
     or item ``key`` of ``holder`` (a list or tuple), and compare it with ``expected``
-    as ``kind`` says; ``frozen`` is an array's bytes or copy, or a container's length.
+    as ``kind`` says; ``frozen`` is an array's (shape, dtype, bytes or copy), or a
+    container's length.
     Parents come before their contents, so the first change found is the outermost.
     """
 
@@ -111,19 +112,33 @@ class Watch:
                 return label
             elif kind != _ARRAY:
                 return label
-            if not _same_array(now, frozen):
+            if not _same_array(now, expected, frozen):
                 return label
         return None
 
     def holds(self):
-        return self.changed() is None
+        """Whether every watched value is as it was: the cached call's check, so the
+        common case (the same objects, the same small arrays' bytes) is tested first
+        and the full comparison runs only where an identity differs."""
+        for holder, key, kind, expected, frozen, _ in self.probes:
+            if type(holder) is dict:
+                now = holder.get(key, _MISSING)
+            else:
+                return self.changed() is None
+            if now is not expected or kind == _SIZED:
+                return self.changed() is None
+            if kind == _ARRAY and (type(frozen[2]) is not bytes
+                                   or now.tobytes() != frozen[2]):
+                return self.changed() is None
+        return True
 
 
-def _same_array(now, frozen):
-    if type(now) is not np.ndarray or now.shape != frozen.shape or now.dtype != frozen.dtype:
+def _same_array(now, expected, frozen):
+    shape, dtype, frozen = frozen
+    if type(now) is not np.ndarray or now.shape != shape or now.dtype != dtype:
         return False
-    if now.size <= _SMALL_ARRAY:
-        return now.tobytes() == frozen.tobytes()
+    if type(frozen) is bytes:
+        return now.tobytes() == frozen
     try:
         return bool(np.array_equal(now, frozen, equal_nan=now.dtype.kind in "fc"))
     except TypeError:  # object arrays
@@ -148,8 +163,13 @@ class _Gatherer:
                 or value is None:
             self.probes.append((holder, key, _BY_VALUE, value, None, label))
         elif type(value) is np.ndarray:
-            frozen = value.copy()
-            self.probes.append((holder, key, _ARRAY, value, frozen, label))
+            # small arrays keep their bytes (the fastest comparison), large ones a copy
+            frozen = value.tobytes() if value.size <= _SMALL_ARRAY else value.copy()
+            self.probes.append((holder, key, _ARRAY, value,
+                                (value.shape, value.dtype, frozen), label))
+        elif isinstance(value, (types.ModuleType, type, types.BuiltinFunctionType,
+                                np.ufunc)):
+            return  # (rebinding np or a class is not a change numad looks for)
         elif type(value) in (list, dict):
             self.probes.append((holder, key, _SIZED, value, len(value), label))
             self.contents(value, label, depth)
