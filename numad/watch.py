@@ -424,7 +424,7 @@ class _Clocks:
 
         def wrapper(*args, **kwargs):
             if getattr(tracing, "depth", 0) and (not unseeded_only or (
-                    not args and kwargs.get("seed") is None)):
+                    not args and kwargs.get("seed") is None)) and _called_by_user():
                 fn = getattr(tracing, "name", "f")
                 what = f"{module_name}.{name}()"
                 if unseeded_only:
@@ -468,6 +468,14 @@ class _Clocks:
                 for (module, name), original in self.saved.items():
                     setattr(module, name, original)
                 self.saved.clear()
+
+
+def _called_by_user():
+    """Whether the clock's caller is the traced function's code, not a library's (a
+    progress bar timing itself, numad's own drivers): only the user's code can put the
+    time into the tape."""
+    module = sys._getframe(2).f_globals.get("__name__", "")
+    return module.partition(".")[0] not in _LIBRARIES | _STDLIB
 
 
 _CLOCKS = _Clocks()
