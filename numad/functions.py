@@ -87,20 +87,40 @@ norm_cdf = _elementwise("ndtr", "norm_cdf")
 expit = _elementwise("expit")
 
 
-def _dispatch(traced_fn, numpy_fn, dual_fn=None):
-    def fn(x, *args, **kwargs):
-        if isinstance(x, T.Traced) or any(isinstance(a, T.Traced) for a in args):
-            return traced_fn(x, *args, **kwargs)
-        if dual_fn is not None and (isinstance(x, Dual) or any(isinstance(a, Dual) for a in args)):
-            return dual_fn(x, *args, **kwargs)
-        return _plain(numpy_fn(x, *args, **kwargs))
-    fn.__name__ = numpy_fn.__name__
+def _dispatch(numpy_fn, dual_fn=None):
+    """``numpy_fn`` with its own signature, recording through the tracer's handler of
+    it (which binds the arguments as NumPy does) when an argument is traced."""
+    import functools
+
+    traced_fn = T.FUNCTIONS[numpy_fn]
+
+    @functools.wraps(numpy_fn)
+    def fn(*args, **kwargs):
+        given = args + tuple(kwargs.values())
+        if any(isinstance(a, T.Traced) for a in given):
+            return traced_fn(*args, **kwargs)
+        if dual_fn is not None and any(isinstance(a, Dual) for a in given):
+            return dual_fn(*args, **kwargs)
+        return _plain(numpy_fn(*args, **kwargs))
+    fn.__module__ = __name__
+    # NumPy's signature (inspect follows __wrapped__), numad's own short docstring (NumPy's
+    # examples would run as this module's doctests)
+    fn.__doc__ = (f"``np.{numpy_fn.__name__}`` on floats, arrays, traced values and Duals, "
+                  "with NumPy's signature; traced values record on the tape.")
     return fn
 
 
 def _dual_linear(np_fn):
     """A linear NumPy function applied to a Dual's value and, lane by lane, its tangent."""
-    def fn(x, *args, **kwargs):
+    import inspect
+
+    first = next(iter(inspect.signature(np_fn).parameters))
+
+    def fn(*args, **kwargs):
+        if args:
+            x, args = args[0], args[1:]
+        else:
+            x = kwargs.pop(first)
         value = np_fn(x.value, *args, **kwargs)
         t = np.asarray(x.tangent)
         if t.ndim > np.ndim(x.value):  # several directions: the last axis holds them
@@ -110,10 +130,16 @@ def _dual_linear(np_fn):
     return fn
 
 
-def clip(x, a_min=None, a_max=None):
-    """Clip ``x`` to ``[a_min, a_max]``; the derivative is 0 at and beyond the bounds."""
-    if isinstance(x, T.Traced) or isinstance(a_min, T.Traced) or isinstance(a_max, T.Traced):
-        return T.clip(x, a_min, a_max)
+def clip(a, a_min=None, a_max=None, out=None, *, min=None, max=None):  # noqa: A002
+    """Clip ``a`` to ``[a_min, a_max]`` (NumPy's signature, ``min``/``max`` as aliases);
+    the derivative is 0 at and beyond the bounds."""
+    x = a
+    a_min = min if a_min is None else a_min
+    a_max = max if a_max is None else a_max
+    if any(isinstance(v, T.Traced) for v in (x, a_min, a_max, out)):
+        return T.FUNCTIONS[np.clip](x, a_min, a_max, out)
+    if out is not None:
+        return np.clip(x, a_min, a_max, out=out)
     if isinstance(x, Dual):
         inside = np.ones(np.shape(x.value), dtype=bool)
         if a_min is not None:
@@ -126,9 +152,10 @@ def clip(x, a_min=None, a_max=None):
     return _plain(np.clip(x, a_min, a_max))
 
 
-def where(cond, x, y):
+def where(condition, x, y):
     """``x`` where ``cond`` holds, else ``y``; the untaken branch never leaks inf or nan
     into the derivative: ``grad(lambda x: where(x > 0, sqrt(x), 0.))(0.)`` is 0."""
+    cond = condition
     if any(isinstance(v, T.Traced) for v in (cond, x, y)):
         return T.where(cond, x, y)
     if isinstance(x, Dual) or isinstance(y, Dual):
@@ -142,8 +169,10 @@ def where(cond, x, y):
     return _plain(np.where(cond, x, y))
 
 
-def logsumexp(x, axis=None, keepdims=False):
-    """``log(sum(exp(x)))`` without overflow; its gradient is the softmax."""
+def logsumexp(a, axis=None, keepdims=False):
+    """``log(sum(exp(a)))`` without overflow (scipy.special.logsumexp's ``a``, ``axis``,
+    ``keepdims``); its gradient is the softmax."""
+    x = a
     if isinstance(x, T.Traced):
         return T.logsumexp(x, axis, keepdims)
     x = np.asarray(x, dtype=np.float64)
@@ -153,18 +182,18 @@ def logsumexp(x, axis=None, keepdims=False):
     return _plain(out if keepdims else np.squeeze(out, axis=axis))
 
 
-sum = _dispatch(T.reduce_sum, np.sum, _dual_linear(np.sum))  # noqa: A001
-prod = _dispatch(T.reduce_prod, np.prod)
-mean = _dispatch(T.mean, np.mean, _dual_linear(np.mean))
-max = _dispatch(T.reduce_max, np.max)  # noqa: A001
-min = _dispatch(T.reduce_min, np.min)  # noqa: A001
+sum = _dispatch(np.sum, _dual_linear(np.sum))  # noqa: A001
+prod = _dispatch(np.prod)
+mean = _dispatch(np.mean, _dual_linear(np.mean))
+max = _dispatch(np.max)  # noqa: A001
+min = _dispatch(np.min)  # noqa: A001
 
 
-def dot(a, b):
+def dot(a, b, out=None):
     """``np.dot`` that records on the tape for traced operands."""
     if isinstance(a, T.Traced) or isinstance(b, T.Traced):
-        return T.dot(a, b)
-    return _plain(np.dot(a, b))
+        return T.FUNCTIONS[np.dot](a, b, out)
+    return _plain(np.dot(a, b, out))
 
 
 def matmul(a, b):
@@ -174,20 +203,20 @@ def matmul(a, b):
     return _plain(np.matmul(a, b))
 
 
-def stack(arrays, axis=0):
+def stack(arrays, axis=0, out=None):
     """``np.stack`` for lists that may hold traced scalars and arrays."""
     arrays = list(arrays)
     if any(isinstance(a, T.Traced) for a in arrays):
-        return T.stack(arrays, axis)
-    return np.stack(arrays, axis)
+        return T.FUNCTIONS[np.stack](arrays, axis, out)
+    return np.stack(arrays, axis, out)
 
 
-def concatenate(arrays, axis=0):
+def concatenate(arrays, axis=0, out=None):
     """``np.concatenate`` for lists that may hold traced arrays."""
     arrays = list(arrays)
     if any(isinstance(a, T.Traced) for a in arrays):
-        return T.concatenate(arrays, axis)
-    return np.concatenate(arrays, axis)
+        return T.FUNCTIONS[np.concatenate](arrays, axis, out)
+    return np.concatenate(arrays, axis, out)
 
 
 def stop_gradient(x):

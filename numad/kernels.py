@@ -30,7 +30,8 @@ elementwise op are scalars broadcast over the output.
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import njit, prange, types
+from numba.np.linalg import _LAPACK, ensure_lapack
 
 from .optable import N_ELEMENTWISE, OPCODES
 
@@ -58,12 +59,13 @@ CHOLESKY = OPCODES["cholesky"]
 EIGH = OPCODES["eigh"]
 GUARD = OPCODES["guard"]
 SCAN = OPCODES["scan"]
+DET = OPCODES["det"]
 ELEMENTWISE_END = N_ELEMENTWISE
 
 # Every opcode a sweep knows; tests compare these with the op table.
 FORWARD_HANDLES = (INPUT, CONST, ALIAS, WHERE, GATHER, SCATTER_SET, SCATTER_ADD, SUM, PROD,
                    AMAX, AMIN, CUMSUM, CUMPROD, MATMUL, CONCAT, SORT, SOLVE, INV, SLOGDET,
-                   CHOLESKY, EIGH, GUARD, SCAN)
+                   CHOLESKY, EIGH, GUARD, SCAN, DET)
 REVERSE_HANDLES = FORWARD_HANDLES
 TANGENT_HANDLES = FORWARD_HANDLES
 
@@ -113,26 +115,63 @@ def _phi(m):
 
 
 @njit(cache=True, error_model="numpy")
-def _lower_symmetric(m):
-    """The symmetric matrix eigh sees in ``m``: its lower triangle, mirrored."""
+def _read_symmetric(m, upper):
+    """The symmetric matrix eigh sees in ``m``: its lower (or upper) triangle, mirrored."""
     n = m.shape[0]
     out = np.empty((n, n))
     for r in range(n):
         for c in range(r + 1):
-            out[r, c] = m[r, c]
-            out[c, r] = m[r, c]
+            v = m[c, r] if upper else m[r, c]
+            out[r, c] = v
+            out[c, r] = v
     return out
+
+
+# numba's np.linalg.eigh always reads the lower triangle; LAPACK's reduction of the upper
+# one gives other eigenvector signs, so UPLO="U" calls the same LAPACK routine itself
+# (bit for bit NumPy's answer for either triangle).
+ensure_lapack()
+_XXXEVD = _LAPACK().numba_ez_xxxevd(types.float64)
+
+
+@njit(cache=True, error_model="numpy")
+def _eigh(m, upper):
+    """np.linalg.eigh(m, "U" if upper else "L"): eigenvalues, eigenvectors (columns)."""
+    n = m.shape[0]
+    acpy = np.asfortranarray(m.copy())
+    w = np.empty(n)
+    if n == 0:
+        return w, acpy
+    r = _XXXEVD(ord("d"), ord("V"), ord("U") if upper else ord("L"), n, acpy.ctypes, n,
+                w.ctypes)
+    if r != 0:
+        raise np.linalg.LinAlgError("eigh: the eigenvalue algorithm did not converge")
+    return w, acpy
+
+
+# Eigenvalues closer than this (relative to the largest |w|) count as repeated: their
+# eigenvectors are not unique, and 1 / (w_j - w_i) would be inf or rounding noise.
+EIGH_TIE_RTOL = 1e-10
 
 
 @njit(cache=True, error_model="numpy")
 def _eigh_gaps(w):
-    """F[i, j] = 1 / (w[j] - w[i]) off the diagonal, 0 on it (inf where w repeats)."""
+    """F[i, j] = 1 / (w[j] - w[i]) off the diagonal; 0 on it and where w[i], w[j] tie.
+
+    At a tie the eigenvectors rotate freely inside their eigenspace: a function that is
+    differentiable there (a symmetric function of the eigenvalues, a projector) gets no
+    contribution from the pair, so 0 is its exact limit, and never inf or nan."""
     n = w.shape[0]
+    scale = 0.0
+    for r in range(n):
+        scale = max(scale, abs(w[r]))
+    tol = EIGH_TIE_RTOL * scale
     F = np.zeros((n, n))
     for r in range(n):
         for c in range(n):
-            if r != c:
-                F[r, c] = 1.0 / (w[c] - w[r])
+            gap = w[c] - w[r]
+            if r != c and abs(gap) > tol:
+                F[r, c] = 1.0 / gap
     return F
 
 
@@ -148,6 +187,22 @@ def _prod_of_others(line, out):
     for j in range(n - 1, -1, -1):
         out[j] *= acc
         acc *= line[j]
+
+
+@njit(cache=True, error_model="numpy")
+def _cofactors(A):
+    """The cofactor matrix of A (d det A / dA, the adjugate's transpose) at every A,
+    singular ones included: with A = U S V^T it is det(U) det(V) U diag(prod_{j != i}
+    s_j) V^T, which divides by nothing (det(A) A^-T would at a singular A)."""
+    m = A.shape[0]
+    U, sv, Vt = np.linalg.svd(A)
+    others = np.empty(m)
+    _prod_of_others(sv, others)
+    sign = np.linalg.det(U) * np.linalg.det(Vt)
+    for c in range(m):
+        for r in range(m):
+            U[r, c] *= others[c]
+    return sign * np.dot(U, Vt)
 
 
 @njit(cache=True, error_model="numpy")
@@ -317,12 +372,16 @@ def forward_entry(i, op, args, off, size, pstart, params, aux_off, vals, aux):
         sgn, logabs = np.linalg.slogdet(_matrix(vals, off[a], m, m))
         vals[yo] = sgn
         vals[yo + 1] = logabs
+    elif o == DET:
+        m = params[pstart[i]]
+        vals[yo] = np.linalg.det(_matrix(vals, off[a], m, m))
     elif o == CHOLESKY:
         m = params[pstart[i]]
         _matrix(vals, yo, m, m)[:, :] = np.linalg.cholesky(_matrix(vals, off[a], m, m))
     elif o == EIGH:
         m = params[pstart[i]]
-        w, V = np.linalg.eigh(_lower_symmetric(_matrix(vals, off[a], m, m)))
+        p = pstart[i]
+        w, V = _eigh(_matrix(vals, off[a], m, m), params[p + 1] != 0)
         vals[yo:yo + m] = w
         _matrix(vals, yo + m, m, m)[:, :] = V
     elif o == GUARD:
@@ -523,31 +582,50 @@ def reverse_entry(i, op, args, off, size, pstart, params, aux_off, first, vals, 
         if g != 0.0:
             Ainv = np.linalg.inv(_matrix(vals, off[a], m, m))
             _matrix(adj, off[a], m, m)[:, :] += g * Ainv.T
+    elif o == DET:
+        m = params[pstart[i]]
+        g = adj[yo]
+        if g != 0.0:
+            _matrix(adj, off[a], m, m)[:, :] += g * _cofactors(_matrix(vals, off[a], m, m))
     elif o == CHOLESKY:
         m = params[pstart[i]]
         Lf = _matrix(vals, yo, m, m).copy()
         G = _matrix(adj, yo, m, m).copy()
-        # Murray (2016): A_bar = 1/2 L^-T Phi(L^T G) L^-1, symmetrised
+        # Murray (2016): A_bar = 1/2 L^-T Phi(L^T G) L^-1, symmetrised, is the derivative
+        # by the symmetric matrix; cholesky reads only the lower triangle (as NumPy's),
+        # so that gets S + S^T off the diagonal, the upper triangle nothing
         P = _phi(np.dot(Lf.T, G))
         Linv = np.linalg.inv(Lf)
         S = np.dot(np.dot(Linv.T, P), Linv)
-        _matrix(adj, off[a], m, m)[:, :] += 0.5 * (S + S.T)
+        gA = _matrix(adj, off[a], m, m)
+        for r in range(m):
+            for c in range(r):
+                gA[r, c] += S[r, c] + S[c, r]
+            gA[r, r] += S[r, r]
     elif o == EIGH:
         m = params[pstart[i]]
         w = vals[yo:yo + m].copy()
         V = _matrix(vals, yo + m, m, m).copy()
         gV = _matrix(adj, yo + m, m, m).copy()
+        upper = params[pstart[i] + 1] != 0
         # G = V (diag(w_bar) + F o (V^T V_bar)) V^T is the derivative by the symmetric
-        # matrix; eigh reads only the lower triangle, so that gets G + G^T, the
-        # diagonal G, the upper triangle nothing
-        inner = _eigh_gaps(w) * np.dot(V.T, gV)
+        # matrix; eigh reads only one triangle, so that gets G + G^T, the diagonal G,
+        # the other triangle nothing. No eigenvector cotangent: no F term at all (its
+        # zeros times a tie's gap would be 0 anyway, but cost an n^3 product)
+        if np.any(gV != 0.0):
+            inner = _eigh_gaps(w) * np.dot(V.T, gV)
+        else:
+            inner = np.zeros((m, m))
         for r in range(m):
             inner[r, r] += adj[yo + r]
         G = np.dot(np.dot(V, inner), V.T)
         gA = _matrix(adj, off[a], m, m)
         for r in range(m):
             for c in range(r):
-                gA[r, c] += G[r, c] + G[c, r]
+                if upper:
+                    gA[c, r] += G[r, c] + G[c, r]
+                else:
+                    gA[r, c] += G[r, c] + G[c, r]
             gA[r, r] += G[r, r]
     else:
         raise ValueError("reverse_sweep: unknown opcode")
@@ -754,12 +832,18 @@ def tangent_entry(i, op, args, off, size, pstart, params, aux_off, vals, aux, ta
             dA = _lanes_matrix(tan, off[a], m, m, L, lane)
             tan[yo * L + lane] = 0.0
             tan[(yo + 1) * L + lane] = np.sum(Ainv.T * dA)
+    elif o == DET:
+        m = params[pstart[i]]
+        C = _cofactors(_matrix(vals, off[a], m, m))
+        for lane in range(L):
+            tan[yo * L + lane] = np.sum(C * _lanes_matrix(tan, off[a], m, m, L, lane))
     elif o == CHOLESKY:
         m = params[pstart[i]]
         Lf = _matrix(vals, yo, m, m)
         Linv = np.linalg.inv(Lf)
         for lane in range(L):
-            dA = _lanes_matrix(tan, off[a], m, m, L, lane)
+            # (the symmetric matrix the lower triangle gives: all that cholesky reads)
+            dA = _read_symmetric(_lanes_matrix(tan, off[a], m, m, L, lane), False)
             # dL = L Phi(L^-1 dA L^-T)
             dL = np.dot(Lf, _phi(np.dot(np.dot(Linv, dA), Linv.T)))
             _store_lanes_matrix(tan, yo, dL, L, lane)
@@ -768,7 +852,8 @@ def tangent_entry(i, op, args, off, size, pstart, params, aux_off, vals, aux, ta
         V = _matrix(vals, yo + m, m, m)
         F = _eigh_gaps(vals[yo:yo + m].copy())
         for lane in range(L):
-            dA = _lower_symmetric(_lanes_matrix(tan, off[a], m, m, L, lane))
+            dA = _read_symmetric(_lanes_matrix(tan, off[a], m, m, L, lane),
+                                 params[pstart[i] + 1] != 0)
             P = np.dot(np.dot(V.T, dA), V)
             for r in range(m):
                 tan[(yo + r) * L + lane] = P[r, r]   # dw_i = v_i^T dA v_i
@@ -815,7 +900,7 @@ def tangent_sweep(op, args, opnd, off, size, pstart, params, aux_off, vals, part
 # The structural ops that the Hessian-vector sweep takes: those linear in their array
 # inputs (and the piecewise-linear max, min, sort) need only their ordinary reverse step
 # applied to the adjoints' tangents too, and matmul adds its cross terms. Tapes with
-# others (prod, cumprod, solve, inv, slogdet, cholesky, eigh, loops) use the recorded
+# others (prod, cumprod, solve, inv, slogdet, det, cholesky, eigh, loops) use the recorded
 # gradient instead (numad/adapters.py).
 HVP_STRUCTURAL = (INPUT, CONST, ALIAS, WHERE, GATHER, SCATTER_SET, SCATTER_ADD, SUM, AMAX,
                   AMIN, CUMSUM, MATMUL, CONCAT, SORT, GUARD)
@@ -1280,13 +1365,13 @@ def forward_sweep(op, args, opnd, off, size, pstart, params, aux_off, vals, part
             elif o == 31:  # maximum
                 y = select(a >= b or a != a, a, b)
                 vals[off[i]] = y
-                partials[i, 0] = select(a > b, 1.0, 0.0)
-                partials[i, 1] = select(b > a, 1.0, 0.0)
+                partials[i, 0] = select(a > b, 1.0, select(a == b, 0.5, 0.0))
+                partials[i, 1] = select(b > a, 1.0, select(a == b, 0.5, 0.0))
             elif o == 32:  # minimum
                 y = select(a <= b or a != a, a, b)
                 vals[off[i]] = y
-                partials[i, 0] = select(a < b, 1.0, 0.0)
-                partials[i, 1] = select(b < a, 1.0, 0.0)
+                partials[i, 0] = select(a < b, 1.0, select(a == b, 0.5, 0.0))
+                partials[i, 1] = select(b < a, 1.0, select(a == b, 0.5, 0.0))
             elif o == 33:  # mod
                 y = np.mod(a, b)
                 vals[off[i]] = y
@@ -2918,13 +3003,13 @@ def array_elementwise_reverse(o, n, vals, adj, yo, ao, sa, bo, sb, need_a, need_
                 a = A[k]
                 b = B[k]
                 if first_a:
-                    GA[k] = select(g != 0.0, g * (select(a > b, 1.0, 0.0)), 0.0)
+                    GA[k] = select(g != 0.0, g * (select(a > b, 1.0, select(a == b, 0.5, 0.0))), 0.0)
                 else:
-                    GA[k] += select(g != 0.0, g * (select(a > b, 1.0, 0.0)), 0.0)
+                    GA[k] += select(g != 0.0, g * (select(a > b, 1.0, select(a == b, 0.5, 0.0))), 0.0)
                 if first_b:
-                    GB[k] = select(g != 0.0, g * (select(b > a, 1.0, 0.0)), 0.0)
+                    GB[k] = select(g != 0.0, g * (select(b > a, 1.0, select(a == b, 0.5, 0.0))), 0.0)
                 else:
-                    GB[k] += select(g != 0.0, g * (select(b > a, 1.0, 0.0)), 0.0)
+                    GB[k] += select(g != 0.0, g * (select(b > a, 1.0, select(a == b, 0.5, 0.0))), 0.0)
         elif sa == 1:
             A = vals[ao:ao + n]
             b = vals[bo]
@@ -2935,10 +3020,10 @@ def array_elementwise_reverse(o, n, vals, adj, yo, ao, sa, bo, sb, need_a, need_
                 g = G[k]
                 a = A[k]
                 if first_a:
-                    GA[k] = select(g != 0.0, g * (select(a > b, 1.0, 0.0)), 0.0)
+                    GA[k] = select(g != 0.0, g * (select(a > b, 1.0, select(a == b, 0.5, 0.0))), 0.0)
                 else:
-                    GA[k] += select(g != 0.0, g * (select(a > b, 1.0, 0.0)), 0.0)
-                accB += select(g != 0.0, g * (select(b > a, 1.0, 0.0)), 0.0)
+                    GA[k] += select(g != 0.0, g * (select(a > b, 1.0, select(a == b, 0.5, 0.0))), 0.0)
+                accB += select(g != 0.0, g * (select(b > a, 1.0, select(a == b, 0.5, 0.0))), 0.0)
             if need_b:
                 adj[bo] += accB
         else:
@@ -2950,11 +3035,11 @@ def array_elementwise_reverse(o, n, vals, adj, yo, ao, sa, bo, sb, need_a, need_
             for k in range(n):
                 g = G[k]
                 b = B[k]
-                accA += select(g != 0.0, g * (select(a > b, 1.0, 0.0)), 0.0)
+                accA += select(g != 0.0, g * (select(a > b, 1.0, select(a == b, 0.5, 0.0))), 0.0)
                 if first_b:
-                    GB[k] = select(g != 0.0, g * (select(b > a, 1.0, 0.0)), 0.0)
+                    GB[k] = select(g != 0.0, g * (select(b > a, 1.0, select(a == b, 0.5, 0.0))), 0.0)
                 else:
-                    GB[k] += select(g != 0.0, g * (select(b > a, 1.0, 0.0)), 0.0)
+                    GB[k] += select(g != 0.0, g * (select(b > a, 1.0, select(a == b, 0.5, 0.0))), 0.0)
             if need_a:
                 adj[ao] += accA
     elif o == 32:  # minimum
@@ -2969,13 +3054,13 @@ def array_elementwise_reverse(o, n, vals, adj, yo, ao, sa, bo, sb, need_a, need_
                 a = A[k]
                 b = B[k]
                 if first_a:
-                    GA[k] = select(g != 0.0, g * (select(a < b, 1.0, 0.0)), 0.0)
+                    GA[k] = select(g != 0.0, g * (select(a < b, 1.0, select(a == b, 0.5, 0.0))), 0.0)
                 else:
-                    GA[k] += select(g != 0.0, g * (select(a < b, 1.0, 0.0)), 0.0)
+                    GA[k] += select(g != 0.0, g * (select(a < b, 1.0, select(a == b, 0.5, 0.0))), 0.0)
                 if first_b:
-                    GB[k] = select(g != 0.0, g * (select(b < a, 1.0, 0.0)), 0.0)
+                    GB[k] = select(g != 0.0, g * (select(b < a, 1.0, select(a == b, 0.5, 0.0))), 0.0)
                 else:
-                    GB[k] += select(g != 0.0, g * (select(b < a, 1.0, 0.0)), 0.0)
+                    GB[k] += select(g != 0.0, g * (select(b < a, 1.0, select(a == b, 0.5, 0.0))), 0.0)
         elif sa == 1:
             A = vals[ao:ao + n]
             b = vals[bo]
@@ -2986,10 +3071,10 @@ def array_elementwise_reverse(o, n, vals, adj, yo, ao, sa, bo, sb, need_a, need_
                 g = G[k]
                 a = A[k]
                 if first_a:
-                    GA[k] = select(g != 0.0, g * (select(a < b, 1.0, 0.0)), 0.0)
+                    GA[k] = select(g != 0.0, g * (select(a < b, 1.0, select(a == b, 0.5, 0.0))), 0.0)
                 else:
-                    GA[k] += select(g != 0.0, g * (select(a < b, 1.0, 0.0)), 0.0)
-                accB += select(g != 0.0, g * (select(b < a, 1.0, 0.0)), 0.0)
+                    GA[k] += select(g != 0.0, g * (select(a < b, 1.0, select(a == b, 0.5, 0.0))), 0.0)
+                accB += select(g != 0.0, g * (select(b < a, 1.0, select(a == b, 0.5, 0.0))), 0.0)
             if need_b:
                 adj[bo] += accB
         else:
@@ -3001,11 +3086,11 @@ def array_elementwise_reverse(o, n, vals, adj, yo, ao, sa, bo, sb, need_a, need_
             for k in range(n):
                 g = G[k]
                 b = B[k]
-                accA += select(g != 0.0, g * (select(a < b, 1.0, 0.0)), 0.0)
+                accA += select(g != 0.0, g * (select(a < b, 1.0, select(a == b, 0.5, 0.0))), 0.0)
                 if first_b:
-                    GB[k] = select(g != 0.0, g * (select(b < a, 1.0, 0.0)), 0.0)
+                    GB[k] = select(g != 0.0, g * (select(b < a, 1.0, select(a == b, 0.5, 0.0))), 0.0)
                 else:
-                    GB[k] += select(g != 0.0, g * (select(b < a, 1.0, 0.0)), 0.0)
+                    GB[k] += select(g != 0.0, g * (select(b < a, 1.0, select(a == b, 0.5, 0.0))), 0.0)
             if need_a:
                 adj[ao] += accA
     elif o == 33:  # mod
@@ -3991,7 +4076,7 @@ def elementwise_tangent(o, n, L, vals, tan, yo, ao, sa, bo, sb):
                     b = B[k]
                     u0 = TA[k]
                     u1 = TB[k]
-                    TY[k] = select(u0 != 0.0, (select(a > b, 1.0, 0.0)) * u0, 0.0) + select(u1 != 0.0, (select(b > a, 1.0, 0.0)) * u1, 0.0)
+                    TY[k] = select(u0 != 0.0, (select(a > b, 1.0, select(a == b, 0.5, 0.0))) * u0, 0.0) + select(u1 != 0.0, (select(b > a, 1.0, select(a == b, 0.5, 0.0))) * u1, 0.0)
             elif sa == 1:
                 A = vals[ao:ao + n]
                 b = vals[bo]
@@ -4002,7 +4087,7 @@ def elementwise_tangent(o, n, L, vals, tan, yo, ao, sa, bo, sb):
                     a = A[k]
                     u0 = TA[k]
                     u1 = t1
-                    TY[k] = select(u0 != 0.0, (select(a > b, 1.0, 0.0)) * u0, 0.0) + select(u1 != 0.0, (select(b > a, 1.0, 0.0)) * u1, 0.0)
+                    TY[k] = select(u0 != 0.0, (select(a > b, 1.0, select(a == b, 0.5, 0.0))) * u0, 0.0) + select(u1 != 0.0, (select(b > a, 1.0, select(a == b, 0.5, 0.0))) * u1, 0.0)
             else:
                 a = vals[ao]
                 B = vals[bo:bo + n]
@@ -4013,13 +4098,13 @@ def elementwise_tangent(o, n, L, vals, tan, yo, ao, sa, bo, sb):
                     b = B[k]
                     u0 = t0
                     u1 = TB[k]
-                    TY[k] = select(u0 != 0.0, (select(a > b, 1.0, 0.0)) * u0, 0.0) + select(u1 != 0.0, (select(b > a, 1.0, 0.0)) * u1, 0.0)
+                    TY[k] = select(u0 != 0.0, (select(a > b, 1.0, select(a == b, 0.5, 0.0))) * u0, 0.0) + select(u1 != 0.0, (select(b > a, 1.0, select(a == b, 0.5, 0.0))) * u1, 0.0)
             return
         for k in range(n):
             a = vals[ao + k * sa]
             b = vals[bo + k * sb]
-            d0 = select(a > b, 1.0, 0.0)
-            d1 = select(b > a, 1.0, 0.0)
+            d0 = select(a > b, 1.0, select(a == b, 0.5, 0.0))
+            d1 = select(b > a, 1.0, select(a == b, 0.5, 0.0))
             for lane in range(L):
                 t = 0.0
                 t0 = tan[(ao + k * sa) * L + lane]
@@ -4042,7 +4127,7 @@ def elementwise_tangent(o, n, L, vals, tan, yo, ao, sa, bo, sb):
                     b = B[k]
                     u0 = TA[k]
                     u1 = TB[k]
-                    TY[k] = select(u0 != 0.0, (select(a < b, 1.0, 0.0)) * u0, 0.0) + select(u1 != 0.0, (select(b < a, 1.0, 0.0)) * u1, 0.0)
+                    TY[k] = select(u0 != 0.0, (select(a < b, 1.0, select(a == b, 0.5, 0.0))) * u0, 0.0) + select(u1 != 0.0, (select(b < a, 1.0, select(a == b, 0.5, 0.0))) * u1, 0.0)
             elif sa == 1:
                 A = vals[ao:ao + n]
                 b = vals[bo]
@@ -4053,7 +4138,7 @@ def elementwise_tangent(o, n, L, vals, tan, yo, ao, sa, bo, sb):
                     a = A[k]
                     u0 = TA[k]
                     u1 = t1
-                    TY[k] = select(u0 != 0.0, (select(a < b, 1.0, 0.0)) * u0, 0.0) + select(u1 != 0.0, (select(b < a, 1.0, 0.0)) * u1, 0.0)
+                    TY[k] = select(u0 != 0.0, (select(a < b, 1.0, select(a == b, 0.5, 0.0))) * u0, 0.0) + select(u1 != 0.0, (select(b < a, 1.0, select(a == b, 0.5, 0.0))) * u1, 0.0)
             else:
                 a = vals[ao]
                 B = vals[bo:bo + n]
@@ -4064,13 +4149,13 @@ def elementwise_tangent(o, n, L, vals, tan, yo, ao, sa, bo, sb):
                     b = B[k]
                     u0 = t0
                     u1 = TB[k]
-                    TY[k] = select(u0 != 0.0, (select(a < b, 1.0, 0.0)) * u0, 0.0) + select(u1 != 0.0, (select(b < a, 1.0, 0.0)) * u1, 0.0)
+                    TY[k] = select(u0 != 0.0, (select(a < b, 1.0, select(a == b, 0.5, 0.0))) * u0, 0.0) + select(u1 != 0.0, (select(b < a, 1.0, select(a == b, 0.5, 0.0))) * u1, 0.0)
             return
         for k in range(n):
             a = vals[ao + k * sa]
             b = vals[bo + k * sb]
-            d0 = select(a < b, 1.0, 0.0)
-            d1 = select(b < a, 1.0, 0.0)
+            d0 = select(a < b, 1.0, select(a == b, 0.5, 0.0))
+            d1 = select(b < a, 1.0, select(a == b, 0.5, 0.0))
             for lane in range(L):
                 t = 0.0
                 t0 = tan[(ao + k * sa) * L + lane]
@@ -5462,11 +5547,11 @@ def array_elementwise_hvp(o, n, vals, tan, adj, adjd, yo, ao, sa, bo, sb):
                 ta = TA[k]
                 tb = TB[k]
                 ty = TY[k]
-                d0 = select(a > b, 1.0, 0.0)
+                d0 = select(a > b, 1.0, select(a == b, 0.5, 0.0))
                 dd0 = 0.0
                 GA[k] += select(g != 0.0, g * d0, 0.0)
                 GDA[k] += select(gd != 0.0, gd * d0, 0.0) + select(g != 0.0, g * dd0, 0.0)
-                d1 = select(b > a, 1.0, 0.0)
+                d1 = select(b > a, 1.0, select(a == b, 0.5, 0.0))
                 dd1 = 0.0
                 GB[k] += select(g != 0.0, g * d1, 0.0)
                 GDB[k] += select(gd != 0.0, gd * d1, 0.0) + select(g != 0.0, g * dd1, 0.0)
@@ -5490,11 +5575,11 @@ def array_elementwise_hvp(o, n, vals, tan, adj, adjd, yo, ao, sa, bo, sb):
                 y = Y[k]
                 ta = TA[k]
                 ty = TY[k]
-                d0 = select(a > b, 1.0, 0.0)
+                d0 = select(a > b, 1.0, select(a == b, 0.5, 0.0))
                 dd0 = 0.0
                 GA[k] += select(g != 0.0, g * d0, 0.0)
                 GDA[k] += select(gd != 0.0, gd * d0, 0.0) + select(g != 0.0, g * dd0, 0.0)
-                d1 = select(b > a, 1.0, 0.0)
+                d1 = select(b > a, 1.0, select(a == b, 0.5, 0.0))
                 dd1 = 0.0
                 accB += select(g != 0.0, g * d1, 0.0)
                 accDB += select(gd != 0.0, gd * d1, 0.0) + select(g != 0.0, g * dd1, 0.0)
@@ -5520,11 +5605,11 @@ def array_elementwise_hvp(o, n, vals, tan, adj, adjd, yo, ao, sa, bo, sb):
                 y = Y[k]
                 tb = TB[k]
                 ty = TY[k]
-                d0 = select(a > b, 1.0, 0.0)
+                d0 = select(a > b, 1.0, select(a == b, 0.5, 0.0))
                 dd0 = 0.0
                 accA += select(g != 0.0, g * d0, 0.0)
                 accDA += select(gd != 0.0, gd * d0, 0.0) + select(g != 0.0, g * dd0, 0.0)
-                d1 = select(b > a, 1.0, 0.0)
+                d1 = select(b > a, 1.0, select(a == b, 0.5, 0.0))
                 dd1 = 0.0
                 GB[k] += select(g != 0.0, g * d1, 0.0)
                 GDB[k] += select(gd != 0.0, gd * d1, 0.0) + select(g != 0.0, g * dd1, 0.0)
@@ -5553,11 +5638,11 @@ def array_elementwise_hvp(o, n, vals, tan, adj, adjd, yo, ao, sa, bo, sb):
                 ta = TA[k]
                 tb = TB[k]
                 ty = TY[k]
-                d0 = select(a < b, 1.0, 0.0)
+                d0 = select(a < b, 1.0, select(a == b, 0.5, 0.0))
                 dd0 = 0.0
                 GA[k] += select(g != 0.0, g * d0, 0.0)
                 GDA[k] += select(gd != 0.0, gd * d0, 0.0) + select(g != 0.0, g * dd0, 0.0)
-                d1 = select(b < a, 1.0, 0.0)
+                d1 = select(b < a, 1.0, select(a == b, 0.5, 0.0))
                 dd1 = 0.0
                 GB[k] += select(g != 0.0, g * d1, 0.0)
                 GDB[k] += select(gd != 0.0, gd * d1, 0.0) + select(g != 0.0, g * dd1, 0.0)
@@ -5581,11 +5666,11 @@ def array_elementwise_hvp(o, n, vals, tan, adj, adjd, yo, ao, sa, bo, sb):
                 y = Y[k]
                 ta = TA[k]
                 ty = TY[k]
-                d0 = select(a < b, 1.0, 0.0)
+                d0 = select(a < b, 1.0, select(a == b, 0.5, 0.0))
                 dd0 = 0.0
                 GA[k] += select(g != 0.0, g * d0, 0.0)
                 GDA[k] += select(gd != 0.0, gd * d0, 0.0) + select(g != 0.0, g * dd0, 0.0)
-                d1 = select(b < a, 1.0, 0.0)
+                d1 = select(b < a, 1.0, select(a == b, 0.5, 0.0))
                 dd1 = 0.0
                 accB += select(g != 0.0, g * d1, 0.0)
                 accDB += select(gd != 0.0, gd * d1, 0.0) + select(g != 0.0, g * dd1, 0.0)
@@ -5611,11 +5696,11 @@ def array_elementwise_hvp(o, n, vals, tan, adj, adjd, yo, ao, sa, bo, sb):
                 y = Y[k]
                 tb = TB[k]
                 ty = TY[k]
-                d0 = select(a < b, 1.0, 0.0)
+                d0 = select(a < b, 1.0, select(a == b, 0.5, 0.0))
                 dd0 = 0.0
                 accA += select(g != 0.0, g * d0, 0.0)
                 accDA += select(gd != 0.0, gd * d0, 0.0) + select(g != 0.0, g * dd0, 0.0)
-                d1 = select(b < a, 1.0, 0.0)
+                d1 = select(b < a, 1.0, select(a == b, 0.5, 0.0))
                 dd1 = 0.0
                 GB[k] += select(g != 0.0, g * d1, 0.0)
                 GDB[k] += select(gd != 0.0, gd * d1, 0.0) + select(g != 0.0, g * dd1, 0.0)

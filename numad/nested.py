@@ -379,6 +379,26 @@ def _rule_slogdet(rec, i, a, b, c, g, adj, start):
         _add(adj, a, g_log * T.transpose(T.inv(_entry(rec, a))))
 
 
+def _rule_det(rec, i, a, b, c, g, adj, start):
+    if a < start:
+        return
+    # the cofactor matrix as traced values, each entry a signed det of a minor: exact at
+    # singular matrices too, and differentiable again (the minors' dets have this rule)
+    A = _entry(rec, a)
+    n = _shape(rec, a)[0]
+    idx = np.arange(n * n).reshape(n, n)
+    rows = []
+    for r in range(n):
+        row = []
+        for col in range(n):
+            keep = np.delete(np.delete(idx, r, axis=0), col, axis=1)
+            minor = T._gather(A, keep, keep.shape, np.asarray(A._v).ravel()[keep])
+            d = T.det(minor)
+            row.append(d if (r + col) % 2 == 0 else -d)
+        rows.append(T.stack(row))
+    _add(adj, a, g * T.stack(rows))
+
+
 def _rule_cholesky(rec, i, a, b, c, g, adj, start):
     if a < start:
         return
@@ -388,13 +408,16 @@ def _rule_cholesky(rec, i, a, b, c, g, adj, start):
     P = T.matmul(T.transpose(Lf), g) * phi
     Linv = T.inv(Lf)
     S = T.matmul(T.matmul(T.transpose(Linv), P), Linv)
-    _add(adj, a, 0.5 * (S + T.transpose(S)))
+    # only the lower triangle is read (kernels.py's rule)
+    _add(adj, a, (S + T.transpose(S)) * np.tril(np.ones((n, n)), -1) + S * np.eye(n))
 
 
 def _rule_eigh(rec, i, a, b, c, g, adj, start):
     if a < start:
         return
+    from .kernels import EIGH_TIE_RTOL
     n = _shape(rec, a)[0]
+    upper = len(rec.params[i]) > 1 and int(rec.params[i][1]) != 0
     whole = _entry(rec, i)
     w = T._gather(whole, np.arange(n), (n,), np.asarray(whole._v)[:n].copy())
     V = T._gather(whole, n + np.arange(n * n), (n, n), np.asarray(whole._v)[n:].reshape(n, n))
@@ -403,11 +426,15 @@ def _rule_eigh(rec, i, a, b, c, g, adj, start):
     gV = T._gather(g, n + np.arange(n * n), (n, n), np.asarray(g._v)[n:].reshape(n, n))
     off_diag = 1.0 - np.eye(n)
     gaps = T.reshape(w, (1, n)) - T.reshape(w, (n, 1))
-    F = T.where(off_diag > 0, 1.0 / T.where(off_diag > 0, gaps, 1.0), 0.0)
+    # the compiled sweeps' rule (kernels._eigh_gaps): tied eigenvalues couple with 0
+    tol = EIGH_TIE_RTOL * T.elementwise("stop_gradient", T.reduce_max(T.elementwise("abs", w)))
+    coupled = T.elementwise("logical_and", off_diag > 0,
+                            T.elementwise("greater", T.elementwise("abs", gaps), tol))
+    F = T.where(coupled, 1.0 / T.where(coupled, gaps, 1.0), 0.0)
     inner = F * T.matmul(T.transpose(V), gV) + gw * np.eye(n)
     G = T.matmul(T.matmul(V, inner), T.transpose(V))
-    lower = np.tril(np.ones((n, n)), -1)
-    _add(adj, a, (G + T.transpose(G)) * lower + G * np.eye(n))
+    strict = np.triu(np.ones((n, n)), 1) if upper else np.tril(np.ones((n, n)), -1)
+    _add(adj, a, (G + T.transpose(G)) * strict + G * np.eye(n))
 
 
 def _rule_nothing(rec, i, a, b, c, g, adj, start):
@@ -415,8 +442,22 @@ def _rule_nothing(rec, i, a, b, c, g, adj, start):
 
 
 def _rule_cumprod(rec, i, a, b, c, g, adj, start):
-    raise TracingError("numad: second derivatives through np.cumprod are not supported "
-                       "yet; write the product with np.prod over slices, or exp(cumsum(log))")
+    if a < start:
+        return
+    # d y_i / d a_j = prod_{k <= i, k != j} a_k for i >= j: the cumulative product with
+    # a_j replaced by 1, so no division (zeros are exact); n cumprods, once per trace
+    pre, n, post = _pnp(rec, i)
+    A = T.reshape(_entry(rec, a), (pre, n, post))
+    G = T.reshape_any(g, (pre, n, post))
+    cols = []
+    for j in range(n):
+        mask = np.zeros((1, n, 1), dtype=bool)
+        mask[0, j, 0] = True
+        others = T.cumulative("cumprod", T.where(mask, 1.0, A), 1)
+        later = (np.arange(n) >= j).astype(np.float64).reshape(1, n, 1)
+        cols.append(T.reduce_sum(G * others * later, axis=1, keepdims=True))
+    contrib = T.concatenate(cols, axis=1) if n > 1 else cols[0]
+    _add(adj, a, T.reshape(contrib, _shape(rec, a)))
 
 
 _RULES = {
@@ -427,6 +468,7 @@ _RULES = {
     "cumsum": _rule_cumsum, "cumprod": _rule_cumprod, "matmul": _rule_matmul,
     "concat": _rule_concat, "sort": _rule_sort, "solve": _rule_solve, "inv": _rule_inv,
     "slogdet": _rule_slogdet, "cholesky": _rule_cholesky, "eigh": _rule_eigh,
+    "det": _rule_det,
 }
 
 

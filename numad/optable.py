@@ -16,7 +16,8 @@ local partial derivatives written in terms of the inputs ``a``, ``b`` and the ou
 A partial of ``None`` means "identically zero" (``floor``, comparisons): the sweeps
 skip it instead of multiplying by zero. Partials are written so that they hold at every
 point with the conventions of API.md: ``abs'(0) = 0``, ``sqrt'(0) = inf``, zero slope
-for the step functions, ``maximum``/``minimum`` give 0 to both sides at a tie.
+for the step functions, ``maximum``/``minimum`` give 1/2 to each side at a tie (the
+max/min reductions' equal sharing: so ``maximum(x, x)`` has derivative 1).
 
 The expression language of partials is small on purpose: arithmetic, comparisons,
 ``select(cond, x, y)`` (a branch-free choice) and the function names in
@@ -120,9 +121,11 @@ _ELEMENTWISE_ROWS = [
     _e("hypot",      np.hypot,            "hypot(a, b)",              "select(y == 0.0, 0.0, a / y)",            "select(y == 0.0, 0.0, b / y)"),
     _e("abs",        np.abs,              "abs(a)",                   "sign(a)"),
     _e("maximum",    np.maximum,          "select(a >= b or a != a, a, b)",
-       "select(a > b, 1.0, 0.0)",                                                                                "select(b > a, 1.0, 0.0)"),
+       # a tie shares the derivative equally, as the max reduction does: maximum(x, x)
+       # is x, so its two partials must add up to 1 there (0 and 0 would lose it)
+       "select(a > b, 1.0, select(a == b, 0.5, 0.0))",                                                           "select(b > a, 1.0, select(a == b, 0.5, 0.0))"),
     _e("minimum",    np.minimum,          "select(a <= b or a != a, a, b)",
-       "select(a < b, 1.0, 0.0)",                                                                                "select(b < a, 1.0, 0.0)"),
+       "select(a < b, 1.0, select(a == b, 0.5, 0.0))",                                                           "select(b < a, 1.0, select(a == b, 0.5, 0.0))"),
     _e("mod",        np.mod,              "mod(a, b)",                "1.0",                                     "-floor_divide(a, b)"),
     _e("erf",        sps.erf,             "erf(a)",                   f"{TWO_OVER_SQRT_PI!r} * exp(-a * a)"),
     _e("erfc",       sps.erfc,            "erfc(a)",                  f"-{TWO_OVER_SQRT_PI!r} * exp(-a * a)"),
@@ -178,10 +181,13 @@ STRUCTURAL = [
     ("inv", 1, "inverse of a square matrix"),
     ("slogdet", 1, "[sign(det A), log |det A|] of a square matrix"),
     ("cholesky", 1, "lower Cholesky factor of a symmetric positive definite matrix"),
-    ("eigh", 1, "[eigenvalues, eigenvectors] of the symmetric matrix its lower triangle gives"),
+    ("eigh", 1, "[eigenvalues, eigenvectors] of the symmetric matrix its lower (params: "
+                "n, upper=0) or upper (upper=1) triangle gives"),
     ("guard", 1, "checks that its input still has the recorded value (a branch decision)"),
     ("scan", 0, "a loop's results [final carry, stacked outputs]: the scan driver computes "
                 "it from the loop body just before it (numad/scan_kernels.py)"),
+    ("det", 1, "det A of a square matrix; its derivative is the cofactor matrix, which "
+               "exists at singular A too (det is not exp(logabsdet) there)"),
 ]
 
 ELEMENTWISE = []

@@ -51,8 +51,25 @@ def _build(treedef, it):
     return None
 
 
+_COMPLEX_MESSAGE = ("numad: {what} is complex ({kind}); numad differentiates real "
+                    "float64 functions. Pass the real and imaginary parts as float arrays "
+                    "(x.real, x.imag) and build the complex value from them inside f")
+
+
+def _refuse_complex(leaf, what="an argument"):
+    from .errors import TracingError
+
+    raise TracingError(_COMPLEX_MESSAGE.format(what=what, kind=type(leaf).__name__ if not
+                                               isinstance(leaf, np.ndarray) else
+                                               f"an array of dtype {leaf.dtype}"))
+
+
 def leaf_is_differentiable(leaf):
-    """Floats and float arrays are inputs; ints, bools, strings, objects are settings."""
+    """Floats and float arrays are inputs; ints, bools, strings, objects are settings.
+    Complex numbers are refused (API.md: a TracingError that says so)."""
+    if isinstance(leaf, (complex, np.complexfloating)) or (
+            isinstance(leaf, np.ndarray) and leaf.dtype.kind == "c"):
+        _refuse_complex(leaf)
     if isinstance(leaf, bool) or isinstance(leaf, np.bool_):
         return False
     if isinstance(leaf, (float, np.floating)):
@@ -66,10 +83,11 @@ def as_float_array(leaf, what="argument"):
     """A float64 copy of a numeric leaf; complex numbers are refused."""
     arr = np.asarray(leaf)
     if arr.dtype.kind == "c":
-        raise TypeError(f"numad: {what} is complex; numad differentiates real float64 "
-                        "functions (split real and imaginary parts)")
+        _refuse_complex(leaf, what)
     if arr.dtype.kind not in "fiub":
-        raise TypeError(f"numad: {what} of type {type(leaf).__name__} is not a number or "
+        from .errors import TracingError
+
+        raise TracingError(f"numad: {what} of type {type(leaf).__name__} is not a number or "
                         "a numeric array")
     return np.array(arr, dtype=np.float64)
 

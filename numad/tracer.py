@@ -829,9 +829,16 @@ def elementwise(name, *operands):
                     rec.codes.extend((ELEMENTWISE_BY_NAME[name].opcode, x._i, -1))
                     vals.append(v)
                     return Traced(rec, i, v)
+    if (name == "add" or name == "mul") and len(operands) == 2 and all(
+            _is_numpy_bool(_value(x)) for x in operands):
+        # NumPy's bool arrays add as `or` and multiply as `and` (Python's bools, the
+        # masks of traced scalars, add as numbers: True + True == 2)
+        name = "logical_or" if name == "add" else "logical_and"
     prim = ELEMENTWISE_BY_NAME[name]
     rec = _recorder(operands)
-    values = [_value(x) for x in operands]
+    # a comparison's mask used as a number (np.sum(x < y), mask.astype(float), -mask):
+    # the tape holds it as 0.0 / 1.0 already, and NumPy's float loops take it so too
+    values = [_as_number(_value(x)) for x in operands]
     with np.errstate(all="ignore"):
         y = prim.numpy(*values)
     if rec is None:
@@ -848,6 +855,18 @@ def elementwise(name, *operands):
         y = np.asarray(y)[()].item()
     i = rec.push(prim.opcode, entries[0], entries[1] if len(entries) > 1 else -1, -1, y)
     return _wrap(rec, i, y)
+
+
+def _is_numpy_bool(v):
+    return isinstance(v, np.bool_) or (isinstance(v, np.ndarray) and v.dtype == np.bool_)
+
+
+def _as_number(v):
+    if type(v) is bool or isinstance(v, np.bool_):
+        return float(v)
+    if isinstance(v, np.ndarray) and v.dtype == np.bool_:
+        return v.astype(np.float64)
+    return v
 
 
 def _as_traced(rec, x, entry=None):
@@ -1144,8 +1163,22 @@ def var(x, axis=None, dtype=None, out=None, ddof=0, keepdims=False, **kw):
     return reduce_sum(d * d, axis, keepdims) / float(_count(x, axis) - ddof)
 
 
+def _root_of_squares(s):
+    """sqrt(s) for a sum of squares ``s`` (std, the 2-norm), with derivative 0 where
+    s = 0. Such a root is a norm, which is not differentiable at 0; 0 is its smallest
+    subgradient, the convention of abs'(0) = 0 (std of two entries is |x1 - x2| / 2).
+    Where the norm is identically 0 (std over an axis of length 1) 0 is its exact
+    derivative. A plain sqrt would give inf * 0 = nan there. A nan s stays nan."""
+    zero = elementwise("equal", s, 0.0)
+    return where(zero, 0.0, elementwise("sqrt", where(zero, 1.0, s)))
+
+
 def std(x, axis=None, dtype=None, out=None, ddof=0, keepdims=False, **kw):
-    return elementwise("sqrt", var(x, axis, ddof=ddof, keepdims=keepdims))
+    """np.std; its derivative is 0 where all the entries are equal (see
+    _root_of_squares)."""
+    if not isinstance(x, Traced):
+        return np.std(x, axis=axis, ddof=ddof, keepdims=keepdims)
+    return _root_of_squares(var(x, axis, ddof=ddof, keepdims=keepdims))
 
 
 def logical_reduce(x, kind, axis=None, keepdims=False):
@@ -1320,6 +1353,8 @@ def einsum(subscripts, *operands, **kw):
     """Einstein summation by broadcasting products and sums (exact, not the fastest)."""
     if kw.get("out") is not None:
         raise TracingError("numad: np.einsum(..., out=...) is not supported while tracing")
+    if not isinstance(subscripts, str):
+        subscripts, operands = _einsum_sublists((subscripts,) + operands)
     spec = subscripts.replace(" ", "")
     if "..." in spec:
         raise TracingError("numad: np.einsum with '...' is not supported while tracing; "
@@ -1358,6 +1393,29 @@ def einsum(subscripts, *operands, **kw):
         prod = reduce_sum(prod, axis=summed) if isinstance(prod, Traced) else np.sum(prod, summed)
     kept = [c for c in labels if c in out]
     return _transpose_any(prod, [kept.index(c) for c in out])
+
+
+def _einsum_sublists(args):
+    """NumPy's sublist form, einsum(a, [0, 1], b, [1, 2][, [0, 2]]), as subscripts."""
+    import string
+
+    def letters(sub):
+        out = []
+        for k in sub:
+            if k is Ellipsis:
+                out.append("...")
+            elif isinstance(k, (int, np.integer)) and 0 <= k < 52:
+                out.append(string.ascii_letters[int(k)])
+            else:
+                raise ValueError("einsum: subscripts in the sublist form must be integers "
+                                 "in [0, 52) or Ellipsis")
+        return "".join(out)
+
+    args = list(args)
+    out = letters(args.pop()) if len(args) % 2 == 1 else None
+    operands = tuple(args[0::2])
+    spec = ",".join(letters(sub) for sub in args[1::2])
+    return (spec if out is None else spec + "->" + out), operands
 
 
 def _einsum_diagonal(op, term):
@@ -1495,20 +1553,31 @@ def slogdet(a):
 
 
 def det(a):
+    """det A, with the cofactor matrix as its derivative at every A: singular ones too,
+    where sign * exp(logabsdet) of slogdet would give 0 (or nan)."""
     if not isinstance(a, Traced):
         return np.linalg.det(a)
-    sign, logabs = slogdet(a)
-    return sign * elementwise("exp", logabs)
+    n = _square(a, "np.linalg.det")
+    if n == 1:
+        return reshape(a, ())
+    rec = a._rec
+    i = rec.push(OPCODES["det"], a._i, -1, -1, float(np.linalg.det(a._v)), params=(n,))
+    return _wrap(rec, i, float(np.linalg.det(a._v)))
 
 
 def cholesky(a, upper=False):
+    """The Cholesky factor of the symmetric matrix the lower triangle of ``a`` gives
+    (``upper=True``: the upper factor, of the matrix the upper triangle gives), as
+    NumPy's: the derivative is zero on the triangle it does not read."""
     if not isinstance(a, Traced):
-        return np.linalg.cholesky(a)
+        return np.linalg.cholesky(a, upper=upper) if upper else np.linalg.cholesky(a)
+    if upper:
+        # U = L^T for the lower factor L of a^T, whose lower triangle is a's upper one
+        return transpose(cholesky(transpose(a)))
     n = _square(a, "np.linalg.cholesky")
     value = np.linalg.cholesky(a._v)
     i = a._rec.push(OPCODES["cholesky"], a._i, -1, -1, value, params=(n,))
-    out = _wrap(a._rec, i, value)
-    return transpose(out) if upper else out
+    return _wrap(a._rec, i, value)
 
 
 def norm(x, ord=None, axis=None, keepdims=False):
@@ -1516,12 +1585,12 @@ def norm(x, ord=None, axis=None, keepdims=False):
         return np.linalg.norm(x, ord, axis, keepdims)
     nd_ = x.ndim
     if axis is None and (ord is None or ord == "fro" or (nd_ == 1 and ord == 2)):
-        return elementwise("sqrt", reduce_sum(x * x, None, keepdims))
+        return _root_of_squares(reduce_sum(x * x, None, keepdims))
     if (axis is None and nd_ == 1) or isinstance(axis, (int, np.integer)):
         ax = 0 if axis is None else axis
         a = elementwise("abs", x)
         if ord is None or ord == 2:
-            return elementwise("sqrt", reduce_sum(x * x, ax, keepdims))
+            return _root_of_squares(reduce_sum(x * x, ax, keepdims))
         if ord == np.inf:
             return reduce_max(a, ax, keepdims)
         if ord == -np.inf:
@@ -1530,8 +1599,12 @@ def norm(x, ord=None, axis=None, keepdims=False):
             return reduce_sum(a, ax, keepdims)
         if ord == 0:
             return reduce_sum(elementwise("not_equal", x, 0.0), ax, keepdims)
-        return elementwise("pow", reduce_sum(elementwise("pow", a, float(ord)), ax, keepdims),
-                           1.0 / ord)
+        # (sum |x|^p)^(1/p): at x = 0 it is a norm's kink (derivative 0, as above)
+        total = reduce_sum(elementwise("pow", a, float(ord)), ax, keepdims)
+        if ord < 0:
+            return elementwise("pow", total, 1.0 / ord)
+        zero = elementwise("equal", total, 0.0)
+        return where(zero, 0.0, elementwise("pow", where(zero, 1.0, total), 1.0 / ord))
     raise TracingError(f"numad: np.linalg.norm with ord={ord!r}, axis={axis!r} (a matrix "
                        "norm other than 'fro') is not supported while tracing")
 
@@ -1541,20 +1614,28 @@ EighResult = collections.namedtuple("EighResult", ["eigenvalues", "eigenvectors"
 
 def eigh(a, UPLO="L"):
     """Eigenvalues (ascending) and eigenvectors of the symmetric matrix that the lower
-    (``UPLO="L"``) or upper triangle of ``a`` gives, as NumPy's. The derivative is
-    exact for distinct eigenvalues; a repeated eigenvalue gives inf/nan eigenvector
-    derivatives (the eigenvectors are not unique there)."""
-    if not isinstance(a, Traced):
-        return np.linalg.eigh(a, UPLO)
+    (``UPLO="L"``) or upper triangle of ``a`` gives, as NumPy's (the same eigenvector
+    signs). Only that triangle is read, so the derivative is zero on the other one.
+
+    Where the eigenvalues are distinct the derivative is exact. At a repeated eigenvalue
+    (within a relative ``EIGH_TIE_RTOL`` of numad/kernels.py) the eigenvectors of its
+    eigenspace are not unique and not differentiable; numad then drops the coupling of
+    the tied pairs (the gap factor 1 / (w_j - w_i) is taken as 0). That gives the exact
+    derivative of every function that is differentiable there: a symmetric function of
+    the eigenvalues, or of the eigenvectors one invariant under rotations inside the
+    eigenspace (a projector V_k V_k^T). For any other function of degenerate eigenvectors
+    the result is finite but is not a derivative (there is none). Second derivatives at
+    a repeated eigenvalue miss the within-eigenspace terms.
+    """
     if UPLO not in ("L", "U"):
         raise ValueError("UPLO argument must be 'L' or 'U'")
-    if UPLO == "U":
-        a = transpose(a)
+    if not isinstance(a, Traced):
+        return np.linalg.eigh(a, UPLO)
     n = _square(a, "np.linalg.eigh")
-    w, V = np.linalg.eigh(a._v, "L")
+    w, V = np.linalg.eigh(a._v, UPLO)
     rec = a._rec
     both = np.concatenate([w, V.ravel()])
-    i = rec.push(OPCODES["eigh"], a._i, -1, -1, both, params=(n,))
+    i = rec.push(OPCODES["eigh"], a._i, -1, -1, both, params=(n, int(UPLO == "U")))
     whole = _wrap(rec, i, both)
     values = _gather(whole, np.arange(n), (n,), w.copy())
     vectors = _gather(whole, n + np.arange(n * n), (n, n), V.copy())
@@ -1562,6 +1643,7 @@ def eigh(a, UPLO="L"):
 
 
 def eigvalsh(a, UPLO="L"):
+    """Eigenvalues of the symmetric matrix one triangle of ``a`` gives (see eigh)."""
     return eigh(a, UPLO)[0] if isinstance(a, Traced) else np.linalg.eigvalsh(a, UPLO)
 
 
@@ -1658,16 +1740,22 @@ def trace_(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
 
 
 def like(kind):
-    def make(a, *args, dtype=None, shape=None, **kw):
+    """np.zeros_like and friends of a traced array: a constant of its shape (a traced
+    prototype gives only its shape; a non-float dtype gives NumPy's own answer)."""
+    def make(a, fill_value=None, dtype=None, shape=None):
+        proto = np.empty(_shape(a))
+        extra = (fill_value,) if kind == "full_like" else ()
         if dtype is not None and np.dtype(dtype).kind != "f":
-            return getattr(np, kind)(np.empty(a.shape), *args, dtype=dtype, shape=shape)
-        base = getattr(np, kind)(np.empty(a.shape), *args, shape=shape)
+            return getattr(np, kind)(proto, *extra, dtype=dtype, shape=shape)
+        base = getattr(np, kind)(proto, *extra, shape=shape)
         if kind == "empty_like":
             base[...] = 0.0
         rec = a._rec
         i = rec.push(CONST, -1, -1, -1, base.astype(np.float64) if base.ndim else float(base))
         return _wrap(rec, i, base.astype(np.float64) if base.ndim else float(base))
-    return make
+    if kind == "full_like":
+        return make
+    return lambda a, dtype=None, shape=None: make(a, None, dtype, shape)
 
 
 def _shape_fn(a):
@@ -1723,6 +1811,24 @@ try:  # scipy.special's ufuncs record like NumPy's
 except ImportError:  # pragma: no cover - scipy is a dependency
     pass
 
+_LN2 = math.log(2.0)
+
+
+def _broadcast_pair(a, b):
+    """``a`` and ``b`` broadcast to their common shape (scalars, 0-d arrays, arrays)."""
+    shape = np.broadcast_shapes(_shape(a), _shape(b))
+    return tuple(x if _shape(x) == shape else
+                 (broadcast_to(x, shape) if isinstance(x, Traced) else
+                  np.broadcast_to(np.asarray(x, dtype=np.float64), shape)) for x in (a, b))
+
+
+def _logaddexp(a, b):
+    """log(exp(a) + exp(b)) through logsumexp over the stacked pair (stable, exact
+    softmax derivative), with NumPy's broadcasting."""
+    a, b = _broadcast_pair(a, b)
+    return logsumexp(stack([a, b]), axis=0)
+
+
 _REDUCE_METHODS = {np.add: reduce_sum, np.multiply: reduce_prod, np.maximum: reduce_max,
                    np.minimum: reduce_min, np.fmax: reduce_max, np.fmin: reduce_min}
 _ACCUMULATE_METHODS = {np.add: "cumsum", np.multiply: "cumprod"}
@@ -1732,23 +1838,41 @@ _COMPOSITE_UFUNCS = {
     np.radians: lambda x: x * (np.pi / 180.0),
     np.rad2deg: lambda x: x * (180.0 / np.pi),
     np.degrees: lambda x: x * (180.0 / np.pi),
-    np.logaddexp: lambda a, b: logsumexp(stack([a, b]), axis=0),
+    np.logaddexp: lambda a, b: _logaddexp(a, b),
+    np.logaddexp2: lambda a, b: _logaddexp(a * _LN2, b * _LN2) / _LN2,
     np.matmul: matmul,
 }
 
 
+def _ufunc_name(ufunc):
+    """The ufunc as the user wrote it: np.sin, scipy.special.psi."""
+    name = ufunc.__name__
+    if getattr(np, name, None) is ufunc:
+        return f"np.{name}"
+    try:
+        import scipy.special as sps
+    except ImportError:  # pragma: no cover - scipy is a dependency
+        sps = None
+    if sps is not None:
+        if getattr(sps, name, None) is ufunc:
+            return f"scipy.special.{name}"
+        for attr in dir(sps):
+            if getattr(sps, attr, None) is ufunc:
+                return f"scipy.special.{attr}"
+    return f"the ufunc {name}"
+
+
 def array_ufunc(ufunc, method, inputs, kwargs):
     out = kwargs.pop("out", None)
-    if out is not None:
-        raise TracingError(f"numad cannot trace np.{ufunc.__name__}(..., out=...): writing "
+    if out is not None and not (isinstance(out, tuple) and all(o is None for o in out)):
+        raise TracingError(f"numad cannot trace {_ufunc_name(ufunc)}(..., out=...): writing "
                            "into an existing array; use the returned value instead")
     if method == "__call__":
         if kwargs:
-            extra = {k: v for k, v in kwargs.items() if k not in ("dtype", "casting") or
-                     (k == "dtype" and v is not None and np.dtype(v).kind != "f")}
+            extra = {k: v for k, v in kwargs.items() if not _is_neutral(k, v, None)}
             if extra:
-                raise TracingError(f"numad cannot trace np.{ufunc.__name__} with "
-                                   f"{sorted(extra)}")
+                raise TracingError(f"numad cannot trace {_ufunc_name(ufunc)} with "
+                                   f"{sorted(extra)} while tracing; leave them out")
         name = UFUNCS.get(ufunc)
         if name is not None:
             if name == "pow" and len(inputs) == 2 and not isinstance(inputs[1], Traced) \
@@ -1783,54 +1907,277 @@ def array_ufunc(ufunc, method, inputs, kwargs):
         return elementwise(UFUNCS[ufunc], reshape_any(a, _shape(a) + (1,) * np.ndim(_value(b))),
                            b) if na else elementwise(UFUNCS[ufunc], a, b)
     raise TracingError(
-        f"numad cannot trace np.{ufunc.__name__}" + ("" if method == "__call__" else
-                                                       f".{method}") +
+        f"numad cannot trace {_ufunc_name(ufunc)}" + ("" if method == "__call__" else
+                                                        f".{method}") +
         ": it has no derivative rule in numad. Write it with the functions numad knows "
-        "(see API.md, 'Elementary functions')")
+        "(see API.md, 'Elementary functions'), or give it a rule with nd.primitive(name, "
+        "fn, vjp=..., jvp=...)")
 
 
-FUNCTIONS = {
-    np.sum: reduce_sum, np.prod: reduce_prod, np.max: reduce_max, np.amax: reduce_max,
-    np.min: reduce_min, np.amin: reduce_min, np.mean: mean, np.var: var, np.std: std,
-    np.median: median, np.cumsum: lambda a, axis=None, **k: cumulative("cumsum", a, axis),
-    np.cumprod: lambda a, axis=None, **k: cumulative("cumprod", a, axis),
-    np.diff: diff, np.sort: sort, np.clip: clip, np.outer: outer, np.einsum: einsum,
-    np.tensordot: tensordot, np.dot: dot, np.vdot: vdot, np.inner: inner,
-    np.reshape: lambda a, shape=None, order="C", **k: reshape_any(a, k.get("newshape", shape)),
-    np.transpose: lambda a, axes=None: transpose(a, axes),
-    np.swapaxes: lambda a, x, y: index_map(a, lambda m: np.swapaxes(m, x, y)),
-    np.moveaxis: lambda a, s, d: index_map(a, lambda m: np.moveaxis(m, s, d)),
-    np.ravel: ravel, np.squeeze: lambda a, axis=None: squeeze(a, axis),
-    np.expand_dims: expand_dims, np.broadcast_to: lambda a, shape, **k: broadcast_to(a, shape),
-    np.stack: stack, np.concatenate: concatenate, np.hstack: hstack, np.vstack: vstack,
-    np.column_stack: column_stack, np.atleast_1d: lambda *a: atleast_1d(a[0]) if len(a) == 1
-    else [atleast_1d(x) for x in a],
-    np.atleast_2d: lambda *a: atleast_2d(a[0]) if len(a) == 1 else [atleast_2d(x) for x in a],
-    np.where: lambda c, x=None, y=None: where(c, x, y) if x is not None else _unsupported(
-        "np.where(cond)", "its answer is a set of indices; use np.where(cond, x, y)")(),
-    np.pad: pad, np.roll: lambda a, shift, axis=None: index_map(a, lambda m: np.roll(m, shift, axis)),
-    np.tile: lambda a, reps: index_map(a, lambda m: np.tile(m, reps)),
-    np.repeat: lambda a, repeats, axis=None: index_map(a, lambda m: np.repeat(m, repeats, axis)),
-    np.flip: lambda a, axis=None: index_map(a, lambda m: np.flip(m, axis)),
-    np.fliplr: lambda a: index_map(a, np.fliplr), np.flipud: lambda a: index_map(a, np.flipud),
-    np.round: around, np.around: around, np.diag: diag,
-    np.diagonal: lambda a, offset=0, axis1=0, axis2=1: index_map(
-        a, lambda m: np.diagonal(m, offset, axis1, axis2).copy()),
-    np.trace: trace_, np.copy: lambda a, **k: _copy(a),
-    np.zeros_like: like("zeros_like"), np.ones_like: like("ones_like"),
-    np.full_like: like("full_like"), np.empty_like: like("empty_like"),
-    np.shape: _shape_fn, np.ndim: lambda a: len(_shape(a)), np.size: lambda a, axis=None: (
-        _size(a) if axis is None else _shape(a)[axis]),
-    np.all: lambda a, axis=None, keepdims=False, **k: logical_reduce(a, "all", axis, keepdims),
-    np.any: lambda a, axis=None, keepdims=False, **k: logical_reduce(a, "any", axis, keepdims),
-    np.argmax: argm("argmax"), np.argmin: argm("argmin"),
-    np.linalg.solve: solve, np.linalg.inv: inv, np.linalg.det: det,
-    np.linalg.slogdet: slogdet, np.linalg.cholesky: cholesky, np.linalg.norm: norm,
-    np.linalg.eigh: eigh, np.linalg.eigvalsh: eigvalsh, np.matmul: matmul,
-    np.result_type: lambda *a: np.float64, np.isscalar: lambda a: False,
-    np.interp: _unsupported("np.interp", "piecewise-linear interpolation has no rule in numad "
-                            "yet; write it with np.searchsorted on constants and np.where"),
-}
+# ---- NumPy functions with NumPy's signatures ------------------------------------------------
+#
+# Each row of FUNCTIONS names the NumPy function, the numad handler, and the NumPy
+# parameters the handler takes, in the handler's positional order ("*name" for NumPy's
+# *args, "**name" for its **kwargs). A call binds its arguments with NumPy's own
+# signature, so every positional or keyword spelling NumPy accepts means the same here;
+# a parameter the handler does not take must keep a neutral value (its default), or the
+# call is refused with a TracingError naming the function and the parameter.
+
+# Values of parameters numad does not take that change nothing about the result.
+_NEUTRAL = {"where": (True,), "order": ("K", "C", "A", None), "subok": (True, False),
+            "casting": ("same_kind", "unsafe", "safe", "equiv", "no"),
+            "overwrite_input": (False, True), "optimize": (False, True, "greedy", "optimal"),
+            "copy": (None, True, False), "device": (None, "cpu"), "signature": (None,),
+            "stable": (None, True, False)}  # (numad's sort is always stable)
+_NOVALUE = getattr(np, "_NoValue", object())
+
+
+def _is_neutral(name, value, default):
+    if value is default or value is _NOVALUE or (value is None and default is _NOVALUE):
+        return True
+    if name == "dtype":
+        return value is None or np.dtype(value).kind == "f"
+    try:
+        return value in _NEUTRAL.get(name, ())
+    except (TypeError, ValueError):  # an array compared with the tuple
+        return False
+
+
+def _numpy_function(np_fn, handler, takes):
+    """``handler`` behind ``np_fn``'s signature (see the comment above)."""
+    import functools
+    import inspect
+
+    name = _qualname(np_fn)
+    takes = tuple(takes.split())
+    try:
+        sig = inspect.signature(np_fn)
+    except (TypeError, ValueError):  # a C function without a signature: positional only
+        sig = None
+    if sig is None:
+        return handler
+    params = sig.parameters
+    plain = [t for t in takes if not t.startswith("*")]
+    unknown = [t.lstrip("*") for t in takes if t.lstrip("*") not in params]
+    if unknown:
+        raise AssertionError(f"{name} has no parameter {unknown}")
+    # how many leading positional arguments go to the handler unchanged
+    order = [p.name for p in params.values()
+             if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    direct = 0
+    while direct < min(len(order), len(takes)) and order[direct] == takes[direct]:
+        direct += 1
+    if takes and takes[0].startswith("*") and not takes[0].startswith("**"):
+        direct = -1  # *args first: any number of positional arguments go straight on
+    defaults = {n: (None if p.default is _NOVALUE or p.default is p.empty else p.default)
+                for n, p in params.items()}
+    defaults.update({n: False for n in ("keepdims",) if n in params})
+
+    @functools.wraps(np_fn)
+    def call(*args, **kwargs):
+        if not kwargs and (direct < 0 or len(args) <= direct):
+            return handler(*args)
+        try:
+            bound = sig.bind(*args, **kwargs)
+        except TypeError as exc:
+            # NumPy's C functions take some parameters their text signature calls
+            # positional-only by keyword too (np.empty_like(prototype=x)): so do we
+            args2, kw2 = list(args), dict(kwargs)
+            for pname in [n for n, p in params.items() if p.kind is p.POSITIONAL_ONLY][
+                    len(args):]:
+                if pname not in kw2:
+                    break
+                args2.append(kw2.pop(pname))
+            try:
+                bound = sig.bind(*args2, **kw2)
+            except TypeError:
+                raise TypeError(f"{name}(): {exc}") from None
+        got = bound.arguments
+        for pname, value in got.items():
+            if pname in takes or "*" + pname in takes or "**" + pname in takes:
+                continue
+            p = params[pname]
+            if p.kind is p.VAR_KEYWORD:
+                extra = sorted(value)
+                if extra:
+                    raise TracingError(f"numad cannot trace {name} with {extra} while "
+                                       "tracing; leave them out")
+                continue
+            if not _is_neutral(pname, value, p.default):
+                remedy = ("use the returned value instead of writing into an array"
+                          if pname == "out" else "leave it at its default")
+                raise TracingError(f"numad cannot trace {name}(..., {pname}={value!r}): "
+                                   f"numad does not support {pname!r} while tracing; "
+                                   f"{remedy}")
+        pos, kw = [], {}
+        for t in takes:
+            if t.startswith("**"):
+                kw.update(got.get(t[2:], {}))
+            elif t.startswith("*"):
+                pos.extend(got.get(t[1:], ()))
+            else:
+                v = got.get(t, defaults[t])
+                pos.append(defaults[t] if v is _NOVALUE else v)
+        return handler(*pos, **kw)
+
+    call.__signature__ = sig
+    call.numad_takes = plain
+    return call
+
+
+def _mean(a, axis=None, keepdims=False):
+    return mean(a, axis, keepdims=keepdims)
+
+
+def _var(a, axis=None, ddof=0, keepdims=False, correction=None):
+    return var(a, axis, ddof=ddof if correction is None else correction, keepdims=keepdims)
+
+
+def _std(a, axis=None, ddof=0, keepdims=False, correction=None):
+    return std(a, axis, ddof=ddof if correction is None else correction, keepdims=keepdims)
+
+
+def _cumsum(a, axis=None):
+    return cumulative("cumsum", a, axis)
+
+
+def _cumprod(a, axis=None):
+    return cumulative("cumprod", a, axis)
+
+
+def _reshape(a, shape, order="C"):
+    return reshape_any(a, shape) if order in ("C", None) else reshape(a, shape, order)
+
+
+def _swapaxes(a, axis1, axis2):
+    return index_map(a, lambda m: np.swapaxes(m, axis1, axis2))
+
+
+def _moveaxis(a, source, destination):
+    return index_map(a, lambda m: np.moveaxis(m, source, destination))
+
+
+def _atleast(fn):
+    def each(*arys):
+        return fn(arys[0]) if len(arys) == 1 else tuple(fn(x) for x in arys)
+    return each
+
+
+def _where(condition, x=None, y=None):
+    if x is None and y is None:
+        raise TracingError("numad cannot trace np.where(condition): its answer is a set of "
+                           "indices; use np.where(condition, x, y), or np.nonzero of a "
+                           "constant mask")
+    if x is None or y is None:
+        raise ValueError("either both or neither of x and y should be given")
+    return where(condition, x, y)
+
+
+def _roll(a, shift, axis=None):
+    return index_map(a, lambda m: np.roll(m, shift, axis))
+
+
+def _tile(A, reps):
+    return index_map(A, lambda m: np.tile(m, reps))
+
+
+def _repeat(a, repeats, axis=None):
+    return index_map(a, lambda m: np.repeat(m, repeats, axis))
+
+
+def _flip(m, axis=None):
+    return index_map(m, lambda v: np.flip(v, axis))
+
+
+def _diagonal(a, offset=0, axis1=0, axis2=1):
+    return index_map(a, lambda m: np.diagonal(m, offset, axis1, axis2).copy())
+
+
+def _size_fn(a, axis=None):
+    return _size(a) if axis is None else _shape(a)[axis]
+
+
+def _clip(a, a_min=None, a_max=None, min=None, max=None):  # noqa: A002 - NumPy's names
+    return clip(a, a_min if a_min is not None else min, a_max if a_max is not None else max)
+
+
+def _count_nonzero(a, axis=None, keepdims=False):
+    """The number of nonzero entries, as a traced value with zero derivative (a mask
+    summed): it may be used in arithmetic, or as an int (a recorded branch decision)."""
+    return reduce_sum(elementwise("not_equal", a, 0.0), axis, keepdims)
+
+
+def _broadcast_to(array, shape):
+    return broadcast_to(array, shape)
+
+
+def _pad(array, pad_width, mode="constant", **kwargs):
+    return pad(array, pad_width, mode, **kwargs)
+
+
+def _einsum(*operands):
+    return einsum(*operands)
+
+
+def _interp(*a, **k):
+    raise TracingError("numad cannot trace np.interp: piecewise-linear interpolation has no "
+                       "rule in numad yet; write it with np.searchsorted on constants and "
+                       "np.where")
+
+
+_FUNCTION_ROWS = [
+    # NumPy function, handler, the NumPy parameters it takes (in its positional order)
+    (np.sum, reduce_sum, "a axis keepdims"), (np.prod, reduce_prod, "a axis keepdims"),
+    (np.max, reduce_max, "a axis keepdims"), (np.amax, reduce_max, "a axis keepdims"),
+    (np.min, reduce_min, "a axis keepdims"), (np.amin, reduce_min, "a axis keepdims"),
+    (np.mean, _mean, "a axis keepdims"), (np.var, _var, "a axis ddof keepdims correction"),
+    (np.std, _std, "a axis ddof keepdims correction"),
+    (np.median, median, "a axis keepdims"),
+    (np.cumsum, _cumsum, "a axis"), (np.cumprod, _cumprod, "a axis"),
+    (np.diff, diff, "a n axis prepend append"), (np.sort, sort, "a axis kind order"),
+    (np.clip, _clip, "a a_min a_max min max"), (np.outer, outer, "a b"),
+    (np.einsum, _einsum, "*operands"), (np.tensordot, tensordot, "a b axes"),
+    (np.dot, dot, "a b"), (np.vdot, vdot, "a b"), (np.inner, inner, "a b"),
+    (np.reshape, _reshape, "a shape order"), (np.transpose, transpose, "a axes"),
+    (np.swapaxes, _swapaxes, "a axis1 axis2"),
+    (np.moveaxis, _moveaxis, "a source destination"),
+    (np.ravel, ravel, "a"), (np.squeeze, squeeze, "a axis"),
+    (np.expand_dims, expand_dims, "a axis"), (np.broadcast_to, _broadcast_to, "array shape"),
+    (np.stack, stack, "arrays axis"), (np.concatenate, concatenate, "arrays axis"),
+    (np.hstack, hstack, "tup"), (np.vstack, vstack, "tup"),
+    (np.column_stack, column_stack, "tup"),
+    (np.atleast_1d, _atleast(atleast_1d), "*arys"),
+    (np.atleast_2d, _atleast(atleast_2d), "*arys"),
+    (np.where, _where, "condition x y"), (np.pad, _pad, "array pad_width mode **kwargs"),
+    (np.roll, _roll, "a shift axis"), (np.tile, _tile, "A reps"),
+    (np.repeat, _repeat, "a repeats axis"), (np.flip, _flip, "m axis"),
+    (np.fliplr, lambda m: index_map(m, np.fliplr), "m"),
+    (np.flipud, lambda m: index_map(m, np.flipud), "m"),
+    (np.round, around, "a decimals"), (np.around, around, "a decimals"),
+    (np.diag, diag, "v k"), (np.diagonal, _diagonal, "a offset axis1 axis2"),
+    (np.trace, trace_, "a offset axis1 axis2"), (np.copy, _copy, "a"),
+    (np.zeros_like, like("zeros_like"), "a dtype shape"),
+    (np.ones_like, like("ones_like"), "a dtype shape"),
+    (np.full_like, like("full_like"), "a fill_value dtype shape"),
+    (np.empty_like, like("empty_like"), "prototype dtype shape"),
+    (np.shape, _shape_fn, "a"), (np.ndim, lambda a: len(_shape(a)), "a"),
+    (np.size, _size_fn, "a axis"),
+    (np.all, lambda a, axis=None, keepdims=False: logical_reduce(a, "all", axis, keepdims),
+     "a axis keepdims"),
+    (np.any, lambda a, axis=None, keepdims=False: logical_reduce(a, "any", axis, keepdims),
+     "a axis keepdims"),
+    (np.count_nonzero, _count_nonzero, "a axis keepdims"),
+    (np.argmax, argm("argmax"), "a axis"), (np.argmin, argm("argmin"), "a axis"),
+    (np.linalg.solve, solve, "a b"), (np.linalg.inv, inv, "a"), (np.linalg.det, det, "a"),
+    (np.linalg.slogdet, slogdet, "a"), (np.linalg.cholesky, cholesky, "a upper"),
+    (np.linalg.norm, norm, "x ord axis keepdims"), (np.linalg.eigh, eigh, "a UPLO"),
+    (np.linalg.eigvalsh, eigvalsh, "a UPLO"), (np.matmul, matmul, "x1 x2"),
+    (np.result_type, lambda *arrays_and_dtypes: np.float64, "*arrays_and_dtypes"),
+    (np.isscalar, lambda element: False, "element"),
+    (np.interp, _interp, "x xp fp left right period"),
+]
+FUNCTIONS = {np_fn: _numpy_function(np_fn, handler, takes)
+             for np_fn, handler, takes in _FUNCTION_ROWS}
 
 
 # ---------------------------------------------------------------------------------------
@@ -1885,7 +2232,7 @@ def record(f, args, input_argnums=None, name=None, others_static=True, replayed=
             floats_are_inputs = input_argnums is None or not others_static
             is_input = take_all or (floats_are_inputs and leaf_is_differentiable(leaf))
             if take_all and not (leaf_is_differentiable(leaf) or _is_int_like(leaf)):
-                raise TypeError(f"numad: cannot differentiate with respect to a "
+                raise TracingError(f"numad: cannot differentiate with respect to a "
                                 f"{type(leaf).__name__}; the argument must hold floats or "
                                 "float arrays")
             if not is_input:

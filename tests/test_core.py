@@ -197,7 +197,7 @@ def everything(x, A):
     v = np.linalg.solve(B, x[:3]) + np.linalg.inv(L) @ x[1:4]
     t = np.concatenate([s, v]).max() - s.min()         # concat, amax, amin
     if t > -1e9:                                       # guard
-        t = t + np.linalg.slogdet(B)[1]
+        t = t + np.linalg.slogdet(B)[1] + 0.01 * np.linalg.det(B)   # slogdet, det
     w, V = np.linalg.eigh(B)                           # eigh
     t = t + 0.1 * np.sum(w) + V[0, 2] ** 2
     return t * np.sum(v ** 2)

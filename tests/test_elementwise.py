@@ -364,8 +364,9 @@ CONVENTIONS = [
     ("sqrt'(0) = inf", np.sqrt, (0.0,), (np.inf,)),
     ("sign' = 0", np.sign, (0.0,), (0.0,)),
     ("floor' = 0 at a jump", np.floor, (2.0,), (0.0,)),
-    ("maximum tie", np.maximum, (0.5, 0.5), (0.0, 0.0)),
-    ("minimum tie", np.minimum, (0.5, 0.5), (0.0, 0.0)),
+    # a tie shares equally (as the max/min reductions do): maximum(x, x)' = 1
+    ("maximum tie", np.maximum, (0.5, 0.5), (0.5, 0.5)),
+    ("minimum tie", np.minimum, (0.5, 0.5), (0.5, 0.5)),
     ("pow(0, 2.5)", np.power, (0.0, 2.5), (0.0, 0.0)),
     ("pow(x, 0) at 0", np.power, (0.0, 0.0), (0.0, 0.0)),
     ("pow(2, 3)", np.power, (2.0, 3.0), (12.0, 8.0 * np.log(2.0))),
