@@ -17,7 +17,9 @@ A partial of ``None`` means "identically zero" (``floor``, comparisons): the swe
 skip it instead of multiplying by zero. Partials are written so that they hold at every
 point with the conventions of API.md: ``abs'(0) = 0``, ``sqrt'(0) = inf``, zero slope
 for the step functions, ``maximum``/``minimum`` give 1/2 to each side at a tie (the
-max/min reductions' equal sharing: so ``maximum(x, x)`` has derivative 1).
+max/min reductions' equal sharing: so ``maximum(x, x)`` has derivative 1; against a
+constant operand the tracer records a select instead, whose tie gives the traced side
+0, ``relu'(0) = 0``).
 
 The expression language of partials is small on purpose: arithmetic, comparisons,
 ``select(cond, x, y)`` (a branch-free choice) and the function names in

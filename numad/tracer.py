@@ -834,6 +834,16 @@ def elementwise(name, *operands):
         # NumPy's bool arrays add as `or` and multiply as `and` (Python's bools, the
         # masks of traced scalars, add as numbers: True + True == 2)
         name = "logical_or" if name == "add" else "logical_and"
+    if (name == "maximum" or name == "minimum") and len(operands) == 2 and (
+            isinstance(operands[0], Traced) != isinstance(operands[1], Traced)):
+        x, c = operands if isinstance(operands[0], Traced) else operands[::-1]
+        if not np.any(np.isnan(_as_number(c))):
+            # against a constant, a tie is a kink, where API.md's convention gives the
+            # traced side 0 (relu'(0) = 0): keep the constant where x <= c (x >= c).
+            # Ties of two traced operands share equally, by the op table's partials.
+            # (A NaN x still comes out NaN, as NumPy's maximum gives.)
+            keep = elementwise("less_equal" if name == "maximum" else "greater_equal", x, c)
+            return where(keep, c, x)
     prim = ELEMENTWISE_BY_NAME[name]
     rec = _recorder(operands)
     # a comparison's mask used as a number (np.sum(x < y), mask.astype(float), -mask):

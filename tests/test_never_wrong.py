@@ -465,3 +465,14 @@ def test_in_place_operations_on_the_argument_are_right_and_leave_it_alone():
     x = X.copy()
     assert np.allclose(nd.gradient(f)(x), 4.0 * (2.0 * X + 1.0))
     assert np.array_equal(x, X)
+
+
+def test_a_tie_with_a_constant_is_a_kink_and_a_tie_of_two_traced_values_is_not():
+    # API.md: maximum/minimum take 0 at the kink (relu'(0) = 0); issue 17: maximum(x, x)
+    # is x, so its derivative is 1
+    assert nd.grad(lambda x: np.maximum(x, 0.0))(0.0) == 0.0
+    assert nd.grad(lambda x: np.minimum(1.0, x))(1.0) == 0.0
+    assert np.array_equal(nd.gradient(lambda x: np.sum(np.maximum(x, 0.0)))(
+        np.array([-1.0, 0.0, 2.0])), [0.0, 0.0, 1.0])
+    assert nd.grad(lambda x: np.maximum(x, x))(0.0) == 1.0
+    assert np.isnan(nd.trace(lambda x: np.maximum(x, 0.0), 1.0)(np.nan))
