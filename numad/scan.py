@@ -27,7 +27,7 @@ from . import tracer as T
 from .errors import TracingError
 from .loop_runner import loop_layout
 from .pytree import flatten, unflatten
-from .watch import side_channels
+from .watch import reach, side_channels
 
 STRATEGIES = ("auto", "store_all", "recompute_all", "uniform", "binomial")
 _INPUT = T.OPCODES["input"]
@@ -185,7 +185,8 @@ def _recorded(rec, step, carry_def, init_t, xs_def, xs_t, length, settings):
         x_arg = unflatten(xs_def, [_vector(v) for v in x_in]) if xs_def is not None else None
         # the step is recorded once and replayed at every step: a random draw in it
         # would be the same draw at each
-        with side_channels(step, (), f"the step of nd.scan ({name})"):
+        where = f"the step of nd.scan ({name})"
+        with side_channels(where, reach(step, (), where).generators):
             new_carry, y = _split(step(carry_arg, x_arg), name)
         new_leaves, new_def = flatten(new_carry)
         _check_carry(carry_def, init_t, new_leaves, new_def, name)

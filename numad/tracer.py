@@ -29,7 +29,7 @@ from .optable import ELEMENTWISE_BY_NAME, OPCODES
 from .pytree import as_float_array, flatten, leaf_is_differentiable
 from .kernels import tape_layout
 from .tape import Tape
-from .watch import Volatile as VOLATILE, side_channels, watch_of
+from .watch import Volatile as VOLATILE, reach, side_channels, watch_of
 
 _ADD = OPCODES["add"]
 _SUB = OPCODES["sub"]
@@ -2227,7 +2227,7 @@ def record(f, args, input_argnums=None, name=None, others_static=True, replayed=
     while tracing; ``nd.grad`` and friends, which trace at every call, pass False.
     """
     name = name or getattr(f, "__name__", "f")
-    watch = watch_of(f, args, name) if replayed else None
+    reached = reach(f, args, name) if replayed else None
     rec = Recorder()
     call_args, arg_treedefs, leaf_roles, input_entries = [], [], [], []
     for k, arg in enumerate(args):
@@ -2264,7 +2264,7 @@ def record(f, args, input_argnums=None, name=None, others_static=True, replayed=
     stack.append(rec)
     try:
         if replayed:
-            with side_channels(f, args, name):
+            with side_channels(name, reached.generators):
                 out = f(*call_args)
         else:
             out = f(*call_args)
@@ -2283,6 +2283,7 @@ def record(f, args, input_argnums=None, name=None, others_static=True, replayed=
         stack.pop()
     tape = finish(rec, out, arg_treedefs, leaf_roles, input_entries, name)
     tape.fun = _Retrace(f, input_argnums, name, others_static)
+    watch = watch_of(reached) if replayed else None
     if watch is not None:
         # f changed what it reads while it ran (a counter, an accumulator, a cache):
         # its tape is f at this one call, never to be replayed

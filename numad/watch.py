@@ -153,6 +153,7 @@ class _Gatherer:
         self.seen = set()      # ids of functions and objects already walked
         self.keep = []         # keeps walked objects alive, so their ids stay theirs
         self.full = False
+        self.generators = []   # the random generators met on the way (side_channels)
 
     def probe(self, holder, key, value, label, depth):
         """Watch ``holder[key]`` (see ``Watch``), whose value is now ``value``."""
@@ -195,9 +196,10 @@ class _Gatherer:
             self.function(value, depth)
         elif isinstance(value, tuple):
             self.contents(value, label, depth)
-        elif isinstance(value, (types.ModuleType, type, types.BuiltinFunctionType,
-                                np.ufunc, np.random.Generator, np.random.RandomState,
-                                _random.Random)):
+        elif isinstance(value, (np.random.Generator, np.random.RandomState, _random.Random)):
+            if all(g is not value for g in self.generators):
+                self.generators.append(value)
+        elif isinstance(value, (types.ModuleType, type, types.BuiltinFunctionType, np.ufunc)):
             return
         elif depth > 0 and hasattr(value, "__dict__") and type(value).__module__ and \
                 (type(value).__module__.partition(".")[0] not in _LIBRARIES):
@@ -278,9 +280,9 @@ def _global_names(code):
     return frozenset(names)
 
 
-def watch_of(f, args, name):
-    """A ``Watch`` of what ``f`` reads besides its arguments (and of the attributes of
-    the objects among ``args``), or None when there is nothing to watch."""
+def reach(f, args, name):
+    """Walk what ``f`` can reach besides its arguments (and the objects among ``args``):
+    the probes of its ``Watch`` and the random generators ``side_channels`` checks."""
     gather = _Gatherer()
     gather.function(f)
     from .pytree import flatten  # (the pytree module is below this one)
@@ -295,6 +297,11 @@ def watch_of(f, args, name):
                       "arguments; only the first are watched for changes, so a change to "
                       "another one is not seen by a cached tape. Pass what changes as an "
                       "argument", RuntimeWarning, stacklevel=4)
+    return gather
+
+
+def watch_of(gather):
+    """The ``Watch`` of a walk (``reach``), or None when there is nothing to watch."""
     return Watch(gather.probes) if gather.probes else None
 
 
@@ -328,78 +335,6 @@ def _states_equal(a, b):
     if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
         return np.array_equal(a, b)
     return a == b
-
-
-def _reachable_generators(f, args):
-    """The random generators ``f`` can reach: its globals, cells, defaults, the
-    objects among its arguments (one level into their attributes)."""
-    found, seen = [], set()
-
-    def take(v):
-        if isinstance(v, (np.random.Generator, np.random.RandomState, _random.Random)) \
-                and id(v) not in seen:
-            seen.add(id(v))
-            found.append(v)
-            return True
-        return False
-
-    def scan_function(fn, depth):
-        if depth <= 0 or id(fn) in seen:
-            return
-        seen.add(id(fn))
-        if isinstance(fn, types.MethodType):
-            look(fn.__self__, depth)
-            fn = fn.__func__
-        if isinstance(fn, functools.partial):
-            for v in (*fn.args, *fn.keywords.values(), fn.func):
-                look(v, depth)
-            return
-        if not isinstance(fn, types.FunctionType):
-            return
-        if getattr(fn, "__wrapped__", None) is not None:
-            scan_function(fn.__wrapped__, depth)
-        own = _own_function(fn)
-        if _library_function(fn) and not own:
-            return
-        for cell in fn.__closure__ or ():
-            try:
-                look(cell.cell_contents, depth)
-            except ValueError:
-                pass
-        if own:
-            return
-        g = fn.__globals__
-        for var in _global_names(fn.__code__):
-            if var in g:
-                look(g[var], depth)
-        for v in fn.__defaults__ or ():
-            look(v, depth)
-
-    def look(v, depth):
-        if take(v):
-            return
-        if isinstance(v, (types.FunctionType, types.MethodType, functools.partial)):
-            scan_function(v, depth - 1)
-        elif isinstance(v, (list, tuple)) and depth > 0:
-            for u in v[:64]:
-                take(u)
-        elif isinstance(v, dict) and depth > 0:
-            for u in list(v.values())[:64]:
-                take(u)
-        elif hasattr(v, "__dict__") and not isinstance(v, (types.ModuleType, type)) \
-                and depth > 0 and id(v) not in seen:
-            seen.add(id(v))
-            for u in list(vars(v).values())[:64]:
-                look(u, depth - 1)
-
-    scan_function(f, 4)
-    from .pytree import flatten
-    for arg in args:
-        leaves, _ = flatten(arg)
-        for leaf in leaves:
-            if not isinstance(leaf, (float, int, np.ndarray)):
-                look(leaf, 2)
-    return found
 
 
 _LEGACY = np.random.mtrand._rand  # the generator behind np.random.normal & co.
@@ -483,13 +418,14 @@ _CLOCKS = _Clocks()
 
 class side_channels:
     """Around a trace that will be replayed: refuse random draws and clocks (see the
-    module's docstring). ``with side_channels(f, args, name): f(*args)``."""
+    module's docstring), ``with side_channels(name, reach(f, args, name).generators):``
+    around ``f(*args)``."""
 
     __slots__ = ("name", "generators", "before")
 
-    def __init__(self, f, args, name):
+    def __init__(self, name, generators=()):
         self.name = name
-        self.generators = [_LEGACY, _random._inst] + _reachable_generators(f, args)
+        self.generators = [_LEGACY, _random._inst, *generators]
 
     def __enter__(self):
         self.before = [_generator_state(g) for g in self.generators]
