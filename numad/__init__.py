@@ -6,6 +6,7 @@ from .adapters import gradient, hessian, hvp, jacobian, value_and_gradient
 from .checking import check_grad, numerical_gradient
 from .checkpoint import checkpoint_schedule
 from .config import config
+from .custom import custom_jvp, custom_vjp, primitive
 from .dual import Dual
 from .errors import ControlFlowChanged, TracingError
 from .functions import (abs, arccos, arccosh, arcsin, arcsinh, arctan, arctan2, arctanh,

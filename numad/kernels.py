@@ -60,12 +60,13 @@ EIGH = OPCODES["eigh"]
 GUARD = OPCODES["guard"]
 SCAN = OPCODES["scan"]
 DET = OPCODES["det"]
+CUSTOM = OPCODES["custom"]
 ELEMENTWISE_END = N_ELEMENTWISE
 
 # Every opcode a sweep knows; tests compare these with the op table.
 FORWARD_HANDLES = (INPUT, CONST, ALIAS, WHERE, GATHER, SCATTER_SET, SCATTER_ADD, SUM, PROD,
                    AMAX, AMIN, CUMSUM, CUMPROD, MATMUL, CONCAT, SORT, SOLVE, INV, SLOGDET,
-                   CHOLESKY, EIGH, GUARD, SCAN, DET)
+                   CHOLESKY, EIGH, GUARD, SCAN, DET, CUSTOM)
 REVERSE_HANDLES = FORWARD_HANDLES
 TANGENT_HANDLES = FORWARD_HANDLES
 
@@ -391,7 +392,7 @@ def forward_entry(i, op, args, off, size, pstart, params, aux_off, vals, aux):
                 # nan is a decision too: a recorded nan must stay nan
                 if not (vals[ao + k] != vals[ao + k] and vals[yo + k] != vals[yo + k]):
                     return True
-    elif o == SCAN:
+    elif o == SCAN or o == CUSTOM:
         # a loop's results come from the scan driver, which the tape calls between
         # sweeps over the entries around the loop; a sweep reaching one reports it
         return True
@@ -422,7 +423,7 @@ def reverse_entry(i, op, args, off, size, pstart, params, aux_off, first, vals, 
         bo = off[b] if b >= 0 else 0
         array_elementwise_reverse(o, n, vals, adj, yo, off[a], sa, bo, sb,
                                   op[a] != CONST, need_b, first[i, 0], first[i, 1])
-    elif o == INPUT or o == CONST or o == ALIAS or o == GUARD or o == SCAN:
+    elif o == INPUT or o == CONST or o == ALIAS or o == GUARD or o == SCAN or o == CUSTOM:
         pass  # (a loop is reversed by the scan driver)
     elif o == WHERE:
         c = params[pstart[i]]  # where's third input
@@ -685,7 +686,7 @@ def tangent_entry(i, op, args, off, size, pstart, params, aux_off, vals, aux, ta
         sb = 1 if b >= 0 and size[b] > 1 else 0
         bo = off[b] if b >= 0 else 0
         elementwise_tangent(o, n, L, vals, tan, yo, off[a], sa, bo, sb)
-    elif o == INPUT or o == CONST or o == ALIAS or o == SCAN:
+    elif o == INPUT or o == CONST or o == ALIAS or o == SCAN or o == CUSTOM:
         pass  # (a loop's tangents come from the scan driver)
     elif o == GUARD:
         for k in range(n * L):

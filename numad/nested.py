@@ -215,6 +215,17 @@ def reverse_range(rec, adj, lo, hi, start):
         rule(rec, i, a, b, c, g, adj, start)
 
 
+def traced_entry(rec, j):
+    """Entry ``j`` of the recorder as a traced value (for rules defined elsewhere)."""
+    return _entry(rec, j)
+
+
+def add_adjoint(rec, adj, j, g, shape):
+    """Add the traced contribution ``g`` (summed/reshaped to ``shape``) to the adjoint
+    of entry ``j``."""
+    _add(adj, j, _fit(g, shape))
+
+
 def register_rule(name, rule):
     """Add the traced reverse rule of a structural op defined above this module
     (``rule(rec, i, a, b, c, g, adj, start)``, as the rules below)."""

@@ -190,6 +190,9 @@ STRUCTURAL = [
                 "it from the loop body just before it (numad/scan_kernels.py)"),
     ("det", 1, "det A of a square matrix; its derivative is the cofactor matrix, which "
                "exists at singular A too (det is not exp(logabsdet) there)"),
+    ("custom", -1, "a function with a derivative rule of its own (nd.custom_vjp, "
+                   "nd.custom_jvp, nd.primitive): its rule runs between the sweeps over "
+                   "the entries around it (numad/custom.py)"),
 ]
 
 ELEMENTWISE = []

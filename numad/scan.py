@@ -196,6 +196,15 @@ def _recorded(rec, step, carry_def, init_t, xs_def, xs_t, length, settings):
     finally:
         rec.scan_depth -= 1
     be = rec.n
+    inner = [q for q in rec.customs if bs <= q < be]
+    if inner:
+        # a call with a derivative rule of its own runs its Python between the sweeps,
+        # which the compiled loop driver cannot do: record every step instead (the
+        # step recorded once stays behind as dead entries, its calls made constants)
+        for q in inner:
+            rec.codes[3 * q] = _CONST
+            del rec.customs[q]
+        return unrolled(rec, step, carry_def, init_t, xs_def, xs_t, length)
     loop = ScanLoop(name=name, step=step, body_start=bs, body_stop=be, length=length,
                     init=[t._i for t in init_t], carry_in=[t._i for t in carry_in],
                     carry_out=[t._i for t in carry_out], xs=[t._i for t in xs_t],

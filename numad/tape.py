@@ -15,6 +15,7 @@ import numpy as np
 
 from . import kernels as K
 from .errors import ControlFlowChanged
+from .custom_runner import CustomRun
 from .loop_runner import LoopRun, loop_runs
 from .optable import ELEMENTWISE, N_ELEMENTWISE, N_OPS, OPCODES, OPNAMES
 from .pytree import flatten, unflatten
@@ -62,7 +63,7 @@ class Tape:
 
     def __init__(self, *, op, args, off, opnd, size, pstart, params, aux_off, aux, vals, shapes,
                  arg_treedefs, leaf_roles, input_entries, output_entries, out_treedef,
-                 name="f", scans=None):
+                 name="f", scans=None, customs=None):
         self.op = op
         self.args = args
         self.off = off
@@ -93,6 +94,11 @@ class Tape:
         self.structure = (op, args, opnd, off, size, pstart, params, aux_off)
         # the loops recorded by nd.scan: the sweeps stop at each, and its driver runs it
         loops, pinned = loop_runs(self, scans) if scans else ([], np.zeros(len(op), bool))
+        # the calls with a derivative rule of their own (numad/custom.py): the sweeps
+        # stop at each too, and its rule adds into its inputs' adjoints (never assigns)
+        self.customs = dict(customs) if customs else {}
+        for call in self.customs.values():
+            pinned[call.in_entries] = True
         self.first, self.clear = K.first_writers(
             op, args, size, pstart, params, np.asarray(self.output_entries, dtype=np.int64),
             _WRITES_ARRAY_OPERAND, pinned)
@@ -102,8 +108,9 @@ class Tape:
         self._tan = None
         self._has_guards = bool(np.any(op == _GUARD))
         self.loops = [LoopRun(loop, self) for loop in loops]
+        self.stops = self._stops()
         # whether the one-kernel Hessian-vector sweep takes this tape
-        self.hvp_capable = not self.loops and bool(np.all(
+        self.hvp_capable = not self.stops and bool(np.all(
             (op < N_ELEMENTWISE) | np.isin(op, np.asarray(K.HVP_STRUCTURAL))))
         self._hvp_buffers = None
         # (start, size, output entry) when the tape is f(x) of one array to one scalar:
@@ -138,7 +145,15 @@ class Tape:
         twin.partials = np.zeros_like(self.partials)
         twin._adj = twin._tan = twin._hvp_buffers = None
         twin.loops = [LoopRun(run.loop, twin) for run in self.loops]
+        twin.stops = twin._stops()
         return twin
+
+    def _stops(self):
+        """Where the sweeps stop for a driver of their own: the loops and the custom
+        calls, in tape order (each has ``bs``, ``p``, ``forward``, ``reverse`` and
+        ``tangents``; the sweeps run up to ``bs`` and resume after ``p``)."""
+        runs = self.loops + [CustomRun(p, call) for p, call in self.customs.items()]
+        return sorted(runs, key=lambda run: run.p)
 
     def stale(self):
         """Why the tape no longer is its function (a value it reads besides its
@@ -182,6 +197,9 @@ class Tape:
         """One line of the Wengert list: index, operation, inputs, value."""
         name = OPNAMES[int(self.op[i])]
         ins = [f"v{int(a)}" for a in self.args[i] if a >= 0]
+        if i in self.customs:
+            name = self.customs[i].name
+            ins = [f"v{e}" for e in self.customs[i].in_entries]
         if name == "where":
             ins.append(f"v{int(self.params[self.pstart[i]])}")
         if name == "concat":
@@ -247,7 +265,7 @@ class Tape:
         """The forward sweep over every entry, each loop run by its driver between the
         sweeps over the entries around it. Returns -1 or the index of a failed guard."""
         start = 0
-        for run in self.loops:
+        for run in self.stops:
             failed = self._forward_range(start, run.bs, ignore_guards)
             if failed < 0:
                 failed = run.forward(self)
@@ -270,7 +288,7 @@ class Tape:
         """The reverse sweep over every entry into ``adj`` (seeded, cleared), each loop
         reversed by its driver under its checkpoint schedule."""
         stop = len(self.op)
-        for run in reversed(self.loops):
+        for run in reversed(self.stops):
             K.reverse_sweep(*self.reverse_structure, self.vals, self.partials, self.aux, adj,
                             run.p + 1, stop)
             failed = run.reverse(self, adj)
@@ -292,7 +310,7 @@ class Tape:
         """Forward sweep and reverse sweep seeded at entry ``out``, in one kernel call,
         at the inputs already loaded. Returns -1, or the index of a failed guard; the
         adjoints are then in ``self._adj``."""
-        if self.loops:
+        if self.stops:
             failed = self._forward_sweeps()
             if failed >= 0:
                 return failed
@@ -338,7 +356,7 @@ class Tape:
             o, n = self.off[e], self.size[e]
             tan[o * L:(o + n) * L] = np.asarray(t, dtype=np.float64).reshape(n * L)
         start = 0
-        for run in self.loops:
+        for run in self.stops:
             K.tangent_sweep(*self.structure, self.vals, self.partials, self.aux, tan, L,
                             start, run.bs)
             failed = run.tangents(self, tan, L)
@@ -492,8 +510,8 @@ class Tape:
             raise ValueError(f"numad: a batch for an input of shape {in_shape} has shape "
                              f"(rows,) + {in_shape}, not {X.shape}")
         rows = X.shape[0]
-        if self.loops:
-            # a tape with loops runs row by row (the parallel batch kernel has no driver)
+        if self.stops:
+            # a tape with loops or custom calls runs row by row (the parallel batch kernel has no driver)
             results = [self.value_and_gradient(x) if gradient else (self(x), None)
                        for x in (X if in_shape else X.ravel())]
             values = np.array([np.asarray(v) for v, _ in results])

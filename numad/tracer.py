@@ -47,7 +47,7 @@ class Recorder:
     """The growing tape of one trace: Python lists, turned into arrays by ``finish``."""
 
     __slots__ = ("codes", "vals", "arrays", "params", "aux_sizes", "consts", "live", "scans",
-                 "scan_depth", "refused")
+                 "scan_depth", "refused", "customs")
 
     def __init__(self):
         # op, input a, input b of every entry, flat; an alias keeps in slot b where its
@@ -62,6 +62,7 @@ class Recorder:
         self.scans = {}      # scan entry -> its loop (numad/scan.py's ScanLoop)
         self.scan_depth = 0  # > 0 while a scan's step is being recorded
         self.refused = False  # a float() of a traced value was refused (see record)
+        self.customs = {}    # custom entry -> its call (numad/custom_runner.py's Call)
 
     @property
     def n(self):
@@ -2330,7 +2331,8 @@ def finish(rec, out, arg_treedefs, leaf_roles, input_entries, name):
     arrays = tape_arrays(rec)
     return Tape(**arrays, arg_treedefs=arg_treedefs, leaf_roles=leaf_roles,
                 input_entries=input_entries, output_entries=output_entries,
-                out_treedef=out_treedef, name=name, scans=rec.scans)
+                out_treedef=out_treedef, name=name, scans=rec.scans,
+                customs=rec.customs)
 
 
 def tape_arrays(rec):
