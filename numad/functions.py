@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import extensions
 from . import tracer as T
 from .dual import Dual, dual_elementwise
 from .optable import ELEMENTWISE_BY_NAME
@@ -83,7 +84,7 @@ minimum = _elementwise("minimum")
 hypot = _elementwise("hypot")
 erf = _elementwise("erf")
 erfc = _elementwise("erfc")
-norm_cdf = _elementwise("ndtr", "norm_cdf")
+norm_cdf = extensions.norm_cdf  # an nd.primitive (numad/extensions.py)
 expit = _elementwise("expit")
 
 
@@ -171,15 +172,9 @@ def where(condition, x, y):
 
 def logsumexp(a, axis=None, keepdims=False):
     """``log(sum(exp(a)))`` without overflow (scipy.special.logsumexp's ``a``, ``axis``,
-    ``keepdims``); its gradient is the softmax."""
-    x = a
-    if isinstance(x, T.Traced):
-        return T.logsumexp(x, axis, keepdims)
-    x = np.asarray(x, dtype=np.float64)
-    m = np.max(x, axis=axis, keepdims=True)
-    m = np.where(np.isfinite(m), m, 0.0)
-    out = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
-    return _plain(out if keepdims else np.squeeze(out, axis=axis))
+    ``keepdims``); its gradient is the softmax. An ``nd.primitive``
+    (``numad/extensions.py``): one tape entry."""
+    return extensions.logsumexp(a, axis, keepdims)
 
 
 sum = _dispatch(np.sum, _dual_linear(np.sum))  # noqa: A001

@@ -2191,6 +2191,14 @@ FUNCTIONS = {np_fn: _numpy_function(np_fn, handler, takes)
              for np_fn, handler, takes in _FUNCTION_ROWS}
 
 
+def register_function(np_fn, handler, takes):
+    """Trace calls of the NumPy function ``np_fn`` on traced values with ``handler``,
+    which takes the parameters named in ``takes`` (a space-separated list, in order;
+    the others must keep their defaults). For modules above the tracer that define a
+    function with the extension API (``numad/extensions.py``)."""
+    FUNCTIONS[np_fn] = _numpy_function(np_fn, handler, takes)
+
+
 # ---------------------------------------------------------------------------------------
 # Recording a whole function
 

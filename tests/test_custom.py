@@ -26,7 +26,7 @@ def fd(f, x, h=1e-6):
         e[k] = h
         cols.append((np.asarray(f((x.ravel() + e).reshape(x.shape)))
                      - np.asarray(f((x.ravel() - e).reshape(x.shape)))) / (2 * h))
-    return np.stack(cols, axis=-1)
+    return np.stack(cols, axis=-1).reshape(np.shape(cols[0]) + x.shape)
 
 
 # ---- a function numad cannot trace, with a vjp rule: sin by math on floats ---------------
@@ -347,3 +347,50 @@ def test_second_derivatives_need_a_traceable_fwd():
     assert np.isclose(nd.grad(opaque)(0.5), math.exp(0.5))
     with pytest.raises(nd.TracingError, match="fwd"):
         nd.hessian(lambda t: opaque(t[0]))(np.array([0.5]))
+
+
+# ---- numad's own functions defined with the extension API (numad/extensions.py) -----------
+
+A3 = np.array([[1.0, 2.0, 0.5], [0.3, -1.0, 2.0], [1.5, 0.2, 0.1]])
+
+
+@pytest.mark.parametrize("ord_", [2, -2, "nuc"])
+def test_matrix_norms_by_singular_values_against_closed_form(ord_):
+    U, s, Vt = np.linalg.svd(A3)
+    expect = {2: np.outer(U[:, 0], Vt[0]), -2: np.outer(U[:, -1], Vt[-1]),
+              "nuc": U @ Vt}[ord_]
+    value, _ = nd.value_and_gradient(lambda a: np.linalg.norm(a, ord_))(A3)
+    assert np.isclose(value, np.linalg.norm(A3, ord_))
+    assert np.allclose(nd.grad(lambda a: np.linalg.norm(a, ord_))(A3), expect, rtol=1e-10)
+    assert np.allclose(nd.gradient(lambda a: np.linalg.norm(a, ord_))(A3 * 2), expect, rtol=1e-10)
+
+
+def test_singular_values_in_both_modes_and_second_order_refused():
+    def sv(a):
+        return np.linalg.svd(a, compute_uv=False)
+
+    Jr = nd.jacobian(sv, mode="reverse")(A3)
+    assert np.allclose(nd.jacobian(sv, mode="forward")(A3), Jr, rtol=1e-10)
+    assert np.allclose(Jr, fd(sv, A3), rtol=1e-6, atol=1e-8)
+    with pytest.raises(nd.TracingError, match="compute_uv=False"):
+        nd.grad(lambda a: np.sum(np.linalg.svd(a)[1]))(A3)
+    with pytest.raises(nd.TracingError, match="second derivatives of singular values"):
+        nd.hessian(lambda a: np.linalg.norm(a.reshape(3, 3), "nuc"))(A3.ravel())
+
+
+def test_logsumexp_and_norm_cdf_are_primitives_of_one_entry():
+    x = np.array([[0.3, -1.0, 2.0], [0.5, 0.1, -0.4]])
+    tape = nd.trace(lambda x: np.sum(nd.logsumexp(x, axis=1)), x)
+    assert "logsumexp" in str(tape)
+    for axis in (None, 0, 1, (0, 1)):
+        f = lambda x: np.sum(np.sin(nd.logsumexp(x, axis=axis)))   # noqa: E731
+        assert np.allclose(nd.grad(f)(x), fd(f, x), rtol=1e-7, atol=1e-9)
+    v = x[0]
+    H = nd.hessian(lambda v: nd.logsumexp(v * np.arange(1.0, 4.0)))(v)
+    w = np.arange(1.0, 4.0)
+    p = np.exp(v * w - np.log(np.sum(np.exp(v * w))))
+    assert np.allclose(H, np.outer(w, w) * (np.diag(p) - np.outer(p, p)), rtol=1e-10)
+    pdf = np.exp(-v ** 2 / 2) / np.sqrt(2 * np.pi)
+    assert np.allclose(nd.grad(lambda v: np.sum(nd.norm_cdf(v)))(v), pdf, rtol=1e-12)
+    assert np.allclose(nd.norm_cdf(nd.Dual(v, 1.0)).tangent, pdf, rtol=1e-12)
+    assert np.isclose(nd.norm_cdf(0.0), 0.5)

@@ -423,6 +423,7 @@ KEYWORD_CALLS = {
     np.linalg.slogdet: (SPD, lambda x: dict(a=x)),
     np.linalg.cholesky: (SPD, lambda x: dict(upper=True)),  # a is positional-only
     np.linalg.norm: (X23, lambda x: dict(x=x, ord=1, axis=1, keepdims=True)),
+    np.linalg.svd: (X23, lambda x: dict(a=x, full_matrices=False, compute_uv=False)),
     np.linalg.eigh: (SPD, lambda x: dict(a=x, UPLO="U")),
     np.linalg.eigvalsh: (SPD, lambda x: dict(a=x, UPLO="L")),
     np.matmul: (X23, None),
