@@ -139,22 +139,22 @@ def value_and_gradient(f):
             # the optimizer's hot path: one float array, a cached tape, one kernel call
             tapes = cache.tapes.get((x.shape,))
             tape = tapes[0] if tapes else None
-            if tape is not None and tape._owner != get_ident():
+            if tape is not None and tape.owner != get_ident():
                 tape = tape.local()
             if tape is not None and tape.single_input is not None and (
                     tape.watch is None or tape.watch.holds()):
                 start, n, out = tape.single_input
                 tape.vals[start:start + n] = x.ravel()
                 if tape.sweep_value_and_gradient(out) < 0:
-                    g = tape._adj[start:start + n].reshape(x.shape)
+                    g = tape.adjoints[start:start + n].reshape(x.shape)
                     return float(tape.vals[tape.off[out]]), g.copy()
         args = (x,) + args
         if _nested((args, kwargs)):
             return value_and_grad(f)(*args, **kwargs)
         tape = cache.tape_at(args, kwargs)
-        out = tape._scalar_output("nd.value_and_gradient")
+        out = tape.scalar_output("nd.value_and_gradient")
         adj = tape.reverse([(out, 1.0)])
-        return float(tape.vals[tape.off[out]]), tape._gather_inputs(adj, None, 0)
+        return float(tape.vals[tape.off[out]]), tape.gather_inputs(adj, None, 0)
 
     fun.cache = cache
     return fun
@@ -271,7 +271,7 @@ def hvp(f):
             seen = last.point[0]
             if not np.array_equal(x, seen):
                 tape.vals[start:start + n] = x.ravel()
-                if tape._forward_sweeps() < 0:
+                if tape.forward_sweeps() < 0:
                     last.point = (x.copy(),)
                     return tape.hvp_single(p).reshape(x.shape)
                 last.tape = None  # a branch changed here: the full path re-traces
@@ -297,7 +297,7 @@ def hvp(f):
                              f"{tape.size[e]}")
         if last.kernel:
             # forward over reverse on f's own tape, one kernel
-            out = tape._scalar_output("nd.hvp")
+            out = tape.scalar_output("nd.hvp")
             Hp = tape.read(tape.hvp_loaded(out, [(e, direction)]), e).copy()
         else:
             # a tangent sweep over the recorded gradient of f

@@ -3,7 +3,12 @@
 Every operation on a ``Dual`` is a row of the op table (``numad/optable.py``): the value
 comes from the row's NumPy function and the tangent from the row's partial derivative
 expressions, evaluated here with NumPy. No derivative rule is written in this module, so
-a ``Dual`` can never disagree with the tape's sweeps about what a derivative is.
+a ``Dual`` can never disagree with the tape's sweeps about what a derivative is. Which
+ufunc is which row comes from the table too (``optable.UFUNC_ROWS``, as the tracer's
+``UFUNCS``); the ufuncs that are compositions of rows (``np.logaddexp``, ``np.fmax``,
+...) run the tracer's own formulas from ``numad/compositions.py`` on Duals. Python's
+operators are the ufuncs NumPy's arrays use for them (``+`` is ``np.add``). The only
+rules written here are those of the structural ``where`` and ``matmul``.
 
 The tangent rule of ``y = op(a, b)`` is ``y' = dy/da * a' + dy/db * b'``, where a zero
 tangent contributes nothing, even where the partial is ``inf`` or ``nan``: a constant
@@ -21,9 +26,10 @@ import numbers
 import numpy as np
 import scipy.special as sps
 
-from .optable import ELEMENTWISE, ELEMENTWISE_BY_NAME, EXPRESSION_FUNCTIONS
+from .compositions import COMPOSITIONS, Ops, extreme_against_constant
+from .optable import ELEMENTWISE, ELEMENTWISE_BY_NAME, EXPRESSION_FUNCTIONS, UFUNC_ROWS
 
-__all__ = ["Dual", "dual_elementwise"]
+__all__ = ["Dual", "dual_elementwise", "dual_where"]
 
 
 # ---------------------------------------------------------------------------------
@@ -76,16 +82,6 @@ def _evaluate(name, code, a, b, y):
             f"Dual: the partial derivative of {name!r} uses {exc.name!r}, which has no NumPy "
             f"meaning in numad/dual.py (_numpy_meaning); add one there"
         ) from None
-
-
-# NumPy ufuncs -> rows. ``np.positive`` computes both ``copy`` and ``stop_gradient``;
-# called by a user it means ``copy``. The first row listing a ufunc wins, then aliases.
-_UFUNC_ROWS = {}
-for _row in ELEMENTWISE:
-    if isinstance(_row.numpy, np.ufunc):
-        _UFUNC_ROWS.setdefault(_row.numpy, _row.name)
-del _row
-_UFUNC_ROWS.update({np.positive: "copy", np.fabs: "abs", np.float_power: "pow"})
 
 
 # ---------------------------------------------------------------------------------
@@ -219,13 +215,120 @@ def dual_elementwise(name, *operands):
         raise ValueError(f"dual_elementwise: no elementwise primitive named {name!r} in the op table")
     if len(operands) != row.arity:
         raise TypeError(f"dual_elementwise: {name!r} takes {row.arity} operand(s), got {len(operands)}")
-    return _apply(row, operands)
+    return _row(name, *operands)
 
 
-def _binary(name, a, b):
+def _row(name, *operands):
+    """Row ``name`` on Duals and constants, as the tracer's ``elementwise`` records it:
+    ``maximum``/``minimum`` of a Dual and a constant (not a Dual) without NaN is the
+    select of ``compositions.extreme_against_constant`` (a tie with a constant is a kink,
+    slope 0), as for a traced value and a constant."""
+    if (name == "maximum" or name == "minimum") and (
+            isinstance(operands[0], Dual) != isinstance(operands[1], Dual)):
+        x, c = operands if isinstance(operands[0], Dual) else operands[::-1]
+        if not np.any(np.isnan(_real_array(c, "operand"))):
+            return extreme_against_constant(_DUAL_OPS, name, x, c)
+    return _apply(ELEMENTWISE_BY_NAME[name], operands)
+
+
+def dual_where(cond, x, y):
+    """``x`` where ``cond`` holds, else ``y``, for Duals and constants, with NumPy's
+    broadcasting; each entry's tangent is the taken side's, so the untaken side's inf or
+    nan never leaks into it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from numad.dual import Dual, dual_where
+    >>> dual_where(np.array([True, False]), Dual(np.array([1.0, 2.0]), 1.0), 0.0).tangent
+    array([1., 0.])
+    """
+    c = np.asarray(cond.value if isinstance(cond, Dual) else cond).astype(bool)
+    values = [np.asarray(v.value) if isinstance(v, Dual) else _real_array(v, "operand")
+              for v in (x, y)]
+    out = np.where(c, *values)
+    duals = [v for v in (x, y) if isinstance(v, Dual)]
+    if not duals:
+        return _unwrap(out)
+    ndir = _common_ndir("where", duals)
+    lanes = () if ndir is None else (ndir,)
+
+    def tangent(v):
+        if not isinstance(v, Dual) or (ndir is not None and v._ndir is None):
+            return 0.0   # a constant, or a one-direction Dual whose tangent is zero
+        return np.asarray(v.tangent)
+    cm = c if ndir is None else c[..., None]
+    t = np.broadcast_to(np.where(cm, tangent(x), tangent(y)), out.shape + lanes).copy()
+    return Dual._make(_unwrap(out), _unwrap(t), ndir)
+
+
+def _matmul(a, b):
+    """``a @ b`` of Duals and constant arrays: ``(a @ b)' = a' @ b + a @ b'``, lane by
+    lane when the tangents carry several directions."""
+    duals = [v for v in (a, b) if isinstance(v, Dual)]
+    va, vb = [np.asarray(v.value) if isinstance(v, Dual) else _real_array(v, "operand")
+              for v in (a, b)]
+    y = np.matmul(va, vb)
+    ndir = _common_ndir("matmul", duals)
+
+    def lane(v, k):
+        """v's tangent in direction k, or None where it has none (a constant)."""
+        if not isinstance(v, Dual) or (ndir is not None and v._ndir is None):
+            return None
+        t = np.asarray(v.tangent)
+        return t if k is None else t[..., k]
+
+    def tangent(k):
+        t = np.zeros(np.shape(y))
+        ta, tb = lane(a, k), lane(b, k)
+        if ta is not None:
+            t = t + np.matmul(ta, vb)
+        if tb is not None:
+            t = t + np.matmul(va, tb)
+        return t
+    t = tangent(None) if ndir is None else np.stack([tangent(k) for k in range(ndir)], -1)
+    return Dual._make(_unwrap(y), _unwrap(t), ndir)
+
+
+_DUAL_OPS = Ops(row=_row, where=dual_where)
+
+
+def _knows(ufunc):
+    return ufunc in UFUNC_ROWS or ufunc in COMPOSITIONS or ufunc is np.matmul
+
+
+def _call(ufunc, operands):
+    """NumPy's ``ufunc`` on Duals and constants: its op-table row (``optable.UFUNC_ROWS``,
+    the tracer's ``UFUNCS``), its composition of rows (``compositions.COMPOSITIONS``,
+    the tracer's too), or ``np.matmul``; the same ufuncs that the tracer records."""
+    name = UFUNC_ROWS.get(ufunc)
+    if name is not None:
+        return _row(name, *operands)
+    if ufunc is np.matmul:
+        return _matmul(*operands)
+    # a composition's intermediate steps (inf - inf on a side it then drops) are its own
+    # business: NumPy's ufunc does not warn about them either
+    with np.errstate(all="ignore"):
+        out = COMPOSITIONS[ufunc](_DUAL_OPS, *operands)
+    return out if isinstance(out, Dual) else _without_tangent(ufunc.__name__, out, operands)
+
+
+def _without_tangent(name, out, operands):
+    """A composition that chose a constant operand (``np.fmax(Dual(nan), 1.0)`` is 1.0)
+    still answers with a Dual, of the broadcast shape, with a zero tangent."""
+    ndir = _common_ndir(name, [x for x in operands if isinstance(x, Dual)])
+    shape = np.broadcast_shapes(*(np.shape(x.value if isinstance(x, Dual) else x)
+                                  for x in operands))
+    value = np.broadcast_to(_real_array(out, "result"), shape).copy()
+    tangent = np.zeros(shape if ndir is None else shape + (ndir,))
+    return Dual._make(_unwrap(value), _unwrap(tangent), ndir)
+
+
+def _operator(ufunc, a, b):
+    """A Python operator: the ufunc NumPy's arrays use for it, as for a call of it."""
     if not (_is_operand(a) and _is_operand(b)):
         return NotImplemented
-    return _apply(ELEMENTWISE_BY_NAME[name], (a, b))
+    return _call(ufunc, (a, b))
 
 
 # ---------------------------------------------------------------------------------
@@ -235,8 +338,9 @@ def _binary(name, a, b):
 class Dual:
     """A dual number ``(value, tangent)`` for forward-mode differentiation.
 
-    Arithmetic (``+ - * / // % **``, unary ``-``, ``abs``), comparisons and NumPy's
-    ufuncs (``np.exp(d)``, ``np.add(d, 1.0)``, ``scipy.special.erf(d)``) act on the
+    Arithmetic (``+ - * / // % ** @``, unary ``-``, ``abs``), comparisons and the NumPy
+    ufuncs that numad traces (``np.exp(d)``, ``np.add(d, 1.0)``, ``np.logaddexp(d, 0.0)``,
+    ``scipy.special.erf(d)``) act on the
     value and carry the tangent along by the chain rule, with the partial derivatives
     of numad's op table. Seed an input with tangent 1 (or a direction ``v``) and the
     result's tangent is the derivative (the directional derivative ``J v``).
@@ -262,7 +366,9 @@ class Dual:
     Comparisons compare values and return plain booleans (or boolean arrays); ``float()``
     of a Dual raises ``TypeError``, since it would silently drop the tangent: use
     ``.value``. NumPy functions that are not ufuncs (``np.sum``, ``np.dot``) do not take
-    Duals.
+    Duals (``nd.sum``, ``nd.mean`` and ``nd.where`` do). A maximum or minimum of a Dual and
+    a constant that tie gives the Dual slope 0, as for a traced value (API.md's
+    ``relu'(0) = 0``); two Duals that tie share the slope, 1/2 each.
 
     Examples
     --------
@@ -345,40 +451,40 @@ class Dual:
 
     # -- arithmetic: each operator is one op-table row ---------------------------------
     def __add__(self, other):
-        return _binary("add", self, other)
+        return _operator(np.add, self, other)
 
     def __radd__(self, other):
-        return _binary("add", other, self)
+        return _operator(np.add, other, self)
 
     def __sub__(self, other):
-        return _binary("sub", self, other)
+        return _operator(np.subtract, self, other)
 
     def __rsub__(self, other):
-        return _binary("sub", other, self)
+        return _operator(np.subtract, other, self)
 
     def __mul__(self, other):
-        return _binary("mul", self, other)
+        return _operator(np.multiply, self, other)
 
     def __rmul__(self, other):
-        return _binary("mul", other, self)
+        return _operator(np.multiply, other, self)
 
     def __truediv__(self, other):
-        return _binary("div", self, other)
+        return _operator(np.true_divide, self, other)
 
     def __rtruediv__(self, other):
-        return _binary("div", other, self)
+        return _operator(np.true_divide, other, self)
 
     def __floordiv__(self, other):
-        return _binary("floor_divide", self, other)
+        return _operator(np.floor_divide, self, other)
 
     def __rfloordiv__(self, other):
-        return _binary("floor_divide", other, self)
+        return _operator(np.floor_divide, other, self)
 
     def __mod__(self, other):
-        return _binary("mod", self, other)
+        return _operator(np.mod, self, other)
 
     def __rmod__(self, other):
-        return _binary("mod", other, self)
+        return _operator(np.mod, other, self)
 
     def __divmod__(self, other):
         if not _is_operand(other):
@@ -393,38 +499,44 @@ class Dual:
     def __pow__(self, other, modulo=None):
         if modulo is not None:
             return NotImplemented
-        return _binary("pow", self, other)
+        return _operator(np.power, self, other)
 
     def __rpow__(self, other):
-        return _binary("pow", other, self)
+        return _operator(np.power, other, self)
+
+    def __matmul__(self, other):
+        return _operator(np.matmul, self, other)
+
+    def __rmatmul__(self, other):
+        return _operator(np.matmul, other, self)
 
     def __neg__(self):
-        return _apply(ELEMENTWISE_BY_NAME["neg"], (self,))
+        return _call(np.negative, (self,))
 
     def __pos__(self):
-        return _apply(ELEMENTWISE_BY_NAME["copy"], (self,))
+        return _call(np.positive, (self,))
 
     def __abs__(self):
-        return _apply(ELEMENTWISE_BY_NAME["abs"], (self,))
+        return _call(np.absolute, (self,))
 
     # -- comparisons: of the values, with plain boolean answers -------------------------
     def __lt__(self, other):
-        return _binary("less", self, other)
+        return _operator(np.less, self, other)
 
     def __le__(self, other):
-        return _binary("less_equal", self, other)
+        return _operator(np.less_equal, self, other)
 
     def __gt__(self, other):
-        return _binary("greater", self, other)
+        return _operator(np.greater, self, other)
 
     def __ge__(self, other):
-        return _binary("greater_equal", self, other)
+        return _operator(np.greater_equal, self, other)
 
     def __eq__(self, other):
-        return _binary("equal", self, other)
+        return _operator(np.equal, self, other)
 
     def __ne__(self, other):
-        return _binary("not_equal", self, other)
+        return _operator(np.not_equal, self, other)
 
     __hash__ = None  # == compares values elementwise, as for arrays
 
@@ -455,8 +567,7 @@ class Dual:
 
     # -- NumPy ufuncs ------------------------------------------------------------------
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        name = _UFUNC_ROWS.get(ufunc)
-        if name is None:
+        if not _knows(ufunc):
             raise TypeError(
                 f"Dual: NumPy ufunc {ufunc.__name__!r} has no derivative rule in numad's op "
                 f"table; apply it to .value, or use an nd.* function"
@@ -473,7 +584,7 @@ class Dual:
                             f"arguments, got {sorted(kwargs)}")
         if not all(_is_operand(x) for x in inputs):
             return NotImplemented
-        return _apply(ELEMENTWISE_BY_NAME[name], inputs)
+        return _call(ufunc, inputs)
 
     def __repr__(self):
         return f"Dual({self.value!r}, {self.tangent!r})"

@@ -21,7 +21,8 @@ import numpy as np
 
 from . import tracer as T
 from .errors import TracingError
-from .optable import ELEMENTWISE, EXPRESSION_FUNCTIONS, N_ELEMENTWISE, OPCODES, OPNAMES
+from .optable import (ELEMENTWISE, ELEMENTWISE_BY_NAME, EXPRESSION_FUNCTIONS, N_ELEMENTWISE,
+                      OPCODES, OPNAMES, UFUNC_ROWS)
 from .pytree import flatten, unflatten
 
 _N_EL = N_ELEMENTWISE
@@ -40,17 +41,24 @@ def _namespace():
     for name in EXPRESSION_FUNCTIONS:
         if name == "select":
             continue
-        target = {"rint": "round"}.get(name, name)
+        # the row of that name, or the row its NumPy ufunc means (rint -> round)
+        target = name if name in ELEMENTWISE_BY_NAME else UFUNC_ROWS[getattr(np, name)]
         ns[name] = (lambda n: lambda *xs: T.elementwise(n, *xs))(target)
     return ns
 
 
 _NS = _namespace()
 
-# Partials that can be infinite at finite inputs (a division, a power, a logarithm):
-# only those need the mask for a zero adjoint; the rest are a plain product.
-_MAY_BE_INFINITE = {d: any(t in d for t in ("/", "**", "log"))
-                    for p in ELEMENTWISE for d in p.partials if d is not None}
+# Partials that can be inf or nan at a finite input (the op table's may_be_infinite
+# flags: 1 / a, exp's y): only those need the mask for a zero adjoint; the rest are a
+# plain product. Keyed by the expression; one that two rows share is masked if either
+# row flags it.
+_MAY_BE_INFINITE = {}
+for _p in ELEMENTWISE:
+    for _d, _inf in zip(_p.partials, _p.may_be_infinite):
+        if _d is not None:
+            _MAY_BE_INFINITE[_d] = _MAY_BE_INFINITE.get(_d, False) or _inf
+del _p, _d, _inf
 _COMPILED = {}
 
 

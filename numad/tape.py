@@ -87,7 +87,7 @@ class Tape:
         # The working buffers (vals, partials, aux, the adjoint, tangent and hvp
         # buffers, the loops' snapshots) belong to one thread: the one that recorded
         # the tape. Any other thread works on its own copy (``local``).
-        self._owner = threading.get_ident()
+        self.owner = threading.get_ident()   # (the adapters' hot paths compare it)
         self._copies = threading.local()
         self.opnd = opnd
         # the tape's structure, in the order every sweep takes it
@@ -104,7 +104,7 @@ class Tape:
             _WRITES_ARRAY_OPERAND, pinned)
         self.reverse_structure = self.structure + (self.first,)
         self.partials = np.zeros((len(op), 2))
-        self._adj = None
+        self.adjoints = None  # the adjoint buffer of the last reverse sweep (read by adapters)
         self._tan = None
         self._has_guards = bool(np.any(op == _GUARD))
         self.loops = [LoopRun(loop, self) for loop in loops]
@@ -130,7 +130,7 @@ class Tape:
         their numbers. The recording thread uses the tape itself; another thread gets
         a copy at its first call (made from the buffers' constants, which no sweep
         writes, and otherwise filled by its own sweeps)."""
-        if threading.get_ident() == self._owner:
+        if threading.get_ident() == self.owner:
             return self
         mine = getattr(self._copies, "tape", None)
         if mine is None:
@@ -139,11 +139,11 @@ class Tape:
 
     def _working_copy(self):
         twin = copy.copy(self)
-        twin._owner = threading.get_ident()
+        twin.owner = threading.get_ident()
         twin.vals = self.vals.copy()
         twin.aux = self.aux.copy()
         twin.partials = np.zeros_like(self.partials)
-        twin._adj = twin._tan = twin._hvp_buffers = None
+        twin.adjoints = twin._tan = twin._hvp_buffers = None
         twin.loops = [LoopRun(run.loop, twin) for run in self.loops]
         twin.stops = twin._stops()
         return twin
@@ -176,7 +176,7 @@ class Tape:
     @property
     def nbytes(self):
         """Bytes held by the tape's arrays and its sweep buffers."""
-        arrays = [*self.structure, self.aux, self.vals, self.partials, self._adj, self._tan]
+        arrays = [*self.structure, self.aux, self.vals, self.partials, self.adjoints, self._tan]
         return int(sum(a.nbytes for a in arrays if a is not None))
 
     def shape_of(self, entry):
@@ -257,11 +257,11 @@ class Tape:
     # ---- sweeps ----------------------------------------------------------------------------
     def forward(self, check_guards=True):
         """Re-evaluate every entry from the current inputs; raise on a changed branch."""
-        failed = self._forward_sweeps(ignore_guards=not check_guards and self._has_guards)
+        failed = self.forward_sweeps(ignore_guards=not check_guards and self._has_guards)
         if failed >= 0:
             raise self._changed_branch(failed)
 
-    def _forward_sweeps(self, ignore_guards=False):
+    def forward_sweeps(self, ignore_guards=False):
         """The forward sweep over every entry, each loop run by its driver between the
         sweeps over the entries around it. Returns -1 or the index of a failed guard."""
         start = 0
@@ -309,19 +309,19 @@ class Tape:
     def sweep_value_and_gradient(self, out):
         """Forward sweep and reverse sweep seeded at entry ``out``, in one kernel call,
         at the inputs already loaded. Returns -1, or the index of a failed guard; the
-        adjoints are then in ``self._adj``."""
+        adjoints are then in ``self.adjoints``."""
         if self.stops:
-            failed = self._forward_sweeps()
+            failed = self.forward_sweeps()
             if failed >= 0:
                 return failed
             adj = self.adjoint_buffer()
             adj[self.off[out]] += 1.0
             self._reverse_sweeps(adj)
             return -1
-        if self._adj is None:
-            self._adj = np.zeros_like(self.vals)
+        if self.adjoints is None:
+            self.adjoints = np.zeros_like(self.vals)
         return K.value_and_gradient_sweep(*self.reverse_structure, self.clear, self.vals,
-                                          self.partials, self.aux, self._adj, out)
+                                          self.partials, self.aux, self.adjoints, out)
 
     def _guard_source(self, i):
         a = int(self.args[i, 0])
@@ -329,11 +329,11 @@ class Tape:
 
     def adjoint_buffer(self):
         """The adjoint buffer, ready for seeds and a reverse sweep."""
-        if self._adj is None:
-            self._adj = np.zeros_like(self.vals)
+        if self.adjoints is None:
+            self.adjoints = np.zeros_like(self.vals)
         else:
-            K.clear_adjoints(self.off, self.size, self.clear, self._adj)
-        return self._adj
+            K.clear_adjoints(self.off, self.size, self.clear, self.adjoints)
+        return self.adjoints
 
     def reverse(self, seeds):
         """Reverse sweep from ``seeds`` = [(entry, adjoint array)]; returns the adjoints."""
@@ -410,7 +410,7 @@ class Tape:
         vals = [float(v) if np.ndim(v) == 0 else v.copy() for v in vals]
         return unflatten(self.out_treedef, vals)
 
-    def _scalar_output(self, what):
+    def scalar_output(self, what):
         if len(self.output_entries) != 1 or self.size[self.output_entries[0]] != 1:
             shapes = [self.shape_of(e) for e in self.output_entries]
             raise ValueError(f"numad: {what} of {self.name} needs a scalar output, but it "
@@ -418,7 +418,7 @@ class Tape:
                              "vector outputs")
         return self.output_entries[0]
 
-    def _gather_inputs(self, buf, positions, argnum, L=1):
+    def gather_inputs(self, buf, positions, argnum, L=1):
         """The derivative of argument ``argnum`` out of a sweep buffer, in its structure."""
         out = []
         for r in self.leaf_roles[argnum]:
@@ -450,18 +450,18 @@ class Tape:
         self._load(args)
         if self.watch is not None and not self.watch.holds():
             return False
-        return self._forward_sweeps() < 0
+        return self.forward_sweeps() < 0
 
     @_per_thread
     def value_and_gradient(self, *args, argnum=0):
         """The value and the gradient with respect to argument ``argnum``."""
         self._load(args)
         self._refuse_if_stale()
-        out = self._scalar_output("the gradient")
+        out = self.scalar_output("the gradient")
         failed = self.sweep_value_and_gradient(out)
         if failed >= 0:
             raise self._changed_branch(failed)
-        return float(self.entry_value(out)), self._gather_inputs(self._adj, None, argnum)
+        return float(self.entry_value(out)), self.gather_inputs(self.adjoints, None, argnum)
 
     @_per_thread
     def gradient(self, *args):
@@ -520,7 +520,7 @@ class Tape:
         out = self.output_entries[0]
         out_shape = self.shape_of(out)
         if gradient:
-            self._scalar_output("gradient_batch")
+            self.scalar_output("gradient_batch")
         n, m = int(self.size[e]), int(self.size[out])
         values = np.empty((rows, m))
         grads = np.empty((rows, n)) if gradient else np.empty((0, n))
@@ -557,7 +557,7 @@ class Tape:
         w_leaves, _ = flatten(w)
         seeds = list(zip(self.output_entries, w_leaves))
         adj = self.reverse(seeds)
-        return self._gather_inputs(adj, None, 0)
+        return self.gather_inputs(adj, None, 0)
 
     @_per_thread
     def jvp(self, x, v):

@@ -24,8 +24,9 @@ import threading
 
 import numpy as np
 
+from .compositions import COMPOSITIONS, Ops
 from .errors import TracingError
-from .optable import ELEMENTWISE_BY_NAME, OPCODES
+from .optable import ELEMENTWISE_BY_NAME, OPCODES, UFUNC_ROWS
 from .pytree import as_float_array, flatten, leaf_is_differentiable
 from .kernels import tape_layout
 from .tape import Tape
@@ -1797,62 +1798,18 @@ def _unsupported(name, hint):
 # ---------------------------------------------------------------------------------------
 # NumPy dispatch tables
 
-UFUNCS = {
-    np.add: "add", np.subtract: "sub", np.multiply: "mul", np.true_divide: "div",
-    np.power: "pow", np.float_power: "pow", np.negative: "neg", np.positive: "copy",
-    np.square: "square", np.reciprocal: "reciprocal", np.sqrt: "sqrt", np.cbrt: "cbrt",
-    np.exp: "exp", np.expm1: "expm1", np.log: "log", np.log1p: "log1p", np.log2: "log2",
-    np.log10: "log10", np.sin: "sin", np.cos: "cos", np.tan: "tan", np.arcsin: "arcsin",
-    np.arccos: "arccos", np.arctan: "arctan", np.sinh: "sinh", np.cosh: "cosh",
-    np.tanh: "tanh", np.arcsinh: "arcsinh", np.arccosh: "arccosh", np.arctanh: "arctanh",
-    np.arctan2: "arctan2", np.hypot: "hypot", np.abs: "abs", np.fabs: "abs",
-    np.maximum: "maximum", np.minimum: "minimum", np.fmax: "maximum", np.fmin: "minimum",
-    np.mod: "mod", np.sign: "sign", np.floor: "floor", np.ceil: "ceil", np.rint: "round",
-    np.trunc: "trunc", np.floor_divide: "floor_divide", np.greater: "greater",
-    np.greater_equal: "greater_equal", np.less: "less", np.less_equal: "less_equal",
-    np.equal: "equal", np.not_equal: "not_equal", np.logical_and: "logical_and",
-    np.logical_or: "logical_or", np.logical_xor: "logical_xor",
-    np.logical_not: "logical_not", np.isnan: "isnan", np.isfinite: "isfinite",
-    np.conjugate: "copy",
-}
-try:  # scipy.special's ufuncs record like NumPy's
-    import scipy.special as _sps
-
-    UFUNCS.update({_sps.erf: "erf", _sps.erfc: "erfc", _sps.ndtr: "ndtr", _sps.expit: "expit"})
-except ImportError:  # pragma: no cover - scipy is a dependency
-    pass
-
-_LN2 = math.log(2.0)
-
-
-def _broadcast_pair(a, b):
-    """``a`` and ``b`` broadcast to their common shape (scalars, 0-d arrays, arrays)."""
-    shape = np.broadcast_shapes(_shape(a), _shape(b))
-    return tuple(x if _shape(x) == shape else
-                 (broadcast_to(x, shape) if isinstance(x, Traced) else
-                  np.broadcast_to(np.asarray(x, dtype=np.float64), shape)) for x in (a, b))
-
-
-def _logaddexp(a, b):
-    """log(exp(a) + exp(b)) through logsumexp over the stacked pair (stable, exact
-    softmax derivative), with NumPy's broadcasting."""
-    a, b = _broadcast_pair(a, b)
-    return logsumexp(stack([a, b]), axis=0)
-
+# ufunc -> the op-table row it records: the rows' ``ufuncs`` column (numad/optable.py).
+UFUNCS = dict(UFUNC_ROWS)
 
 _REDUCE_METHODS = {np.add: reduce_sum, np.multiply: reduce_prod, np.maximum: reduce_max,
                    np.minimum: reduce_min, np.fmax: reduce_max, np.fmin: reduce_min}
 _ACCUMULATE_METHODS = {np.add: "cumsum", np.multiply: "cumprod"}
-_COMPOSITE_UFUNCS = {
-    np.exp2: lambda x: elementwise("pow", 2.0, x),
-    np.deg2rad: lambda x: x * (np.pi / 180.0),
-    np.radians: lambda x: x * (np.pi / 180.0),
-    np.rad2deg: lambda x: x * (180.0 / np.pi),
-    np.degrees: lambda x: x * (180.0 / np.pi),
-    np.logaddexp: lambda a, b: _logaddexp(a, b),
-    np.logaddexp2: lambda a, b: _logaddexp(a * _LN2, b * _LN2) / _LN2,
-    np.matmul: matmul,
-}
+# ufuncs that record as several rows: the compositions shared with Dual
+# (numad/compositions.py), run on recording operations; and the gufunc np.matmul.
+_TRACED_OPS = Ops(row=elementwise, where=where)
+_COMPOSITE_UFUNCS = {ufunc: (lambda fn: lambda *xs: fn(_TRACED_OPS, *xs))(fn)
+                     for ufunc, fn in COMPOSITIONS.items()}
+_COMPOSITE_UFUNCS[np.matmul] = matmul
 
 
 def _ufunc_name(ufunc):
@@ -1912,11 +1869,13 @@ def array_ufunc(ufunc, method, inputs, kwargs):
         if type(x) is TracedVector:
             x._items = None
         return None
-    elif method == "outer" and ufunc in UFUNCS:
+    elif method == "outer" and (ufunc in UFUNCS or ufunc in COMPOSITIONS) and ufunc.nin == 2:
         a, b = inputs
         na = np.ndim(_value(a))
-        return elementwise(UFUNCS[ufunc], reshape_any(a, _shape(a) + (1,) * np.ndim(_value(b))),
-                           b) if na else elementwise(UFUNCS[ufunc], a, b)
+        call = (lambda *xs: elementwise(UFUNCS[ufunc], *xs)) if ufunc in UFUNCS else \
+            _COMPOSITE_UFUNCS[ufunc]
+        return call(reshape_any(a, _shape(a) + (1,) * np.ndim(_value(b))), b) if na else \
+            call(a, b)
     raise TracingError(
         f"numad cannot trace {_ufunc_name(ufunc)}" + ("" if method == "__call__" else
                                                         f".{method}") +

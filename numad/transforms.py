@@ -88,11 +88,11 @@ def value_and_grad(f, argnums=0):
             value, grads = nested_value_and_grad(fn, args, nums)
             return value, (grads[0] if isinstance(argnums, int) else grads)
         tape = record(fn, args, input_argnums=nums, replayed=False)
-        out = tape._scalar_output("nd.grad")
+        out = tape.scalar_output("nd.grad")
         value = float(tape.entry_value(out))
         tape.forward(check_guards=False)
         adj = tape.reverse([(out, 1.0)])
-        grads = tuple(tape._gather_inputs(adj, None, k) for k in nums)
+        grads = tuple(tape.gather_inputs(adj, None, k) for k in nums)
         return value, (grads[0] if isinstance(argnums, int) else grads)
 
     return vg
@@ -139,7 +139,7 @@ def vjp(f, x):
             raise ValueError(f"numad: vjp_fn takes a cotangent structured like f's output "
                              f"({tape.out_treedef}), got {w_def}")
         adj = tape.reverse(list(zip(tape.output_entries, w_leaves)))
-        return tape._gather_inputs(adj, None, 0)
+        return tape.gather_inputs(adj, None, 0)
 
     return y, vjp_fn
 

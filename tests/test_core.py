@@ -9,6 +9,7 @@ from scipy.optimize import rosen_der, rosen_hess, rosen_hess_prod
 import numad as nd
 from numad import _codegen
 from numad import kernels as K
+from numad import optable
 from numad.optable import ELEMENTWISE, N_ELEMENTWISE, OPCODES, STRUCTURAL
 
 
@@ -165,17 +166,23 @@ def test_second_derivatives_compose():
 # ---- the kernels ------------------------------------------------------------------------------
 
 def test_generated_kernels_are_current():
-    assert _codegen.is_current(), "run: python -m numad._codegen"
+    stale = _codegen.differences()
+    assert not stale, f"numad/_generated/{', '.join(stale)} differ from the op table: " \
+                      f"run python -m numad._codegen"
 
 
 def test_every_sweep_handles_every_opcode():
-    structural = {OPCODES[name] for name, _, _ in STRUCTURAL}
+    structural = {row.opcode for row in STRUCTURAL}
     for handled in (K.FORWARD_HANDLES, K.REVERSE_HANDLES, K.TANGENT_HANDLES):
         assert set(handled) == structural
+    assert set(K.HVP_STRUCTURAL) == {row.opcode for row in STRUCTURAL if row.hvp}
     assert K.ELEMENTWISE_END == N_ELEMENTWISE == len(ELEMENTWISE)
-    source = open(K.__file__).read()
+    source = "".join(p.read_text() for p in sorted(_codegen.GENERATED.glob("*.py")))
     for p in ELEMENTWISE:
         assert source.count(f"o == {p.opcode}:  # {p.name}") >= 2  # forward, tangent
+    for row in STRUCTURAL:  # one case in each sweep's dispatch that takes it
+        sweeps = [s for s in optable.SWEEPS if getattr(row, s)]
+        assert source.count(f"o == {row.opcode}:  # {row.name}") == len(sweeps), row.name
     # and a tape that holds every opcode runs through all three sweeps
     tape = nd.trace(everything, *everything_args())
     present = set(tape.op.tolist())

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import scipy.special as sps
 
-from numad.dual import Dual, dual_elementwise
+from numad.dual import Dual, dual_elementwise, dual_where
 from numad.optable import ELEMENTWISE, ELEMENTWISE_BY_NAME
 
 # ---------------------------------------------------------------------------------
@@ -240,8 +240,10 @@ def test_abs_has_zero_slope_at_zero():
 
 
 def test_unknown_ufunc_names_itself():
-    with pytest.raises(TypeError, match="deg2rad"):
-        np.deg2rad(Dual(1.0, 1.0))
+    with pytest.raises(TypeError, match="gammaln"):
+        sps.gammaln(Dual(1.0, 1.0))
+    with pytest.raises(TypeError, match="spacing"):
+        np.spacing(Dual(1.0, 1.0))
     with pytest.raises(TypeError, match="reduce"):
         np.add.reduce(Dual(np.ones(3), 1.0))
 
@@ -291,6 +293,15 @@ def test_zero_tangent_never_meets_an_infinite_partial():
     np.testing.assert_array_equal(out.tangent, [0.0, 0.25])
     # A constant exponent at a zero base: 0 ** 2 has slope 0 in a, and none from b.
     assert (Dual(0.0, 1.0) ** 2.0).tangent == 0.0
+
+
+def test_dual_where_keeps_the_untaken_side_out_of_the_tangent():
+    x = Dual(np.array([0.0, 4.0]), np.array([[1.0, 0.0], [0.0, 1.0]]))
+    with np.errstate(divide="ignore"):
+        out = dual_where(x.value > 0, np.sqrt(x), 0.0)
+    np.testing.assert_array_equal(out.value, [0.0, 2.0])
+    np.testing.assert_array_equal(out.tangent, [[0.0, 0.0], [0.0, 0.25]])
+    assert dual_where(True, Dual(1.0, 2.0), Dual(3.0, 4.0)).tangent == 2.0
 
 
 def test_partial_evaluation_raises_no_warnings(recwarn):

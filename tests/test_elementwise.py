@@ -2,7 +2,10 @@
 sweeps: ``nd.grad`` (reverse) and ``nd.jvp`` (forward) of ``row.numpy`` on scalars and on
 1-D arrays, checked against an independent oracle (complex step where NumPy/SciPy's
 function is complex-analytic, Richardson-extrapolated central differences otherwise).
-Rows whose partials are all ``None`` must give exactly zero derivatives.
+Rows whose partials are all ``None`` must give exactly zero derivatives. Second order:
+the Hessian-vector kernel, ``nd.hessian`` and the nested (traced) reverse sweep against
+differences of the gradient. ``tests/test_optable_complete.py`` checks that this table
+covers every row and every ufunc that means one.
 """
 import numpy as np
 import pytest
@@ -465,3 +468,32 @@ def test_hvp_kernel_against_differences_of_the_gradient(row, shape):
     h = 1e-6 * max(1.0, float(np.max(np.abs(z))))
     fd = (g(z + h * v) - g(z - h * v)) / (2 * h)
     np.testing.assert_allclose(Hv, fd, rtol=2e-5, atol=2e-5 * max(1.0, np.max(np.abs(fd))))
+
+
+@pytest.mark.parametrize("row", DIFFERENTIABLE, ids=lambda r: r.name)
+def test_hessian_and_nested_derivatives_against_differences_of_the_gradient(row):
+    """``nd.hessian``, and the traced reverse sweep differentiated again (the Jacobian of
+    ``nd.gradient``; ``nd.grad`` of ``nd.grad`` for each scalar input, the other one a
+    constant), against central differences of ``nd.grad``."""
+    shape = (N_ARRAY,)
+    args = DOMAINS[row.name](rng_for(row, shape), shape)
+    fn = function_of(row)
+    z = np.concatenate(args)
+
+    def f(z):
+        y = fn(*[z[k * N_ARRAY:(k + 1) * N_ARRAY] for k in range(row.arity)])
+        return np.sum(y * y)
+    g = nd.grad(f)
+    h = 1e-6 * max(1.0, float(np.max(np.abs(z))))
+    fd = np.stack([(g(z + h * e) - g(z - h * e)) / (2 * h) for e in np.eye(z.size)], axis=1)
+    H = nd.hessian(f)(z)
+    np.testing.assert_allclose(H, fd, rtol=2e-5, atol=2e-5 * max(1.0, np.max(np.abs(fd))))
+    np.testing.assert_allclose(nd.jacobian(nd.gradient(f))(z), H, rtol=1e-10, atol=1e-12)
+    point = [float(a[0]) for a in args]
+    for k in range(row.arity):
+        def loss(x, k=k):
+            return fn(*[x if i == k else point[i] for i in range(row.arity)]) ** 2
+        x = point[k]
+        hk = 1e-6 * max(1.0, abs(x))
+        expected = (nd.grad(loss)(x + hk) - nd.grad(loss)(x - hk)) / (2 * hk)
+        assert nd.grad(nd.grad(loss))(x) == pytest.approx(expected, rel=2e-5, abs=2e-5)
