@@ -9,7 +9,7 @@ arithmetic operators:
 * ``ops.row(name, *operands)``: the op-table row called ``name``;
 * ``ops.where(cond, x, y)``: a branch-free choice whose untaken side gets no derivative.
 
-The tracer passes operations that record on the tape (``numad/tracer.py``), ``Dual``
+The tracer passes operations that record on the tape (``numad/recording.py``), ``Dual``
 operations that carry tangents (``numad/dual.py``): a traced ``np.logaddexp`` and one on
 a ``Dual`` are one composition, and cannot disagree. This module knows only NumPy; it
 sits beside the op table, below the tracer and ``Dual``.

@@ -38,7 +38,8 @@ import inspect
 import numpy as np
 
 from . import nested
-from . import tracer as T
+from . import recording as R
+from .traced import Traced, entry_of, recorder_of_traced, value_of
 from .custom_runner import Call
 from .dual import Dual
 from .errors import TracingError
@@ -288,8 +289,8 @@ class custom_jvp(_Rule):
                           "jvp")
 
     def traced_reverse(self, call, args, out, g):
-        rec = next(leaf._rec for leaf in flatten((args, g))[0] if isinstance(leaf, T.Traced))
-        zeros = [T._as_traced(rec, np.zeros(s) if s != () else 0.0) for s in call.in_shapes]
+        rec = next(recorder_of_traced(leaf) for leaf in flatten((args, g))[0] if isinstance(leaf, Traced))
+        zeros = [R.as_traced(rec, np.zeros(s) if s != () else 0.0) for s in call.in_shapes]
         from .transforms import vjp
         _, back = vjp(lambda t: self._tangent_of(call, args, t), zeros)
         return back(g)
@@ -355,7 +356,7 @@ class primitive(_Rule):
         if not isinstance(cot, (tuple, list)) or len(cot) != len(args):
             raise TypeError(f"numad: the vjp of {self.name} must return a tuple with one "
                             f"cotangent per input ({len(args)})")
-        cot = [None if c is None else _unbroadcast(c, np.shape(T._value(a)), traced)
+        cot = [None if c is None else _unbroadcast(c, np.shape(value_of(a)), traced)
                for c, a in zip(cot, args)]
         return _per_input(call, cot, range(len(args)))
 
@@ -380,24 +381,24 @@ class primitive(_Rule):
 
 def _invoke(rule, args):
     leaves, treedef = flatten(args)
-    traced = [leaf for leaf in leaves if isinstance(leaf, T.Traced)]
+    traced = [leaf for leaf in leaves if isinstance(leaf, Traced)]
     duals = [leaf for leaf in leaves if isinstance(leaf, Dual)]
     if not traced:
         return _dual_call(rule, args, leaves, treedef) if duals else rule.plain(args)
     if duals:
         raise TracingError(f"numad: {rule.name} was called with Dual numbers and traced "
                            "values at once; use one kind of forward mode")
-    rec = traced[0]._rec
-    if any(t._rec is not rec for t in traced) or not rec.live:
+    rec = recorder_of_traced(traced[0])
+    if any(recorder_of_traced(t) is not rec for t in traced) or not rec.live:
         raise TracingError(f"numad: {rule.name} was called with values of another trace")
     for k in rule.nondiff_argnums:
-        if any(isinstance(leaf, T.Traced) for leaf in flatten(args[k])[0]):
+        if any(isinstance(leaf, Traced) for leaf in flatten(args[k])[0]):
             raise TracingError(f"numad: argument {k} of {rule.name} is in nondiff_argnums "
                                "but depends on the differentiated inputs; remove it from "
                                "nondiff_argnums (numad then gives it its cotangent)")
-    call = _describe(rule, args, leaves, treedef, lambda leaf: isinstance(leaf, T.Traced),
-                     [leaf._i for leaf in traced])
-    concrete = call.arguments([leaf._v for leaf in traced])
+    call = _describe(rule, args, leaves, treedef, lambda leaf: isinstance(leaf, Traced),
+                     [entry_of(leaf) for leaf in traced])
+    concrete = call.arguments([value_of(leaf) for leaf in traced])
     out, _ = rule.forward(call, concrete)
     _refuse_traced(rule, out)
     _set_outputs(call, out)
@@ -407,13 +408,13 @@ def _invoke(rule, args):
         value = float(flat[0]) if shape == () else flat.reshape(shape)
         p = rec.push(_CUSTOM, -1, -1, -1, value)
         rec.customs[p] = call
-        return unflatten(call.out_treedef, [T._wrap(rec, p, value)])
+        return unflatten(call.out_treedef, [R.wrap(rec, p, value)])
     p = rec.push(_CUSTOM, -1, -1, -1, flat)
     rec.customs[p] = call
 
     def window(flat, start, stop, shape):
         value = float(flat[start]) if shape == () else flat[start:stop].reshape(shape).copy()
-        return T._wrap(rec, rec.push_alias(p, start, value), value)
+        return R.wrap(rec, rec.push_alias(p, start, value), value)
     return call.unpack(flat, window)
 
 
@@ -424,7 +425,7 @@ def _describe(rule, args, leaves, treedef, is_input, entries):
     for leaf in leaves:
         if is_input(leaf):
             slots.append(k)
-            shapes.append(np.shape(leaf.value if isinstance(leaf, Dual) else leaf._v))
+            shapes.append(np.shape(leaf.value if isinstance(leaf, Dual) else value_of(leaf)))
             k += 1
         else:
             slots.append(("const", leaf))
@@ -447,7 +448,7 @@ def _set_outputs(call, out):
 
 
 def _refuse_traced(rule, tree):
-    if any(isinstance(leaf, T.Traced) for leaf in flatten(tree)[0]):
+    if any(isinstance(leaf, Traced) for leaf in flatten(tree)[0]):
         raise TracingError(f"numad: {rule.name} computed its result from a traced value "
                            "it was not given as an argument (it closes over one); pass "
                            "that value as an argument, so that its derivative is known")
@@ -527,7 +528,7 @@ def _tangent_args(call, args, t):
 
 def _zeros_like_tree(tree):
     leaves, treedef = flatten(tree)
-    return unflatten(treedef, [np.zeros(np.shape(T._value(v))) if np.ndim(T._value(v))
+    return unflatten(treedef, [np.zeros(np.shape(value_of(v))) if np.ndim(value_of(v))
                                else 0.0 for v in leaves])
 
 
@@ -573,7 +574,7 @@ def _as_output(value):
 def _unbroadcast(c, shape, traced):
     """The cotangent ``c`` (shaped like the output, or like the input) summed over the
     axes along which the input of ``shape`` was broadcast."""
-    cshape = np.shape(T._value(c))
+    cshape = np.shape(value_of(c))
     if cshape == shape:
         return c
     extra = len(cshape) - len(shape)
@@ -591,7 +592,7 @@ def _unbroadcast(c, shape, traced):
 # ---------------------------------------------------------------------------------------
 
 def _traced_window(flat, start, stop, shape):
-    if np.shape(T._value(flat)) == shape and start == 0:
+    if np.shape(value_of(flat)) == shape and start == 0:
         return flat  # (the call's only output)
     return flat[start] if shape == () else np.reshape(flat[start:stop], shape)
 
@@ -600,8 +601,8 @@ def _rule_custom(rec, i, a, b, c, g, adj, start):
     call = rec.customs[i]
     args = call.arguments([nested.traced_entry(rec, e) for e in call.in_entries])
     out = call.unpack(nested.traced_entry(rec, i), _traced_window)
-    if not isinstance(g, T.Traced):
-        g = T._as_traced(rec, g)
+    if not isinstance(g, Traced):
+        g = R.as_traced(rec, g)
     g_tree = call.unpack(g, _traced_window)
     cotangents = call.rule.traced_reverse(call, args, out, g_tree)
     for e, shape, cot in zip(call.in_entries, call.in_shapes, cotangents):

@@ -13,7 +13,8 @@ import math
 import numpy as np
 import scipy.special as sps
 
-from . import tracer as T
+from . import recording as R
+from . import numpy_dispatch as D
 from .custom import primitive
 from .errors import TracingError
 
@@ -130,8 +131,8 @@ def _norm(x, ord=None, axis=None, keepdims=False):
             x = np.transpose(x)
         out = matrix_norm(x, ord)
         return np.reshape(out, (1, 1)) if keepdims else out
-    return T.norm(x, ord, axis, keepdims)
+    return R.norm(x, ord, axis, keepdims)
 
 
-T.register_function(np.linalg.svd, _svd, "a full_matrices compute_uv hermitian")
-T.register_function(np.linalg.norm, _norm, "x ord axis keepdims")
+D.register_function(np.linalg.svd, _svd, "a full_matrices compute_uv hermitian")
+D.register_function(np.linalg.norm, _norm, "x ord axis keepdims")

@@ -10,7 +10,9 @@ from __future__ import annotations
 import numpy as np
 
 from . import extensions
-from . import tracer as T
+from . import recording as R
+from . import numpy_dispatch as D
+from .traced import Traced
 from .dual import Dual, dual_elementwise
 from .optable import ELEMENTWISE_BY_NAME
 
@@ -34,8 +36,8 @@ def _elementwise(name, public=None):
 
     def fn(*xs):
         for x in xs:
-            if isinstance(x, T.Traced):
-                return T.elementwise(name, *xs)
+            if isinstance(x, Traced):
+                return R.elementwise(name, *xs)
         for x in xs:
             if isinstance(x, Dual):
                 return dual_elementwise(name, *xs)
@@ -93,12 +95,12 @@ def _dispatch(numpy_fn, dual_fn=None):
     it (which binds the arguments as NumPy does) when an argument is traced."""
     import functools
 
-    traced_fn = T.FUNCTIONS[numpy_fn]
+    traced_fn = D.FUNCTIONS[numpy_fn]
 
     @functools.wraps(numpy_fn)
     def fn(*args, **kwargs):
         given = args + tuple(kwargs.values())
-        if any(isinstance(a, T.Traced) for a in given):
+        if any(isinstance(a, Traced) for a in given):
             return traced_fn(*args, **kwargs)
         if dual_fn is not None and any(isinstance(a, Dual) for a in given):
             return dual_fn(*args, **kwargs)
@@ -137,8 +139,8 @@ def clip(a, a_min=None, a_max=None, out=None, *, min=None, max=None):  # noqa: A
     x = a
     a_min = min if a_min is None else a_min
     a_max = max if a_max is None else a_max
-    if any(isinstance(v, T.Traced) for v in (x, a_min, a_max, out)):
-        return T.FUNCTIONS[np.clip](x, a_min, a_max, out)
+    if any(isinstance(v, Traced) for v in (x, a_min, a_max, out)):
+        return D.FUNCTIONS[np.clip](x, a_min, a_max, out)
     if out is not None:
         return np.clip(x, a_min, a_max, out=out)
     if isinstance(x, Dual):
@@ -157,8 +159,8 @@ def where(condition, x, y):
     """``x`` where ``cond`` holds, else ``y``; the untaken branch never leaks inf or nan
     into the derivative: ``grad(lambda x: where(x > 0, sqrt(x), 0.))(0.)`` is 0."""
     cond = condition
-    if any(isinstance(v, T.Traced) for v in (cond, x, y)):
-        return T.where(cond, x, y)
+    if any(isinstance(v, Traced) for v in (cond, x, y)):
+        return R.where(cond, x, y)
     if isinstance(x, Dual) or isinstance(y, Dual):
         xd = x if isinstance(x, Dual) else Dual(x, 0.0)
         yd = y if isinstance(y, Dual) else Dual(y, 0.0)
@@ -186,31 +188,31 @@ min = _dispatch(np.min)  # noqa: A001
 
 def dot(a, b, out=None):
     """``np.dot`` that records on the tape for traced operands."""
-    if isinstance(a, T.Traced) or isinstance(b, T.Traced):
-        return T.FUNCTIONS[np.dot](a, b, out)
+    if isinstance(a, Traced) or isinstance(b, Traced):
+        return D.FUNCTIONS[np.dot](a, b, out)
     return _plain(np.dot(a, b, out))
 
 
 def matmul(a, b):
     """``a @ b`` that records on the tape for traced operands."""
-    if isinstance(a, T.Traced) or isinstance(b, T.Traced):
-        return T.matmul(a, b)
+    if isinstance(a, Traced) or isinstance(b, Traced):
+        return R.matmul(a, b)
     return _plain(np.matmul(a, b))
 
 
 def stack(arrays, axis=0, out=None):
     """``np.stack`` for lists that may hold traced scalars and arrays."""
     arrays = list(arrays)
-    if any(isinstance(a, T.Traced) for a in arrays):
-        return T.FUNCTIONS[np.stack](arrays, axis, out)
+    if any(isinstance(a, Traced) for a in arrays):
+        return D.FUNCTIONS[np.stack](arrays, axis, out)
     return np.stack(arrays, axis, out)
 
 
 def concatenate(arrays, axis=0, out=None):
     """``np.concatenate`` for lists that may hold traced arrays."""
     arrays = list(arrays)
-    if any(isinstance(a, T.Traced) for a in arrays):
-        return T.FUNCTIONS[np.concatenate](arrays, axis, out)
+    if any(isinstance(a, Traced) for a in arrays):
+        return D.FUNCTIONS[np.concatenate](arrays, axis, out)
     return np.concatenate(arrays, axis, out)
 
 
@@ -223,8 +225,8 @@ def stop_gradient(x):
     >>> nd.grad(lambda x: x * nd.stop_gradient(x))(3.0)
     3.0
     """
-    if isinstance(x, T.Traced):
-        return T.elementwise("stop_gradient", x)
+    if isinstance(x, Traced):
+        return R.elementwise("stop_gradient", x)
     if isinstance(x, Dual):
         return Dual(x.value, np.zeros_like(np.asarray(x.tangent)) if np.ndim(x.tangent) else 0.0)
     return x
@@ -240,7 +242,7 @@ def straight_through(fn):
     1.0
     """
     def st(x):
-        if isinstance(x, T.Traced):
+        if isinstance(x, Traced):
             y = fn(stop_gradient(x))
             # x - stop_gradient(x) is exactly zero with derivative one, so the value is
             # fn(x) to the last bit and the derivative passes straight through

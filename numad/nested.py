@@ -15,14 +15,15 @@ constants for the inner derivative, as in JAX.
 """
 from __future__ import annotations
 
-import re
 
 import numpy as np
 
-from . import tracer as T
+from . import recording as R
+from .traced import Traced, entry_of, recorder_of_traced, value_of
 from .errors import TracingError
 from .optable import (ELEMENTWISE, ELEMENTWISE_BY_NAME, EXPRESSION_FUNCTIONS, N_ELEMENTWISE,
-                      OPCODES, OPNAMES, UFUNC_ROWS)
+                      OPCODES, OPNAMES, OUTSIDE, STRUCTURAL, STRUCTURAL_BY_NAME,
+                      UFUNC_ROWS)
 from .pytree import flatten, unflatten
 
 _N_EL = N_ELEMENTWISE
@@ -31,19 +32,19 @@ _CODE = OPCODES
 
 def any_traced(args):
     leaves, _ = flatten(args)
-    return any(isinstance(leaf, T.Traced) for leaf in leaves)
+    return any(isinstance(leaf, Traced) for leaf in leaves)
 
 
 # ---- evaluating the op table's partial expressions on traced values -----------------------
 
 def _namespace():
-    ns = {"np": np, "select": T.where}
+    ns = {"np": np, "select": R.where}
     for name in EXPRESSION_FUNCTIONS:
         if name == "select":
             continue
         # the row of that name, or the row its NumPy ufunc means (rint -> round)
         target = name if name in ELEMENTWISE_BY_NAME else UFUNC_ROWS[getattr(np, name)]
-        ns[name] = (lambda n: lambda *xs: T.elementwise(n, *xs))(target)
+        ns[name] = (lambda n: lambda *xs: R.elementwise(n, *xs))(target)
     return ns
 
 
@@ -77,7 +78,7 @@ def _entry(rec, j):
     v = rec.arrays.get(j)
     if v is None:
         v = rec.vals[j]
-    return T.Traced(rec, j, v)
+    return Traced(rec, j, v)
 
 
 def _shape(rec, j):
@@ -92,32 +93,32 @@ def _codes(rec, i):
     return o, a, b, c
 
 
-def _fit(g, shape):
+def fit_shape(g, shape):
     """An adjoint contribution summed/reshaped to the shape of the input it belongs to."""
-    gs = np.shape(T._value(g))
+    gs = np.shape(value_of(g))
     if gs == shape:
         return g
     size = int(np.prod(shape, dtype=np.int64))
     if size == 1 and int(np.prod(gs, dtype=np.int64)) != 1:
-        g = T.reduce_sum(g)
-    return T.reshape_any(g, shape) if shape != np.shape(T._value(g)) else g
+        g = R.reduce_sum(g)
+    return R.reshape_any(g, shape) if shape != np.shape(value_of(g)) else g
 
 
 def _scatter_into_zeros(rec, shape, positions, g):
     """zeros(shape) with g added at flat ``positions`` (the adjoint of a gather)."""
-    base = T._as_traced(rec, np.zeros(shape))
-    if not isinstance(g, T.Traced):
-        g = T._as_traced(rec, np.asarray(g, dtype=np.float64))
-    if not isinstance(base._v, np.ndarray):
-        base = T.reshape(base, shape)
-    gflat = T.ravel(g) if g.shape else g
+    base = R.as_traced(rec, np.zeros(shape))
+    if not isinstance(g, Traced):
+        g = R.as_traced(rec, np.asarray(g, dtype=np.float64))
+    if not isinstance(value_of(base), np.ndarray):
+        base = R.reshape(base, shape)
+    gflat = R.ravel(g) if g.shape else g
     positions = np.asarray(positions, dtype=np.int64).ravel()
     new = np.zeros(shape)
-    np.add.at(new.reshape(-1), positions, np.ravel(T._value(gflat)))
+    np.add.at(new.reshape(-1), positions, np.ravel(value_of(gflat)))
     new_v = new if shape else float(new)
-    i = rec.push(_CODE["scatter_add"], base._i, gflat._i, -1, new_v,
+    i = rec.push(_CODE["scatter_add"], entry_of(base), entry_of(gflat), -1, new_v,
                  params=np.concatenate(([positions.size], positions)))
-    return T._wrap(rec, i, new_v)
+    return R.wrap(rec, i, new_v)
 
 
 def _times_partial(g, d, may_be_infinite=True):
@@ -125,16 +126,16 @@ def _times_partial(g, d, may_be_infinite=True):
     untaken ``where`` branch's inf stays out, as in the compiled sweep). Only that
     case is masked: a zero adjoint still has a derivative (at a minimum the gradient's
     adjoints are 0, and the Hessian comes from their derivatives)."""
-    if not isinstance(d, T.Traced):
+    if not isinstance(d, Traced):
         return g if d == 1.0 else (-g if d == -1.0 else g * d)
     product = g * d
     if not may_be_infinite:
         return product
-    if not isinstance(g, T.Traced) and np.all(np.asarray(g) != 0.0):
+    if not isinstance(g, Traced) and np.all(np.asarray(g) != 0.0):
         return product
-    masked = T.elementwise("logical_and", T.elementwise("equal", g, 0.0),
-                           T.elementwise("logical_not", T.elementwise("isfinite", d)))
-    return T.where(masked, 0.0, product)
+    masked = R.elementwise("logical_and", R.elementwise("equal", g, 0.0),
+                           R.elementwise("logical_not", R.elementwise("isfinite", d)))
+    return R.where(masked, 0.0, product)
 
 
 class _Scattered:
@@ -150,7 +151,7 @@ class _Scattered:
         self.pieces = []
 
 
-def _add(adj, j, g):
+def accumulate(adj, j, g):
     old = adj.get(j)
     if old is None:
         adj[j] = g
@@ -173,8 +174,8 @@ def _adjoint(rec, adj, j):
     """The whole adjoint of entry j (its scattered parts added up), or None."""
     g = adj.get(j)
     if isinstance(g, _Scattered):
-        pieces = [T.reshape_any(p, (-1,)) for p in g.pieces]
-        values = T.concatenate(pieces) if len(pieces) > 1 else pieces[0]
+        pieces = [R.reshape_any(p, (-1,)) for p in g.pieces]
+        values = R.concatenate(pieces) if len(pieces) > 1 else pieces[0]
         total = _scatter_into_zeros(rec, _shape(rec, j), np.concatenate(g.positions), values)
         g = adj[j] = total if g.dense is None else g.dense + total
     return g
@@ -212,7 +213,7 @@ def reverse_range(rec, adj, lo, hi, start):
                     continue
                 d = _partial(prim, k, ta, tb, ty)
                 contrib = _times_partial(g, d, _MAY_BE_INFINITE[prim.partials[k]])
-                _add(adj, src, _fit(contrib, _shape(rec, src)))
+                accumulate(adj, src, fit_shape(contrib, _shape(rec, src)))
             continue
         name = OPNAMES[o]
         rule = _RULES.get(name)
@@ -231,24 +232,33 @@ def traced_entry(rec, j):
 def add_adjoint(rec, adj, j, g, shape):
     """Add the traced contribution ``g`` (summed/reshaped to ``shape``) to the adjoint
     of entry ``j``."""
-    _add(adj, j, _fit(g, shape))
+    accumulate(adj, j, fit_shape(g, shape))
 
 
 def register_rule(name, rule):
-    """Add the traced reverse rule of a structural op defined above this module
-    (``rule(rec, i, a, b, c, g, adj, start)``, as the rules below)."""
+    """Add the traced reverse rule of a structural op whose op-table row says OUTSIDE
+    (``rule(rec, i, a, b, c, g, adj, start)``, as the rules below): the module that
+    records the op defines it (numad/scan.py, numad/custom.py)."""
+    if STRUCTURAL_BY_NAME[name].nested != OUTSIDE:
+        raise ValueError(f"nested.register_rule: the op table names the rule of {name!r} "
+                         f"({STRUCTURAL_BY_NAME[name].nested}); change the row instead")
     _RULES[name] = rule
 
 
-def _rule_where(rec, i, a, b, c, g, adj, start):
+def rule_of(name):
+    """The traced reverse rule of structural op ``name``, or None where none is known."""
+    return _RULES.get(name)
+
+
+def rule_where(rec, i, a, b, c, g, adj, start):
     cond = _entry(rec, a)
     for src, take in ((b, True), (c, False)):
         if src >= start:
-            contrib = T.where(cond, g, 0.0) if take else T.where(cond, 0.0, g)
-            _add(adj, src, _fit(contrib, _shape(rec, src)))
+            contrib = R.where(cond, g, 0.0) if take else R.where(cond, 0.0, g)
+            accumulate(adj, src, fit_shape(contrib, _shape(rec, src)))
 
 
-def _rule_alias(rec, i, a, b, c, g, adj, start):
+def rule_alias(rec, i, a, b, c, g, adj, start):
     if a < start:
         return
     first = b  # an alias keeps its start in slot b
@@ -256,13 +266,13 @@ def _rule_alias(rec, i, a, b, c, g, adj, start):
     _add_scattered(adj, a, first + np.arange(n), g)
 
 
-def _rule_gather(rec, i, a, b, c, g, adj, start):
+def rule_gather(rec, i, a, b, c, g, adj, start):
     if a < start:
         return
     _add_scattered(adj, a, rec.params[i], g)
 
 
-def _rule_scatter(rec, i, a, b, c, g, adj, start):
+def rule_scatter(rec, i, a, b, c, g, adj, start):
     p = rec.params[i]
     positions = p[1:]
     shape = _shape(rec, i)
@@ -270,13 +280,13 @@ def _rule_scatter(rec, i, a, b, c, g, adj, start):
         if OPNAMES[_codes(rec, i)[0]] == "scatter_set":
             keep = np.ones(int(np.prod(shape, dtype=np.int64)))
             keep[positions] = 0.0
-            _add(adj, a, _fit(g * keep.reshape(shape), _shape(rec, a)))
+            accumulate(adj, a, fit_shape(g * keep.reshape(shape), _shape(rec, a)))
         else:
-            _add(adj, a, g)
+            accumulate(adj, a, g)
     if b >= start:
-        picked = T._gather(g if g.shape else T.reshape(g, (1,)), positions,
-                           (positions.size,), np.ravel(T._value(g))[positions])
-        _add(adj, b, _fit(picked, _shape(rec, b)))
+        picked = R.gather(g if g.shape else R.reshape(g, (1,)), positions,
+                           (positions.size,), np.ravel(value_of(g))[positions])
+        accumulate(adj, b, fit_shape(picked, _shape(rec, b)))
 
 
 def _pnp(rec, i):
@@ -284,121 +294,121 @@ def _pnp(rec, i):
     return pre, n, post
 
 
-def _rule_reduce(rec, i, a, b, c, g, adj, start):
+def rule_reduce(rec, i, a, b, c, g, adj, start):
     if a < start:
         return
     name = OPNAMES[_codes(rec, i)[0]]
     pre, n, post = _pnp(rec, i)
-    A = T.reshape(_entry(rec, a), (pre, n, post))
-    G = T.broadcast_to(T.reshape_any(g, (pre, 1, post)), (pre, n, post))
+    A = R.reshape(_entry(rec, a), (pre, n, post))
+    G = R.broadcast_to(R.reshape_any(g, (pre, 1, post)), (pre, n, post))
     if name == "sum":
         contrib = G
     elif name == "prod":
         contrib = G * _prod_of_others(rec, A, pre, n, post)
     else:
-        Y = T.reshape(_entry(rec, i), (pre, 1, post))
-        mask = T.elementwise("equal", A, Y)
-        count = T.reduce_sum(mask, axis=1, keepdims=True)
-        contrib = T.where(mask, G / count, 0.0)
-    _add(adj, a, T.reshape(contrib, _shape(rec, a)))
+        Y = R.reshape(_entry(rec, i), (pre, 1, post))
+        mask = R.elementwise("equal", A, Y)
+        count = R.reduce_sum(mask, axis=1, keepdims=True)
+        contrib = R.where(mask, G / count, 0.0)
+    accumulate(adj, a, R.reshape(contrib, _shape(rec, a)))
 
 
 def _prod_of_others(rec, A, pre, n, post):
     ones = np.ones((pre, 1, post))
-    prefix = T.cumulative("cumprod", A, 1)
-    flip = lambda x: T.index_map(x, lambda m: np.flip(m, 1))  # noqa: E731
-    suffix = flip(T.cumulative("cumprod", flip(A), 1))
+    prefix = R.cumulative("cumprod", A, 1)
+    flip = lambda x: R.index_map(x, lambda m: np.flip(m, 1))  # noqa: E731
+    suffix = flip(R.cumulative("cumprod", flip(A), 1))
     if n == 1:
-        return T._as_traced(rec, ones)
-    lo = T.concatenate([ones, T.index_map(prefix, lambda m: m[:, :-1, :])], axis=1)
-    hi = T.concatenate([T.index_map(suffix, lambda m: m[:, 1:, :]), ones], axis=1)
+        return R.as_traced(rec, ones)
+    lo = R.concatenate([ones, R.index_map(prefix, lambda m: m[:, :-1, :])], axis=1)
+    hi = R.concatenate([R.index_map(suffix, lambda m: m[:, 1:, :]), ones], axis=1)
     return lo * hi
 
 
-def _rule_cumsum(rec, i, a, b, c, g, adj, start):
+def rule_cumsum(rec, i, a, b, c, g, adj, start):
     if a < start:
         return
     pre, n, post = _pnp(rec, i)
-    G = T.reshape_any(g, (pre, n, post))
-    flip = lambda x: T.index_map(x, lambda m: np.flip(m, 1))  # noqa: E731
-    _add(adj, a, T.reshape(flip(T.cumulative("cumsum", flip(G), 1)), _shape(rec, a)))
+    G = R.reshape_any(g, (pre, n, post))
+    flip = lambda x: R.index_map(x, lambda m: np.flip(m, 1))  # noqa: E731
+    accumulate(adj, a, R.reshape(flip(R.cumulative("cumsum", flip(G), 1)), _shape(rec, a)))
 
 
 def _swap_last(x):
-    nd_ = len(np.shape(T._value(x)))
+    nd_ = len(np.shape(value_of(x)))
     perm = list(range(nd_ - 2)) + [nd_ - 1, nd_ - 2]
-    return T._transpose_any(x, perm)
+    return R.transpose_any(x, perm)
 
 
-def _rule_matmul(rec, i, a, b, c, g, adj, start):
+def rule_matmul(rec, i, a, b, c, g, adj, start):
     nb, m, k, n, ba, bb = (int(v) for v in rec.params[i][:6])
-    A = T.reshape(_entry(rec, a), (nb if ba else 1, m, k))
-    B = T.reshape(_entry(rec, b), (nb if bb else 1, k, n))
-    G = T.reshape_any(g, (nb, m, n))
+    A = R.reshape(_entry(rec, a), (nb if ba else 1, m, k))
+    B = R.reshape(_entry(rec, b), (nb if bb else 1, k, n))
+    G = R.reshape_any(g, (nb, m, n))
     if a >= start:
-        gA = T.matmul(G, _swap_last(B))
+        gA = R.matmul(G, _swap_last(B))
         if not ba:
-            gA = T.reduce_sum(gA, axis=0, keepdims=True)
-        _add(adj, a, T.reshape(gA, _shape(rec, a)))
+            gA = R.reduce_sum(gA, axis=0, keepdims=True)
+        accumulate(adj, a, R.reshape(gA, _shape(rec, a)))
     if b >= start:
-        gB = T.matmul(_swap_last(A), G)
+        gB = R.matmul(_swap_last(A), G)
         if not bb:
-            gB = T.reduce_sum(gB, axis=0, keepdims=True)
-        _add(adj, b, T.reshape(gB, _shape(rec, b)))
+            gB = R.reduce_sum(gB, axis=0, keepdims=True)
+        accumulate(adj, b, R.reshape(gB, _shape(rec, b)))
 
 
-def _rule_concat(rec, i, a, b, c, g, adj, start):
+def rule_concat(rec, i, a, b, c, g, adj, start):
     p = rec.params[i]
     pre, post, count = int(p[0]), int(p[1]), int(p[2])
     total = sum(int(p[4 + 2 * s]) for s in range(count))
-    G = T.reshape_any(g, (pre, total, post))
+    G = R.reshape_any(g, (pre, total, post))
     col = 0
     for s in range(count):
         e, ms = int(p[3 + 2 * s]), int(p[4 + 2 * s])
         if e >= start:
-            piece = T.index_map(G, lambda m, lo=col, hi=col + ms: m[:, lo:hi, :])
-            _add(adj, e, _fit(piece, _shape(rec, e)))
+            piece = R.index_map(G, lambda m, lo=col, hi=col + ms: m[:, lo:hi, :])
+            accumulate(adj, e, fit_shape(piece, _shape(rec, e)))
         col += ms
 
 
-def _rule_sort(rec, i, a, b, c, g, adj, start):
+def rule_sort(rec, i, a, b, c, g, adj, start):
     if a < start:
         return
     pre, n, post = _pnp(rec, i)
-    av = np.asarray(T._value(_entry(rec, a)), dtype=np.float64).reshape(pre, n, post)
+    av = np.asarray(value_of(_entry(rec, a)), dtype=np.float64).reshape(pre, n, post)
     perm = np.argsort(av, axis=1, kind="stable")
     base = np.arange(pre * n * post).reshape(pre, n, post)
     positions = np.take_along_axis(base, perm, axis=1).ravel()
     # the permutation is a constant of this derivative: guard that it still sorts
     A = _entry(rec, a)
-    again = T._gather(A, positions, _shape(rec, i), av.ravel()[positions].reshape(_shape(rec, i)))
-    bool(T.logical_reduce(T.elementwise("equal", again, _entry(rec, i)), "all"))
+    again = R.gather(A, positions, _shape(rec, i), av.ravel()[positions].reshape(_shape(rec, i)))
+    bool(R.logical_reduce(R.elementwise("equal", again, _entry(rec, i)), "all"))
     _add_scattered(adj, a, positions, g)
 
 
-def _rule_solve(rec, i, a, b, c, g, adj, start):
+def rule_solve(rec, i, a, b, c, g, adj, start):
     A = _entry(rec, a)
     X = _entry(rec, i)
-    gB = T.solve(T.transpose(A), g)
+    gB = R.solve(R.transpose(A), g)
     if b >= start:
-        _add(adj, b, T.reshape(gB, _shape(rec, b)))
+        accumulate(adj, b, R.reshape(gB, _shape(rec, b)))
     if a >= start:
-        _add(adj, a, -T.matmul(gB, T.transpose(X)))
+        accumulate(adj, a, -R.matmul(gB, R.transpose(X)))
 
 
-def _rule_inv(rec, i, a, b, c, g, adj, start):
+def rule_inv(rec, i, a, b, c, g, adj, start):
     if a >= start:
-        Yt = T.transpose(_entry(rec, i))
-        _add(adj, a, -T.matmul(T.matmul(Yt, g), Yt))
+        Yt = R.transpose(_entry(rec, i))
+        accumulate(adj, a, -R.matmul(R.matmul(Yt, g), Yt))
 
 
-def _rule_slogdet(rec, i, a, b, c, g, adj, start):
+def rule_slogdet(rec, i, a, b, c, g, adj, start):
     if a >= start:
-        g_log = T.getitem(g, 1) if isinstance(g, T.Traced) else float(np.ravel(g)[1])
-        _add(adj, a, g_log * T.transpose(T.inv(_entry(rec, a))))
+        g_log = R.getitem(g, 1) if isinstance(g, Traced) else float(np.ravel(g)[1])
+        accumulate(adj, a, g_log * R.transpose(R.inv(_entry(rec, a))))
 
 
-def _rule_det(rec, i, a, b, c, g, adj, start):
+def rule_det(rec, i, a, b, c, g, adj, start):
     if a < start:
         return
     # the cofactor matrix as traced values, each entry a signed det of a minor: exact at
@@ -411,84 +421,77 @@ def _rule_det(rec, i, a, b, c, g, adj, start):
         row = []
         for col in range(n):
             keep = np.delete(np.delete(idx, r, axis=0), col, axis=1)
-            minor = T._gather(A, keep, keep.shape, np.asarray(A._v).ravel()[keep])
-            d = T.det(minor)
+            minor = R.gather(A, keep, keep.shape, np.asarray(value_of(A)).ravel()[keep])
+            d = R.det(minor)
             row.append(d if (r + col) % 2 == 0 else -d)
-        rows.append(T.stack(row))
-    _add(adj, a, g * T.stack(rows))
+        rows.append(R.stack(row))
+    accumulate(adj, a, g * R.stack(rows))
 
 
-def _rule_cholesky(rec, i, a, b, c, g, adj, start):
+def rule_cholesky(rec, i, a, b, c, g, adj, start):
     if a < start:
         return
     Lf = _entry(rec, i)
     n = _shape(rec, i)[0]
     phi = np.tril(np.ones((n, n)), -1) + 0.5 * np.eye(n)
-    P = T.matmul(T.transpose(Lf), g) * phi
-    Linv = T.inv(Lf)
-    S = T.matmul(T.matmul(T.transpose(Linv), P), Linv)
+    P = R.matmul(R.transpose(Lf), g) * phi
+    Linv = R.inv(Lf)
+    S = R.matmul(R.matmul(R.transpose(Linv), P), Linv)
     # only the lower triangle is read (kernels.py's rule)
-    _add(adj, a, (S + T.transpose(S)) * np.tril(np.ones((n, n)), -1) + S * np.eye(n))
+    accumulate(adj, a, (S + R.transpose(S)) * np.tril(np.ones((n, n)), -1) + S * np.eye(n))
 
 
-def _rule_eigh(rec, i, a, b, c, g, adj, start):
+def rule_eigh(rec, i, a, b, c, g, adj, start):
     if a < start:
         return
     from .kernels import EIGH_TIE_RTOL
     n = _shape(rec, a)[0]
     upper = len(rec.params[i]) > 1 and int(rec.params[i][1]) != 0
     whole = _entry(rec, i)
-    w = T._gather(whole, np.arange(n), (n,), np.asarray(whole._v)[:n].copy())
-    V = T._gather(whole, n + np.arange(n * n), (n, n), np.asarray(whole._v)[n:].reshape(n, n))
-    g = g if isinstance(g, T.Traced) else T._as_traced(rec, np.asarray(g, dtype=np.float64))
-    gw = T._gather(g, np.arange(n), (n,), np.asarray(g._v)[:n].copy())
-    gV = T._gather(g, n + np.arange(n * n), (n, n), np.asarray(g._v)[n:].reshape(n, n))
+    w = R.gather(whole, np.arange(n), (n,), np.asarray(value_of(whole))[:n].copy())
+    V = R.gather(whole, n + np.arange(n * n), (n, n), np.asarray(value_of(whole))[n:].reshape(n, n))
+    g = g if isinstance(g, Traced) else R.as_traced(rec, np.asarray(g, dtype=np.float64))
+    gw = R.gather(g, np.arange(n), (n,), np.asarray(value_of(g))[:n].copy())
+    gV = R.gather(g, n + np.arange(n * n), (n, n), np.asarray(value_of(g))[n:].reshape(n, n))
     off_diag = 1.0 - np.eye(n)
-    gaps = T.reshape(w, (1, n)) - T.reshape(w, (n, 1))
+    gaps = R.reshape(w, (1, n)) - R.reshape(w, (n, 1))
     # the compiled sweeps' rule (kernels._eigh_gaps): tied eigenvalues couple with 0
-    tol = EIGH_TIE_RTOL * T.elementwise("stop_gradient", T.reduce_max(T.elementwise("abs", w)))
-    coupled = T.elementwise("logical_and", off_diag > 0,
-                            T.elementwise("greater", T.elementwise("abs", gaps), tol))
-    F = T.where(coupled, 1.0 / T.where(coupled, gaps, 1.0), 0.0)
-    inner = F * T.matmul(T.transpose(V), gV) + gw * np.eye(n)
-    G = T.matmul(T.matmul(V, inner), T.transpose(V))
+    tol = EIGH_TIE_RTOL * R.elementwise("stop_gradient", R.reduce_max(R.elementwise("abs", w)))
+    coupled = R.elementwise("logical_and", off_diag > 0,
+                            R.elementwise("greater", R.elementwise("abs", gaps), tol))
+    F = R.where(coupled, 1.0 / R.where(coupled, gaps, 1.0), 0.0)
+    inner = F * R.matmul(R.transpose(V), gV) + gw * np.eye(n)
+    G = R.matmul(R.matmul(V, inner), R.transpose(V))
     strict = np.triu(np.ones((n, n)), 1) if upper else np.tril(np.ones((n, n)), -1)
-    _add(adj, a, (G + T.transpose(G)) * strict + G * np.eye(n))
+    accumulate(adj, a, (G + R.transpose(G)) * strict + G * np.eye(n))
 
 
-def _rule_nothing(rec, i, a, b, c, g, adj, start):
+def rule_nothing(rec, i, a, b, c, g, adj, start):
     pass
 
 
-def _rule_cumprod(rec, i, a, b, c, g, adj, start):
+def rule_cumprod(rec, i, a, b, c, g, adj, start):
     if a < start:
         return
     # d y_i / d a_j = prod_{k <= i, k != j} a_k for i >= j: the cumulative product with
     # a_j replaced by 1, so no division (zeros are exact); n cumprods, once per trace
     pre, n, post = _pnp(rec, i)
-    A = T.reshape(_entry(rec, a), (pre, n, post))
-    G = T.reshape_any(g, (pre, n, post))
+    A = R.reshape(_entry(rec, a), (pre, n, post))
+    G = R.reshape_any(g, (pre, n, post))
     cols = []
     for j in range(n):
         mask = np.zeros((1, n, 1), dtype=bool)
         mask[0, j, 0] = True
-        others = T.cumulative("cumprod", T.where(mask, 1.0, A), 1)
+        others = R.cumulative("cumprod", R.where(mask, 1.0, A), 1)
         later = (np.arange(n) >= j).astype(np.float64).reshape(1, n, 1)
-        cols.append(T.reduce_sum(G * others * later, axis=1, keepdims=True))
-    contrib = T.concatenate(cols, axis=1) if n > 1 else cols[0]
-    _add(adj, a, T.reshape(contrib, _shape(rec, a)))
+        cols.append(R.reduce_sum(G * others * later, axis=1, keepdims=True))
+    contrib = R.concatenate(cols, axis=1) if n > 1 else cols[0]
+    accumulate(adj, a, R.reshape(contrib, _shape(rec, a)))
 
 
-_RULES = {
-    "input": _rule_nothing, "const": _rule_nothing, "guard": _rule_nothing,
-    "alias": _rule_alias, "where": _rule_where, "gather": _rule_gather,
-    "scatter_set": _rule_scatter, "scatter_add": _rule_scatter,
-    "sum": _rule_reduce, "prod": _rule_reduce, "amax": _rule_reduce, "amin": _rule_reduce,
-    "cumsum": _rule_cumsum, "cumprod": _rule_cumprod, "matmul": _rule_matmul,
-    "concat": _rule_concat, "sort": _rule_sort, "solve": _rule_solve, "inv": _rule_inv,
-    "slogdet": _rule_slogdet, "cholesky": _rule_cholesky, "eigh": _rule_eigh,
-    "det": _rule_det,
-}
+# The traced reverse rule of each structural op, as its op-table row names it (``nested``
+# column, numad/optable.py); the rows marked OUTSIDE register theirs (register_rule).
+_RULES = {row.name: globals()[row.nested] for row in STRUCTURAL if row.nested != OUTSIDE}
 
 
 # ---- the transformations on traced arguments -------------------------------------------------
@@ -496,8 +499,8 @@ _RULES = {
 def _rec_of(args):
     leaves, _ = flatten(args)
     for leaf in leaves:
-        if isinstance(leaf, T.Traced):
-            return leaf._rec
+        if isinstance(leaf, Traced):
+            return recorder_of_traced(leaf)
     raise AssertionError("no traced argument")
 
 
@@ -506,20 +509,20 @@ def _fresh_inputs(rec, arg):
     leaves, treedef = flatten(arg)
     new, entries = [], []
     for leaf in leaves:
-        if isinstance(leaf, T.Traced):
-            t = T.elementwise("copy", leaf)
+        if isinstance(leaf, Traced):
+            t = R.elementwise("copy", leaf)
         else:
             arr = np.asarray(leaf, dtype=np.float64)
-            base = T._as_traced(rec, arr if arr.ndim else float(arr))
-            t = T.elementwise("copy", base)
+            base = R.as_traced(rec, arr if arr.ndim else float(arr))
+            t = R.elementwise("copy", base)
         new.append(t)
-        entries.append(t._i)
+        entries.append(entry_of(t))
     return unflatten(treedef, new), treedef, entries, leaves
 
 
 def _zeros_like_leaf(rec, leaf):
-    shape = np.shape(T._value(leaf))
-    return T._as_traced(rec, np.zeros(shape) if shape else 0.0)
+    shape = np.shape(value_of(leaf))
+    return R.as_traced(rec, np.zeros(shape) if shape else 0.0)
 
 
 def _result(adj, entries, leaves, treedef, rec):
@@ -539,7 +542,7 @@ def nested_value_and_grad(f, args, nums):
         args[k], treedef, entries, leaves = _fresh_inputs(rec, args[k])
         per_arg[k] = (treedef, entries, leaves)
     out = f(*args)
-    if not isinstance(out, T.Traced):
+    if not isinstance(out, Traced):
         value = out
         grads = tuple(_result({}, per_arg[k][1], per_arg[k][2], per_arg[k][0], rec)
                       for k in nums)
@@ -549,7 +552,7 @@ def nested_value_and_grad(f, args, nums):
                          f"scalar output, but it returns shape {out.shape}; use nd.jacobian "
                          "or nd.vjp for vector outputs")
     stop = rec.n
-    adj = traced_reverse(rec, start, stop, {out._i: 1.0})
+    adj = traced_reverse(rec, start, stop, {entry_of(out): 1.0})
     grads = tuple(_result(adj, per_arg[k][1], per_arg[k][2], per_arg[k][0], rec) for k in nums)
     return out, grads
 
@@ -566,9 +569,9 @@ def nested_vjp(f, x):
         w_leaves, _ = flatten(w)
         seeds = {}
         for o, wl in zip(out_leaves, w_leaves):
-            if isinstance(o, T.Traced):
-                seeds[o._i] = wl if isinstance(wl, T.Traced) else \
-                    T._as_traced(rec, np.asarray(wl, dtype=np.float64) if np.ndim(wl)
+            if isinstance(o, Traced):
+                seeds[entry_of(o)] = wl if isinstance(wl, Traced) else \
+                    R.as_traced(rec, np.asarray(wl, dtype=np.float64) if np.ndim(wl)
                                  else float(wl))
         adj = traced_reverse(rec, start, stop, seeds)
         return _result(adj, entries, leaves, treedef, rec)
@@ -581,19 +584,19 @@ def nested_jvp(f, x, v):
     rec = _rec_of((x, v))
     y, vjp_fn = nested_vjp(f, x)
     y_leaves, y_def = flatten(y)
-    dummies = [T.elementwise("copy", _zeros_like_leaf(rec, leaf)) for leaf in y_leaves]
-    start = min(d._i for d in dummies) if dummies else rec.n
+    dummies = [R.elementwise("copy", _zeros_like_leaf(rec, leaf)) for leaf in y_leaves]
+    start = min(entry_of(d) for d in dummies) if dummies else rec.n
     back = vjp_fn(unflatten(y_def, dummies))
     stop = rec.n
     b_leaves, _ = flatten(back)
     v_leaves, _ = flatten(v)
     seeds = {}
     for bl, vl in zip(b_leaves, v_leaves):
-        if isinstance(bl, T.Traced):
-            seeds[bl._i] = vl if isinstance(vl, T.Traced) else \
-                T._as_traced(rec, np.asarray(vl, dtype=np.float64) if np.ndim(vl) else float(vl))
+        if isinstance(bl, Traced):
+            seeds[entry_of(bl)] = vl if isinstance(vl, Traced) else \
+                R.as_traced(rec, np.asarray(vl, dtype=np.float64) if np.ndim(vl) else float(vl))
     adj = traced_reverse(rec, start, stop, seeds)
-    outs = [_adjoint(rec, adj, d._i) if adj.get(d._i) is not None else _zeros_like_leaf(rec, leaf)
+    outs = [_adjoint(rec, adj, entry_of(d)) if adj.get(entry_of(d)) is not None else _zeros_like_leaf(rec, leaf)
             for d, leaf in zip(dummies, y_leaves)]
     return y, unflatten(y_def, outs)
 
@@ -604,14 +607,14 @@ def nested_jacobian(f, args, mode="auto"):
     x = args[0]
     rest = args[1:]
     y, vjp_fn = nested_vjp(lambda z: f(z, *rest), x)
-    m = int(np.size(T._value(y)))
-    yshape = np.shape(T._value(y))
-    xshape = np.shape(T._value(x))
+    m = int(np.size(value_of(y)))
+    yshape = np.shape(value_of(y))
+    xshape = np.shape(value_of(x))
     rows = []
     for k in range(m):
         w = np.zeros(m)
         w[k] = 1.0
         r = vjp_fn(w.reshape(yshape) if yshape else 1.0)
-        rows.append(T.reshape_any(r, (-1,)) if xshape else T.reshape_any(r, (1,)))
-    J = T.stack(rows, axis=0)
-    return T.reshape_any(J, yshape + xshape)
+        rows.append(R.reshape_any(r, (-1,)) if xshape else R.reshape_any(r, (1,)))
+    J = R.stack(rows, axis=0)
+    return R.reshape_any(J, yshape + xshape)

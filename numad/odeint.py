@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import tracer as T
+from .traced import Traced, value_of
 from .scan import STRATEGIES, scan
 
 METHODS = ("euler", "rk4")
@@ -66,15 +66,15 @@ def odeint(rhs, y0, t, *args, method="rk4", substeps=1, checkpoint="auto", snaps
                          f"{', '.join(map(repr, STRATEGIES))}")
     # (a traced grid is fine: the steps' start times and sizes are the loop's xs, so
     # derivatives with respect to the times come out too)
-    grid = t if isinstance(t, T.Traced) else np.asarray(t, dtype=np.float64)
-    if np.ndim(T._value(grid)) != 1 or np.size(T._value(grid)) < 1:
+    grid = t if isinstance(t, Traced) else np.asarray(t, dtype=np.float64)
+    if np.ndim(value_of(grid)) != 1 or np.size(value_of(grid)) < 1:
         raise ValueError(f"numad: odeint's t must be a 1-D grid of times, not shape "
-                         f"{np.shape(T._value(grid))}")
+                         f"{np.shape(value_of(grid))}")
     stepper = _STEPPERS[method]
     m = int(substeps)
-    y0 = y0 if isinstance(y0, T.Traced) else np.asarray(y0, dtype=np.float64)
-    if np.size(T._value(grid)) == 1:
-        return np.reshape(y0, (1,) + np.shape(T._value(y0)))
+    y0 = y0 if isinstance(y0, Traced) else np.asarray(y0, dtype=np.float64)
+    if np.size(value_of(grid)) == 1:
+        return np.reshape(y0, (1,) + np.shape(value_of(y0)))
 
     def interval(y, span):
         t0, h = span[0], span[1] / m
@@ -84,5 +84,5 @@ def odeint(rhs, y0, t, *args, method="rk4", substeps=1, checkpoint="auto", snaps
 
     spans = np.stack([grid[:-1], grid[1:] - grid[:-1]], axis=1)
     _, ys = scan(interval, y0, spans, checkpoint=checkpoint, snapshots=snapshots)
-    first = np.reshape(y0, (1,) + np.shape(T._value(y0)))
+    first = np.reshape(y0, (1,) + np.shape(value_of(y0)))
     return np.concatenate([first, ys], axis=0)

@@ -169,7 +169,7 @@ _ELEMENTWISE_ROWS = [
 
 # What else each row carries, one line per row (a check below ties it to the rows):
 #   * the ufuncs that mean it: a NumPy or SciPy call of any of them on a traced value or a
-#     Dual is this row (``tracer.UFUNCS`` and ``Dual``'s dispatch are built from this
+#     Dual is this row (``numpy_dispatch.UFUNCS`` and ``Dual``'s dispatch are built from this
 #     column; ufuncs that are compositions of rows are in ``numad/compositions.py``);
 #   * per input, whether its partial may be inf or nan at a finite input: MAYBE_INF when
 #     some finite (a, b) makes it inf or nan, overflow included (exp's ``y`` at a = 1000,
@@ -230,7 +230,7 @@ _FACTS = {
     "sign":          ((np.sign,),                      (_F,),     "-1, 0 or 1"),
     "floor":         ((np.floor,),                     (_F,),     "the largest integer <= a"),
     "ceil":          ((np.ceil,),                      (_F,),     "the smallest integer >= a"),
-    "round":         ((np.rint,),                      (_F,),     "nearest integer, ties to even (np.round: tracer.around)"),
+    "round":         ((np.rint,),                      (_F,),     "nearest integer, ties to even (np.round: recording.around)"),
     "trunc":         ((np.trunc,),                     (_F,),     "a rounded towards 0"),
     "floor_divide":  ((np.floor_divide,),              (_F, _F),  "floor(a / b)"),
     "greater":       ((np.greater,),                   (_F, _F),  "a > b as 0.0 or 1.0"),
@@ -278,6 +278,7 @@ class Structural:
     reverse: str
     tangent: str
     hvp: str = UNSUPPORTED
+    nested: str = ""         # its reverse rule on traced values in numad/nested.py
     opcode: int = -1
 
     def __iter__(self):
@@ -285,8 +286,8 @@ class Structural:
         return iter((self.name, self.arity, self.doc))
 
 
-def _s(name, arity, doc, forward, reverse, tangent, hvp=UNSUPPORTED):
-    return Structural(name, arity, doc, forward, reverse, tangent, hvp)
+def _s(name, arity, doc, forward, reverse, tangent, hvp, nested):
+    return Structural(name, arity, doc, forward, reverse, tangent, hvp, nested)
 
 
 _NONE4 = (NOTHING, NOTHING, NOTHING, NOTHING)
@@ -294,62 +295,62 @@ _NONE4 = (NOTHING, NOTHING, NOTHING, NOTHING)
 # fmt: off
 _STRUCTURAL_ROWS = [
     #   name, arity, meaning
-    #   forward            reverse               tangent               hvp
+    #   forward            reverse               tangent               hvp, nested
     _s("input", 0, "an input of the tape: its value is set from the arguments",
-       *_NONE4),
+       *_NONE4, "rule_nothing"),
     _s("const", 0, "a constant recorded at trace time",
-       *_NONE4),
+       *_NONE4, "rule_nothing"),
     _s("alias", 1, "a contiguous window of its input's buffer (reshape, 1-D slice): no work",
-       *_NONE4),
+       *_NONE4, "rule_alias"),
     _s("where", 3, "select(cond, a, b) elementwise; the untaken side gets no derivative",
-       "forward_where",    "reverse_where",      "tangent_where",      LINEAR),
+       "forward_where",    "reverse_where",      "tangent_where",      LINEAR, "rule_where"),
     _s("gather", 1, "y[k] = a[index[k]]: indexing, slicing with steps, transposes, broadcasts",
-       "forward_gather",   "reverse_gather",     "tangent_gather",     LINEAR),
+       "forward_gather",   "reverse_gather",     "tangent_gather",     LINEAR, "rule_gather"),
     _s("scatter_set", 2, "y = a with y[index[k]] = b[k]",
-       "forward_scatter",  "reverse_scatter",    "tangent_scatter",    LINEAR),
+       "forward_scatter",  "reverse_scatter",    "tangent_scatter",    LINEAR, "rule_scatter"),
     _s("scatter_add", 2, "y = a with y[index[k]] += b[k]",
-       "forward_scatter",  "reverse_scatter",    "tangent_scatter",    LINEAR),
+       "forward_scatter",  "reverse_scatter",    "tangent_scatter",    LINEAR, "rule_scatter"),
     _s("sum", 1, "sum over the middle axis of a (pre, n, post) view",
-       "forward_reduce",   "reverse_sum",        "tangent_reduce",     LINEAR),
+       "forward_reduce",   "reverse_sum",        "tangent_reduce",     LINEAR, "rule_reduce"),
     _s("prod", 1, "product over the middle axis of a (pre, n, post) view",
-       "forward_reduce",   "reverse_reduce",     "tangent_reduce"),
+       "forward_reduce",   "reverse_reduce",     "tangent_reduce", UNSUPPORTED, "rule_reduce"),
     _s("amax", 1, "maximum over the middle axis; ties share the derivative equally",
-       "forward_reduce",   "reverse_reduce",     "tangent_reduce",     LINEAR),
+       "forward_reduce",   "reverse_reduce",     "tangent_reduce",     LINEAR, "rule_reduce"),
     _s("amin", 1, "minimum over the middle axis; ties share the derivative equally",
-       "forward_reduce",   "reverse_reduce",     "tangent_reduce",     LINEAR),
+       "forward_reduce",   "reverse_reduce",     "tangent_reduce",     LINEAR, "rule_reduce"),
     _s("cumsum", 1, "cumulative sum along the middle axis",
-       "forward_cumulative", "reverse_cumulative", "tangent_cumulative", LINEAR),
+       "forward_cumulative", "reverse_cumulative", "tangent_cumulative", LINEAR, "rule_cumsum"),
     _s("cumprod", 1, "cumulative product along the middle axis",
-       "forward_cumulative", "reverse_cumulative", "tangent_cumulative"),
+       "forward_cumulative", "reverse_cumulative", "tangent_cumulative", UNSUPPORTED, "rule_cumprod"),
     _s("matmul", 2, "batched matrix product (B, m, k) @ (B, k, n)",
-       "forward_matmul",   "reverse_matmul",     "tangent_matmul",     "hvp_matmul"),
+       "forward_matmul",   "reverse_matmul",     "tangent_matmul",     "hvp_matmul", "rule_matmul"),
     _s("concat", -1, "concatenation of its inputs along the middle axis",
-       "forward_concat",   "reverse_concat",     "tangent_concat",     LINEAR),
+       "forward_concat",   "reverse_concat",     "tangent_concat",     LINEAR, "rule_concat"),
     _s("sort", 1, "sort along the middle axis; the permutation is kept for the reverse",
-       "forward_sort",     "reverse_sort",       "tangent_sort",       LINEAR),
+       "forward_sort",     "reverse_sort",       "tangent_sort",       LINEAR, "rule_sort"),
     _s("solve", 2, "x = solve(A, B) for a square A and B of shape (n, k)",
-       "forward_solve",    "reverse_solve",      "tangent_solve"),
+       "forward_solve",    "reverse_solve",      "tangent_solve", UNSUPPORTED, "rule_solve"),
     _s("inv", 1, "inverse of a square matrix",
-       "forward_inv",      "reverse_inv",        "tangent_inv"),
+       "forward_inv",      "reverse_inv",        "tangent_inv", UNSUPPORTED, "rule_inv"),
     _s("slogdet", 1, "[sign(det A), log |det A|] of a square matrix",
-       "forward_slogdet",  "reverse_slogdet",    "tangent_slogdet"),
+       "forward_slogdet",  "reverse_slogdet",    "tangent_slogdet", UNSUPPORTED, "rule_slogdet"),
     _s("cholesky", 1, "lower Cholesky factor of a symmetric positive definite matrix",
-       "forward_cholesky", "reverse_cholesky",   "tangent_cholesky"),
+       "forward_cholesky", "reverse_cholesky",   "tangent_cholesky", UNSUPPORTED, "rule_cholesky"),
     _s("eigh", 1, "[eigenvalues, eigenvectors] of the symmetric matrix its lower (params: "
                   "n, upper=0) or upper (upper=1) triangle gives",
-       "forward_eigh",     "reverse_eigh",       "tangent_eigh"),
+       "forward_eigh",     "reverse_eigh",       "tangent_eigh", UNSUPPORTED, "rule_eigh"),
     _s("guard", 1, "checks that its input still has the recorded value (a branch decision)",
-       "forward_guard",    NOTHING,              "tangent_guard",      NOTHING),
+       "forward_guard",    NOTHING,              "tangent_guard",      NOTHING, "rule_nothing"),
     _s("scan", 0, "a loop's results [final carry, stacked outputs]: the scan driver computes "
                   "it from the loop body just before it (numad/scan_kernels.py)",
-       OUTSIDE,            OUTSIDE,              OUTSIDE),
+       OUTSIDE,            OUTSIDE,              OUTSIDE, UNSUPPORTED, OUTSIDE),
     _s("det", 1, "det A of a square matrix; its derivative is the cofactor matrix, which "
                  "exists at singular A too (det is not exp(logabsdet) there)",
-       "forward_det",      "reverse_det",        "tangent_det"),
+       "forward_det",      "reverse_det",        "tangent_det", UNSUPPORTED, "rule_det"),
     _s("custom", -1, "a function with a derivative rule of its own (nd.custom_vjp, "
                      "nd.custom_jvp, nd.primitive): its rule runs between the sweeps over "
                      "the entries around it (numad/custom.py)",
-       OUTSIDE,            OUTSIDE,              OUTSIDE),
+       OUTSIDE,            OUTSIDE,              OUTSIDE, UNSUPPORTED, OUTSIDE),
 ]
 # fmt: on
 SWEEPS = ("forward", "reverse", "tangent", "hvp")

@@ -23,17 +23,20 @@ from __future__ import annotations
 import numpy as np
 
 from . import scan_kernels as SK
+from . import recording as R
 from . import tracer as T
+from .traced import Traced, TracedVector, entry_of, recorder_of_traced, value_of
 from .errors import TracingError
+from .optable import OPCODES
 from .loop_runner import loop_layout
 from .pytree import flatten, unflatten
 from .watch import reach, side_channels
 
 STRATEGIES = ("auto", "store_all", "recompute_all", "uniform", "binomial")
-_INPUT = T.OPCODES["input"]
-_SCAN = T.OPCODES["scan"]
-_CONST = T.OPCODES["const"]
-_ALIAS = T.OPCODES["alias"]
+_INPUT = OPCODES["input"]
+_SCAN = OPCODES["scan"]
+_CONST = OPCODES["const"]
+_ALIAS = OPCODES["alias"]
 
 
 class ScanLoop:
@@ -91,8 +94,8 @@ def scan(step, init, xs=None, length=None, *, checkpoint="auto", snapshots=None)
         def whole(init, xs):
             return scan(step, init, xs, length, checkpoint=checkpoint, snapshots=snapshots)
         return T.record(whole, (init, xs), name=_name(step), replayed=False).outputs()
-    init_t = [T._as_traced(rec, _as_float(v)) for v in init_leaves]
-    xs_t = [T._as_traced(rec, _as_float(v)) for v in xs_leaves]
+    init_t = [R.as_traced(rec, _as_float(v)) for v in init_leaves]
+    xs_t = [R.as_traced(rec, _as_float(v)) for v in xs_leaves]
     settings = dict(strategy=checkpoint, snapshots=snapshots)
     if rec.scan_depth > 0:
         return unrolled(rec, step, carry_def, init_t, xs_def, xs_t, length)
@@ -102,13 +105,13 @@ def scan(step, init, xs=None, length=None, *, checkpoint="auto", snapshots=None)
 def _no_steps(step, init, xs_def, xs_leaves):
     """A loop of length 0: the carry as given, and ys with no rows. The step runs once
     on a row of zeros, only to learn the structure and shapes of its output."""
-    rows = [np.zeros(np.shape(T._value(v))[1:]) for v in xs_leaves]
+    rows = [np.zeros(np.shape(value_of(v))[1:]) for v in xs_leaves]
     _, y = _split(step(init, unflatten(xs_def, rows) if xs_def is not None else None),
                   _name(step))
     if y is None:
         return init, None
     leaves, y_def = flatten(y)
-    return init, unflatten(y_def, [np.zeros((0,) + np.shape(T._value(v))) for v in leaves])
+    return init, unflatten(y_def, [np.zeros((0,) + np.shape(value_of(v))) for v in leaves])
 
 
 def _name(step):
@@ -116,15 +119,15 @@ def _name(step):
 
 
 def _as_float(v):
-    if isinstance(v, T.Traced):
+    if isinstance(v, Traced):
         return v
     arr = np.asarray(v, dtype=np.float64)
     return arr if arr.ndim else float(arr)
 
 
 def _length(xs_leaves, length):
-    lengths = {int(np.shape(T._value(v))[0]) for v in xs_leaves if np.ndim(T._value(v)) > 0}
-    if any(np.ndim(T._value(v)) == 0 for v in xs_leaves):
+    lengths = {int(np.shape(value_of(v))[0]) for v in xs_leaves if np.ndim(value_of(v)) > 0}
+    if any(np.ndim(value_of(v)) == 0 for v in xs_leaves):
         raise ValueError("numad: nd.scan's xs must be arrays with the steps along their "
                          "first axis; a scalar leaf has no rows")
     if len(lengths) > 1:
@@ -142,7 +145,7 @@ def _length(xs_leaves, length):
 
 
 def _recorder(leaves):
-    rec = T._recorder(leaves)  # (refuses values of two traces, or of a finished one)
+    rec = R.recorder_of(leaves)  # (refuses values of two traces, or of a finished one)
     return rec if rec is not None else T.active_recorder()
 
 
@@ -159,14 +162,14 @@ def _check_carry(carry_def, init_t, new_leaves, new_def, name):
                         f"{new_def}, but the carry it was given is {carry_def}; the carry "
                         "must keep its structure")
     for a, b in zip(init_t, new_leaves):
-        if np.shape(T._value(a)) != np.shape(T._value(b)):
+        if np.shape(value_of(a)) != np.shape(value_of(b)):
             raise TypeError(f"numad: the step of nd.scan ({name}) changed a carry leaf's "
-                            f"shape from {np.shape(T._value(a))} to {np.shape(T._value(b))}")
+                            f"shape from {np.shape(value_of(a))} to {np.shape(value_of(b))}")
 
 
 def _fresh_copy(rec, leaf):
     """A new body entry holding ``leaf``: the loop reads each step's results there."""
-    return T.elementwise("copy", T._as_traced(rec, _as_float(leaf)))
+    return R.elementwise("copy", R.as_traced(rec, _as_float(leaf)))
 
 
 def _recorded(rec, step, carry_def, init_t, xs_def, xs_t, length, settings):
@@ -176,11 +179,11 @@ def _recorded(rec, step, carry_def, init_t, xs_def, xs_t, length, settings):
     rec.scan_depth += 1
     try:
         for t in init_t:
-            carry_in.append(T._wrap(rec, rec.push(_INPUT, -1, -1, -1, _copy_value(t._v)),
-                                    _copy_value(t._v)))
+            carry_in.append(R.wrap(rec, rec.push(_INPUT, -1, -1, -1, _copy_value(value_of(t))),
+                                    _copy_value(value_of(t))))
         for t in xs_t:
-            row = _copy_value(t._v[0])
-            x_in.append(T._wrap(rec, rec.push(_INPUT, -1, -1, -1, row), row))
+            row = _copy_value(value_of(t)[0])
+            x_in.append(R.wrap(rec, rec.push(_INPUT, -1, -1, -1, row), row))
         carry_arg = unflatten(carry_def, [_vector(v) for v in carry_in])
         x_arg = unflatten(xs_def, [_vector(v) for v in x_in]) if xs_def is not None else None
         # the step is recorded once and replayed at every step: a random draw in it
@@ -206,9 +209,9 @@ def _recorded(rec, step, carry_def, init_t, xs_def, xs_t, length, settings):
             del rec.customs[q]
         return unrolled(rec, step, carry_def, init_t, xs_def, xs_t, length)
     loop = ScanLoop(name=name, step=step, body_start=bs, body_stop=be, length=length,
-                    init=[t._i for t in init_t], carry_in=[t._i for t in carry_in],
-                    carry_out=[t._i for t in carry_out], xs=[t._i for t in xs_t],
-                    x_in=[t._i for t in x_in], y_out=[t._i for t in y_out],
+                    init=[entry_of(t) for t in init_t], carry_in=[entry_of(t) for t in carry_in],
+                    carry_out=[entry_of(t) for t in carry_out], xs=[entry_of(t) for t in xs_t],
+                    x_in=[entry_of(t) for t in x_in], y_out=[entry_of(t) for t in y_out],
                     carry_def=carry_def, xs_def=xs_def, y_def=y_def, init_traced=init_t,
                     xs_traced=xs_t, **settings)
     packed = _run_now(rec, loop)
@@ -222,12 +225,12 @@ def _recorded(rec, step, carry_def, init_t, xs_def, xs_t, length, settings):
     start = 0
     finals = []
     for t in carry_out:
-        shape = np.shape(t._v)
+        shape = np.shape(value_of(t))
         finals.append(_window(rec, p, packed, start, shape))
         start += int(np.prod(shape, dtype=np.int64))
     ys = []
     for t in y_out:
-        shape = (length,) + np.shape(t._v)
+        shape = (length,) + np.shape(value_of(t))
         ys.append(_window(rec, p, packed, start, shape))
         start += int(np.prod(shape, dtype=np.int64))
     return (unflatten(carry_def, finals),
@@ -240,15 +243,15 @@ def _copy_value(v):
 
 def _vector(t):
     # 1-D inputs get the tracer's fast x[i]
-    if isinstance(t._v, np.ndarray) and t._v.ndim == 1:
-        return T.TracedVector(t._rec, t._i, t._v)
+    if isinstance(value_of(t), np.ndarray) and value_of(t).ndim == 1:
+        return TracedVector(recorder_of_traced(t), entry_of(t), value_of(t))
     return t
 
 
 def _window(rec, p, packed, start, shape):
     n = int(np.prod(shape, dtype=np.int64))
     value = packed[start:start + n].reshape(shape).copy() if shape else float(packed[start])
-    return T._wrap(rec, rec.push_alias(p, start, value), value)
+    return R.wrap(rec, rec.push_alias(p, start, value), value)
 
 
 def _run_now(rec, loop):
@@ -293,7 +296,7 @@ def unrolled(rec, step, carry_def, init_t, xs_def, xs_t, length):
         rec.scan_depth -= 1
     if y_def is None:
         return carry, None
-    stacked = [T.stack([T._as_traced(rec, _as_float(leaves[k])) for leaves in per_step])
+    stacked = [R.stack([R.as_traced(rec, _as_float(leaves[k])) for leaves in per_step])
                for k in range(len(per_step[0]))]
     return carry, unflatten(y_def, stacked)
 
@@ -319,23 +322,23 @@ def _rule_scan(rec, i, a, b, c, g, adj, start):
         rec.scan_depth -= 1
     hi = rec.n
     _refuse_late_binding(rec, loop, lo, hi)
-    from .nested import _add, _fit, reverse_range
+    from .nested import accumulate, fit_shape, reverse_range
     flat = np.reshape(g, (-1,))
     k = 0
     for leaf in flatten(carry)[0]:
-        shape = np.shape(T._value(leaf))
+        shape = np.shape(value_of(leaf))
         n = int(np.prod(shape, dtype=np.int64))
-        if isinstance(leaf, T.Traced) and leaf._i >= start:
-            _add(adj, leaf._i, _fit(np.reshape(flat[k:k + n], shape), shape))
+        if isinstance(leaf, Traced) and entry_of(leaf) >= start:
+            accumulate(adj, entry_of(leaf), fit_shape(np.reshape(flat[k:k + n], shape), shape))
         k += n
     for j in range(len(loop.y_out)):
-        shape = np.shape(T._value(outputs[0][j])) if outputs else ()
+        shape = np.shape(value_of(outputs[0][j])) if outputs else ()
         n = int(np.prod(shape, dtype=np.int64))
         block = np.reshape(flat[k:k + n * loop.length], (loop.length, n))
         for s in range(loop.length):
             leaf = outputs[s][j]
-            if isinstance(leaf, T.Traced) and leaf._i >= start:
-                _add(adj, leaf._i, _fit(np.reshape(block[s], shape), shape))
+            if isinstance(leaf, Traced) and entry_of(leaf) >= start:
+                accumulate(adj, entry_of(leaf), fit_shape(np.reshape(block[s], shape), shape))
         k += n * loop.length
     reverse_range(rec, adj, lo, hi, start)
 

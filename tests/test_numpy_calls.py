@@ -15,7 +15,8 @@ import scipy.special as sps
 import sympy as sp
 
 import numad as nd
-from numad import tracer as T
+from numad import numpy_dispatch as D
+from numad.traced import Traced, qualname, value_of
 
 RNG = np.random.default_rng(20240611)
 
@@ -329,16 +330,16 @@ def _numpy_signature(fn):
         return None
 
 
-@pytest.mark.parametrize("np_fn", list(T.FUNCTIONS), ids=lambda f: T._qualname(f))
+@pytest.mark.parametrize("np_fn", list(D.FUNCTIONS), ids=lambda f: qualname(f))
 def test_registered_functions_have_numpy_signatures(np_fn):
     sig = _numpy_signature(np_fn)
     if sig is None:
         pytest.skip("a C function without a signature")
-    ours = inspect.signature(T.FUNCTIONS[np_fn])
+    ours = inspect.signature(D.FUNCTIONS[np_fn])
     assert [(p.name, p.kind) for p in ours.parameters.values()] == \
         [(p.name, p.kind) for p in sig.parameters.values()]
     # what the handler takes are NumPy's parameters
-    assert set(getattr(T.FUNCTIONS[np_fn], "numad_takes", [])) <= set(sig.parameters)
+    assert set(getattr(D.FUNCTIONS[np_fn], "numad_takes", [])) <= set(sig.parameters)
 
 
 @pytest.mark.parametrize("name", ["sum", "prod", "mean", "max", "min", "clip", "where",
@@ -448,16 +449,16 @@ def _as_scalar_objective(out):
         for p in parts[1:]:
             total = total + p
         return total
-    if isinstance(out, (T.Traced, np.ndarray, np.floating, float)):
+    if isinstance(out, (Traced, np.ndarray, np.floating, float)):
         return np.sum(np.sin(out * 1.0))
     return 0.0  # an int (np.ndim, np.shape), a dtype, a bool
 
 
 def test_the_keyword_table_covers_every_registered_function():
-    assert set(KEYWORD_CALLS) == set(T.FUNCTIONS)
+    assert set(KEYWORD_CALLS) == set(D.FUNCTIONS)
 
 
-@pytest.mark.parametrize("np_fn", list(KEYWORD_CALLS), ids=lambda f: T._qualname(f))
+@pytest.mark.parametrize("np_fn", list(KEYWORD_CALLS), ids=lambda f: qualname(f))
 def test_registered_functions_by_keyword_on_traced_inputs(np_fn):
     x, kwargs_of = KEYWORD_CALLS[np_fn]
     args_of = POSITIONAL.get(np_fn, lambda x: ())
@@ -487,7 +488,7 @@ def test_registered_functions_by_keyword_on_traced_inputs(np_fn):
     values = got[0] if isinstance(got[0], (tuple, list)) else (got[0],)
     refs = ref if isinstance(ref, (tuple, list)) else (ref,)
     for v, r in zip(values, refs):
-        v = T._value(v) if isinstance(v, T.Traced) else v
+        v = value_of(v) if isinstance(v, Traced) else v
         if isinstance(r, (type, np.dtype)) or isinstance(v, (type, np.dtype)):
             continue
         np.testing.assert_allclose(np.asarray(v, dtype=float), np.asarray(r, dtype=float),

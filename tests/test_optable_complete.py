@@ -22,7 +22,7 @@ import scipy.special as sps
 
 import numad as nd
 from numad import nested
-from numad import tracer as T
+from numad import numpy_dispatch as D
 from numad.compositions import COMPOSITIONS
 from numad.dual import Dual, dual_elementwise
 from numad.optable import (ELEMENTWISE, ELEMENTWISE_BY_NAME, EXPRESSION_FUNCTIONS, FINITE,
@@ -84,21 +84,21 @@ _BEFORE = {
 
 
 def test_tracer_ufuncs_are_the_rows_ufuncs():
-    assert T.UFUNCS == {u: r.name for r in ELEMENTWISE for u in r.ufuncs}
-    assert T.UFUNCS == UFUNC_ROWS
+    assert D.UFUNCS == {u: r.name for r in ELEMENTWISE for u in r.ufuncs}
+    assert D.UFUNCS == UFUNC_ROWS
 
 
 def test_no_ufunc_that_traced_before_is_lost():
     for ufunc, name in _BEFORE.items():
         if ufunc in (np.fmax, np.fmin):
-            assert ufunc in COMPOSITIONS and ufunc not in T.UFUNCS
+            assert ufunc in COMPOSITIONS and ufunc not in D.UFUNCS
         else:
-            assert T.UFUNCS[ufunc] == name, ufunc
+            assert D.UFUNCS[ufunc] == name, ufunc
 
 
 def test_tracer_composites_are_the_shared_compositions():
-    assert set(T._COMPOSITE_UFUNCS) == set(COMPOSITIONS) | {np.matmul}
-    assert not set(T._COMPOSITE_UFUNCS) & set(T.UFUNCS)
+    assert set(D.COMPOSITE_UFUNCS) == set(COMPOSITIONS) | {np.matmul}
+    assert not set(D.COMPOSITE_UFUNCS) & set(D.UFUNCS)
 
 
 def test_nested_masks_are_the_rows_flags():
@@ -130,19 +130,19 @@ COMPOSITE_DOMAINS = {
     np.fmax: _apart,
     np.fmin: _apart,
 }
-ELEMENTWISE_UFUNCS = list(T.UFUNCS) + list(COMPOSITIONS)
+ELEMENTWISE_UFUNCS = list(D.UFUNCS) + list(COMPOSITIONS)
 
 
 def _label(ufunc):
-    return T._ufunc_name(ufunc)
+    return D.ufunc_name(ufunc)
 
 
 def _domain(ufunc):
-    return COMPOSITE_DOMAINS[ufunc] if ufunc in COMPOSITIONS else ROW_DOMAINS[T.UFUNCS[ufunc]]
+    return COMPOSITE_DOMAINS[ufunc] if ufunc in COMPOSITIONS else ROW_DOMAINS[D.UFUNCS[ufunc]]
 
 
 def _zero_derivative(ufunc):
-    name = T.UFUNCS.get(ufunc)
+    name = D.UFUNCS.get(ufunc)
     return name is not None and all(d is None for d in ELEMENTWISE_BY_NAME[name].partials)
 
 
@@ -376,3 +376,15 @@ def test_an_untaken_branch_leaks_nothing_where_its_partial_is_infinite(row, k):
         np.testing.assert_array_equal(nd.hessian(f)(z), [[0.0]])
         np.testing.assert_array_equal(nd.jacobian(nd.gradient(f))(z), [[0.0]])
         np.testing.assert_array_equal(nd.hvp(f)(z, np.ones(1)), [0.0])
+
+
+def test_every_structural_row_has_its_nested_rule():
+    """Nested derivatives (numad/nested.py) take each structural op's traced reverse rule
+    from its row: a function of nested.py, or registered by the module of an OUTSIDE op."""
+    import numad.nested as nested
+    from numad.optable import OUTSIDE, STRUCTURAL
+    for row in STRUCTURAL:
+        rule = nested.rule_of(row.name)
+        assert callable(rule), row.name
+        if row.nested != OUTSIDE:
+            assert rule is getattr(nested, row.nested), row.name
