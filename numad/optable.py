@@ -37,26 +37,12 @@ from these rows too. A test checks that every sweep handles every opcode.
 """
 from __future__ import annotations
 
+import ast
 import math
 from dataclasses import dataclass, replace
 
 import numpy as np
 import scipy.special as sps
-
-# Function names that partial and value expressions may use, with what they mean in
-# the compiled kernels (numba accepts NumPy ufuncs on scalars).
-EXPRESSION_FUNCTIONS = {
-    "exp": "np.exp", "expm1": "np.expm1", "log": "np.log", "log1p": "np.log1p",
-    "log2": "np.log2", "log10": "np.log10", "sqrt": "np.sqrt", "cbrt": "np.cbrt",
-    "sin": "np.sin", "cos": "np.cos", "tan": "np.tan", "arcsin": "np.arcsin",
-    "arccos": "np.arccos", "arctan": "np.arctan", "arctan2": "np.arctan2",
-    "sinh": "np.sinh", "cosh": "np.cosh", "tanh": "np.tanh", "arcsinh": "np.arcsinh",
-    "arccosh": "np.arccosh", "arctanh": "np.arctanh", "abs": "np.abs",
-    "sign": "np.sign", "floor": "np.floor", "ceil": "np.ceil", "rint": "np.rint",
-    "trunc": "np.trunc", "erf": "math.erf", "erfc": "math.erfc", "hypot": "np.hypot",
-    "mod": "np.mod", "floor_divide": "np.floor_divide",
-    "select": "select",
-}
 
 SQRT2 = math.sqrt(2.0)
 TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
@@ -371,6 +357,26 @@ if [r.name for r in _ELEMENTWISE_ROWS] != list(_FACTS):
 ELEMENTWISE = [_with_facts(code, row) for code, row in enumerate(_ELEMENTWISE_ROWS)]
 
 ELEMENTWISE_BY_NAME = {p.name: p for p in ELEMENTWISE}
+
+
+def _function_of_row(row):
+    """``fn`` where the row's value is ``fn(a)`` or ``fn(a, b)``, else None."""
+    call = ast.parse(row.value, mode="eval").body
+    if (isinstance(call, ast.Call) and isinstance(call.func, ast.Name)
+            and [getattr(x, "id", None) for x in call.args] == ["a", "b"][:row.arity]):
+        return call.func.id
+    return None
+
+
+# Function names that partial and value expressions may use, with what they mean in the
+# compiled kernels: the function of every row whose value is ``fn(a)`` or ``fn(a, b)``
+# (so a row is all it takes to make a function usable in partials), spelled ``np.fn``
+# (numba accepts NumPy ufuncs on scalars) except where numba needs another spelling;
+# and the branch-free ``select``. ``ROW_OF_FUNCTION`` gives the row of each.
+_KERNEL_SPELLING = {"erf": "math.erf", "erfc": "math.erfc"}
+ROW_OF_FUNCTION = {fn: row for row in ELEMENTWISE if (fn := _function_of_row(row))}
+EXPRESSION_FUNCTIONS = {fn: _KERNEL_SPELLING.get(fn, f"np.{fn}") for fn in ROW_OF_FUNCTION}
+EXPRESSION_FUNCTIONS["select"] = "select"
 N_ELEMENTWISE = len(ELEMENTWISE)
 
 # Ufunc -> the name of the row it means: the tracer's and Dual's dispatch.
