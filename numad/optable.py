@@ -114,6 +114,7 @@ _ELEMENTWISE_ROWS = [
     _e("arctanh",    np.arctanh,          "arctanh(a)",               "1.0 / (1.0 - a * a)"),
     _e("arctan2",    np.arctan2,          "arctan2(a, b)",            "b / (a * a + b * b)",                     "-a / (a * a + b * b)"),
     _e("hypot",      np.hypot,            "hypot(a, b)",              "select(y == 0.0, 0.0, a / y)",            "select(y == 0.0, 0.0, b / y)"),
+    _e("copysign",   np.copysign,         "copysign(a, b)",           "select(a == 0.0, 0.0, copysign(1.0, a) * copysign(1.0, b))", None),
     _e("abs",        np.abs,              "abs(a)",                   "sign(a)"),
     _e("maximum",    np.maximum,          "select(a >= b or a != a, a, b)",
        # a tie shares the derivative equally, as the max reduction does: maximum(x, x)
@@ -203,6 +204,7 @@ _FACTS = {
     "arctanh":       ((np.arctanh,),                   (_I,),     "inverse hyperbolic tangent, |a| < 1"),
     "arctan2":       ((np.arctan2,),                   (_I, _I),  "the angle of the point (b, a), in [-pi, pi]"),
     "hypot":         ((np.hypot,),                     (_F, _F),  "sqrt(a * a + b * b) without overflow; slope 0 at 0"),
+    "copysign":      ((np.copysign,),                  (_F, _F),  "|a| with the sign (bit) of b; slope 0 at a = 0, none in b"),
     "abs":           ((np.abs, np.fabs),               (_F,),     "|a| (np.absolute is np.abs); abs'(0) = 0"),
     "maximum":       ((np.maximum,),                   (_F, _F),  "the larger, a NaN wins; a tie gives 1/2 to each"),
     "minimum":       ((np.minimum,),                   (_F, _F),  "the smaller, a NaN wins; a tie gives 1/2 to each"),

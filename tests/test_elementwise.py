@@ -119,6 +119,7 @@ DOMAINS = {
     "arctanh": _intervals((-0.9, 0.9)),
     "arctan2": _signed_sample((0.2, 2.0), (0.2, 2.0)),
     "hypot": _signed_sample((0.2, 2.0), (0.2, 2.0)),
+    "copysign": _signed_sample((0.3, 2.0), (0.3, 2.0)),
     "abs": _signed_sample((0.1, 2.0)),
     "maximum": _apart,
     "minimum": _apart,

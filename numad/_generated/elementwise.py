@@ -19,7 +19,7 @@ def select(c, x, y):
 
 # Which opcodes have an identically-zero derivative in every input (a flag, so that
 # the sweeps skip them instead of multiplying by zero).
-ZERO_DERIVATIVE_OPS = np.array([False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, True, True, True, True, True, True, True, True, True, True, True, True, True, True, True, True, True, True, True])
+ZERO_DERIVATIVE_OPS = np.array([False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, True, True, True, True, True, True, True, True, True, True, True, True, True, True, True, True, True, True, True])
 
 
 @njit(cache=True, error_model='numpy')
@@ -324,13 +324,36 @@ def array_elementwise_forward(o, n, vals, yo, ao, sa, bo, sb):
             for k in range(n):
                 b = B[k]
                 Y[k] = np.hypot(a, b)
-    elif o == 30:  # abs
+    elif o == 30:  # copysign
+        if sa == 1 and sb == 1:
+            A = vals[ao:ao + n]
+            B = vals[bo:bo + n]
+            Y = vals[yo:yo + n]
+            for k in range(n):
+                a = A[k]
+                b = B[k]
+                Y[k] = np.copysign(a, b)
+        elif sa == 1:
+            A = vals[ao:ao + n]
+            b = vals[bo]
+            Y = vals[yo:yo + n]
+            for k in range(n):
+                a = A[k]
+                Y[k] = np.copysign(a, b)
+        else:
+            a = vals[ao]
+            B = vals[bo:bo + n]
+            Y = vals[yo:yo + n]
+            for k in range(n):
+                b = B[k]
+                Y[k] = np.copysign(a, b)
+    elif o == 31:  # abs
         A = vals[ao:ao + n]
         Y = vals[yo:yo + n]
         for k in range(n):
             a = A[k]
             Y[k] = np.abs(a)
-    elif o == 31:  # maximum
+    elif o == 32:  # maximum
         if sa == 1 and sb == 1:
             A = vals[ao:ao + n]
             B = vals[bo:bo + n]
@@ -353,7 +376,7 @@ def array_elementwise_forward(o, n, vals, yo, ao, sa, bo, sb):
             for k in range(n):
                 b = B[k]
                 Y[k] = select(a >= b or a != a, a, b)
-    elif o == 32:  # minimum
+    elif o == 33:  # minimum
         if sa == 1 and sb == 1:
             A = vals[ao:ao + n]
             B = vals[bo:bo + n]
@@ -376,7 +399,7 @@ def array_elementwise_forward(o, n, vals, yo, ao, sa, bo, sb):
             for k in range(n):
                 b = B[k]
                 Y[k] = select(a <= b or a != a, a, b)
-    elif o == 33:  # mod
+    elif o == 34:  # mod
         if sa == 1 and sb == 1:
             A = vals[ao:ao + n]
             B = vals[bo:bo + n]
@@ -399,73 +422,73 @@ def array_elementwise_forward(o, n, vals, yo, ao, sa, bo, sb):
             for k in range(n):
                 b = B[k]
                 Y[k] = np.mod(a, b)
-    elif o == 34:  # erf
+    elif o == 35:  # erf
         A = vals[ao:ao + n]
         Y = vals[yo:yo + n]
         for k in range(n):
             a = A[k]
             Y[k] = math.erf(a)
-    elif o == 35:  # erfc
+    elif o == 36:  # erfc
         A = vals[ao:ao + n]
         Y = vals[yo:yo + n]
         for k in range(n):
             a = A[k]
             Y[k] = math.erfc(a)
-    elif o == 36:  # ndtr
+    elif o == 37:  # ndtr
         A = vals[ao:ao + n]
         Y = vals[yo:yo + n]
         for k in range(n):
             a = A[k]
             Y[k] = 0.5 * math.erfc(-a / 1.4142135623730951)
-    elif o == 37:  # expit
+    elif o == 38:  # expit
         A = vals[ao:ao + n]
         Y = vals[yo:yo + n]
         for k in range(n):
             a = A[k]
             Y[k] = 1.0 / (1.0 + np.exp(-a))
-    elif o == 38:  # copy
+    elif o == 39:  # copy
         A = vals[ao:ao + n]
         Y = vals[yo:yo + n]
         for k in range(n):
             a = A[k]
             Y[k] = a
-    elif o == 39:  # stop_gradient
+    elif o == 40:  # stop_gradient
         A = vals[ao:ao + n]
         Y = vals[yo:yo + n]
         for k in range(n):
             a = A[k]
             Y[k] = a
-    elif o == 40:  # sign
+    elif o == 41:  # sign
         A = vals[ao:ao + n]
         Y = vals[yo:yo + n]
         for k in range(n):
             a = A[k]
             Y[k] = np.sign(a)
-    elif o == 41:  # floor
+    elif o == 42:  # floor
         A = vals[ao:ao + n]
         Y = vals[yo:yo + n]
         for k in range(n):
             a = A[k]
             Y[k] = np.floor(a)
-    elif o == 42:  # ceil
+    elif o == 43:  # ceil
         A = vals[ao:ao + n]
         Y = vals[yo:yo + n]
         for k in range(n):
             a = A[k]
             Y[k] = np.ceil(a)
-    elif o == 43:  # round
+    elif o == 44:  # round
         A = vals[ao:ao + n]
         Y = vals[yo:yo + n]
         for k in range(n):
             a = A[k]
             Y[k] = np.rint(a)
-    elif o == 44:  # trunc
+    elif o == 45:  # trunc
         A = vals[ao:ao + n]
         Y = vals[yo:yo + n]
         for k in range(n):
             a = A[k]
             Y[k] = np.trunc(a)
-    elif o == 45:  # floor_divide
+    elif o == 46:  # floor_divide
         if sa == 1 and sb == 1:
             A = vals[ao:ao + n]
             B = vals[bo:bo + n]
@@ -488,7 +511,7 @@ def array_elementwise_forward(o, n, vals, yo, ao, sa, bo, sb):
             for k in range(n):
                 b = B[k]
                 Y[k] = np.floor_divide(a, b)
-    elif o == 46:  # greater
+    elif o == 47:  # greater
         if sa == 1 and sb == 1:
             A = vals[ao:ao + n]
             B = vals[bo:bo + n]
@@ -511,7 +534,7 @@ def array_elementwise_forward(o, n, vals, yo, ao, sa, bo, sb):
             for k in range(n):
                 b = B[k]
                 Y[k] = select(a > b, 1.0, 0.0)
-    elif o == 47:  # greater_equal
+    elif o == 48:  # greater_equal
         if sa == 1 and sb == 1:
             A = vals[ao:ao + n]
             B = vals[bo:bo + n]
@@ -534,7 +557,7 @@ def array_elementwise_forward(o, n, vals, yo, ao, sa, bo, sb):
             for k in range(n):
                 b = B[k]
                 Y[k] = select(a >= b, 1.0, 0.0)
-    elif o == 48:  # less
+    elif o == 49:  # less
         if sa == 1 and sb == 1:
             A = vals[ao:ao + n]
             B = vals[bo:bo + n]
@@ -557,7 +580,7 @@ def array_elementwise_forward(o, n, vals, yo, ao, sa, bo, sb):
             for k in range(n):
                 b = B[k]
                 Y[k] = select(a < b, 1.0, 0.0)
-    elif o == 49:  # less_equal
+    elif o == 50:  # less_equal
         if sa == 1 and sb == 1:
             A = vals[ao:ao + n]
             B = vals[bo:bo + n]
@@ -580,7 +603,7 @@ def array_elementwise_forward(o, n, vals, yo, ao, sa, bo, sb):
             for k in range(n):
                 b = B[k]
                 Y[k] = select(a <= b, 1.0, 0.0)
-    elif o == 50:  # equal
+    elif o == 51:  # equal
         if sa == 1 and sb == 1:
             A = vals[ao:ao + n]
             B = vals[bo:bo + n]
@@ -603,7 +626,7 @@ def array_elementwise_forward(o, n, vals, yo, ao, sa, bo, sb):
             for k in range(n):
                 b = B[k]
                 Y[k] = select(a == b, 1.0, 0.0)
-    elif o == 51:  # not_equal
+    elif o == 52:  # not_equal
         if sa == 1 and sb == 1:
             A = vals[ao:ao + n]
             B = vals[bo:bo + n]
@@ -626,7 +649,7 @@ def array_elementwise_forward(o, n, vals, yo, ao, sa, bo, sb):
             for k in range(n):
                 b = B[k]
                 Y[k] = select(a != b, 1.0, 0.0)
-    elif o == 52:  # logical_and
+    elif o == 53:  # logical_and
         if sa == 1 and sb == 1:
             A = vals[ao:ao + n]
             B = vals[bo:bo + n]
@@ -649,7 +672,7 @@ def array_elementwise_forward(o, n, vals, yo, ao, sa, bo, sb):
             for k in range(n):
                 b = B[k]
                 Y[k] = select(a != 0.0 and b != 0.0, 1.0, 0.0)
-    elif o == 53:  # logical_or
+    elif o == 54:  # logical_or
         if sa == 1 and sb == 1:
             A = vals[ao:ao + n]
             B = vals[bo:bo + n]
@@ -672,7 +695,7 @@ def array_elementwise_forward(o, n, vals, yo, ao, sa, bo, sb):
             for k in range(n):
                 b = B[k]
                 Y[k] = select(a != 0.0 or b != 0.0, 1.0, 0.0)
-    elif o == 54:  # logical_xor
+    elif o == 55:  # logical_xor
         if sa == 1 and sb == 1:
             A = vals[ao:ao + n]
             B = vals[bo:bo + n]
@@ -695,19 +718,19 @@ def array_elementwise_forward(o, n, vals, yo, ao, sa, bo, sb):
             for k in range(n):
                 b = B[k]
                 Y[k] = select((a != 0.0) != (b != 0.0), 1.0, 0.0)
-    elif o == 55:  # logical_not
+    elif o == 56:  # logical_not
         A = vals[ao:ao + n]
         Y = vals[yo:yo + n]
         for k in range(n):
             a = A[k]
             Y[k] = select(a == 0.0, 1.0, 0.0)
-    elif o == 56:  # isnan
+    elif o == 57:  # isnan
         A = vals[ao:ao + n]
         Y = vals[yo:yo + n]
         for k in range(n):
             a = A[k]
             Y[k] = select(a != a, 1.0, 0.0)
-    elif o == 57:  # isfinite
+    elif o == 58:  # isfinite
         A = vals[ao:ao + n]
         Y = vals[yo:yo + n]
         for k in range(n):
@@ -1361,7 +1384,44 @@ def array_elementwise_reverse(o, n, vals, adj, yo, ao, sa, bo, sb, need_a, need_
                     GB[k] += select(g != 0.0, g * (select(y == 0.0, 0.0, b / y)), 0.0)
             if need_a:
                 adj[ao] += accA
-    elif o == 30:  # abs
+    elif o == 30:  # copysign
+        if sa == 1 and sb == 1:
+            A = vals[ao:ao + n]
+            B = vals[bo:bo + n]
+            G = adj[yo:yo + n]
+            GA = adj[ao:ao + n]
+            for k in range(n):
+                g = G[k]
+                a = A[k]
+                b = B[k]
+                if first_a:
+                    GA[k] = select(g != 0.0, g * (select(a == 0.0, 0.0, np.copysign(1.0, a) * np.copysign(1.0, b))), 0.0)
+                else:
+                    GA[k] += select(g != 0.0, g * (select(a == 0.0, 0.0, np.copysign(1.0, a) * np.copysign(1.0, b))), 0.0)
+        elif sa == 1:
+            A = vals[ao:ao + n]
+            b = vals[bo]
+            G = adj[yo:yo + n]
+            GA = adj[ao:ao + n]
+            for k in range(n):
+                g = G[k]
+                a = A[k]
+                if first_a:
+                    GA[k] = select(g != 0.0, g * (select(a == 0.0, 0.0, np.copysign(1.0, a) * np.copysign(1.0, b))), 0.0)
+                else:
+                    GA[k] += select(g != 0.0, g * (select(a == 0.0, 0.0, np.copysign(1.0, a) * np.copysign(1.0, b))), 0.0)
+        else:
+            a = vals[ao]
+            B = vals[bo:bo + n]
+            G = adj[yo:yo + n]
+            accA = 0.0
+            for k in range(n):
+                g = G[k]
+                b = B[k]
+                accA += select(g != 0.0, g * (select(a == 0.0, 0.0, np.copysign(1.0, a) * np.copysign(1.0, b))), 0.0)
+            if need_a:
+                adj[ao] += accA
+    elif o == 31:  # abs
         A = vals[ao:ao + n]
         G = adj[yo:yo + n]
         GA = adj[ao:ao + n]
@@ -1372,7 +1432,7 @@ def array_elementwise_reverse(o, n, vals, adj, yo, ao, sa, bo, sb, need_a, need_
                 GA[k] = select(g != 0.0, g * (np.sign(a)), 0.0)
             else:
                 GA[k] += select(g != 0.0, g * (np.sign(a)), 0.0)
-    elif o == 31:  # maximum
+    elif o == 32:  # maximum
         if sa == 1 and sb == 1:
             A = vals[ao:ao + n]
             B = vals[bo:bo + n]
@@ -1423,7 +1483,7 @@ def array_elementwise_reverse(o, n, vals, adj, yo, ao, sa, bo, sb, need_a, need_
                     GB[k] += select(g != 0.0, g * (select(b > a, 1.0, select(a == b, 0.5, 0.0))), 0.0)
             if need_a:
                 adj[ao] += accA
-    elif o == 32:  # minimum
+    elif o == 33:  # minimum
         if sa == 1 and sb == 1:
             A = vals[ao:ao + n]
             B = vals[bo:bo + n]
@@ -1474,7 +1534,7 @@ def array_elementwise_reverse(o, n, vals, adj, yo, ao, sa, bo, sb, need_a, need_
                     GB[k] += select(g != 0.0, g * (select(b < a, 1.0, select(a == b, 0.5, 0.0))), 0.0)
             if need_a:
                 adj[ao] += accA
-    elif o == 33:  # mod
+    elif o == 34:  # mod
         if sa == 1 and sb == 1:
             A = vals[ao:ao + n]
             B = vals[bo:bo + n]
@@ -1525,7 +1585,7 @@ def array_elementwise_reverse(o, n, vals, adj, yo, ao, sa, bo, sb, need_a, need_
                     GB[k] += select(g != 0.0, g * (-np.floor_divide(a, b)), 0.0)
             if need_a:
                 adj[ao] += accA
-    elif o == 34:  # erf
+    elif o == 35:  # erf
         A = vals[ao:ao + n]
         G = adj[yo:yo + n]
         GA = adj[ao:ao + n]
@@ -1536,7 +1596,7 @@ def array_elementwise_reverse(o, n, vals, adj, yo, ao, sa, bo, sb, need_a, need_
                 GA[k] = select(g != 0.0, g * (1.1283791670955126 * np.exp(-a * a)), 0.0)
             else:
                 GA[k] += select(g != 0.0, g * (1.1283791670955126 * np.exp(-a * a)), 0.0)
-    elif o == 35:  # erfc
+    elif o == 36:  # erfc
         A = vals[ao:ao + n]
         G = adj[yo:yo + n]
         GA = adj[ao:ao + n]
@@ -1547,7 +1607,7 @@ def array_elementwise_reverse(o, n, vals, adj, yo, ao, sa, bo, sb, need_a, need_
                 GA[k] = select(g != 0.0, g * (-1.1283791670955126 * np.exp(-a * a)), 0.0)
             else:
                 GA[k] += select(g != 0.0, g * (-1.1283791670955126 * np.exp(-a * a)), 0.0)
-    elif o == 36:  # ndtr
+    elif o == 37:  # ndtr
         A = vals[ao:ao + n]
         G = adj[yo:yo + n]
         GA = adj[ao:ao + n]
@@ -1558,7 +1618,7 @@ def array_elementwise_reverse(o, n, vals, adj, yo, ao, sa, bo, sb, need_a, need_
                 GA[k] = select(g != 0.0, g * (0.3989422804014327 * np.exp(-0.5 * a * a)), 0.0)
             else:
                 GA[k] += select(g != 0.0, g * (0.3989422804014327 * np.exp(-0.5 * a * a)), 0.0)
-    elif o == 37:  # expit
+    elif o == 38:  # expit
         A = vals[ao:ao + n]
         Y = vals[yo:yo + n]
         G = adj[yo:yo + n]
@@ -1571,7 +1631,7 @@ def array_elementwise_reverse(o, n, vals, adj, yo, ao, sa, bo, sb, need_a, need_
                 GA[k] = select(g != 0.0, g * (y * (1.0 - y)), 0.0)
             else:
                 GA[k] += select(g != 0.0, g * (y * (1.0 - y)), 0.0)
-    elif o == 38:  # copy
+    elif o == 39:  # copy
         A = vals[ao:ao + n]
         G = adj[yo:yo + n]
         GA = adj[ao:ao + n]
@@ -2425,7 +2485,48 @@ def elementwise_tangent(o, n, L, vals, tan, yo, ao, sa, bo, sb):
                 if t1 != 0.0:
                     t += d1 * t1
                 tan[(yo + k) * L + lane] = t
-    elif o == 30:  # abs
+    elif o == 30:  # copysign
+        if L == 1:
+            if sa == 1 and sb == 1:
+                A = vals[ao:ao + n]
+                B = vals[bo:bo + n]
+                TY = tan[yo:yo + n]
+                TA = tan[ao:ao + n]
+                for k in range(n):
+                    a = A[k]
+                    b = B[k]
+                    u0 = TA[k]
+                    TY[k] = select(u0 != 0.0, (select(a == 0.0, 0.0, np.copysign(1.0, a) * np.copysign(1.0, b))) * u0, 0.0)
+            elif sa == 1:
+                A = vals[ao:ao + n]
+                b = vals[bo]
+                TY = tan[yo:yo + n]
+                TA = tan[ao:ao + n]
+                for k in range(n):
+                    a = A[k]
+                    u0 = TA[k]
+                    TY[k] = select(u0 != 0.0, (select(a == 0.0, 0.0, np.copysign(1.0, a) * np.copysign(1.0, b))) * u0, 0.0)
+            else:
+                a = vals[ao]
+                B = vals[bo:bo + n]
+                TY = tan[yo:yo + n]
+                t0 = tan[ao]
+                for k in range(n):
+                    b = B[k]
+                    u0 = t0
+                    TY[k] = select(u0 != 0.0, (select(a == 0.0, 0.0, np.copysign(1.0, a) * np.copysign(1.0, b))) * u0, 0.0)
+            return
+        for k in range(n):
+            a = vals[ao + k * sa]
+            b = vals[bo + k * sb]
+            d0 = select(a == 0.0, 0.0, np.copysign(1.0, a) * np.copysign(1.0, b))
+            for lane in range(L):
+                t = 0.0
+                t0 = tan[(ao + k * sa) * L + lane]
+                if t0 != 0.0:
+                    t += d0 * t0
+                tan[(yo + k) * L + lane] = t
+    elif o == 31:  # abs
         if L == 1:
             A = vals[ao:ao + n]
             TY = tan[yo:yo + n]
@@ -2444,7 +2545,7 @@ def elementwise_tangent(o, n, L, vals, tan, yo, ao, sa, bo, sb):
                 if t0 != 0.0:
                     t += d0 * t0
                 tan[(yo + k) * L + lane] = t
-    elif o == 31:  # maximum
+    elif o == 32:  # maximum
         if L == 1:
             if sa == 1 and sb == 1:
                 A = vals[ao:ao + n]
@@ -2495,7 +2596,7 @@ def elementwise_tangent(o, n, L, vals, tan, yo, ao, sa, bo, sb):
                 if t1 != 0.0:
                     t += d1 * t1
                 tan[(yo + k) * L + lane] = t
-    elif o == 32:  # minimum
+    elif o == 33:  # minimum
         if L == 1:
             if sa == 1 and sb == 1:
                 A = vals[ao:ao + n]
@@ -2546,7 +2647,7 @@ def elementwise_tangent(o, n, L, vals, tan, yo, ao, sa, bo, sb):
                 if t1 != 0.0:
                     t += d1 * t1
                 tan[(yo + k) * L + lane] = t
-    elif o == 33:  # mod
+    elif o == 34:  # mod
         if L == 1:
             if sa == 1 and sb == 1:
                 A = vals[ao:ao + n]
@@ -2597,7 +2698,7 @@ def elementwise_tangent(o, n, L, vals, tan, yo, ao, sa, bo, sb):
                 if t1 != 0.0:
                     t += d1 * t1
                 tan[(yo + k) * L + lane] = t
-    elif o == 34:  # erf
+    elif o == 35:  # erf
         if L == 1:
             A = vals[ao:ao + n]
             TY = tan[yo:yo + n]
@@ -2616,7 +2717,7 @@ def elementwise_tangent(o, n, L, vals, tan, yo, ao, sa, bo, sb):
                 if t0 != 0.0:
                     t += d0 * t0
                 tan[(yo + k) * L + lane] = t
-    elif o == 35:  # erfc
+    elif o == 36:  # erfc
         if L == 1:
             A = vals[ao:ao + n]
             TY = tan[yo:yo + n]
@@ -2635,7 +2736,7 @@ def elementwise_tangent(o, n, L, vals, tan, yo, ao, sa, bo, sb):
                 if t0 != 0.0:
                     t += d0 * t0
                 tan[(yo + k) * L + lane] = t
-    elif o == 36:  # ndtr
+    elif o == 37:  # ndtr
         if L == 1:
             A = vals[ao:ao + n]
             TY = tan[yo:yo + n]
@@ -2654,7 +2755,7 @@ def elementwise_tangent(o, n, L, vals, tan, yo, ao, sa, bo, sb):
                 if t0 != 0.0:
                     t += d0 * t0
                 tan[(yo + k) * L + lane] = t
-    elif o == 37:  # expit
+    elif o == 38:  # expit
         if L == 1:
             A = vals[ao:ao + n]
             Y = vals[yo:yo + n]
@@ -2676,7 +2777,7 @@ def elementwise_tangent(o, n, L, vals, tan, yo, ao, sa, bo, sb):
                 if t0 != 0.0:
                     t += d0 * t0
                 tan[(yo + k) * L + lane] = t
-    elif o == 38:  # copy
+    elif o == 39:  # copy
         if L == 1:
             A = vals[ao:ao + n]
             TY = tan[yo:yo + n]
@@ -2761,23 +2862,25 @@ def elementwise_partial_tangents(o, a, b, y, ta, tb, ty):
         return select(ta != 0.0, (-(b) * ((1.0) * (a) + (a) * (1.0)) / ((a * a + b * b) * (a * a + b * b))) * ta, 0.0) + select(tb != 0.0, ((1.0) / (a * a + b * b) + -(b) * ((0.0) + ((1.0) * (b) + (b) * (1.0))) / ((a * a + b * b) * (a * a + b * b))) * tb, 0.0), select(ta != 0.0, ((-(1.0)) / (a * a + b * b) + -(-a) * ((1.0) * (a) + (a) * (1.0)) / ((a * a + b * b) * (a * a + b * b))) * ta, 0.0) + select(tb != 0.0, (-(-a) * ((0.0) + ((1.0) * (b) + (b) * (1.0))) / ((a * a + b * b) * (a * a + b * b))) * tb, 0.0)
     elif o == 29:  # hypot
         return select(ta != 0.0, (select(y == 0.0, 0.0, (1.0) / (y))) * ta, 0.0) + select(ty != 0.0, (select(y == 0.0, 0.0, -(a) * (1.0) / ((y) * (y)))) * ty, 0.0), select(tb != 0.0, (select(y == 0.0, 0.0, (1.0) / (y))) * tb, 0.0) + select(ty != 0.0, (select(y == 0.0, 0.0, -(b) * (1.0) / ((y) * (y)))) * ty, 0.0)
-    elif o == 30:  # abs
+    elif o == 30:  # copysign
         return 0.0, 0.0
-    elif o == 31:  # maximum
+    elif o == 31:  # abs
         return 0.0, 0.0
-    elif o == 32:  # minimum
+    elif o == 32:  # maximum
         return 0.0, 0.0
-    elif o == 33:  # mod
+    elif o == 33:  # minimum
         return 0.0, 0.0
-    elif o == 34:  # erf
+    elif o == 34:  # mod
+        return 0.0, 0.0
+    elif o == 35:  # erf
         return select(ta != 0.0, ((1.1283791670955126) * ((np.exp(-a * a)) * ((-(1.0)) * (a) + (-a) * (1.0)))) * ta, 0.0), 0.0
-    elif o == 35:  # erfc
+    elif o == 36:  # erfc
         return select(ta != 0.0, ((-1.1283791670955126) * ((np.exp(-a * a)) * ((-(1.0)) * (a) + (-a) * (1.0)))) * ta, 0.0), 0.0
-    elif o == 36:  # ndtr
+    elif o == 37:  # ndtr
         return select(ta != 0.0, ((0.3989422804014327) * ((np.exp(-0.5 * a * a)) * (((-0.5) * (1.0)) * (a) + (-0.5 * a) * (1.0)))) * ta, 0.0), 0.0
-    elif o == 37:  # expit
+    elif o == 38:  # expit
         return select(ty != 0.0, ((1.0) * (1.0 - y) + (y) * ((0.0) - (1.0))) * ty, 0.0), 0.0
-    elif o == 38:  # copy
+    elif o == 39:  # copy
         return 0.0, 0.0
     return 0.0, 0.0
 
@@ -3885,7 +3988,78 @@ def array_elementwise_hvp(o, n, vals, tan, adj, adjd, yo, ao, sa, bo, sb):
                 GDB[k] += select(gd != 0.0, gd * d1, 0.0) + select(g != 0.0, g * dd1, 0.0)
             adj[ao] += accA
             adjd[ao] += accDA
-    elif o == 30:  # abs
+    elif o == 30:  # copysign
+        if sa == 1 and sb == 1:
+            A = vals[ao:ao + n]
+            B = vals[bo:bo + n]
+            Y = vals[yo:yo + n]
+            TA = tan[ao:ao + n]
+            TB = tan[bo:bo + n]
+            TY = tan[yo:yo + n]
+            G = adj[yo:yo + n]
+            GD = adjd[yo:yo + n]
+            GA = adj[ao:ao + n]
+            GDA = adjd[ao:ao + n]
+            for k in range(n):
+                g = G[k]
+                gd = GD[k]
+                a = A[k]
+                b = B[k]
+                y = Y[k]
+                ta = TA[k]
+                tb = TB[k]
+                ty = TY[k]
+                d0 = select(a == 0.0, 0.0, np.copysign(1.0, a) * np.copysign(1.0, b))
+                dd0 = 0.0
+                GA[k] += select(g != 0.0, g * d0, 0.0)
+                GDA[k] += select(gd != 0.0, gd * d0, 0.0) + select(g != 0.0, g * dd0, 0.0)
+        elif sa == 1:
+            A = vals[ao:ao + n]
+            b = vals[bo]
+            Y = vals[yo:yo + n]
+            TA = tan[ao:ao + n]
+            tb = tan[bo]
+            TY = tan[yo:yo + n]
+            G = adj[yo:yo + n]
+            GD = adjd[yo:yo + n]
+            GA = adj[ao:ao + n]
+            GDA = adjd[ao:ao + n]
+            for k in range(n):
+                g = G[k]
+                gd = GD[k]
+                a = A[k]
+                y = Y[k]
+                ta = TA[k]
+                ty = TY[k]
+                d0 = select(a == 0.0, 0.0, np.copysign(1.0, a) * np.copysign(1.0, b))
+                dd0 = 0.0
+                GA[k] += select(g != 0.0, g * d0, 0.0)
+                GDA[k] += select(gd != 0.0, gd * d0, 0.0) + select(g != 0.0, g * dd0, 0.0)
+        else:
+            a = vals[ao]
+            B = vals[bo:bo + n]
+            Y = vals[yo:yo + n]
+            ta = tan[ao]
+            TB = tan[bo:bo + n]
+            TY = tan[yo:yo + n]
+            G = adj[yo:yo + n]
+            GD = adjd[yo:yo + n]
+            accA = 0.0
+            accDA = 0.0
+            for k in range(n):
+                g = G[k]
+                gd = GD[k]
+                b = B[k]
+                y = Y[k]
+                tb = TB[k]
+                ty = TY[k]
+                d0 = select(a == 0.0, 0.0, np.copysign(1.0, a) * np.copysign(1.0, b))
+                dd0 = 0.0
+                accA += select(g != 0.0, g * d0, 0.0)
+                accDA += select(gd != 0.0, gd * d0, 0.0) + select(g != 0.0, g * dd0, 0.0)
+            adj[ao] += accA
+            adjd[ao] += accDA
+    elif o == 31:  # abs
         A = vals[ao:ao + n]
         Y = vals[yo:yo + n]
         TA = tan[ao:ao + n]
@@ -3905,7 +4079,7 @@ def array_elementwise_hvp(o, n, vals, tan, adj, adjd, yo, ao, sa, bo, sb):
             dd0 = 0.0
             GA[k] += select(g != 0.0, g * d0, 0.0)
             GDA[k] += select(gd != 0.0, gd * d0, 0.0) + select(g != 0.0, g * dd0, 0.0)
-    elif o == 31:  # maximum
+    elif o == 32:  # maximum
         if sa == 1 and sb == 1:
             A = vals[ao:ao + n]
             B = vals[bo:bo + n]
@@ -3996,7 +4170,7 @@ def array_elementwise_hvp(o, n, vals, tan, adj, adjd, yo, ao, sa, bo, sb):
                 GDB[k] += select(gd != 0.0, gd * d1, 0.0) + select(g != 0.0, g * dd1, 0.0)
             adj[ao] += accA
             adjd[ao] += accDA
-    elif o == 32:  # minimum
+    elif o == 33:  # minimum
         if sa == 1 and sb == 1:
             A = vals[ao:ao + n]
             B = vals[bo:bo + n]
@@ -4087,7 +4261,7 @@ def array_elementwise_hvp(o, n, vals, tan, adj, adjd, yo, ao, sa, bo, sb):
                 GDB[k] += select(gd != 0.0, gd * d1, 0.0) + select(g != 0.0, g * dd1, 0.0)
             adj[ao] += accA
             adjd[ao] += accDA
-    elif o == 33:  # mod
+    elif o == 34:  # mod
         if sa == 1 and sb == 1:
             A = vals[ao:ao + n]
             B = vals[bo:bo + n]
@@ -4178,7 +4352,7 @@ def array_elementwise_hvp(o, n, vals, tan, adj, adjd, yo, ao, sa, bo, sb):
                 GDB[k] += select(gd != 0.0, gd * d1, 0.0) + select(g != 0.0, g * dd1, 0.0)
             adj[ao] += accA
             adjd[ao] += accDA
-    elif o == 34:  # erf
+    elif o == 35:  # erf
         A = vals[ao:ao + n]
         Y = vals[yo:yo + n]
         TA = tan[ao:ao + n]
@@ -4198,7 +4372,7 @@ def array_elementwise_hvp(o, n, vals, tan, adj, adjd, yo, ao, sa, bo, sb):
             dd0 = select(ta != 0.0, ((1.1283791670955126) * ((np.exp(-a * a)) * ((-(1.0)) * (a) + (-a) * (1.0)))) * ta, 0.0)
             GA[k] += select(g != 0.0, g * d0, 0.0)
             GDA[k] += select(gd != 0.0, gd * d0, 0.0) + select(g != 0.0, g * dd0, 0.0)
-    elif o == 35:  # erfc
+    elif o == 36:  # erfc
         A = vals[ao:ao + n]
         Y = vals[yo:yo + n]
         TA = tan[ao:ao + n]
@@ -4218,7 +4392,7 @@ def array_elementwise_hvp(o, n, vals, tan, adj, adjd, yo, ao, sa, bo, sb):
             dd0 = select(ta != 0.0, ((-1.1283791670955126) * ((np.exp(-a * a)) * ((-(1.0)) * (a) + (-a) * (1.0)))) * ta, 0.0)
             GA[k] += select(g != 0.0, g * d0, 0.0)
             GDA[k] += select(gd != 0.0, gd * d0, 0.0) + select(g != 0.0, g * dd0, 0.0)
-    elif o == 36:  # ndtr
+    elif o == 37:  # ndtr
         A = vals[ao:ao + n]
         Y = vals[yo:yo + n]
         TA = tan[ao:ao + n]
@@ -4238,7 +4412,7 @@ def array_elementwise_hvp(o, n, vals, tan, adj, adjd, yo, ao, sa, bo, sb):
             dd0 = select(ta != 0.0, ((0.3989422804014327) * ((np.exp(-0.5 * a * a)) * (((-0.5) * (1.0)) * (a) + (-0.5 * a) * (1.0)))) * ta, 0.0)
             GA[k] += select(g != 0.0, g * d0, 0.0)
             GDA[k] += select(gd != 0.0, gd * d0, 0.0) + select(g != 0.0, g * dd0, 0.0)
-    elif o == 37:  # expit
+    elif o == 38:  # expit
         A = vals[ao:ao + n]
         Y = vals[yo:yo + n]
         TA = tan[ao:ao + n]
@@ -4258,7 +4432,7 @@ def array_elementwise_hvp(o, n, vals, tan, adj, adjd, yo, ao, sa, bo, sb):
             dd0 = select(ty != 0.0, ((1.0) * (1.0 - y) + (y) * ((0.0) - (1.0))) * ty, 0.0)
             GA[k] += select(g != 0.0, g * d0, 0.0)
             GDA[k] += select(gd != 0.0, gd * d0, 0.0) + select(g != 0.0, g * dd0, 0.0)
-    elif o == 38:  # copy
+    elif o == 39:  # copy
         A = vals[ao:ao + n]
         Y = vals[yo:yo + n]
         TA = tan[ao:ao + n]

@@ -29,13 +29,13 @@ from .elementwise import (array_elementwise_forward, array_elementwise_hvp,
 
 # The opcodes each sweep takes (the dispatch below has a case for each), from the
 # rows of STRUCTURAL: tests compare them with the op table.
-FORWARD_HANDLES = (58, 59, 60, 61, 62, 63, 64, 65, 66, 67, 68, 69, 70, 71, 72, 73, 74, 75,
-                   76, 77, 78, 79, 80, 81, 82)
-REVERSE_HANDLES = (58, 59, 60, 61, 62, 63, 64, 65, 66, 67, 68, 69, 70, 71, 72, 73, 74, 75,
-                   76, 77, 78, 79, 80, 81, 82)
-TANGENT_HANDLES = (58, 59, 60, 61, 62, 63, 64, 65, 66, 67, 68, 69, 70, 71, 72, 73, 74, 75,
-                   76, 77, 78, 79, 80, 81, 82)
-HVP_STRUCTURAL = (58, 59, 60, 61, 62, 63, 64, 65, 67, 68, 69, 71, 72, 73, 79)
+FORWARD_HANDLES = (59, 60, 61, 62, 63, 64, 65, 66, 67, 68, 69, 70, 71, 72, 73, 74, 75, 76,
+                   77, 78, 79, 80, 81, 82, 83)
+REVERSE_HANDLES = (59, 60, 61, 62, 63, 64, 65, 66, 67, 68, 69, 70, 71, 72, 73, 74, 75, 76,
+                   77, 78, 79, 80, 81, 82, 83)
+TANGENT_HANDLES = (59, 60, 61, 62, 63, 64, 65, 66, 67, 68, 69, 70, 71, 72, 73, 74, 75, 76,
+                   77, 78, 79, 80, 81, 82, 83)
+HVP_STRUCTURAL = (59, 60, 61, 62, 63, 64, 65, 66, 68, 69, 70, 72, 73, 74, 80)
 
 
 @njit(cache=True, error_model='numpy')
@@ -51,55 +51,55 @@ def forward_entry(i, op, args, off, size, pstart, params, aux_off, vals, aux):
         sa = 1 if size[a] > 1 else 0
         sb = 1 if size[b] > 1 else 0
         array_elementwise_forward(o, size[i], vals, off[i], off[a], sa, off[b], sb)
-    elif o == 58:  # input
+    elif o == 59:  # input
         pass
-    elif o == 59:  # const
+    elif o == 60:  # const
         pass
-    elif o == 60:  # alias
+    elif o == 61:  # alias
         pass
-    elif o == 61:  # where
+    elif o == 62:  # where
         return forward_where(i, op, args, off, size, pstart, params, aux_off, vals, aux)
-    elif o == 62:  # gather
+    elif o == 63:  # gather
         return forward_gather(i, op, args, off, size, pstart, params, aux_off, vals, aux)
-    elif o == 63:  # scatter_set
+    elif o == 64:  # scatter_set
         return forward_scatter(i, op, args, off, size, pstart, params, aux_off, vals, aux)
-    elif o == 64:  # scatter_add
+    elif o == 65:  # scatter_add
         return forward_scatter(i, op, args, off, size, pstart, params, aux_off, vals, aux)
-    elif o == 65:  # sum
+    elif o == 66:  # sum
         return forward_reduce(i, op, args, off, size, pstart, params, aux_off, vals, aux)
-    elif o == 66:  # prod
+    elif o == 67:  # prod
         return forward_reduce(i, op, args, off, size, pstart, params, aux_off, vals, aux)
-    elif o == 67:  # amax
+    elif o == 68:  # amax
         return forward_reduce(i, op, args, off, size, pstart, params, aux_off, vals, aux)
-    elif o == 68:  # amin
+    elif o == 69:  # amin
         return forward_reduce(i, op, args, off, size, pstart, params, aux_off, vals, aux)
-    elif o == 69:  # cumsum
+    elif o == 70:  # cumsum
         return forward_cumulative(i, op, args, off, size, pstart, params, aux_off, vals, aux)
-    elif o == 70:  # cumprod
+    elif o == 71:  # cumprod
         return forward_cumulative(i, op, args, off, size, pstart, params, aux_off, vals, aux)
-    elif o == 71:  # matmul
+    elif o == 72:  # matmul
         return forward_matmul(i, op, args, off, size, pstart, params, aux_off, vals, aux)
-    elif o == 72:  # concat
+    elif o == 73:  # concat
         return forward_concat(i, op, args, off, size, pstart, params, aux_off, vals, aux)
-    elif o == 73:  # sort
+    elif o == 74:  # sort
         return forward_sort(i, op, args, off, size, pstart, params, aux_off, vals, aux)
-    elif o == 74:  # solve
+    elif o == 75:  # solve
         return forward_solve(i, op, args, off, size, pstart, params, aux_off, vals, aux)
-    elif o == 75:  # inv
+    elif o == 76:  # inv
         return forward_inv(i, op, args, off, size, pstart, params, aux_off, vals, aux)
-    elif o == 76:  # slogdet
+    elif o == 77:  # slogdet
         return forward_slogdet(i, op, args, off, size, pstart, params, aux_off, vals, aux)
-    elif o == 77:  # cholesky
+    elif o == 78:  # cholesky
         return forward_cholesky(i, op, args, off, size, pstart, params, aux_off, vals, aux)
-    elif o == 78:  # eigh
+    elif o == 79:  # eigh
         return forward_eigh(i, op, args, off, size, pstart, params, aux_off, vals, aux)
-    elif o == 79:  # guard
+    elif o == 80:  # guard
         return forward_guard(i, op, args, off, size, pstart, params, aux_off, vals, aux)
-    elif o == 80:  # scan
+    elif o == 81:  # scan
         return True  # computed between the sweeps: stop and report it
-    elif o == 81:  # det
+    elif o == 82:  # det
         return forward_det(i, op, args, off, size, pstart, params, aux_off, vals, aux)
-    elif o == 82:  # custom
+    elif o == 83:  # custom
         return True  # computed between the sweeps: stop and report it
     else:
         raise ValueError("forward_sweep: unknown opcode")
@@ -119,55 +119,55 @@ def reverse_entry(i, op, args, off, size, pstart, params, aux_off, first, vals, 
         bo = off[b] if b >= 0 else 0
         array_elementwise_reverse(o, size[i], vals, adj, off[i], off[a], sa, bo, sb,
                                   op[a] != CONST, need_b, first[i, 0], first[i, 1])
-    elif o == 58:  # input
+    elif o == 59:  # input
         pass
-    elif o == 59:  # const
+    elif o == 60:  # const
         pass
-    elif o == 60:  # alias
+    elif o == 61:  # alias
         pass
-    elif o == 61:  # where
+    elif o == 62:  # where
         reverse_where(i, op, args, off, size, pstart, params, aux_off, first, vals, aux, adj)
-    elif o == 62:  # gather
+    elif o == 63:  # gather
         reverse_gather(i, op, args, off, size, pstart, params, aux_off, first, vals, aux, adj)
-    elif o == 63:  # scatter_set
+    elif o == 64:  # scatter_set
         reverse_scatter(i, op, args, off, size, pstart, params, aux_off, first, vals, aux, adj)
-    elif o == 64:  # scatter_add
+    elif o == 65:  # scatter_add
         reverse_scatter(i, op, args, off, size, pstart, params, aux_off, first, vals, aux, adj)
-    elif o == 65:  # sum
+    elif o == 66:  # sum
         reverse_sum(i, op, args, off, size, pstart, params, aux_off, first, vals, aux, adj)
-    elif o == 66:  # prod
+    elif o == 67:  # prod
         reverse_reduce(i, op, args, off, size, pstart, params, aux_off, first, vals, aux, adj)
-    elif o == 67:  # amax
+    elif o == 68:  # amax
         reverse_reduce(i, op, args, off, size, pstart, params, aux_off, first, vals, aux, adj)
-    elif o == 68:  # amin
+    elif o == 69:  # amin
         reverse_reduce(i, op, args, off, size, pstart, params, aux_off, first, vals, aux, adj)
-    elif o == 69:  # cumsum
+    elif o == 70:  # cumsum
         reverse_cumulative(i, op, args, off, size, pstart, params, aux_off, first, vals, aux, adj)
-    elif o == 70:  # cumprod
+    elif o == 71:  # cumprod
         reverse_cumulative(i, op, args, off, size, pstart, params, aux_off, first, vals, aux, adj)
-    elif o == 71:  # matmul
+    elif o == 72:  # matmul
         reverse_matmul(i, op, args, off, size, pstart, params, aux_off, first, vals, aux, adj)
-    elif o == 72:  # concat
+    elif o == 73:  # concat
         reverse_concat(i, op, args, off, size, pstart, params, aux_off, first, vals, aux, adj)
-    elif o == 73:  # sort
+    elif o == 74:  # sort
         reverse_sort(i, op, args, off, size, pstart, params, aux_off, first, vals, aux, adj)
-    elif o == 74:  # solve
+    elif o == 75:  # solve
         reverse_solve(i, op, args, off, size, pstart, params, aux_off, first, vals, aux, adj)
-    elif o == 75:  # inv
+    elif o == 76:  # inv
         reverse_inv(i, op, args, off, size, pstart, params, aux_off, first, vals, aux, adj)
-    elif o == 76:  # slogdet
+    elif o == 77:  # slogdet
         reverse_slogdet(i, op, args, off, size, pstart, params, aux_off, first, vals, aux, adj)
-    elif o == 77:  # cholesky
+    elif o == 78:  # cholesky
         reverse_cholesky(i, op, args, off, size, pstart, params, aux_off, first, vals, aux, adj)
-    elif o == 78:  # eigh
+    elif o == 79:  # eigh
         reverse_eigh(i, op, args, off, size, pstart, params, aux_off, first, vals, aux, adj)
-    elif o == 79:  # guard
+    elif o == 80:  # guard
         pass
-    elif o == 80:  # scan
+    elif o == 81:  # scan
         pass
-    elif o == 81:  # det
+    elif o == 82:  # det
         reverse_det(i, op, args, off, size, pstart, params, aux_off, first, vals, aux, adj)
-    elif o == 82:  # custom
+    elif o == 83:  # custom
         pass
     else:
         raise ValueError("reverse_sweep: unknown opcode")
@@ -185,55 +185,55 @@ def tangent_entry(i, op, args, off, size, pstart, params, aux_off, vals, aux, ta
         sb = 1 if b >= 0 and size[b] > 1 else 0
         bo = off[b] if b >= 0 else 0
         elementwise_tangent(o, size[i], L, vals, tan, off[i], off[a], sa, bo, sb)
-    elif o == 58:  # input
+    elif o == 59:  # input
         pass
-    elif o == 59:  # const
+    elif o == 60:  # const
         pass
-    elif o == 60:  # alias
+    elif o == 61:  # alias
         pass
-    elif o == 61:  # where
+    elif o == 62:  # where
         tangent_where(i, op, args, off, size, pstart, params, aux_off, vals, aux, tan, L)
-    elif o == 62:  # gather
+    elif o == 63:  # gather
         tangent_gather(i, op, args, off, size, pstart, params, aux_off, vals, aux, tan, L)
-    elif o == 63:  # scatter_set
+    elif o == 64:  # scatter_set
         tangent_scatter(i, op, args, off, size, pstart, params, aux_off, vals, aux, tan, L)
-    elif o == 64:  # scatter_add
+    elif o == 65:  # scatter_add
         tangent_scatter(i, op, args, off, size, pstart, params, aux_off, vals, aux, tan, L)
-    elif o == 65:  # sum
+    elif o == 66:  # sum
         tangent_reduce(i, op, args, off, size, pstart, params, aux_off, vals, aux, tan, L)
-    elif o == 66:  # prod
+    elif o == 67:  # prod
         tangent_reduce(i, op, args, off, size, pstart, params, aux_off, vals, aux, tan, L)
-    elif o == 67:  # amax
+    elif o == 68:  # amax
         tangent_reduce(i, op, args, off, size, pstart, params, aux_off, vals, aux, tan, L)
-    elif o == 68:  # amin
+    elif o == 69:  # amin
         tangent_reduce(i, op, args, off, size, pstart, params, aux_off, vals, aux, tan, L)
-    elif o == 69:  # cumsum
+    elif o == 70:  # cumsum
         tangent_cumulative(i, op, args, off, size, pstart, params, aux_off, vals, aux, tan, L)
-    elif o == 70:  # cumprod
+    elif o == 71:  # cumprod
         tangent_cumulative(i, op, args, off, size, pstart, params, aux_off, vals, aux, tan, L)
-    elif o == 71:  # matmul
+    elif o == 72:  # matmul
         tangent_matmul(i, op, args, off, size, pstart, params, aux_off, vals, aux, tan, L)
-    elif o == 72:  # concat
+    elif o == 73:  # concat
         tangent_concat(i, op, args, off, size, pstart, params, aux_off, vals, aux, tan, L)
-    elif o == 73:  # sort
+    elif o == 74:  # sort
         tangent_sort(i, op, args, off, size, pstart, params, aux_off, vals, aux, tan, L)
-    elif o == 74:  # solve
+    elif o == 75:  # solve
         tangent_solve(i, op, args, off, size, pstart, params, aux_off, vals, aux, tan, L)
-    elif o == 75:  # inv
+    elif o == 76:  # inv
         tangent_inv(i, op, args, off, size, pstart, params, aux_off, vals, aux, tan, L)
-    elif o == 76:  # slogdet
+    elif o == 77:  # slogdet
         tangent_slogdet(i, op, args, off, size, pstart, params, aux_off, vals, aux, tan, L)
-    elif o == 77:  # cholesky
+    elif o == 78:  # cholesky
         tangent_cholesky(i, op, args, off, size, pstart, params, aux_off, vals, aux, tan, L)
-    elif o == 78:  # eigh
+    elif o == 79:  # eigh
         tangent_eigh(i, op, args, off, size, pstart, params, aux_off, vals, aux, tan, L)
-    elif o == 79:  # guard
+    elif o == 80:  # guard
         tangent_guard(i, op, args, off, size, pstart, params, aux_off, vals, aux, tan, L)
-    elif o == 80:  # scan
+    elif o == 81:  # scan
         pass
-    elif o == 81:  # det
+    elif o == 82:  # det
         tangent_det(i, op, args, off, size, pstart, params, aux_off, vals, aux, tan, L)
-    elif o == 82:  # custom
+    elif o == 83:  # custom
         pass
     else:
         raise ValueError("tangent_sweep: unknown opcode")
@@ -252,48 +252,48 @@ def hvp_entry(i, op, args, off, size, pstart, params, aux_off, nofirst, vals, au
         sb = 1 if b >= 0 and size[b] > 1 else 0
         bo = off[b] if b >= 0 else 0
         array_elementwise_hvp(o, size[i], vals, tan, adj, adjd, off[i], off[a], sa, bo, sb)
-    elif o == 58:  # input
+    elif o == 59:  # input
         pass
-    elif o == 59:  # const
+    elif o == 60:  # const
         pass
-    elif o == 60:  # alias
+    elif o == 61:  # alias
         pass
-    elif o == 61:  # where
+    elif o == 62:  # where
         reverse_where(i, op, args, off, size, pstart, params, aux_off, nofirst, vals, aux, adj)
         reverse_where(i, op, args, off, size, pstart, params, aux_off, nofirst, vals, aux, adjd)
-    elif o == 62:  # gather
+    elif o == 63:  # gather
         reverse_gather(i, op, args, off, size, pstart, params, aux_off, nofirst, vals, aux, adj)
         reverse_gather(i, op, args, off, size, pstart, params, aux_off, nofirst, vals, aux, adjd)
-    elif o == 63:  # scatter_set
+    elif o == 64:  # scatter_set
         reverse_scatter(i, op, args, off, size, pstart, params, aux_off, nofirst, vals, aux, adj)
         reverse_scatter(i, op, args, off, size, pstart, params, aux_off, nofirst, vals, aux, adjd)
-    elif o == 64:  # scatter_add
+    elif o == 65:  # scatter_add
         reverse_scatter(i, op, args, off, size, pstart, params, aux_off, nofirst, vals, aux, adj)
         reverse_scatter(i, op, args, off, size, pstart, params, aux_off, nofirst, vals, aux, adjd)
-    elif o == 65:  # sum
+    elif o == 66:  # sum
         reverse_sum(i, op, args, off, size, pstart, params, aux_off, nofirst, vals, aux, adj)
         reverse_sum(i, op, args, off, size, pstart, params, aux_off, nofirst, vals, aux, adjd)
-    elif o == 67:  # amax
+    elif o == 68:  # amax
         reverse_reduce(i, op, args, off, size, pstart, params, aux_off, nofirst, vals, aux, adj)
         reverse_reduce(i, op, args, off, size, pstart, params, aux_off, nofirst, vals, aux, adjd)
-    elif o == 68:  # amin
+    elif o == 69:  # amin
         reverse_reduce(i, op, args, off, size, pstart, params, aux_off, nofirst, vals, aux, adj)
         reverse_reduce(i, op, args, off, size, pstart, params, aux_off, nofirst, vals, aux, adjd)
-    elif o == 69:  # cumsum
+    elif o == 70:  # cumsum
         reverse_cumulative(i, op, args, off, size, pstart, params, aux_off, nofirst, vals, aux,
                            adj)
         reverse_cumulative(i, op, args, off, size, pstart, params, aux_off, nofirst, vals, aux,
                            adjd)
-    elif o == 71:  # matmul
+    elif o == 72:  # matmul
         hvp_matmul(i, op, args, off, size, pstart, params, aux_off, nofirst, vals, aux, tan, adj,
                    adjd)
-    elif o == 72:  # concat
+    elif o == 73:  # concat
         reverse_concat(i, op, args, off, size, pstart, params, aux_off, nofirst, vals, aux, adj)
         reverse_concat(i, op, args, off, size, pstart, params, aux_off, nofirst, vals, aux, adjd)
-    elif o == 73:  # sort
+    elif o == 74:  # sort
         reverse_sort(i, op, args, off, size, pstart, params, aux_off, nofirst, vals, aux, adj)
         reverse_sort(i, op, args, off, size, pstart, params, aux_off, nofirst, vals, aux, adjd)
-    elif o == 79:  # guard
+    elif o == 80:  # guard
         pass
     else:
         raise ValueError("hvp_sweep: an op with no Hessian-vector step (HVP_STRUCTURAL)")
@@ -462,142 +462,147 @@ def forward_sweep(op, args, opnd, off, size, pstart, params, aux_off, vals, part
                 vals[off[i]] = y
                 partials[i, 0] = select(y == 0.0, 0.0, a / y)
                 partials[i, 1] = select(y == 0.0, 0.0, b / y)
-            elif o == 30:  # abs
+            elif o == 30:  # copysign
+                y = np.copysign(a, b)
+                vals[off[i]] = y
+                partials[i, 0] = select(a == 0.0, 0.0, np.copysign(1.0, a) * np.copysign(1.0, b))
+                partials[i, 1] = 0.0
+            elif o == 31:  # abs
                 y = np.abs(a)
                 vals[off[i]] = y
                 partials[i, 0] = np.sign(a)
                 partials[i, 1] = 0.0
-            elif o == 31:  # maximum
+            elif o == 32:  # maximum
                 y = select(a >= b or a != a, a, b)
                 vals[off[i]] = y
                 partials[i, 0] = select(a > b, 1.0, select(a == b, 0.5, 0.0))
                 partials[i, 1] = select(b > a, 1.0, select(a == b, 0.5, 0.0))
-            elif o == 32:  # minimum
+            elif o == 33:  # minimum
                 y = select(a <= b or a != a, a, b)
                 vals[off[i]] = y
                 partials[i, 0] = select(a < b, 1.0, select(a == b, 0.5, 0.0))
                 partials[i, 1] = select(b < a, 1.0, select(a == b, 0.5, 0.0))
-            elif o == 33:  # mod
+            elif o == 34:  # mod
                 y = np.mod(a, b)
                 vals[off[i]] = y
                 partials[i, 0] = 1.0
                 partials[i, 1] = -np.floor_divide(a, b)
-            elif o == 34:  # erf
+            elif o == 35:  # erf
                 y = math.erf(a)
                 vals[off[i]] = y
                 partials[i, 0] = 1.1283791670955126 * np.exp(-a * a)
                 partials[i, 1] = 0.0
-            elif o == 35:  # erfc
+            elif o == 36:  # erfc
                 y = math.erfc(a)
                 vals[off[i]] = y
                 partials[i, 0] = -1.1283791670955126 * np.exp(-a * a)
                 partials[i, 1] = 0.0
-            elif o == 36:  # ndtr
+            elif o == 37:  # ndtr
                 y = 0.5 * math.erfc(-a / 1.4142135623730951)
                 vals[off[i]] = y
                 partials[i, 0] = 0.3989422804014327 * np.exp(-0.5 * a * a)
                 partials[i, 1] = 0.0
-            elif o == 37:  # expit
+            elif o == 38:  # expit
                 y = 1.0 / (1.0 + np.exp(-a))
                 vals[off[i]] = y
                 partials[i, 0] = y * (1.0 - y)
                 partials[i, 1] = 0.0
-            elif o == 38:  # copy
+            elif o == 39:  # copy
                 y = a
                 vals[off[i]] = y
                 partials[i, 0] = 1.0
                 partials[i, 1] = 0.0
-            elif o == 39:  # stop_gradient
+            elif o == 40:  # stop_gradient
                 y = a
                 vals[off[i]] = y
                 partials[i, 0] = 0.0
                 partials[i, 1] = 0.0
-            elif o == 40:  # sign
+            elif o == 41:  # sign
                 y = np.sign(a)
                 vals[off[i]] = y
                 partials[i, 0] = 0.0
                 partials[i, 1] = 0.0
-            elif o == 41:  # floor
+            elif o == 42:  # floor
                 y = np.floor(a)
                 vals[off[i]] = y
                 partials[i, 0] = 0.0
                 partials[i, 1] = 0.0
-            elif o == 42:  # ceil
+            elif o == 43:  # ceil
                 y = np.ceil(a)
                 vals[off[i]] = y
                 partials[i, 0] = 0.0
                 partials[i, 1] = 0.0
-            elif o == 43:  # round
+            elif o == 44:  # round
                 y = np.rint(a)
                 vals[off[i]] = y
                 partials[i, 0] = 0.0
                 partials[i, 1] = 0.0
-            elif o == 44:  # trunc
+            elif o == 45:  # trunc
                 y = np.trunc(a)
                 vals[off[i]] = y
                 partials[i, 0] = 0.0
                 partials[i, 1] = 0.0
-            elif o == 45:  # floor_divide
+            elif o == 46:  # floor_divide
                 y = np.floor_divide(a, b)
                 vals[off[i]] = y
                 partials[i, 0] = 0.0
                 partials[i, 1] = 0.0
-            elif o == 46:  # greater
+            elif o == 47:  # greater
                 y = select(a > b, 1.0, 0.0)
                 vals[off[i]] = y
                 partials[i, 0] = 0.0
                 partials[i, 1] = 0.0
-            elif o == 47:  # greater_equal
+            elif o == 48:  # greater_equal
                 y = select(a >= b, 1.0, 0.0)
                 vals[off[i]] = y
                 partials[i, 0] = 0.0
                 partials[i, 1] = 0.0
-            elif o == 48:  # less
+            elif o == 49:  # less
                 y = select(a < b, 1.0, 0.0)
                 vals[off[i]] = y
                 partials[i, 0] = 0.0
                 partials[i, 1] = 0.0
-            elif o == 49:  # less_equal
+            elif o == 50:  # less_equal
                 y = select(a <= b, 1.0, 0.0)
                 vals[off[i]] = y
                 partials[i, 0] = 0.0
                 partials[i, 1] = 0.0
-            elif o == 50:  # equal
+            elif o == 51:  # equal
                 y = select(a == b, 1.0, 0.0)
                 vals[off[i]] = y
                 partials[i, 0] = 0.0
                 partials[i, 1] = 0.0
-            elif o == 51:  # not_equal
+            elif o == 52:  # not_equal
                 y = select(a != b, 1.0, 0.0)
                 vals[off[i]] = y
                 partials[i, 0] = 0.0
                 partials[i, 1] = 0.0
-            elif o == 52:  # logical_and
+            elif o == 53:  # logical_and
                 y = select(a != 0.0 and b != 0.0, 1.0, 0.0)
                 vals[off[i]] = y
                 partials[i, 0] = 0.0
                 partials[i, 1] = 0.0
-            elif o == 53:  # logical_or
+            elif o == 54:  # logical_or
                 y = select(a != 0.0 or b != 0.0, 1.0, 0.0)
                 vals[off[i]] = y
                 partials[i, 0] = 0.0
                 partials[i, 1] = 0.0
-            elif o == 54:  # logical_xor
+            elif o == 55:  # logical_xor
                 y = select((a != 0.0) != (b != 0.0), 1.0, 0.0)
                 vals[off[i]] = y
                 partials[i, 0] = 0.0
                 partials[i, 1] = 0.0
-            elif o == 55:  # logical_not
+            elif o == 56:  # logical_not
                 y = select(a == 0.0, 1.0, 0.0)
                 vals[off[i]] = y
                 partials[i, 0] = 0.0
                 partials[i, 1] = 0.0
-            elif o == 56:  # isnan
+            elif o == 57:  # isnan
                 y = select(a != a, 1.0, 0.0)
                 vals[off[i]] = y
                 partials[i, 0] = 0.0
                 partials[i, 1] = 0.0
-            elif o == 57:  # isfinite
+            elif o == 58:  # isfinite
                 y = select(np.abs(a) < np.inf, 1.0, 0.0)
                 vals[off[i]] = y
                 partials[i, 0] = 0.0
@@ -683,61 +688,63 @@ def forward_values_sweep(op, args, opnd, off, size, pstart, params, aux_off, val
                 vals[off[i]] = np.arctan2(a, b)
             elif o == 29:  # hypot
                 vals[off[i]] = np.hypot(a, b)
-            elif o == 30:  # abs
+            elif o == 30:  # copysign
+                vals[off[i]] = np.copysign(a, b)
+            elif o == 31:  # abs
                 vals[off[i]] = np.abs(a)
-            elif o == 31:  # maximum
+            elif o == 32:  # maximum
                 vals[off[i]] = select(a >= b or a != a, a, b)
-            elif o == 32:  # minimum
+            elif o == 33:  # minimum
                 vals[off[i]] = select(a <= b or a != a, a, b)
-            elif o == 33:  # mod
+            elif o == 34:  # mod
                 vals[off[i]] = np.mod(a, b)
-            elif o == 34:  # erf
+            elif o == 35:  # erf
                 vals[off[i]] = math.erf(a)
-            elif o == 35:  # erfc
+            elif o == 36:  # erfc
                 vals[off[i]] = math.erfc(a)
-            elif o == 36:  # ndtr
+            elif o == 37:  # ndtr
                 vals[off[i]] = 0.5 * math.erfc(-a / 1.4142135623730951)
-            elif o == 37:  # expit
+            elif o == 38:  # expit
                 vals[off[i]] = 1.0 / (1.0 + np.exp(-a))
-            elif o == 38:  # copy
+            elif o == 39:  # copy
                 vals[off[i]] = a
-            elif o == 39:  # stop_gradient
+            elif o == 40:  # stop_gradient
                 vals[off[i]] = a
-            elif o == 40:  # sign
+            elif o == 41:  # sign
                 vals[off[i]] = np.sign(a)
-            elif o == 41:  # floor
+            elif o == 42:  # floor
                 vals[off[i]] = np.floor(a)
-            elif o == 42:  # ceil
+            elif o == 43:  # ceil
                 vals[off[i]] = np.ceil(a)
-            elif o == 43:  # round
+            elif o == 44:  # round
                 vals[off[i]] = np.rint(a)
-            elif o == 44:  # trunc
+            elif o == 45:  # trunc
                 vals[off[i]] = np.trunc(a)
-            elif o == 45:  # floor_divide
+            elif o == 46:  # floor_divide
                 vals[off[i]] = np.floor_divide(a, b)
-            elif o == 46:  # greater
+            elif o == 47:  # greater
                 vals[off[i]] = select(a > b, 1.0, 0.0)
-            elif o == 47:  # greater_equal
+            elif o == 48:  # greater_equal
                 vals[off[i]] = select(a >= b, 1.0, 0.0)
-            elif o == 48:  # less
+            elif o == 49:  # less
                 vals[off[i]] = select(a < b, 1.0, 0.0)
-            elif o == 49:  # less_equal
+            elif o == 50:  # less_equal
                 vals[off[i]] = select(a <= b, 1.0, 0.0)
-            elif o == 50:  # equal
+            elif o == 51:  # equal
                 vals[off[i]] = select(a == b, 1.0, 0.0)
-            elif o == 51:  # not_equal
+            elif o == 52:  # not_equal
                 vals[off[i]] = select(a != b, 1.0, 0.0)
-            elif o == 52:  # logical_and
+            elif o == 53:  # logical_and
                 vals[off[i]] = select(a != 0.0 and b != 0.0, 1.0, 0.0)
-            elif o == 53:  # logical_or
+            elif o == 54:  # logical_or
                 vals[off[i]] = select(a != 0.0 or b != 0.0, 1.0, 0.0)
-            elif o == 54:  # logical_xor
+            elif o == 55:  # logical_xor
                 vals[off[i]] = select((a != 0.0) != (b != 0.0), 1.0, 0.0)
-            elif o == 55:  # logical_not
+            elif o == 56:  # logical_not
                 vals[off[i]] = select(a == 0.0, 1.0, 0.0)
-            elif o == 56:  # isnan
+            elif o == 57:  # isnan
                 vals[off[i]] = select(a != a, 1.0, 0.0)
-            elif o == 57:  # isfinite
+            elif o == 58:  # isfinite
                 vals[off[i]] = select(np.abs(a) < np.inf, 1.0, 0.0)
         elif o == ALIAS or o == CONST or o == INPUT:
             continue  # (x[i] in a scalar loop is an alias: keep it cheap)
