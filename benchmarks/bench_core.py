@@ -273,3 +273,43 @@ class CachedCallTiny:
         return best_of(lambda: self.jac(self.x), repeats=9) * 1e6
 
     track_gradient_us_per_call.unit = "us"
+
+
+# ---------------------------------------------------------------------------------------
+# Compiled tapes (numad/tape_compiler.py); benchmarks/compare_compiled.py prints the same
+# side by side with the first-call (compile) times
+
+
+class CompiledScalarRosenbrock:
+    """The cached gradient of the scalar-loop Rosenbrock on the generic sweeps
+    (``compile="never"``) and as the tape's own compiled code (``"always"``), and the
+    hand-written ``@njit`` gradient (the floor)."""
+
+    params = ([25, 100],)
+    param_names = ["n"]
+
+    def setup(self, n):
+        warm_numad()
+        self.x = rosen_point(n)
+        self.g = np.empty(n)
+        self.floor = rosen_grad_njit()
+        warm(self.floor, self.x, self.g)
+        self.never = nd.gradient(rosen_loop, compile="never")
+        warm(self.never, self.x)
+        self.always = nd.gradient(rosen_loop, compile="always")
+        warm(self.always, self.x)
+
+    def time_gradient_never(self, n):
+        self.never(self.x)
+
+    def time_gradient_always(self, n):
+        self.always(self.x)
+
+    def time_gradient_njit_floor(self, n):
+        self.floor(self.x, self.g)
+
+    def track_always_ratio_to_floor(self, n):
+        return (best_of(lambda: self.always(self.x))
+                / best_of(lambda: self.floor(self.x, self.g)))
+
+    track_always_ratio_to_floor.unit = "ratio"

@@ -17,6 +17,7 @@ from threading import get_ident
 
 import numpy as np
 
+from .config import compile_mode
 from .pytree import flatten, leaf_is_differentiable, unflatten
 from .tracer import record
 from .transforms import keywords_last, value_and_grad
@@ -58,8 +59,9 @@ class TapeCache:
     # instead of tracing at every crossing.
     BRANCH_PATTERNS = 8
 
-    def __init__(self, f):
+    def __init__(self, f, compile="never"):
         self.f = f
+        self.compile = compile   # the tapes' compile_mode (numad/tape_compiler.py)
         self.name = getattr(f, "__name__", "f")
         # signature -> [tape, ...], the most recently used first. Shared by the threads
         # that call the adapter: the lists change only under the lock, and each thread
@@ -86,6 +88,7 @@ class TapeCache:
                 return mine
         tape = record(keywords_last(self.f) if kwargs else self.f, args, input_argnums=(0,),
                       others_static=False, name=self.name)
+        tape.compile_mode = self.compile
         tape.forward(check_guards=False)
         with self.lock:
             self.traces += 1
@@ -116,10 +119,17 @@ def _nested(args):
     return any_traced(args)
 
 
-def value_and_gradient(f):
+def value_and_gradient(f, compile=None):
     """Return ``fun(x, *args) -> (f(x, *args), gradient)`` for ``minimize(..., jac=True)``.
 
     One forward and one reverse sweep over a cached tape per call.
+
+    ``compile`` (``"auto"``, ``"always"``, ``"never"``; default ``nd.config.compile``):
+    whether the tape is turned into its own ``@njit`` code (numad/tape_compiler.py).
+    At present the value-and-gradient sweep of tapes of scalar operations with a scalar
+    output compiles; other tapes replay on the generic compiled sweeps. ``"auto"``
+    compiles once the replays so far, expected to come again, save more than compiling
+    costs; compiled code is cached on disk, keyed by the tape's structure.
 
     Examples
     --------
@@ -131,7 +141,7 @@ def value_and_gradient(f):
     >>> bool(np.allclose(res.x, 1.0, atol=1e-4))
     True
     """
-    cache = TapeCache(f)
+    cache = TapeCache(f, compile_mode(compile, "nd.value_and_gradient"))
 
     @functools.wraps(f)
     def fun(x, *args, **kwargs):
@@ -160,9 +170,16 @@ def value_and_gradient(f):
     return fun
 
 
-def gradient(f):
+def gradient(f, compile=None):
     """Return ``jac(x, *args)``: the gradient of scalar ``f``, for
     ``scipy.optimize.minimize(f, x0, jac=nd.gradient(f))``.
+
+    ``compile`` (``"auto"``, ``"always"``, ``"never"``; default ``nd.config.compile``):
+    whether the tape is turned into its own ``@njit`` code (numad/tape_compiler.py).
+    At present the value-and-gradient sweep of tapes of scalar operations with a scalar
+    output compiles; other tapes replay on the generic compiled sweeps. ``"auto"``
+    compiles once the replays so far, expected to come again, save more than compiling
+    costs; compiled code is cached on disk, keyed by the tape's structure.
 
     Examples
     --------
@@ -174,7 +191,7 @@ def gradient(f):
     >>> bool(np.allclose(nd.gradient(rosen)(x), rosen_der(x)))
     True
     """
-    vg = value_and_gradient(f)
+    vg = value_and_gradient(f, compile_mode(compile, "nd.gradient"))
 
     @functools.wraps(f)
     def jac(x, *args, **kwargs):
@@ -185,12 +202,13 @@ def gradient(f):
     return jac
 
 
-def jacobian(f, mode="auto"):
+def jacobian(f, mode="auto", compile=None):
     """Return ``jac(x, *args)``: the Jacobian of vector-valued ``f``, shaped
     ``f(x).shape + x.shape`` (``(m, n)`` for 1-D ``x`` and output).
 
     ``mode="forward"`` pushes all n directions through one vector tangent sweep,
     ``"reverse"`` runs m reverse sweeps, ``"auto"`` picks forward when n <= m.
+    ``compile`` as in ``nd.gradient`` (Jacobian sweeps do not compile yet).
 
     Examples
     --------
@@ -202,7 +220,7 @@ def jacobian(f, mode="auto"):
     if mode not in ("auto", "forward", "reverse"):
         raise ValueError(f"numad: jacobian mode must be 'forward', 'reverse' or 'auto', "
                          f"not {mode!r}")
-    cache = TapeCache(f)
+    cache = TapeCache(f, compile_mode(compile, "nd.jacobian"))
 
     @functools.wraps(f)
     def jac(x, *args, **kwargs):
@@ -231,9 +249,10 @@ def _gradient_tape_cache(f):
     return TapeCache(grad_of_f)
 
 
-def hvp(f):
+def hvp(f, compile=None):
     """Return ``hessp(x, p, *args)``: the Hessian-vector product ``H p`` of scalar ``f``,
-    SciPy's ``hessp``.
+    SciPy's ``hessp``. ``compile`` as in ``nd.gradient`` (the product sweeps do not
+    compile yet).
 
     Forward over reverse, on f's cached tape: one kernel call sweeps the direction
     ``p`` forward (tangents) and then the adjoints and their tangents backward, a small
@@ -251,7 +270,7 @@ def hvp(f):
     >>> bool(np.allclose(nd.hvp(rosen)(x, p), rosen_hess_prod(x, p)))
     True
     """
-    cache = TapeCache(f)
+    cache = TapeCache(f, compile_mode(compile, "nd.hvp"))
     gradient_tapes = []  # the recorded gradient, made only for tapes the kernel can't take
     # Newton-CG and the trust-region methods ask for many products at one point: the
     # forward sweep there is done once, and later products only run the product sweep.
@@ -339,7 +358,7 @@ def _copy_point(point):
                                for v in leaves])
 
 
-def hessian(f):
+def hessian(f, compile=None):
     """Return ``hess(x, *args)``: the ``(n, n)`` Hessian of scalar ``f``, exactly
     symmetric.
 
@@ -353,6 +372,7 @@ def hessian(f):
     array([[6., 2.],
            [2., 0.]])
     """
+    compile_mode(compile, "nd.hessian")  # (Hessian sweeps do not compile yet)
     cache = _gradient_tape_cache(f)
 
     @functools.wraps(f)

@@ -9,6 +9,9 @@ class Config:
     snapshots of a loop's carry (default 1 GiB); the binomial schedule then takes as
     many snapshots as fit.
 
+    ``compile``: the default of the ``compile=`` argument of the adapters and
+    ``nd.trace`` (``"auto"``, ``"always"`` or ``"never"``; see ``numad/tape_compiler.py``).
+
     Examples
     --------
     >>> import numad as nd
@@ -18,6 +21,15 @@ class Config:
 
     def __init__(self):
         self._memory_budget = 2**30
+        self._compile = "auto"
+
+    @property
+    def compile(self):
+        return self._compile
+
+    @compile.setter
+    def compile(self, value):
+        self._compile = compile_mode(value, "nd.config.compile")
 
     @property
     def memory_budget(self):
@@ -31,7 +43,21 @@ class Config:
         self._memory_budget = int(value)
 
     def __repr__(self):
-        return f"numad.config(memory_budget={self._memory_budget})"
+        return (f"numad.config(memory_budget={self._memory_budget}, "
+                f"compile={self._compile!r})")
+
+
+COMPILE_MODES = ("auto", "always", "never")
+
+
+def compile_mode(value, where):
+    """``value`` checked as a ``compile=`` setting (None: ``config.compile``)."""
+    if value is None:
+        return config.compile
+    if value not in COMPILE_MODES:
+        raise ValueError(f"numad: {where}: compile={value!r}; use one of "
+                         f"{', '.join(map(repr, COMPILE_MODES))}")
+    return value
 
 
 config = Config()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .config import compile_mode
 from .traced import Traced, value_of
 from .scan import STRATEGIES, scan
 
@@ -33,7 +34,8 @@ def _rk4(rhs, y, t, h, args):
 _STEPPERS = {"euler": _euler, "rk4": _rk4}
 
 
-def odeint(rhs, y0, t, *args, method="rk4", substeps=1, checkpoint="auto", snapshots=None):
+def odeint(rhs, y0, t, *args, method="rk4", substeps=1, checkpoint="auto", snapshots=None,
+           compile=None):
     """Integrate ``y' = rhs(y, t, *args)`` from ``y(t[0]) = y0`` over the grid ``t``.
 
     Fixed steps: each interval ``t[i]..t[i+1]`` is crossed in ``substeps`` steps of
@@ -42,7 +44,7 @@ def odeint(rhs, y0, t, *args, method="rk4", substeps=1, checkpoint="auto", snaps
     ``y0``). ``rhs`` may return an array or a list of components. Differentiable with
     respect to ``y0``, ``args`` and ``t``; the loop runs as an
     ``nd.scan`` (``checkpoint`` and ``snapshots`` as there), so reverse mode through a
-    long integration keeps its memory bounded.
+    long integration keeps its memory bounded. ``compile`` as in ``nd.scan``.
 
     Examples
     --------
@@ -56,6 +58,7 @@ def odeint(rhs, y0, t, *args, method="rk4", substeps=1, checkpoint="auto", snaps
     ...                                   k, substeps=10)[-1, 0])(2.0), 8)
     -0.13533528
     """
+    compile_mode(compile, "nd.odeint")
     if method not in _STEPPERS:
         raise ValueError(f"numad: odeint(method={method!r}): the methods are "
                          f"{', '.join(map(repr, METHODS))}")
@@ -83,6 +86,7 @@ def odeint(rhs, y0, t, *args, method="rk4", substeps=1, checkpoint="auto", snaps
         return y, y
 
     spans = np.stack([grid[:-1], grid[1:] - grid[:-1]], axis=1)
-    _, ys = scan(interval, y0, spans, checkpoint=checkpoint, snapshots=snapshots)
+    _, ys = scan(interval, y0, spans, checkpoint=checkpoint, snapshots=snapshots,
+                 compile=compile)
     first = np.reshape(y0, (1,) + np.shape(value_of(y0)))
     return np.concatenate([first, ys], axis=0)

@@ -26,6 +26,7 @@ from . import scan_kernels as SK
 from . import recording as R
 from . import tracer as T
 from .traced import Traced, TracedVector, entry_of, recorder_of_traced, value_of
+from .config import compile_mode
 from .errors import TracingError
 from .optable import OPCODES
 from .loop_runner import loop_layout
@@ -47,7 +48,8 @@ class ScanLoop:
         self.__dict__.update(fields)
 
 
-def scan(step, init, xs=None, length=None, *, checkpoint="auto", snapshots=None):
+def scan(step, init, xs=None, length=None, *, checkpoint="auto", snapshots=None,
+         compile=None):
     """Loop ``step`` over the rows of ``xs``, carrying state: ``jax.lax.scan``'s meaning.
 
     ``step(carry, x) -> (carry, y)``; returns ``(final_carry, ys)`` with ``ys`` the
@@ -65,6 +67,10 @@ def scan(step, init, xs=None, length=None, *, checkpoint="auto", snapshots=None)
     ``nd.config.memory_budget`` holds. All give the same derivatives;
     ``nd.checkpoint_schedule`` shows the time and memory of each.
 
+    ``compile`` (``"auto"``, ``"always"``, ``"never"``; default ``nd.config.compile``) is
+    accepted and checked; the step is not yet compiled into code of its own (the
+    compiled driver runs its tape on the generic sweeps).
+
     Examples
     --------
     >>> import numad as nd, numpy as np
@@ -78,6 +84,7 @@ def scan(step, init, xs=None, length=None, *, checkpoint="auto", snapshots=None)
     >>> round(nd.grad(decay)(0.5), 10) == round(-100 * 0.01 * (1 - 0.005) ** 99, 10)
     True
     """
+    compile_mode(compile, "nd.scan")
     if checkpoint not in STRATEGIES:
         raise ValueError(f"numad: nd.scan(checkpoint={checkpoint!r}): the strategies are "
                          f"{', '.join(map(repr, STRATEGIES))}")

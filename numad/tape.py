@@ -14,6 +14,7 @@ import threading
 import numpy as np
 
 from . import kernels as K
+from . import tape_compiler as TC
 from .errors import ControlFlowChanged
 from .custom_runner import CustomRun
 from .loop_runner import LoopRun, loop_runs
@@ -113,6 +114,13 @@ class Tape:
         self.hvp_capable = not self.stops and bool(np.all(
             (op < N_ELEMENTWISE) | np.isin(op, np.asarray(K.HVP_STRUCTURAL))))
         self._hvp_buffers = None
+        # The tape's value-and-gradient sweep as its own compiled code
+        # (numad/tape_compiler.py): it depends on the tape's structure only, which never
+        # changes, so it is never stale, and it keeps no state, so the copies for other
+        # threads share it. ``compile_mode`` is set by nd.trace and the adapters.
+        self.compile_mode = "never"
+        self.compiled = None
+        self.replays = 0
         # (start, size, output entry) when the tape is f(x) of one array to one scalar:
         # the adapters' fast path
         self.single_input = None
@@ -309,7 +317,15 @@ class Tape:
     def sweep_value_and_gradient(self, out):
         """Forward sweep and reverse sweep seeded at entry ``out``, in one kernel call,
         at the inputs already loaded. Returns -1, or the index of a failed guard; the
-        adjoints are then in ``self.adjoints``."""
+        adjoints are then in ``self.adjoints`` (and where the tape runs compiled code,
+        only the inputs' adjoints and the output's value are current in the buffers)."""
+        fn = self.compiled
+        if fn is None and self.compile_mode != "never":
+            fn = self._compiled_now()
+        if fn is not None:
+            if self.adjoints is None:
+                self.adjoints = np.zeros_like(self.vals)
+            return fn(self.vals, self.adjoints)
         if self.stops:
             failed = self.forward_sweeps()
             if failed >= 0:
@@ -322,6 +338,21 @@ class Tape:
             self.adjoints = np.zeros_like(self.vals)
         return K.value_and_gradient_sweep(*self.reverse_structure, self.clear, self.vals,
                                           self.partials, self.aux, self.adjoints, out)
+
+    def _compiled_now(self):
+        """The compiled sweep, where ``compile_mode`` says to compile by now: "always" at
+        the first replay, "auto" where ``tape_compiler.worth_compiling`` says the
+        replays repay it (asked at the replays that are powers of two)."""
+        self.replays += 1
+        r = self.replays
+        if r & (r - 1):
+            return None
+        if TC.compilable(self) is not None:
+            self.compile_mode = "never"   # (its structure never changes)
+            return None
+        if self.compile_mode == "always" or TC.worth_compiling(self, r):
+            self.compiled = TC.compile_tape(self)
+        return self.compiled
 
     def _guard_source(self, i):
         a = int(self.args[i, 0])

@@ -11,15 +11,17 @@ import functools
 
 import numpy as np
 
+from .config import compile_mode
 from .pytree import flatten, unflatten
 from .tracer import record
 
 
-def trace(f, *args):
+def trace(f, *args, compile=None):
     """Run ``f(*args)`` once on traced values and return its ``Tape``.
 
     Float and float-array leaves of the arguments are the tape's inputs; ints, bools,
-    strings and other objects are settings recorded as constants.
+    strings and other objects are settings recorded as constants. ``compile`` as in
+    ``nd.gradient``: whether ``tape.gradient`` runs the tape as its own compiled code.
 
     Examples
     --------
@@ -30,7 +32,10 @@ def trace(f, *args):
     >>> round(tape(1.0, 3.0, 6.0), 6)
     8.788898
     """
-    return record(f, args)
+    mode = compile_mode(compile, "nd.trace")
+    tape = record(f, args)
+    tape.compile_mode = mode
+    return tape
 
 
 def _argnums_tuple(argnums):
