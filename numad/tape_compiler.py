@@ -277,6 +277,8 @@ def worth_compiling(tape, replays):
     """Whether ``replays`` more replays of ``tape`` repay compiling it (see above)."""
     n = len(tape.op)
     saved = replays * (SAVED_PER_REPLAY[0] + SAVED_PER_REPLAY[1] * n)
+    if saved < LOAD_COST:   # (not even a load repays: skip writing the text to look)
+        return False
     cost = LOAD_COST if is_cached(tape) else COMPILE_COST[0] + COMPILE_COST[1] * n
     return saved >= cost
 
