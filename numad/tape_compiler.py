@@ -17,7 +17,8 @@ kernels spell them), and compiles it with numba:
   raises ``ControlFlowChanged``);
 * reverse: adjoints are locals too (``g<offset>``), the first contribution assigned and
   the others added, and only the inputs' adjoints are stored, every input element's
-  (zero where the output does not depend on it).
+  (zero where the output does not depend on it). A zero adjoint or a zero partial
+  contributes exactly 0, as in the generic sweep (``times``).
 
 The code depends on the tape's structure only (opcodes, wiring, offsets), never on its
 values: constants are read from the values buffer. So the text is its own cache key: it
@@ -198,7 +199,7 @@ def source(tape, name="value_and_gradient"):
     for slot, kept in reversed(chain):
         if slot in seeded:
             for s, p in kept:
-                add(s, f"g{slot} * {p}")
+                add(s, f"times(g{slot}, {p})")
     result = value(out_slot)
     text = [f"def {name}(vals, adj):"] + loads + body
     text.append(f"    vals[{out_entry_slot}] = {result}")
@@ -214,7 +215,12 @@ _HEADER = ("# a compiled numad tape (numad/tape_compiler.py), named by the hash 
            "import math\n\nimport numpy as np\nfrom numba import njit\n\n\n"
            "@njit(cache=True)\n"
            "def select(c, x, y):\n"
-           "    return x if c else y\n\n\n")
+           "    return x if c else y\n\n\n"
+           "@njit(cache=True)\n"
+           "def times(g, d):\n"
+           "    # a zero adjoint or partial adds exactly 0, even against an inf or a nan\n"
+           "    # (the generic reverse sweep's rule: where's untaken side leaks nothing)\n"
+           "    return g * d if (g != 0.0 and d != 0.0) else 0.0\n\n\n")
 
 _LOCK = threading.Lock()
 _LOADED = {}          # key -> compiled function, for this process

@@ -106,6 +106,17 @@ def test_random_tapes_compile_to_the_interpreters_answers(program):
     np.testing.assert_allclose(g1, g0, rtol=1e-13, atol=1e-300)
 
 
+def test_a_zero_adjoint_leaks_no_nan_partial_as_in_the_interpreter():
+    # found by the test above: arctan2's partials are nan at (0, 0), and its adjoint
+    # there is 0 (it is multiplied by x + x = 0): the generic sweep adds exactly 0
+    def f(x):
+        return (x[0] + x[0]) * 1.0 + 0.25 * x[0] + np.arctan2(x[0], x[0]) * (x[0] + x[0])
+    x = np.array([0.0])
+    tape = nd.trace(f, x)
+    (v0, g0), (v1, g1) = _interpreted_and_compiled(tape, x)
+    assert v0 == v1 and np.isfinite(g0).all() and np.array_equal(g0, g1)
+
+
 # ---- guards --------------------------------------------------------------------------------
 
 def branchy(x):
