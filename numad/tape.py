@@ -321,7 +321,11 @@ class Tape:
         only the inputs' adjoints and the output's value are current in the buffers)."""
         fn = self.compiled
         if fn is None and self.compile_mode != "never":
-            fn = self._compiled_now()
+            # (inline: this is the optimizers' hot path) decide at the replays that are
+            # powers of two only
+            self.replays = r = self.replays + 1
+            if not r & (r - 1):
+                fn = self._compiled_now(r)
         if fn is not None:
             if self.adjoints is None:
                 self.adjoints = np.zeros_like(self.vals)
@@ -339,14 +343,10 @@ class Tape:
         return K.value_and_gradient_sweep(*self.reverse_structure, self.clear, self.vals,
                                           self.partials, self.aux, self.adjoints, out)
 
-    def _compiled_now(self):
-        """The compiled sweep, where ``compile_mode`` says to compile by now: "always" at
-        the first replay, "auto" where ``tape_compiler.worth_compiling`` says the
-        replays repay it (asked at the replays that are powers of two)."""
-        self.replays += 1
-        r = self.replays
-        if r & (r - 1):
-            return None
+    def _compiled_now(self, r):
+        """The compiled sweep at replay ``r``, where ``compile_mode`` says to compile by
+        now: "always" at the first replay, "auto" where ``tape_compiler.worth_compiling``
+        says the replays repay it."""
         if TC.compilable(self) is not None:
             self.compile_mode = "never"   # (its structure never changes)
             return None
