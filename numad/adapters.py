@@ -172,14 +172,8 @@ def value_and_gradient(f, compile=None):
 
 def gradient(f, compile=None):
     """Return ``jac(x, *args)``: the gradient of scalar ``f``, for
-    ``scipy.optimize.minimize(f, x0, jac=nd.gradient(f))``.
-
-    ``compile`` (``"auto"``, ``"always"``, ``"never"``; default ``nd.config.compile``):
-    whether the tape is turned into its own ``@njit`` code (numad/tape_compiler.py).
-    At present the value-and-gradient sweep of tapes of scalar operations with a scalar
-    output compiles; other tapes replay on the generic compiled sweeps. ``"auto"``
-    compiles once the replays so far, expected to come again, save more than compiling
-    costs; compiled code is cached on disk, keyed by the tape's structure.
+    ``scipy.optimize.minimize(f, x0, jac=nd.gradient(f))``. ``compile`` as in
+    ``nd.value_and_gradient``.
 
     Examples
     --------
@@ -208,7 +202,7 @@ def jacobian(f, mode="auto", compile=None):
 
     ``mode="forward"`` pushes all n directions through one vector tangent sweep,
     ``"reverse"`` runs m reverse sweeps, ``"auto"`` picks forward when n <= m.
-    ``compile`` as in ``nd.gradient`` (Jacobian sweeps do not compile yet).
+    ``compile`` as in ``nd.value_and_gradient`` (Jacobian sweeps do not compile yet).
 
     Examples
     --------
@@ -251,7 +245,7 @@ def _gradient_tape_cache(f):
 
 def hvp(f, compile=None):
     """Return ``hessp(x, p, *args)``: the Hessian-vector product ``H p`` of scalar ``f``,
-    SciPy's ``hessp``. ``compile`` as in ``nd.gradient`` (the product sweeps do not
+    SciPy's ``hessp``. ``compile`` as in ``nd.value_and_gradient`` (products do not
     compile yet).
 
     Forward over reverse, on f's cached tape: one kernel call sweeps the direction

@@ -21,7 +21,7 @@ def trace(f, *args, compile=None):
 
     Float and float-array leaves of the arguments are the tape's inputs; ints, bools,
     strings and other objects are settings recorded as constants. ``compile`` as in
-    ``nd.gradient``: whether ``tape.gradient`` runs the tape as its own compiled code.
+    ``nd.value_and_gradient``: whether ``tape.gradient`` runs the tape as its own compiled code.
 
     Examples
     --------

@@ -14,6 +14,7 @@ import numad as nd
 from numad import recording as R
 from numad import tape_compiler as TC
 from numad.optable import ELEMENTWISE
+from test_core import rosen_loop
 from test_elementwise import DOMAINS
 
 
@@ -164,13 +165,6 @@ def test_compiled_adapters_trace_again_where_a_branch_changes():
 
 
 # ---- the adapters and the rule of "auto" ----------------------------------------------------
-
-def rosen_loop(x):
-    s = 0.0
-    for i in range(len(x) - 1):
-        s = s + 100.0 * (x[i + 1] - x[i] ** 2) ** 2 + (1.0 - x[i]) ** 2
-    return s
-
 
 def test_scipy_minimize_with_a_compiled_gradient():
     from scipy.optimize import minimize, rosen, rosen_der
