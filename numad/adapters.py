@@ -163,7 +163,7 @@ def value_and_gradient(f, compile=None):
             return value_and_grad(f)(*args, **kwargs)
         tape = cache.tape_at(args, kwargs)
         out = tape.scalar_output("nd.value_and_gradient")
-        adj = tape.reverse([(out, 1.0)])
+        adj = tape.gradient_loaded(out)
         return float(tape.vals[tape.off[out]]), tape.gather_inputs(adj, None, 0)
 
     fun.cache = cache

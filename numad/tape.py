@@ -366,6 +366,27 @@ class Tape:
             K.clear_adjoints(self.off, self.size, self.clear, self.adjoints)
         return self.adjoints
 
+    def gradient_loaded(self, out):
+        """The adjoints of a reverse sweep seeded with 1 at the scalar entry ``out``,
+        where a forward sweep at the loaded inputs has just run (as ``matches`` runs it).
+        A compiled tape runs its own code instead (forward again: it keeps its values in
+        registers), counting the replay towards compiling as ``sweep_value_and_gradient``
+        does."""
+        fn = self.compiled
+        if fn is None and self.compile_mode != "never":
+            self.replays = r = self.replays + 1
+            if not r & (r - 1):
+                fn = self._compiled_now(r)
+        if fn is None:
+            return self.reverse([(out, 1.0)])
+        if self.adjoints is None:
+            self.adjoints = np.zeros_like(self.vals)
+        failed = fn(self.vals, self.adjoints)
+        if failed >= 0:  # (the generic forward sweep at these inputs just passed)
+            raise AssertionError(f"numad: the compiled tape of {self.name} and its "
+                                 f"generic sweep disagree on guard v{failed}")
+        return self.adjoints
+
     def reverse(self, seeds):
         """Reverse sweep from ``seeds`` = [(entry, adjoint array)]; returns the adjoints."""
         adj = self.adjoint_buffer()

@@ -179,6 +179,26 @@ def test_scipy_minimize_with_a_compiled_gradient():
     np.testing.assert_allclose(g, rosen_der(x0), rtol=1e-13)
 
 
+def test_compiled_gradient_with_args_as_scipy_passes_them():
+    # minimize(f, x0, args=(data,), jac=...) calls jac(x, data): the adapter's general
+    # path, which replays the compiled code too
+    def weighted(x, w, c):
+        s = 0.0
+        for i in range(len(x)):
+            s = s + w[i] * (x[i] - c) ** 2 + np.sin(x[i] * w[i])
+        return s
+
+    def exact(x, w, c):
+        return 2.0 * w * (x - c) + np.cos(x * w) * w
+    jac = nd.gradient(weighted, compile="always")
+    rng = np.random.default_rng(5)
+    for _ in range(5):
+        x, w, c = rng.normal(size=4), rng.uniform(0.5, 2.0, 4), float(rng.normal())
+        np.testing.assert_allclose(jac(x, w, c), exact(x, w, c), rtol=1e-13)
+    (tape,) = [t for ts in jac.cache.tapes.values() for t in ts]
+    assert tape.compiled is not None and jac.cache.traces == 1
+
+
 def test_tapes_the_compiler_does_not_take_still_replay():
     def vectorized(x):
         return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
