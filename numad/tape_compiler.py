@@ -55,8 +55,8 @@ _GUARD = OPCODES["guard"]
 
 VERSION = "1"   # of the generated code's form: part of every cache key
 # Above this many entries numba's compile time of one straight-line function grows past
-# what a replay can repay (about 1 s at 1000 entries, more than linearly above it).
-MAX_ENTRIES = 3000
+# what replays can repay (measured cold: 1.2 s at 244 entries, 6 s at 994, 24 s at 2494).
+MAX_ENTRIES = 2500
 
 
 def compilable(tape):
@@ -270,12 +270,14 @@ def is_cached(tape):
 
 # The rule of compile="auto". A tape replayed r times is expected to be replayed about
 # r times more (the doubling rule of tiered JIT compilers); compile when those replays
-# save more than compiling costs. Measured on the scalar-loop Rosenbrock (268 and 1368
-# entries, this machine): a compiled replay saves about 1.6 us + 3.8 ns an entry against
-# the generic sweeps; compiling costs about 0.3 s + 3 ms an entry cold, and loading a
-# tape of the same structure from the disk cache well under 0.1 s.
-SAVED_PER_REPLAY = (1.6e-6, 3.8e-9)      # seconds: fixed, per entry
-COMPILE_COST = (0.3, 3e-3)               # seconds: fixed, per entry
+# save more than compiling costs. Measured on the scalar-loop Rosenbrock with
+# benchmarks/compare_compiled.py (244, 994 and 2494 entries, this machine): a compiled
+# gradient call saves about 2.5 us + 3.7 ns an entry against the generic sweeps;
+# compiling costs 1.2 s, 6 s and 24 s cold (numba's time grows faster than the entries:
+# 0.3 s + 6 ms an entry is the middle of it), and loading a tape of the same structure
+# from the disk cache 0.02 to 0.2 s.
+SAVED_PER_REPLAY = (2.5e-6, 3.7e-9)      # seconds: fixed, per entry
+COMPILE_COST = (0.3, 6e-3)               # seconds: fixed, per entry
 LOAD_COST = 0.1                          # seconds
 
 
