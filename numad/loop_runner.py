@@ -12,6 +12,7 @@ import math
 import numpy as np
 
 from . import scan_kernels as SK
+from . import tape_compiler as TC
 from .checkpoint import binomial_buffers, checkpoint_schedule
 from .config import config
 from .errors import TracingError
@@ -96,6 +97,7 @@ class LoopRun:
         self.lazy = self.strategy == "binomial"
         if self.lazy:
             self.table = np.zeros((0, 3), dtype=np.int64)
+            self.table.flags.writeable = False   # (as the shared tables are)
             slots = min(self.snapshots, self.length)
             rows = 1
             self.gen, self.stack, self.pending = binomial_buffers(self.snapshots, self.length)
@@ -108,14 +110,37 @@ class LoopRun:
             self.gen, self.stack, self.pending = (np.zeros(3, dtype=np.int64),
                                                   np.zeros((1, 6), dtype=np.int64),
                                                   np.zeros((4, 3), dtype=np.int64))
-        self.snaps = np.zeros((max(slots, 1), max(self.carry, 1)))
-        rows = max(rows, 1)
-        self.rec_vals = np.zeros((rows, kv - vlo))
-        self.rec_partials = np.zeros((rows, self.be - self.bs, 2))
-        self.rec_aux = np.zeros((rows, ka - alo))
+        self.slots, self.rows = max(slots, 1), max(rows, 1)
+        self.kept = (kv - vlo, ka - alo)
         self.cur = np.zeros(self.carry)
         self.gcur = np.zeros(self.carry)
         self.fresh = False  # the snapshots and recordings are the first pass's
+        # The step as code of its own (numad/tape_compiler.py), decided at the first run
+        # (the adapters choose the tape's compile mode after building it): None, or
+        # (values, vjp, at). The buffers are allocated then, for the one or the other.
+        self.step = None
+        self.snaps = None
+
+    def _prepare(self, tape):
+        """Decide whether the step runs compiled, and allocate the buffers for that."""
+        mode = self.loop.compile
+        if mode is None:
+            mode = tape.compile_mode if tape.compile_mode is not None else config.compile
+        if (mode != "never" and TC.step_compilable(tape, self.loop) is None
+                and (mode == "always" or TC.step_worth_compiling(tape, self.loop))):
+            self.step = TC.compile_step(tape, self.loop)
+            self.flat = SK.flat_layout(self.lay)
+        self.snaps = np.zeros((self.slots, max(self.carry, 1)))
+        if self.step is not None:
+            # a recorded step keeps its input carry only
+            self.rec_carry = np.zeros((self.rows, max(self.carry, 1)))
+            self.rec_vals = self.rec_aux = np.zeros((1, 1))
+            self.rec_partials = np.zeros((1, 1, 2))
+        else:
+            self.rec_carry = np.zeros((1, 1))
+            self.rec_vals = np.zeros((self.rows, self.kept[0]))
+            self.rec_partials = np.zeros((self.rows, self.be - self.bs, 2))
+            self.rec_aux = np.zeros((self.rows, self.kept[1]))
 
     @property
     def schedule(self):
@@ -124,27 +149,57 @@ class LoopRun:
 
     @property
     def nbytes(self):
-        return sum(a.nbytes for a in (self.snaps, self.rec_vals, self.rec_partials,
-                                      self.rec_aux, self.table, self.stack))
+        buffers = (self.table, self.stack)
+        if self.snaps is not None:
+            buffers += (self.snaps, self.rec_vals, self.rec_partials, self.rec_aux,
+                        self.rec_carry)
+        return sum(a.nbytes for a in buffers)
 
     def forward(self, tape):
         """The loop's first pass. Returns -1 or a failed guard's index."""
-        failed = SK.scan_forward(tape.structure, tape.vals, tape.partials, tape.aux, self.bs,
-                                 self.be, self.span, self.lay, self.lazy, self.table,
-                                 self.snapshots or 0, self.gen, self.stack, self.pending,
-                                 self.snaps, self.rec_vals, self.rec_partials, self.rec_aux,
-                                 self.cur, tape.vals, self.p_off, self.length)
+        if self.snaps is None:
+            self._prepare(tape)
+        if self.step is not None:
+            failed = self._compiled_first_pass(tape)
+        else:
+            failed = SK.scan_forward(
+                tape.structure, tape.vals, tape.partials, tape.aux, self.bs, self.be,
+                self.span, self.lay, self.lazy, self.table, self.snapshots or 0, self.gen,
+                self.stack, self.pending, self.snaps, self.rec_vals, self.rec_partials,
+                self.rec_aux, self.cur, tape.vals, self.p_off, self.length)
         self.fresh = failed < 0
         return failed
 
+    def _compiled_first_pass(self, tape):
+        values, _, at = self.step
+        return SK.compiled_scan_forward(
+            values, at, self.bs, tape.vals, self.flat, self.lazy, self.table,
+            self.snapshots or 0, self.gen, self.stack, self.pending, self.snaps,
+            self.rec_carry, self.cur, tape.vals, self.p_off, self.length)
+
     def reverse(self, tape, adj):
         """Add the loop's adjoints into ``adj``; returns -1 or a failed guard's index."""
-        failed = SK.scan_reverse(tape.reverse_structure, tape.vals, tape.partials, tape.aux,
-                                 adj, self.bs, self.be, self.span, self.lay, self.lazy,
-                                 self.table, self.snapshots or 0, self.gen, self.stack,
-                                 self.pending, not self.fresh, self.snaps, self.rec_vals,
-                                 self.rec_partials, self.rec_aux, self.cur, self.gcur,
-                                 self.p_off, self.length)
+        if self.snaps is None:
+            self._prepare(tape)
+        if self.step is not None:
+            values, vjp, at = self.step
+            failed = -1
+            if not self.fresh:
+                # a second reverse at one point: the first one used up the snapshots
+                failed = self._compiled_first_pass(tape)
+            if failed < 0:
+                failed = SK.compiled_scan_reverse(
+                    values, vjp, at, tape.reverse_structure, tape.vals, tape.partials,
+                    tape.aux, adj, self.bs, self.be, self.span, self.lay, self.flat, self.lazy,
+                    self.table, self.snapshots or 0, self.gen, self.stack, self.pending,
+                    self.snaps, self.rec_carry, self.cur, self.gcur, self.p_off, self.length)
+        else:
+            failed = SK.scan_reverse(
+                tape.reverse_structure, tape.vals, tape.partials, tape.aux, adj, self.bs,
+                self.be, self.span, self.lay, self.lazy, self.table, self.snapshots or 0,
+                self.gen, self.stack, self.pending, not self.fresh, self.snaps,
+                self.rec_vals, self.rec_partials, self.rec_aux, self.cur, self.gcur,
+                self.p_off, self.length)
         self.fresh = False
         return failed
 

@@ -99,11 +99,12 @@ def scan(step, init, xs=None, length=None, *, checkpoint="auto", snapshots=None,
     if rec is None:
         # not inside a trace: trace the loop alone, so that it still runs compiled
         def whole(init, xs):
-            return scan(step, init, xs, length, checkpoint=checkpoint, snapshots=snapshots)
+            return scan(step, init, xs, length, checkpoint=checkpoint, snapshots=snapshots,
+                        compile=compile)
         return T.record(whole, (init, xs), name=_name(step), replayed=False).outputs()
     init_t = [R.as_traced(rec, _as_float(v)) for v in init_leaves]
     xs_t = [R.as_traced(rec, _as_float(v)) for v in xs_leaves]
-    settings = dict(strategy=checkpoint, snapshots=snapshots)
+    settings = dict(strategy=checkpoint, snapshots=snapshots, compile=compile)
     if rec.scan_depth > 0:
         return unrolled(rec, step, carry_def, init_t, xs_def, xs_t, length)
     return _recorded(rec, step, carry_def, init_t, xs_def, xs_t, length, settings)

@@ -28,7 +28,7 @@ stacked rows start in the packed result at ``p_off`` (after the final carry).
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, types
 
 from .checkpoint import ADVANCE, RECORD, RESTORE, REVERSE, TAKE, binomial_next, binomial_start
 from .kernels import forward_sweep, forward_values_sweep, reverse_sweep, tangent_sweep
@@ -306,4 +306,183 @@ def scan_tangent(structure, vals, partials, aux, tan, L, bs, be, span, lay, cur,
         _row_io(tan, y_out, tan, y_base, y_size, s, False, p_off + carry, L, False)
     for k in range(carry * L):
         tan[p_off * L + k] = tcur[k]
+    return -1
+
+
+# ---- compiled steps ----------------------------------------------------------------------
+#
+# A step compiled into code of its own (``numad/tape_compiler.py``, ``compile_step``) comes
+# as two first-class functions of one signature, ``(vals, adj, at)``: ``values`` runs the
+# step, ``vjp`` runs it again and reverses it from its results' adjoints; ``at`` holds the
+# slots they touch. The drivers below take them as arguments of a ``FunctionType``, so
+# that these drivers are compiled once for every step. A recorded step keeps only its
+# input carry (``rec_carry``): ``vjp`` recomputes the rest in registers, which is cheaper
+# than storing and reloading it. Where ``vjp`` meets an inf or a nan that its shortcuts
+# would not treat as the generic sweeps do, it returns -2 and the step is reversed by
+# the generic sweeps instead (``tape_compiler._Plan.reverse``).
+
+_STEP = types.FunctionType(types.int64(types.float64[::1], types.float64[::1],
+                                       types.int64[::1]))
+_I1 = types.int64[::1]
+_F1 = types.float64[::1]
+_I2 = types.int64[:, ::1]
+_F2 = types.float64[:, ::1]
+_LAYOUT = types.UniTuple(_I1, 10)
+_TABLE = types.Array(types.int64, 2, "C", readonly=True)   # (the schedules' tables are shared)
+# the tape's reverse structure (``Tape.reverse_structure``): op, args, opnd, off, size,
+# pstart, params, aux_off, first
+_STRUCTURE = types.Tuple((types.int32[::1], types.int32[:, ::1], types.uint64[:, ::1], _I1, _I1,
+                          _I1, _I1, _I1, types.boolean[:, ::1]))
+
+
+# The drivers call ``values`` and ``vjp`` in their own bodies, and move the carry and
+# the rows in their own loops over element slots (``flat``, from ``flat_layout``): a
+# first-class function handed on to another compiled function cost about 25 ns a call
+# more, and the per-leaf helpers above about 20 ns a step each (measured).
+
+def flat_layout(lay):
+    """The layout by elements: (carry in, carry out, initial carry; x in, x source,
+    x row stride; y out, y start in the packed result after the carry, y row stride),
+    one slot per element."""
+    c_init, c_in, c_out, c_size, x_src, x_in, x_size, y_out, y_size, y_base = lay
+
+    def elements(at, sizes):
+        return np.array([a + t for a, n in zip(at, sizes) for t in range(n)], dtype=np.int64)
+
+    def strides(sizes):
+        return np.array([n for n in sizes for _ in range(n)], dtype=np.int64)
+
+    return (elements(c_in, c_size), elements(c_out, c_size), elements(c_init, c_size),
+            elements(x_in, x_size), elements(x_src, x_size), strides(x_size),
+            elements(y_out, y_size), elements(y_base, y_size), strides(y_size))
+
+
+_FLAT = types.UniTuple(_I1, 9)
+
+
+@njit(cache=True, error_model="numpy")
+def _generic_reverse_step(rstructure, vals, partials, aux, adj, bs, be, span, lay, s, gcur,
+                          p_off):
+    """Step ``s`` (its inputs loaded) run and reversed by the generic sweeps."""
+    op, args, opnd, off, size, pstart, params, aux_off, first = rstructure
+    failed = forward_sweep(op, args, opnd, off, size, pstart, params, aux_off, vals, partials,
+                           aux, bs, be)
+    if failed >= 0:
+        return failed
+    _reverse_step(rstructure, vals, partials, aux, adj, bs, be, span, lay, s, gcur, p_off)
+    return -1
+
+
+@njit(types.int64(_STEP, _I1, types.int64, _F1, _FLAT, types.boolean, _TABLE, types.int64,
+                  _I1, _I2, _I2, _F2, _F2, _F1, _F1, types.int64, types.int64), cache=True)
+def compiled_scan_forward(values, at, bs, vals, flat, lazy, table, slots, gen, stack, pending,
+                          snaps, rec_carry, cur, out, p_off, length):
+    """``scan_forward`` with a compiled step (``bs``: the step's first entry): the
+    first pass, writing the packed result ``out[p_off:]``; a RECORD row keeps its
+    steps' input carries in ``rec_carry``. Returns -1 or a failed guard's index."""
+    c_in, c_out, c_init, x_in, x_src, x_stride, y_out, y_at, y_stride = flat
+    nc = c_in.shape[0]
+    _start(lazy, length, slots, gen, stack, pending)
+    for k in range(nc):
+        cur[k] = vals[c_init[k]]
+    row = np.zeros(3, dtype=np.int64)
+    while _next(lazy, table, gen, stack, pending, row):
+        kind, a, b = row[0], row[1], row[2]
+        if kind == ADVANCE or kind == RECORD:
+            for s in range(a, b):
+                for k in range(nc):
+                    vals[c_in[k]] = cur[k]
+                if kind == RECORD:
+                    for k in range(nc):
+                        rec_carry[s - a, k] = cur[k]
+                for k in range(x_in.shape[0]):
+                    vals[x_in[k]] = vals[x_src[k] + s * x_stride[k]]
+                failed = values(vals, vals, at)
+                if failed >= 0:
+                    return bs + failed
+                for k in range(y_out.shape[0]):
+                    out[p_off + nc + y_at[k] + s * y_stride[k]] = vals[y_out[k]]
+                for k in range(nc):
+                    cur[k] = vals[c_out[k]]
+        elif kind == TAKE:
+            for k in range(nc):
+                snaps[a, k] = cur[k]
+        elif kind == RESTORE:
+            for k in range(nc):
+                cur[k] = snaps[a, k]
+        if kind == RECORD:
+            break
+    for k in range(nc):
+        out[p_off + k] = cur[k]
+    return -1
+
+
+@njit(types.int64(_STEP, _STEP, _I1, _STRUCTURE, _F1, _F2, _F1, _F1, types.int64, types.int64,
+                  _I1, _LAYOUT, _FLAT, types.boolean, _TABLE, types.int64, _I1, _I2, _I2, _F2,
+                  _F2, _F1, _F1, types.int64, types.int64), cache=True, error_model="numpy")
+def compiled_scan_reverse(values, vjp, at, rstructure, vals, partials, aux, adj, bs, be, span,
+                          lay, flat, lazy, table, slots, gen, stack, pending, snaps, rec_carry,
+                          cur, gcur, p_off, length):
+    """``scan_reverse`` with a compiled step, after ``compiled_scan_forward`` (run it
+    again first for a second reverse at one point). A REVERSE row runs ``vjp`` from
+    each step's recorded input carry; a RECORD row just before it of the same steps
+    does not run its last step (``vjp`` recomputes it). The tape's structure,
+    partials and workspace serve the generic fallback. Returns -1 or a failed guard."""
+    c_in, c_out, c_init, x_in, x_src, x_stride, y_out, y_at, y_stride = flat
+    nc = c_in.shape[0]
+    for k in range(nc):
+        gcur[k] = adj[p_off + k]
+    nxt = np.zeros(3, dtype=np.int64)
+    have = _next(lazy, table, gen, stack, pending, nxt)
+    while have:
+        kind, a, b = nxt[0], nxt[1], nxt[2]
+        have = _next(lazy, table, gen, stack, pending, nxt)
+        if kind == REVERSE:
+            for s in range(b - 1, a - 1, -1):
+                for k in range(nc):
+                    vals[c_in[k]] = rec_carry[s - a, k]
+                    adj[c_out[k]] = gcur[k]
+                for k in range(x_in.shape[0]):
+                    vals[x_in[k]] = vals[x_src[k] + s * x_stride[k]]
+                for k in range(y_out.shape[0]):
+                    adj[y_out[k]] = adj[p_off + nc + y_at[k] + s * y_stride[k]]
+                failed = vjp(vals, adj, at)
+                if failed == -2:
+                    failed = _generic_reverse_step(rstructure, vals, partials, aux, adj, bs,
+                                                   be, span, lay, s, gcur, p_off)
+                    if failed >= 0:
+                        return failed
+                    continue
+                if failed >= 0:
+                    return bs + failed
+                for k in range(nc):
+                    gcur[k] = adj[c_in[k]]
+                for k in range(x_in.shape[0]):
+                    adj[x_src[k] + s * x_stride[k]] += adj[x_in[k]]
+        elif kind == ADVANCE or kind == RECORD:
+            reversed_next = (kind == RECORD and have and nxt[0] == REVERSE
+                             and nxt[1] == a and nxt[2] == b)
+            for s in range(a, b):
+                if kind == RECORD:
+                    for k in range(nc):
+                        rec_carry[s - a, k] = cur[k]
+                    if reversed_next and s == b - 1:
+                        break
+                for k in range(nc):
+                    vals[c_in[k]] = cur[k]
+                for k in range(x_in.shape[0]):
+                    vals[x_in[k]] = vals[x_src[k] + s * x_stride[k]]
+                failed = values(vals, vals, at)
+                if failed >= 0:
+                    return bs + failed
+                for k in range(nc):
+                    cur[k] = vals[c_out[k]]
+        elif kind == TAKE:
+            for k in range(nc):
+                snaps[a, k] = cur[k]
+        elif kind == RESTORE:
+            for k in range(nc):
+                cur[k] = snaps[a, k]
+    for k in range(nc):
+        adj[c_init[k]] += gcur[k]
     return -1

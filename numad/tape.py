@@ -117,8 +117,11 @@ class Tape:
         # The tape's value-and-gradient sweep as its own compiled code
         # (numad/tape_compiler.py): it depends on the tape's structure only, which never
         # changes, so it is never stale, and it keeps no state, so the copies for other
-        # threads share it. ``compile_mode`` is set by nd.trace and the adapters.
-        self.compile_mode = "never"
+        # threads share it. ``compile_mode`` is set by nd.trace and the adapters (None:
+        # not chosen; the tape is then not compiled, and its loops follow
+        # nd.config.compile); ``_whole`` is what it means for the whole tape.
+        self._compile_mode = None
+        self._whole = "never"
         self.compiled = None
         self.replays = 0
         # (start, size, output entry) when the tape is f(x) of one array to one scalar:
@@ -320,7 +323,7 @@ class Tape:
         adjoints are then in ``self.adjoints`` (and where the tape runs compiled code,
         only the inputs' adjoints and the output's value are current in the buffers)."""
         fn = self.compiled
-        if fn is None and self.compile_mode != "never":
+        if fn is None and self._whole != "never":
             # (inline: this is the optimizers' hot path) decide at the replays that are
             # powers of two only
             self.replays = r = self.replays + 1
@@ -329,7 +332,10 @@ class Tape:
         if fn is not None:
             if self.adjoints is None:
                 self.adjoints = np.zeros_like(self.vals)
-            return fn(self.vals, self.adjoints)
+            failed = fn(self.vals, self.adjoints)
+            if failed != -2:
+                return failed
+            # (an inf or a nan on the way: the generic sweep below gives its exact rule)
         if self.stops:
             failed = self.forward_sweeps()
             if failed >= 0:
@@ -348,11 +354,23 @@ class Tape:
         now: "always" at the first replay, "auto" where ``tape_compiler.worth_compiling``
         says the replays repay it."""
         if TC.compilable(self) is not None:
-            self.compile_mode = "never"   # (its structure never changes)
+            self._whole = "never"   # (its structure never changes; its loops may compile)
             return None
-        if self.compile_mode == "always" or TC.worth_compiling(self, r):
+        if self._whole == "always" or TC.worth_compiling(self, r):
             self.compiled = TC.compile_tape(self)
         return self.compiled
+
+    @property
+    def compile_mode(self):
+        """Whether the tape runs as its own compiled code: "auto", "always", "never", or
+        None (not chosen: not compiled, and its ``nd.scan`` steps follow
+        ``nd.config.compile``). A scan's own ``compile=`` wins for its step."""
+        return self._compile_mode
+
+    @compile_mode.setter
+    def compile_mode(self, mode):
+        self._compile_mode = mode
+        self._whole = mode or "never"
 
     def _guard_source(self, i):
         a = int(self.args[i, 0])
@@ -373,7 +391,7 @@ class Tape:
         registers), counting the replay towards compiling as ``sweep_value_and_gradient``
         does."""
         fn = self.compiled
-        if fn is None and self.compile_mode != "never":
+        if fn is None and self._whole != "never":
             self.replays = r = self.replays + 1
             if not r & (r - 1):
                 fn = self._compiled_now(r)
@@ -382,6 +400,8 @@ class Tape:
         if self.adjoints is None:
             self.adjoints = np.zeros_like(self.vals)
         failed = fn(self.vals, self.adjoints)
+        if failed == -2:   # (an inf or a nan on the way: the generic sweep's exact rule)
+            return self.reverse([(out, 1.0)])
         if failed >= 0:  # (the generic forward sweep at these inputs just passed)
             raise AssertionError(f"numad: the compiled tape of {self.name} and its "
                                  f"generic sweep disagree on guard v{failed}")

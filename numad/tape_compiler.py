@@ -53,7 +53,7 @@ _CONST = OPCODES["const"]
 _ALIAS = OPCODES["alias"]
 _GUARD = OPCODES["guard"]
 
-VERSION = "1"   # of the generated code's form: part of every cache key
+VERSION = "2"   # of the generated code's form: part of every cache key
 # Above this many entries numba's compile time of one straight-line function grows past
 # what replays can repay (measured cold: 1.2 s at 244 entries, 6 s at 994, 24 s at 2494).
 MAX_ENTRIES = 2500
@@ -95,118 +95,279 @@ def _formula(expr, names):
     return ast.unparse(tree)
 
 
+class _Plan:
+    """How entries ``lo..hi-1`` of a tape become code (the analysis ``source`` and
+    ``step_source`` share).
+
+    ``outputs``: the entries whose values the code writes back and whose adjoints seed
+    its reverse part; ``assigned``: the slots whose adjoints it writes (zero where the
+    outputs do not depend on them); ``added``: slots outside the stretch whose adjoints
+    it adds to (values the stretch reads, from before it). Values live in slots of the
+    values buffer (inputs, constants and aliases are windows of it)."""
+
+    def __init__(self, tape, lo, hi, outputs, assigned, added=()):
+        op, off, opnd = tape.op, tape.off, tape.opnd
+        self.tape, self.lo, self.hi = tape, lo, hi
+        self.assigned, self.added = list(assigned), set(added)
+        # Common subexpressions: an entry with the same op and the same operands as an
+        # earlier one is that one (``same`` maps its slot there).
+        same, first_of = {}, {}
+        self.same = same
+        entries = []      # the elementwise entries that compute a value of their own
+        for i in range(lo, hi):
+            if op[i] < N_ELEMENTWISE:
+                key = (int(op[i]), *self.operands(i))
+                if key in first_of:
+                    same[int(off[i])] = int(off[first_of[key]])
+                else:
+                    first_of[key] = i
+                    entries.append(i)
+        self.outputs = [(int(off[e]), self.slot(int(off[e]))) for e in outputs]
+        self.guards = [i for i in range(lo, hi) if op[i] == _GUARD]
+
+        # Live entries: on the way to an output or to a guard's operand.
+        needed = {s for _, s in self.outputs} | {self.slot(int(opnd[g, 0]))
+                                                 for g in self.guards}
+        live = set()
+        for i in reversed(entries):
+            if int(off[i]) in needed:
+                live.add(i)
+                needed.update(self.operands(i))
+        self.live = live
+        # Slots whose value depends on a variable (through nonzero partials), and of
+        # those the ones an output depends on: only they need partials and adjoints.
+        varies = set(self.assigned) | self.added
+        for i in entries:
+            row = ELEMENTWISE[op[i]]
+            if i in live and any(s in varies for k, s in enumerate(self.operands(i))
+                                 if row.partials[k] is not None):
+                varies.add(int(off[i]))
+        on_path = {s for _, s in self.outputs} & varies
+        for i in reversed(entries):
+            if i in live and int(off[i]) in on_path:
+                row = ELEMENTWISE[op[i]]
+                on_path.update(s for k, s in enumerate(self.operands(i))
+                               if row.partials[k] is not None and s in varies)
+        self.on_path = on_path
+
+    def slot(self, s):
+        return self.same.get(s, s)
+
+    def operands(self, i):
+        row = ELEMENTWISE[self.tape.op[i]]
+        return [self.slot(int(self.tape.opnd[i, k])) for k in range(row.arity)]
+
+    # Names: every slot the code touches is a local ``v<k>`` (its adjoint ``g<k>``).
+    # A relocatable plan (a scan's step) numbers them in order of first use and reaches
+    # memory through ``at[k]``, so that its text, and with it the cache key, does not
+    # depend on where the step lies in the values buffer (that depends, for one, on
+    # the length of ``xs``); ``at`` then holds the absolute slots.
+    def names(self, relocatable):
+        self.relocatable = relocatable
+        self.at = []
+        self.number = {}
+
+    def n(self, slot):
+        if not self.relocatable:
+            return slot
+        k = self.number.get(slot)
+        if k is None:
+            k = self.number[slot] = len(self.at)
+            self.at.append(slot)
+        return k
+
+    def mem(self, slot):
+        return f"at[{self.n(slot)}]" if self.relocatable else str(slot)
+
+    def forward(self, with_partials):
+        """(loads, body, chain): the statements reading inputs and constants, those
+        computing the live entries (and checking the guards), and for the reverse part
+        [(entry slot, [(operand slot, partial local, may be inf)])] in tape order."""
+        tape = self.tape
+        op, off, opnd = tape.op, tape.off, tape.opnd
+        loads, body, chain = [], [], []
+        known = set()
+
+        def value(slot):
+            if slot not in known:  # an input, a constant or a value from before: read once
+                known.add(slot)
+                loads.append(f"    v{self.n(slot)} = vals[{self.mem(slot)}]")
+            return f"v{self.n(slot)}"
+
+        for i in sorted(self.live | set(self.guards)):
+            if op[i] == _GUARD:
+                a = value(self.slot(int(opnd[i, 0])))
+                recorded = value(int(off[i]))
+                body.append(f"    if {a} != {recorded} and not ({a} != {a} and "
+                            f"{recorded} != {recorded}):")
+                body.append(f"        return {i - self.lo}")
+                continue
+            row = ELEMENTWISE[op[i]]
+            slots = self.operands(i)
+            names = dict(zip("ab", (value(s) for s in slots)))
+            slot = int(off[i])
+            known.add(slot)
+            names["y"] = y = f"v{self.n(slot)}"
+            body.append(f"    {y} = {_formula(row.value, names)}")
+            if not with_partials or slot not in self.on_path:
+                continue
+            kept = []
+            for k, s in enumerate(slots):
+                if row.partials[k] is not None and s in self.on_path:
+                    p = f"p{self.n(slot)}_{k}"
+                    body.append(f"    {p} = {_formula(row.partials[k], names)}")
+                    kept.append((s, p, row.may_be_infinite[k]))
+            chain.append((slot, kept))
+        self.value = value
+        return loads, body, chain
+
+    def write_outputs(self):
+        return [f"    vals[{self.mem(o)}] = {self.value(s)}" for o, s in self.outputs]
+
+    def reverse(self, chain, seeds):
+        """The reverse part, from ``seeds`` [(slot, expression)]: adjoints as locals,
+        then the adjoints the plan writes (``assigned``) and adds to (``added``).
+
+        It gives the generic reverse sweep's numbers bit for bit: each adjoint takes the
+        contributions in the same order (one that the sweep starts from 0.0 starts from
+        its first contribution here, which differs only in the sign of a zero: the
+        adjoints written get ``+ 0.0``, which makes -0.0 0.0 as the sweep has it), and a
+        contribution ``g * d`` is exactly 0 where ``g`` or ``d`` is 0 (``times``). That
+        test costs, so it is made only where the partial may be inf or nan at finite
+        values (the rows' MAYBE_INF flags); elsewhere ``g * d`` differs from it only
+        where a value or an adjoint is already inf or nan, and then only by a nan, which
+        reaches the adjoints written: the code checks them, and where one is nan it
+        writes nothing and returns -2, so that the caller sweeps this point with the
+        generic sweeps instead."""
+        reverse, seeded = [], set()
+        for s in sorted(self.added):
+            if s in self.on_path:
+                reverse.append(f"    g{self.n(s)} = adj[{self.mem(s)}]")
+                seeded.add(s)
+
+        def add(slot, term):
+            reverse.append(f"    g{self.n(slot)} {'+=' if slot in seeded else '='} {term}")
+            seeded.add(slot)
+
+        for slot, term in seeds:
+            if slot in self.on_path:
+                add(slot, term)
+        for slot, kept in reversed(chain):
+            if slot in seeded:
+                g = f"g{self.n(slot)}"
+                for s, p, maybe_inf in kept:
+                    add(s, f"times({g}, {p})" if maybe_inf else f"{g} * {p}")
+        written = [s for s in self.assigned if s in seeded] + [
+            s for s in sorted(self.added) if s in seeded]
+        if written:
+            # (nan anywhere makes the sum nan; summed as a tree, not a chain of adds)
+            terms = [f"g{self.n(s)}" for s in written]
+            while len(terms) > 1:
+                terms = [f"({a} + {b})" for a, b in zip(terms[::2], terms[1::2])] + (
+                    terms[-1:] if len(terms) % 2 else [])
+            reverse += [f"    total = {terms[0]}", "    if total != total:",
+                        "        return -2"]
+        reverse += [f"    adj[{self.mem(s)}] = "
+                    f"{f'g{self.n(s)} + 0.0' if s in seeded else '0.0'}"
+                    for s in self.assigned]
+        reverse += [f"    adj[{self.mem(s)}] = g{self.n(s)}" for s in sorted(self.added)
+                    if s in seeded]
+        return reverse
+
+
+def _input_slots(tape, entries):
+    return sorted({s for e in entries
+                   for s in range(int(tape.off[e]), int(tape.off[e] + tape.size[e]))})
+
+
 def source(tape, name="value_and_gradient"):
     """The Python text of ``tape``'s compiled value-and-gradient function.
 
     ``name(vals, adj)`` reads the inputs and constants from ``vals``, writes the output's
-    value there and every input element's adjoint into ``adj``; it returns -1, or the
-    index of the first guard whose recorded decision no longer holds (then ``adj`` is
-    untouched)."""
-    op, off, opnd = tape.op, tape.off, tape.opnd
-    n = len(op)
-    input_slots = sorted({s for e in tape.input_entries
-                          for s in range(int(off[e]), int(off[e] + tape.size[e]))})
-
-    # Values live in slots of the values buffer (inputs, constants and aliases are
-    # windows of it). First, common subexpressions: an entry with the same op and the
-    # same operands as an earlier one is that one (``same`` maps its slot there).
-    same, first_of = {}, {}
-
-    def operands(i):
-        row = ELEMENTWISE[op[i]]
-        return [same.get(int(opnd[i, k]), int(opnd[i, k])) for k in range(row.arity)]
-
-    entries = []      # the elementwise entries that compute a value of their own
-    for i in range(n):
-        if op[i] < N_ELEMENTWISE:
-            key = (int(op[i]), *operands(i))
-            if key in first_of:
-                same[int(off[i])] = int(off[first_of[key]])
-            else:
-                first_of[key] = i
-                entries.append(i)
-    out_entry_slot = int(off[tape.output_entries[0]])
-    out_slot = same.get(out_entry_slot, out_entry_slot)
-    guards = [i for i in range(n) if op[i] == _GUARD]
-
-    # Live entries: on the way to the output or to a guard's operand.
-    needed = {out_slot} | {same.get(int(opnd[g, 0]), int(opnd[g, 0])) for g in guards}
-    live = set()
-    for i in reversed(entries):
-        if int(off[i]) in needed:
-            live.add(i)
-            needed.update(operands(i))
-    # Slots whose value depends on an input (through nonzero partials), and of those
-    # the ones the output depends on: only they need partials and adjoints.
-    varies = set(input_slots)
-    for i in entries:
-        row = ELEMENTWISE[op[i]]
-        if i in live and any(s in varies for k, s in enumerate(operands(i))
-                             if row.partials[k] is not None):
-            varies.add(int(off[i]))
-    on_path = {out_slot} & varies
-    for i in reversed(entries):
-        if i in live and int(off[i]) in on_path:
-            row = ELEMENTWISE[op[i]]
-            on_path.update(s for k, s in enumerate(operands(i))
-                           if row.partials[k] is not None and s in varies)
-
-    loads, body, reverse = [], [], []
-    known = set()
-
-    def value(slot):
-        if slot not in known:  # an input or a constant: read once
-            known.add(slot)
-            loads.append(f"    v{slot} = vals[{slot}]")
-        return f"v{slot}"
-
-    chain = []        # (entry slot, [(operand slot, partial local)]) in tape order
-    live_or_guard = sorted(live | set(guards))
-    for i in live_or_guard:
-        if op[i] == _GUARD:
-            a = value(same.get(int(opnd[i, 0]), int(opnd[i, 0])))
-            recorded = value(int(off[i]))
-            body.append(f"    if {a} != {recorded} and not ({a} != {a} and "
-                        f"{recorded} != {recorded}):")
-            body.append(f"        return {i}")
-            continue
-        row = ELEMENTWISE[op[i]]
-        slots = operands(i)
-        names = dict(zip("ab", (value(s) for s in slots)))
-        slot = int(off[i])
-        known.add(slot)
-        names["y"] = y = f"v{slot}"
-        body.append(f"    {y} = {_formula(row.value, names)}")
-        if slot not in on_path:
-            continue
-        kept = []
-        for k, s in enumerate(slots):
-            if row.partials[k] is not None and s in on_path:
-                p = f"p{slot}_{k}"
-                body.append(f"    {p} = {_formula(row.partials[k], names)}")
-                kept.append((s, p))
-        chain.append((slot, kept))
-
-    # Reverse: adjoints as locals, the first contribution assigned, the others added.
-    seeded = set()
-
-    def add(slot, term):
-        reverse.append(f"    g{slot} {'+=' if slot in seeded else '='} {term}")
-        seeded.add(slot)
-
-    if out_slot in on_path:
-        add(out_slot, "1.0")
-    for slot, kept in reversed(chain):
-        if slot in seeded:
-            for s, p in kept:
-                add(s, f"times(g{slot}, {p})")
-    result = value(out_slot)
-    text = [f"def {name}(vals, adj):"] + loads + body
-    text.append(f"    vals[{out_entry_slot}] = {result}")
-    text += reverse
-    text += [f"    adj[{s}] = {f'g{s}' if s in seeded else '0.0'}" for s in input_slots]
+    value there and every input element's adjoint into ``adj``; it returns -1, the
+    index of the first guard whose recorded decision no longer holds, or -2 where an
+    inf or nan met on the way asks for the generic sweeps (``_Plan.reverse``); in both
+    cases ``adj`` is untouched."""
+    out = int(tape.output_entries[0])
+    plan = _Plan(tape, 0, len(tape.op), [out], _input_slots(tape, tape.input_entries))
+    plan.names(relocatable=False)
+    loads, body, chain = plan.forward(with_partials=True)
+    writes = plan.write_outputs()   # (first: an output that is an input adds a load)
+    text = [f"def {name}(vals, adj):"] + loads + body + writes
+    text += plan.reverse(chain, [(plan.outputs[0][1], "1.0")])
     text.append("    return -1")
     return "\n".join(text) + "\n"
+
+
+def step_compilable(tape, loop):
+    """None when ``compile_step`` takes the body of ``loop`` (a ``nd.scan`` of ``tape``),
+    else why not."""
+    op, size = tape.op[loop.body_start:loop.body_stop], tape.size[loop.body_start:loop.body_stop]
+    scalar_ops = (op < N_ELEMENTWISE) | (op == _GUARD)
+    if np.any(scalar_ops & (size != 1)):
+        return "its step has array operations"
+    if np.any(~scalar_ops & (op != _INPUT) & (op != _CONST) & (op != _ALIAS)):
+        return "its step has structural operations (reductions, indexing, linear algebra)"
+    if len(op) > MAX_ENTRIES:
+        return f"its step has {len(op)} entries, more than {MAX_ENTRIES}"
+    return None
+
+
+STEP_SIGNATURE = "int64(float64[::1], float64[::1], int64[::1])"
+
+
+def step_source(tape, loop):
+    """(text, at): the Python text of the two functions of a compiled ``nd.scan`` step (the body
+    ``loop.body_start..body_stop`` of ``tape``; ``numad/scan_kernels.py`` drives them):
+
+    * ``values(vals, adj)``: from the step's inputs (the carry and the row of ``xs``,
+      written into ``vals`` by the driver) and the values it reads from before the loop,
+      the step's results (new carry, output row) into ``vals``;
+    * ``vjp(vals, adj)``: the same values again, kept in locals, then the reverse part
+      seeded with the results' adjoints in ``adj``: it writes the adjoints of the
+      step's inputs into ``adj`` and adds those of the values from before the loop.
+
+    So a recorded step needs only its input carry to be reversed (JAX's
+    ``checkpoint`` of the step); ``adj`` is unused by ``values`` (one signature for
+    both). Both reach memory through ``at`` (the slots they touch, see
+    ``_Plan.names``): their text is the same wherever the loop lies in its tape. Each
+    returns -1, the index of a guard whose decision changed counted from the step's
+    first entry, or -2 (``vjp`` only) where the generic sweeps must reverse this step
+    (``_Plan.reverse``)."""
+    bs, be = loop.body_start, loop.body_stop
+    off, size = tape.off, tape.size
+    inputs = _input_slots(tape, list(loop.carry_in) + list(loop.x_in))
+    # the body's own storage; any other slot its entries read comes from before the loop
+    owned = [e for e in range(bs, be) if tape.op[e] != _ALIAS]
+    vlo = min(int(off[e]) for e in owned)
+    vhi = max(int(off[e] + size[e]) for e in owned)
+    outer = set()
+    for i in range(bs, be):
+        if tape.op[i] < N_ELEMENTWISE:
+            for k in range(ELEMENTWISE[tape.op[i]].arity):
+                s = int(tape.opnd[i, k])
+                if not vlo <= s < vhi:
+                    outer.add(s)
+    results = list(loop.carry_out) + list(loop.y_out)
+
+    plan = _Plan(tape, bs, be, results, [], ())
+    plan.names(relocatable=True)
+    loads, body, _ = plan.forward(with_partials=False)
+    writes = plan.write_outputs()
+    values = ["def values(vals, adj, at):"] + loads + body + writes + ["    return -1"]
+    at_values = plan.at
+
+    plan = _Plan(tape, bs, be, results, inputs, outer)
+    plan.names(relocatable=True)
+    for s in at_values:   # (one ``at`` serves both: number the same slots alike first)
+        plan.n(s)
+    loads, body, chain = plan.forward(with_partials=True)
+    seeds = [(s, f"adj[{plan.mem(o)}]") for o, s in plan.outputs]
+    reverse = plan.reverse(chain, seeds)
+    vjp = ["def vjp(vals, adj, at):"] + loads + body + reverse + ["    return -1"]
+    text = ("\n".join(values) + "\n\n\n" + _decorator(STEP_SIGNATURE) + "\n".join(vjp)
+            + "\n")
+    return text, np.array(plan.at, dtype=np.int64)
 
 
 # ---- the cache on disk ----------------------------------------------------------------------
@@ -223,7 +384,7 @@ _HEADER = ("# a compiled numad tape (numad/tape_compiler.py), named by the hash 
            "    return g * d if (g != 0.0 and d != 0.0) else 0.0\n\n\n")
 
 _LOCK = threading.Lock()
-_LOADED = {}          # key -> compiled function, for this process
+_LOADED = {}          # key -> the compiled module (its functions), for this process
 _WARNED = []
 
 
@@ -248,8 +409,13 @@ def cache_directory():
     return None
 
 
-def _module_text(body):
-    return _HEADER + "@njit(cache=True, error_model='numpy')\n" + body
+def _decorator(signature=None):
+    sig = f"{signature!r}, " if signature else ""
+    return f"@njit({sig}cache=True, error_model='numpy')\n"
+
+
+def _module_text(body, signature=None):
+    return _HEADER + _decorator(signature) + body
 
 
 def _key_and_text(tape):
@@ -257,15 +423,24 @@ def _key_and_text(tape):
     return hashlib.sha256((VERSION + text).encode()).hexdigest()[:24], text
 
 
+def _step_key_and_text(tape, loop):
+    body, at = step_source(tape, loop)
+    text = _module_text(body, STEP_SIGNATURE)
+    return hashlib.sha256((VERSION + text).encode()).hexdigest()[:24], text, at
+
+
 def is_cached(tape):
     """Whether a tape of this structure was compiled before: in this process, or in the
     disk cache with numba's compiled code beside it."""
-    key, _ = _key_and_text(tape)
+    return _is_cached(*_key_and_text(tape), "value_and_gradient")
+
+
+def _is_cached(key, text, function):
     if key in _LOADED:
         return True
     directory = cache_directory()
     return directory is not None and bool(glob.glob(os.path.join(
-        directory, "__pycache__", f"numad_tape_{key}.value_and_gradient-*.nbi")))
+        directory, "__pycache__", f"numad_tape_{key}.{function}-*.nbi")))
 
 
 # The rule of compile="auto". A tape replayed r times is expected to be replayed about
@@ -298,13 +473,50 @@ def compile_tape(tape):
     why = compilable(tape)
     if why is not None:
         raise ValueError(f"numad: the tape of {tape.name} cannot be compiled: {why}")
-    key, text = _key_and_text(tape)
+    return _compiled(*_key_and_text(tape)).value_and_gradient
+
+
+# A scan of at least this many steps compiles its step under compile="auto": a step of
+# 70 entries saves about 0.2 us a step against the generic sweeps (forward and
+# reverse), and compiles in about 1 s cold, loaded from the disk cache in 0.05 s.
+AUTO_MIN_STEPS = 200
+
+
+def step_worth_compiling(tape, loop):
+    """Whether ``compile="auto"`` compiles the step of ``loop``: a long loop, or a step
+    whose code is in the cache already."""
+    if loop.length >= AUTO_MIN_STEPS:
+        return True
+    key, text, _ = _step_key_and_text(tape, loop)
+    return _is_cached(key, text, "vjp")
+
+
+def compile_step(tape, loop):
+    """(values, vjp, at): the compiled functions of the step of ``loop`` and the slots
+    they take (see ``step_source``), compiled for ``STEP_SIGNATURE`` so that one compiled driver takes
+    every step as a first-class function. Raises ValueError where ``step_compilable``
+    says no."""
+    why = step_compilable(tape, loop)
+    if why is not None:
+        raise ValueError(f"numad: the step of nd.scan ({loop.name}) cannot be compiled: "
+                         f"{why}")
+    key, text, at = _step_key_and_text(tape, loop)
+    module = _compiled(key, text)
+    return module.values, module.vjp, at
+
+
+def _compiled(key, text):
     with _LOCK:
-        fn = _LOADED.get(key)
-        if fn is None:
-            fn = _load(key, text)
-            _LOADED[key] = fn
-    return fn
+        module = _LOADED.get(key)
+        if module is None:
+            module = _load(key, text)
+            _LOADED[key] = module
+    return module
+
+
+class _Namespace:
+    def __init__(self, names):
+        self.__dict__.update(names)
 
 
 def _load(key, text):
@@ -322,7 +534,7 @@ def _load(key, text):
             module = importlib.util.module_from_spec(spec)
             sys.modules[name] = module
             spec.loader.exec_module(module)
-            return module.value_and_gradient
+            return module
         except OSError:
             pass
     if not _WARNED:
@@ -332,4 +544,4 @@ def _load(key, text):
                       "its tapes anew", RuntimeWarning, stacklevel=3)
     namespace = {}
     exec(compile(text.replace("cache=True", "cache=False"), name, "exec"), namespace)
-    return namespace["value_and_gradient"]
+    return _Namespace(namespace)

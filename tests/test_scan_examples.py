@@ -147,12 +147,13 @@ def test_long_simulation(capsys):
             assert results[label]["forward_steps"] == sched.forward_steps, label
             assert results[label]["peak_snapshots"] == sched.peak_snapshots, label
 
-    # memory: store_all records every step; the others hold a few carries. (The peak
-    # RSS differences are not checked: at this size they are within the noise of a
-    # high-water mark, a few MiB.)
+    # memory: store_all keeps every step (its input carry, where the step runs compiled);
+    # the bounded schedules hold a few carries (auto, with its 1 GiB budget, snapshots
+    # every step). (The peak RSS differences are not checked: at this size they are
+    # within the noise of a high-water mark.)
     store_all = results["store_all"]
-    assert store_all["loop_bytes"] > 10 * max(r["loop_bytes"] for label, r in results.items()
-                                              if label != "store_all")
+    assert store_all["loop_bytes"] > 5 * max(r["loop_bytes"] for label, r in results.items()
+                                             if label not in ("store_all", "auto"))
     assert all(isinstance(r["memory_bytes"], int) for r in results.values())
 
 
