@@ -253,17 +253,21 @@ def timing(n, repeats):
 
     rows = []   # (label, first_s, steady_s, fwd_s, err, schedule forward steps, loop bytes)
     grads, tapes, firsts = {}, {}, {}
-    variants = [(f"nd.scan {_label(s, k)}", LV.numad_loss, (p, data, LV.H, s, k))
+    # compile="auto" (the default) compiles the step at these lengths; one generic row
+    # (compile="never") shows what the compiled step saves
+    variants = [(f"nd.scan {_label(s, k)}", LV.numad_loss, (p, data, LV.H, s, k), "auto")
                 for s, k in STRATEGIES]
-    variants += [(f"nd.odeint {_label(s, k)}", LV.make_odeint_loss(LV.H), (p, data, s, k))
-                 for s, k in (("store_all", None), ("binomial", 20))]
-    for label, f, args in variants:
+    variants += [(f"nd.odeint {_label(s, k)}", LV.make_odeint_loss(LV.H), (p, data, s, k),
+                  "auto") for s, k in (("store_all", None), ("binomial", 20))]
+    variants += [("nd.scan store_all, not compiled", LV.numad_loss,
+                  (p, data, LV.H, "store_all", None), "never")]
+    for label, f, args, mode in variants:
         # the first call: a fresh nd.gradient traces, allocates, sweeps (best of 2)
         first = float("inf")
         for _ in range(2):
             for cache in schedule_caches:
                 cache.cache_clear()
-            jac = nd.gradient(f)
+            jac = nd.gradient(f, compile=mode)
             t0 = time.perf_counter()
             g = jac(*args)
             first = min(first, time.perf_counter() - t0)

@@ -67,9 +67,16 @@ def scan(step, init, xs=None, length=None, *, checkpoint="auto", snapshots=None,
     ``nd.config.memory_budget`` holds. All give the same derivatives;
     ``nd.checkpoint_schedule`` shows the time and memory of each.
 
-    ``compile`` (``"auto"``, ``"always"``, ``"never"``; default ``nd.config.compile``) is
-    accepted and checked; the step is not yet compiled into code of its own (the
-    compiled driver runs its tape on the generic sweeps).
+    ``compile`` (``"auto"``, ``"always"``, ``"never"``; default: the ``compile=`` of
+    the adapter or ``nd.trace`` that traces the loop, else ``nd.config.compile``): whether
+    the step runs as its own ``@njit`` code (``numad/tape_compiler.py``), in value and
+    reverse mode (forward mode and Hessian-vector products replay it on the generic
+    sweeps). ``"auto"`` compiles a loop of at least 200 steps, or a step whose code is
+    in the cache already; a step compiles when it is made of elementwise operations,
+    ``x[i]`` with constant indices, ``nd.stack``/``concatenate`` and sums. A compiled
+    step gives the generic sweeps' numbers bit for bit, except where one value is used
+    by several identical operations: they are computed once, and their adjoints summed
+    in another order (differences of an ulp or so).
 
     Examples
     --------

@@ -17,8 +17,10 @@ kernels spell them), and compiles it with numba:
   raises ``ControlFlowChanged``);
 * reverse: adjoints are locals too (``g<offset>``), the first contribution assigned and
   the others added, and only the inputs' adjoints are stored, every input element's
-  (zero where the output does not depend on it). A zero adjoint or a zero partial
-  contributes exactly 0, as in the generic sweep (``times``).
+  (zero where the output does not depend on it). The numbers are the generic sweep's
+  bit for bit (``_Plan.reverse`` says how, and hands a point where an inf or a nan
+  would make them differ back to the generic sweep), except where an entry equal to an
+  earlier one shares its adjoint: the contributions then add in another order.
 
 The code depends on the tape's structure only (opcodes, wiring, offsets), never on its
 values: constants are read from the values buffer. So the text is its own cache key: it
@@ -27,8 +29,10 @@ numba's ``cache=True``, so that a second process or a second tape of the same st
 loads it instead of compiling (``cache_directory``). Where no directory can be written,
 the code is compiled in memory, and numad says so once.
 
-What compiles so far: tapes whose entries are all scalars (a Python loop over floats and
-``x[i]``, the commonest use of the SciPy adapters), with one scalar output. Other tapes
+What compiles: tapes (and ``nd.scan`` steps, ``step_source``) of elementwise
+operations, on scalars or on small arrays (one statement per element), with ``x[i]`` and
+slices by constants (windows of the values buffer), ``nd.stack``/``concatenate`` and
+sums, up to ``MAX_ENTRIES`` scalar operations; a tape with one scalar output. Other tapes
 are not compiled (``compilable`` says why) and replay on the generic sweeps.
 """
 from __future__ import annotations
@@ -46,17 +50,33 @@ import warnings
 import numpy as np
 
 from ._codegen import kernel_expression
-from .optable import ELEMENTWISE, N_ELEMENTWISE, OPCODES
+from .optable import ELEMENTWISE, N_ELEMENTWISE, OPCODES, OPNAMES
 
 _INPUT = OPCODES["input"]
 _CONST = OPCODES["const"]
 _ALIAS = OPCODES["alias"]
 _GUARD = OPCODES["guard"]
+_CONCAT = OPCODES["concat"]
+_COPY = OPCODES["copy"]
+_SUM = OPCODES["sum"]
+_CSE = True  # (tests switch it off to check bit-for-bit agreement without it)
+_ZERO = -1   # a slot that stands for the literal 0.0 (see _sum_ops)
 
 VERSION = "2"   # of the generated code's form: part of every cache key
 # Above this many entries numba's compile time of one straight-line function grows past
 # what replays can repay (measured cold: 1.2 s at 244 entries, 6 s at 994, 24 s at 2494).
 MAX_ENTRIES = 2500
+
+
+def _too_large(tape, lo, hi):
+    """Why entries lo..hi-1 are too many scalar operations to compile, or None."""
+    op, size = tape.op[lo:hi], tape.size[lo:hi]
+    summed = tape.args[lo:hi][op == _SUM, 0]
+    count = int(size[(op < N_ELEMENTWISE) | (op == _CONCAT) | (op == _GUARD)].sum()
+                + tape.size[summed].sum())
+    if count > MAX_ENTRIES:
+        return f"it has {count} scalar operations, more than {MAX_ENTRIES}"
+    return None
 
 
 def compilable(tape):
@@ -65,17 +85,11 @@ def compilable(tape):
         return "it contains a scan loop or a call with a rule of its own"
     if len(tape.output_entries) != 1 or tape.size[tape.output_entries[0]] != 1:
         return "its output is not one scalar"
-    op, size = tape.op, tape.size
-    scalar_ops = (op < N_ELEMENTWISE) | (op == _GUARD)
-    if np.any(scalar_ops & (size != 1)):
-        return "it has array operations"
-    others = ~scalar_ops & (op != _INPUT) & (op != _CONST)
-    aliases = op == _ALIAS
-    if np.any(others & ~aliases):
-        return "it has structural operations (reductions, indexing, linear algebra)"
-    if len(op) > MAX_ENTRIES:
-        return f"it has {len(op)} entries, more than {MAX_ENTRIES}"
-    return None
+    why = _too_large(tape, 0, len(tape.op))
+    if why is None:
+        ops = scalar_ops(tape, 0, len(tape.op))
+        why = ops if isinstance(ops, str) else None
+    return why
 
 
 class _Expression(ast.NodeTransformer):
@@ -95,9 +109,98 @@ def _formula(expr, names):
     return ast.unparse(tree)
 
 
+def scalar_ops(tape, lo, hi):
+    """Entries ``lo..hi-1`` as scalar operations, or why they cannot be: a list of
+    ``(opcode, slot, operand slots)``, and ``(_GUARD, entry, operand slot, recorded
+    slot)`` for a guard, in an order that computes every value before its uses.
+
+    An elementwise entry on arrays becomes one operation per element (an operand of
+    size 1 is broadcast, as the generic kernels have it), a ``concat`` one ``copy`` per
+    element; inputs, constants and aliases are slots (an alias is a window of its
+    source's slots) and compute nothing. The elements of an entry are listed last to
+    first, so that the reverse part, which runs the list backwards, adds their
+    contributions in the generic sweeps' order."""
+    op, off, size, args, opnd = tape.op, tape.off, tape.size, tape.args, tape.opnd
+    params, pstart = tape.params, tape.pstart
+    ops = []
+    temporaries = iter(range(-2, -(2**62), -1))   # slots of the values no entry owns
+    for i in range(lo, hi):
+        o = int(op[i])
+        if o < N_ELEMENTWISE:
+            arity = ELEMENTWISE[o].arity
+            n = int(size[i])
+            if n == 1:
+                ops.append((o, int(off[i]), [int(opnd[i, k]) for k in range(arity)]))
+                continue
+            sources = [(int(off[args[i, k]]), int(size[args[i, k]]) > 1) for k in range(arity)]
+            for k in range(n - 1, -1, -1):
+                ops.append((o, int(off[i]) + k, [s + (k if full else 0) for s, full in sources]))
+        elif o == _CONCAT:
+            p = int(pstart[i])
+            pre, post, count = int(params[p]), int(params[p + 1]), int(params[p + 2])
+            total = sum(int(params[p + 4 + 2 * t]) for t in range(count))
+            copies, col = [], 0
+            for t in range(count):
+                e, ms = int(params[p + 3 + 2 * t]), int(params[p + 4 + 2 * t])
+                one = int(size[e]) == 1 and ms * pre * post > 1
+                for r in range(pre):
+                    for j in range(ms * post):
+                        src = int(off[e]) if one else int(off[e]) + r * ms * post + j
+                        copies.append((_COPY, int(off[i]) + r * total * post + col * post + j,
+                                       [src]))
+                col += ms
+            ops += reversed(copies)
+        elif o == _SUM:
+            ops += _sum_ops(tape, i, temporaries)
+        elif o == _GUARD:
+            ops.append((_GUARD, i, int(opnd[i, 0]), int(off[i])))
+        elif o not in (_INPUT, _CONST, _ALIAS):
+            return (f"it has {OPNAMES[o]} entries (only elementwise operations, "
+                    "sums, concatenation and indexing by constants compile)")
+    return ops
+
+
+def _sum_ops(tape, i, temporaries):
+    """The adds of a ``sum`` entry, in the order (and with the rounding) of the generic
+    kernel (``structural_kernels.forward_reduce``): along a contiguous line eight
+    accumulators, then the rest, then the accumulators pairwise; else one accumulator.
+    ``_ZERO`` stands for 0.0, ``temporaries`` gives the slots of the partial sums."""
+    add = OPCODES["add"]
+    off, p = tape.off, int(tape.pstart[i])
+    pre, m, post = (int(tape.params[p + k]) for k in range(3))
+    a = int(off[tape.args[i, 0]])
+    ops = []
+
+    def plus(x, y, out=None):
+        out = next(temporaries) if out is None else out
+        ops.append((add, out, [x, y]))
+        return out
+
+    for r in range(pre):
+        for q in range(post):
+            base, y = a + r * m * post + q, int(off[i]) + r * post + q
+            if post == 1:
+                acc = [_ZERO] * 8
+                full = m - m % 8
+                for j in range(0, full, 8):
+                    acc = [plus(acc[k], base + j + k) for k in range(8)]
+                total = _ZERO
+                for j in range(full, m):
+                    total = plus(total, base + j)
+                left = plus(plus(acc[0], acc[1]), plus(acc[2], acc[3]))
+                right = plus(plus(acc[4], acc[5]), plus(acc[6], acc[7]))
+                plus(plus(total, left), right, y)
+            else:
+                total = _ZERO
+                for j in range(m - 1):
+                    total = plus(total, base + j * post)
+                plus(total, base + (m - 1) * post, y)
+    return ops
+
+
 class _Plan:
     """How entries ``lo..hi-1`` of a tape become code (the analysis ``source`` and
-    ``step_source`` share).
+    ``step_source`` share), as the scalar operations of ``scalar_ops``.
 
     ``outputs``: the entries whose values the code writes back and whose adjoints seed
     its reverse part; ``assigned``: the slots whose adjoints it writes (zero where the
@@ -106,56 +209,61 @@ class _Plan:
     values buffer (inputs, constants and aliases are windows of it)."""
 
     def __init__(self, tape, lo, hi, outputs, assigned, added=()):
-        op, off, opnd = tape.op, tape.off, tape.opnd
+        off, size = tape.off, tape.size
         self.tape, self.lo, self.hi = tape, lo, hi
         self.assigned, self.added = list(assigned), set(added)
-        # Common subexpressions: an entry with the same op and the same operands as an
-        # earlier one is that one (``same`` maps its slot there).
+        # Common subexpressions: an operation with the same op and the same operands as
+        # an earlier one is that one (``same`` maps its slot there).
         same, first_of = {}, {}
         self.same = same
-        entries = []      # the elementwise entries that compute a value of their own
-        for i in range(lo, hi):
-            if op[i] < N_ELEMENTWISE:
-                key = (int(op[i]), *self.operands(i))
-                if key in first_of:
-                    same[int(off[i])] = int(off[first_of[key]])
-                else:
-                    first_of[key] = i
-                    entries.append(i)
-        self.outputs = [(int(off[e]), self.slot(int(off[e]))) for e in outputs]
-        self.guards = [i for i in range(lo, hi) if op[i] == _GUARD]
+        ops, guards = [], []   # the operations that compute a value of their own; guards
+        for item in scalar_ops(tape, lo, hi):
+            if item[0] == _GUARD:
+                guards.append(item)
+                ops.append(item)
+                continue
+            o, slot, operands = item
+            operands = [self.slot(s) for s in operands]
+            key = (o, *operands)
+            if key in first_of and _CSE:
+                same[slot] = first_of[key]
+            else:
+                first_of[key] = slot
+                ops.append((o, slot, operands))
+        self.outputs = [(int(off[e]) + k, self.slot(int(off[e]) + k))
+                        for e in outputs for k in range(int(size[e]))]
 
-        # Live entries: on the way to an output or to a guard's operand.
-        needed = {s for _, s in self.outputs} | {self.slot(int(opnd[g, 0]))
-                                                 for g in self.guards}
-        live = set()
-        for i in reversed(entries):
-            if int(off[i]) in needed:
-                live.add(i)
-                needed.update(self.operands(i))
-        self.live = live
+        # Live operations: on the way to an output or to a guard's operand.
+        needed = {s for _, s in self.outputs} | {self.slot(g[2]) for g in guards}
+        live = []
+        for item in reversed(ops):
+            if item[0] == _GUARD:
+                live.append(item)
+            elif item[1] in needed:
+                live.append(item)
+                needed.update(item[2])
+        self.ops = live[::-1]
         # Slots whose value depends on a variable (through nonzero partials), and of
         # those the ones an output depends on: only they need partials and adjoints.
         varies = set(self.assigned) | self.added
-        for i in entries:
-            row = ELEMENTWISE[op[i]]
-            if i in live and any(s in varies for k, s in enumerate(self.operands(i))
-                                 if row.partials[k] is not None):
-                varies.add(int(off[i]))
+        for item in self.ops:
+            if item[0] != _GUARD:
+                o, slot, operands = item
+                row = ELEMENTWISE[o]
+                if any(s in varies for k, s in enumerate(operands)
+                       if row.partials[k] is not None):
+                    varies.add(slot)
         on_path = {s for _, s in self.outputs} & varies
-        for i in reversed(entries):
-            if i in live and int(off[i]) in on_path:
-                row = ELEMENTWISE[op[i]]
-                on_path.update(s for k, s in enumerate(self.operands(i))
+        for item in reversed(self.ops):
+            if item[0] != _GUARD and item[1] in on_path:
+                o, slot, operands = item
+                row = ELEMENTWISE[o]
+                on_path.update(s for k, s in enumerate(operands)
                                if row.partials[k] is not None and s in varies)
         self.on_path = on_path
 
     def slot(self, s):
         return self.same.get(s, s)
-
-    def operands(self, i):
-        row = ELEMENTWISE[self.tape.op[i]]
-        return [self.slot(int(self.tape.opnd[i, k])) for k in range(row.arity)]
 
     # Names: every slot the code touches is a local ``v<k>`` (its adjoint ``g<k>``).
     # A relocatable plan (a scan's step) numbers them in order of first use and reaches
@@ -169,7 +277,7 @@ class _Plan:
 
     def n(self, slot):
         if not self.relocatable:
-            return slot
+            return slot if slot >= 0 else f"m{-slot}"
         k = self.number.get(slot)
         if k is None:
             k = self.number[slot] = len(self.at)
@@ -181,31 +289,31 @@ class _Plan:
 
     def forward(self, with_partials):
         """(loads, body, chain): the statements reading inputs and constants, those
-        computing the live entries (and checking the guards), and for the reverse part
-        [(entry slot, [(operand slot, partial local, may be inf)])] in tape order."""
-        tape = self.tape
-        op, off, opnd = tape.op, tape.off, tape.opnd
+        computing the live operations (and checking the guards), and for the reverse
+        part [(slot, [(operand slot, partial local, may be inf)])] in order."""
         loads, body, chain = [], [], []
         known = set()
 
         def value(slot):
+            if slot == _ZERO:
+                return "0.0"
             if slot not in known:  # an input, a constant or a value from before: read once
                 known.add(slot)
                 loads.append(f"    v{self.n(slot)} = vals[{self.mem(slot)}]")
             return f"v{self.n(slot)}"
 
-        for i in sorted(self.live | set(self.guards)):
-            if op[i] == _GUARD:
-                a = value(self.slot(int(opnd[i, 0])))
-                recorded = value(int(off[i]))
+        for item in self.ops:
+            if item[0] == _GUARD:
+                _, i, operand, recorded_slot = item
+                a = value(self.slot(operand))
+                recorded = value(recorded_slot)
                 body.append(f"    if {a} != {recorded} and not ({a} != {a} and "
                             f"{recorded} != {recorded}):")
                 body.append(f"        return {i - self.lo}")
                 continue
-            row = ELEMENTWISE[op[i]]
-            slots = self.operands(i)
+            o, slot, slots = item
+            row = ELEMENTWISE[o]
             names = dict(zip("ab", (value(s) for s in slots)))
-            slot = int(off[i])
             known.add(slot)
             names["y"] = y = f"v{self.n(slot)}"
             body.append(f"    {y} = {_formula(row.value, names)}")
@@ -302,15 +410,11 @@ def source(tape, name="value_and_gradient"):
 def step_compilable(tape, loop):
     """None when ``compile_step`` takes the body of ``loop`` (a ``nd.scan`` of ``tape``),
     else why not."""
-    op, size = tape.op[loop.body_start:loop.body_stop], tape.size[loop.body_start:loop.body_stop]
-    scalar_ops = (op < N_ELEMENTWISE) | (op == _GUARD)
-    if np.any(scalar_ops & (size != 1)):
-        return "its step has array operations"
-    if np.any(~scalar_ops & (op != _INPUT) & (op != _CONST) & (op != _ALIAS)):
-        return "its step has structural operations (reductions, indexing, linear algebra)"
-    if len(op) > MAX_ENTRIES:
-        return f"its step has {len(op)} entries, more than {MAX_ENTRIES}"
-    return None
+    why = _too_large(tape, loop.body_start, loop.body_stop)
+    if why is None:
+        ops = scalar_ops(tape, loop.body_start, loop.body_stop)
+        why = ops if isinstance(ops, str) else None
+    return None if why is None else "its step: " + why
 
 
 STEP_SIGNATURE = "int64(float64[::1], float64[::1], int64[::1])"
@@ -341,13 +445,8 @@ def step_source(tape, loop):
     owned = [e for e in range(bs, be) if tape.op[e] != _ALIAS]
     vlo = min(int(off[e]) for e in owned)
     vhi = max(int(off[e] + size[e]) for e in owned)
-    outer = set()
-    for i in range(bs, be):
-        if tape.op[i] < N_ELEMENTWISE:
-            for k in range(ELEMENTWISE[tape.op[i]].arity):
-                s = int(tape.opnd[i, k])
-                if not vlo <= s < vhi:
-                    outer.add(s)
+    outer = {s for item in scalar_ops(tape, bs, be) if item[0] != _GUARD
+             for s in item[2] if s >= 0 and not vlo <= s < vhi}
     results = list(loop.carry_out) + list(loop.y_out)
 
     plan = _Plan(tape, bs, be, results, [], ())
