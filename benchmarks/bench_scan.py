@@ -22,38 +22,86 @@ STRATEGIES = ["store_all", "uniform", "binomial", "auto"]
 SNAPSHOTS = {"binomial": 20}   # the others use their default budget
 
 
-def _gradient_and_args(steps, strategy):
+def _gradient_and_args(steps, strategy, compile=None):
+    # (compile=None: numad's default, for revisions without compile=; compare_revisions)
     data = make_data(steps)
-    jac = nd.gradient(numad_loss)
+    jac = nd.gradient(numad_loss, **({} if compile is None else {"compile": compile}))
     args = (P.copy(), data, H, strategy, SNAPSHOTS.get(strategy))
     return jac, args
 
 
 class ScanGradientLV:
     """Cached ``nd.gradient`` of the loss at 10**4 RK4 steps, per checkpoint strategy
-    (binomial with 20 snapshots)."""
+    (binomial with 20 snapshots), with the step compiled (``compile="auto"``, the
+    default, compiles it at this length) and on the generic sweeps (``"never"``)."""
 
-    params = STRATEGIES
-    param_names = ["checkpoint"]
+    params = [STRATEGIES, ["auto", "never"]]
+    param_names = ["checkpoint", "compile"]
     timeout = 300
 
-    def setup(self, strategy):
+    def setup(self, strategy, compile):
         warm_numad()
-        self.jac, self.args = _gradient_and_args(TIME_STEPS, strategy)
+        self.jac, self.args = _gradient_and_args(TIME_STEPS, strategy, compile)
         warm(self.jac, *self.args)
         self.floor = Floor(TIME_STEPS)
         self.floor.gradient(*self.args[:2])
 
-    def time_gradient(self, strategy):
+    def time_gradient(self, strategy, compile):
         self.jac(*self.args)
 
-    def track_ratio_to_njit_floor(self, strategy):
+    def track_ratio_to_njit_floor(self, strategy, compile):
         """Cached gradient time / the hand-written @njit adjoint's, side by side."""
         grad = best_of(lambda: self.jac(*self.args), repeats=5)
         floor = best_of(lambda: self.floor.gradient(*self.args[:2]), repeats=5)
         return grad / floor
 
     track_ratio_to_njit_floor.unit = "ratio"
+
+
+class ScanStepCompileTime:
+    """Seconds to compile the RK4 step's code (its values and its vjp, 74 entries),
+    cold (a fresh cache directory, in a fresh process) and from the disk cache (a
+    second fresh process)."""
+
+    timeout = 600
+
+    def track_compile_seconds(self):
+        return _compile_seconds()[0]
+
+    def track_load_seconds(self):
+        return _compile_seconds()[1]
+
+    track_compile_seconds.unit = "seconds"
+    track_load_seconds.unit = "seconds"
+
+
+_SECONDS = []
+
+
+def _compile_seconds():
+    """(cold, from disk) seconds of ``compile_step`` for the RK4 step, each measured in
+    a fresh subprocess against one fresh cache directory."""
+    if not _SECONDS:
+        import os
+        import subprocess
+        import sys
+        import tempfile
+        script = (
+            "import sys, time; sys.path.insert(0, sys.argv[1])\n"
+            "from benchmarks._lotka_volterra import numad_loss, make_data, P, H, nd\n"
+            "from numad import tape_compiler as TC\n"
+            "tape = nd.trace(numad_loss, P, make_data(300), H, 'store_all', None,"
+            " compile='never')\n"
+            "t0 = time.perf_counter(); TC.compile_step(tape, tape.loops[0].loop)\n"
+            "print(time.perf_counter() - t0)\n")
+        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        with tempfile.TemporaryDirectory() as cache:
+            env = dict(os.environ, NUMAD_CACHE_DIR=cache)
+            for _ in range(2):
+                out = subprocess.run([sys.executable, "-c", script, root], env=env,
+                                     capture_output=True, text=True, check=True).stdout
+                _SECONDS.append(float(out.split()[-1]))
+    return _SECONDS
 
 
 class ScanGradientLVFirstCall:

@@ -8,7 +8,8 @@ with ``compile="never"`` (the generic sweeps) and ``compile="always"`` (the tape
 code, numad/tape_compiler.py), the compiled function alone, and the hand-written
 ``@njit`` analytic gradient (the floor), all measured side by side in this process;
 and the time to compile the tape and run it once, cold (a fresh cache directory) and from the
-disk cache (a second process). Ratios are to the floor.
+disk cache (a second process). Ratios are to the floor. Then ``nd.hvp`` at a new point
+with ``compile="never"`` and ``"always"`` against the compiled ``nd.gradient`` call.
 """
 import os
 import subprocess
@@ -51,6 +52,7 @@ def main():
     print(f"{'n':>5s} {'entries':>8s} {'never us':>9s} {'always us':>10s} {'kernel us':>10s} "
           f"{'floor us':>9s} {'never/floor':>12s} {'always/floor':>13s} "
           f"{'compile cold s':>15s} {'from disk s':>12s}")
+    hvp_rows = []
     for n in sizes:
         x = rosen_point(n)
         g = np.empty(n)
@@ -72,6 +74,29 @@ def main():
         print(f"{n:5d} {len(tape):8d} {t_never * 1e6:9.2f} {t_always * 1e6:10.2f} "
               f"{t_kernel * 1e6:10.2f} {t_floor * 1e6:9.2f} {t_never / t_floor:12.1f} "
               f"{t_always / t_floor:13.1f} {cold:15.2f} {disk:12.2f}")
+        # Hessian-vector products at a new point each call (as Newton-CG asks at a new
+        # iterate), against the compiled gradient call
+        points = [x + 1e-3 * k for k in range(2)]
+        p = np.cos(np.arange(n))
+        h_never, h_always = nd.hvp(rosen_loop, compile="never"), nd.hvp(rosen_loop,
+                                                                       compile="always")
+        for h in (h_never, h_always):
+            h(points[0], p)
+            h(points[1], p)
+        assert np.allclose(h_never(x, p), h_always(x, p), rtol=1e-12)
+        k = [0]
+
+        def alternate(h):
+            k[0] ^= 1
+            return h(points[k[0]], p)
+        t_hn = best_of(lambda: alternate(h_never))
+        t_ha = best_of(lambda: alternate(h_always))
+        hvp_rows.append((n, t_hn, t_ha, t_always))
+    print(f"\n{'n':>5s} {'hvp never us':>13s} {'hvp always us':>14s} {'gradient always us':>19s} "
+          f"{'hvp always / gradient always':>29s}")
+    for n, t_hn, t_ha, t_always in hvp_rows:
+        print(f"{n:5d} {t_hn * 1e6:13.2f} {t_ha * 1e6:14.2f} {t_always * 1e6:19.2f} "
+              f"{t_ha / t_always:29.2f}")
 
 
 if __name__ == "__main__":

@@ -51,9 +51,9 @@ for function in ("plain", "reads_globals"):
     c = C.CachedCallTiny(); c.setup(function)
     out[f"cached call ({function}), us"] = c.track_gradient_us_per_call(function)
 
-s = S.ScanGradientLV(); s.setup("store_all")
+s = S.ScanGradientLV(); s.setup("store_all", None)   # (each revision's default compile)
 out["scan store_all gradient, ns per step"] = (
-    best_of(lambda: s.time_gradient("store_all"), repeats=5) / S.TIME_STEPS * 1e9)
+    best_of(lambda: s.time_gradient("store_all", None), repeats=5) / S.TIME_STEPS * 1e9)
 print(json.dumps(out))
 """
 

@@ -399,6 +399,14 @@ def _d(node, var):
     raise ValueError(f"_codegen: no derivative rule for {_src(node)}")
 
 
+def partial_derivative(expr, var):
+    """The derivative of a partial ``expr`` (in a, b, y) by ``var`` (``"a"``, ``"b"`` or
+    ``"y"``), written with the kernels' function names; None where it is identically
+    zero (for the compiled tapes' Hessian-vector code, ``numad/tape_compiler.py``)."""
+    d = _d(ast.parse(expr, mode="eval").body, var)
+    return None if d is None else kernel_expression(d)
+
+
 def partial_tangent(expr):
     """The tangent of a partial ``expr`` (in a, b, y) along (ta, tb, ty): a zero
     tangent contributes nothing, so a partial's infinite derivative times 0 is not nan."""

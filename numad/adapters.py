@@ -245,8 +245,9 @@ def _gradient_tape_cache(f):
 
 def hvp(f, compile=None):
     """Return ``hessp(x, p, *args)``: the Hessian-vector product ``H p`` of scalar ``f``,
-    SciPy's ``hessp``. ``compile`` as in ``nd.value_and_gradient`` (products do not
-    compile yet).
+    SciPy's ``hessp``. ``compile`` as in ``nd.value_and_gradient``: the tapes that
+    compile there compile their product too (``tape_compiler.hvp_source``), counting
+    products towards ``"auto"``.
 
     Forward over reverse, on f's cached tape: one kernel call sweeps the direction
     ``p`` forward (tangents) and then the adjoints and their tangents backward, a small
@@ -284,9 +285,10 @@ def hvp(f, compile=None):
             seen = last.point[0]
             if not np.array_equal(x, seen):
                 tape.vals[start:start + n] = x.ravel()
-                if tape.forward_sweeps() < 0:
+                hp = tape.hvp_at_new_inputs(p)
+                if hp is not None:
                     last.point = (x.copy(),)
-                    return tape.hvp_single(p).reshape(x.shape)
+                    return hp.reshape(x.shape)
                 last.tape = None  # a branch changed here: the full path re-traces
             else:
                 return tape.hvp_single(p).reshape(x.shape)

@@ -124,6 +124,8 @@ class Tape:
         self._whole = "never"
         self.compiled = None
         self.replays = 0
+        self.compiled_hvp = None   # (likewise the Hessian-vector product's)
+        self.hvp_replays = 0
         # (start, size, output entry) when the tape is f(x) of one array to one scalar:
         # the adapters' fast path
         self.single_input = None
@@ -447,27 +449,79 @@ class Tape:
                                  np.zeros_like(self.vals))
         return self._hvp_buffers
 
+    def _hvp_code(self):
+        """The compiled Hessian-vector function, where ``compile_mode`` says to have it
+        by now (the rule of ``_compiled_now``, counting products), else None."""
+        fn = self.compiled_hvp
+        if fn is None and self._whole != "never":
+            self.hvp_replays = r = self.hvp_replays + 1
+            if not r & (r - 1):
+                if TC.compilable(self) is not None:
+                    self._whole = "never"
+                elif self._whole == "always" or TC.worth_compiling(self, r):
+                    fn = self.compiled_hvp = TC.compile_hvp(self)
+        return fn
+
+    def _hvp_compiled(self, fn, tan, adjd):
+        failed = fn(self.vals, tan, adjd)
+        if failed >= 0:  # (the generic forward sweep at these inputs just passed)
+            raise AssertionError(f"numad: the compiled tape of {self.name} and its "
+                                 f"generic sweep disagree on guard v{failed}")
+        return failed == -1   # (-2: an inf or a nan on the way; the generic sweep's rule)
+
+    def hvp_at_new_inputs(self, direction):
+        """H v for a ``single_input`` tape whose inputs were just written into ``vals``:
+        the compiled product where there is one (it computes the values itself), else a
+        forward sweep and the generic product. None where a branch decision changed."""
+        fn = self.compiled_hvp
+        if fn is not None:
+            start, n, _ = self.single_input
+            _, tan, _, _, adjd = self._hvp_buffer_set()
+            tan[start:start + n] = np.ascontiguousarray(direction, dtype=np.float64).ravel()
+            failed = fn(self.vals, tan, adjd)
+            if failed == -1:
+                return adjd[start:start + n].copy()
+            if failed >= 0:
+                return None
+        if self.forward_sweeps() >= 0:
+            return None
+        return self.hvp_single(direction)
+
     def hvp_single(self, direction):
         """H v for a tape of one array input and a scalar output (``single_input``), at
         the loaded point: one kernel call, buffers and all."""
         start, n, out = self.single_input
+        direction = np.ascontiguousarray(direction, dtype=np.float64).ravel()
+        fn = self._hvp_code()
+        if fn is not None:
+            _, tan, _, _, adjd = self._hvp_buffer_set()
+            tan[start:start + n] = direction
+            if self._hvp_compiled(fn, tan, adjd):
+                return adjd[start:start + n].copy()
+            self.forward_sweeps()   # (the compiled code may have run without one)
         result = np.empty(n)
         K.hvp_of_input(*self.structure, *self._hvp_buffer_set()[:1], self.vals,
-                       self.partials, self.aux, *self._hvp_buffers[1:], start,
-                       np.ascontiguousarray(direction, dtype=np.float64).ravel(), out, result)
+                       self.partials, self.aux, *self._hvp_buffers[1:], start, direction, out,
+                       result)
         return result
 
     def hvp_loaded(self, out, seeds):
         """H v of the scalar entry ``out`` at the loaded point (a forward sweep there
         done), for ``seeds`` = [(input entry, direction)]: one forward-over-reverse
-        kernel call. Returns the buffer of adjoint tangents (read it at the inputs)."""
+        kernel call (or the tape's compiled code). Returns the buffer of adjoint
+        tangents (read it at the inputs)."""
         nofirst, tan, dpartials, adj, adjd = self._hvp_buffer_set()
         tan[:] = 0.0
-        adj[:] = 0.0
-        adjd[:] = 0.0
         for e, v in seeds:
             o, n = self.off[e], self.size[e]
             tan[o:o + n] = np.asarray(v, dtype=np.float64).ravel()
+        fn = self._hvp_code()
+        if fn is not None:
+            if self._hvp_compiled(fn, tan, adjd):
+                return adjd
+            self.forward_sweeps()   # (the compiled code may have run without one)
+        adj[:] = 0.0
+        adjd[:] = 0.0
         adj[self.off[out]] = 1.0
         K.hvp_sweep(*self.structure, nofirst, self.vals, self.partials, self.aux, tan,
                     dpartials, adj, adjd)

@@ -49,7 +49,7 @@ import warnings
 
 import numpy as np
 
-from ._codegen import kernel_expression
+from ._codegen import kernel_expression, partial_derivative
 from .optable import ELEMENTWISE, N_ELEMENTWISE, OPCODES, OPNAMES
 
 _INPUT = OPCODES["input"]
@@ -93,7 +93,7 @@ def compilable(tape):
 
 
 class _Expression(ast.NodeTransformer):
-    """Puts locals in place of a row formula's names a, b and y."""
+    """Puts locals in place of a row formula's names a, b and y (ta, tb, ty)."""
 
     def __init__(self, names):
         self.names = names
@@ -104,9 +104,11 @@ class _Expression(ast.NodeTransformer):
         return node
 
 
-def _formula(expr, names):
-    tree = _Expression(names).visit(ast.parse(kernel_expression(expr), mode="eval"))
-    return ast.unparse(tree)
+def _formula(expr, names, spelled=False):
+    """``expr`` (an op-table formula; ``spelled``: already in the kernels' spelling)
+    with the locals ``names`` in place of a, b, y (and ta, tb, ty)."""
+    text = expr if spelled else kernel_expression(expr)
+    return ast.unparse(_Expression(names).visit(ast.parse(text, mode="eval")))
 
 
 def scalar_ops(tape, lo, hi):
@@ -405,6 +407,114 @@ def source(tape, name="value_and_gradient"):
     text += plan.reverse(chain, [(plan.outputs[0][1], "1.0")])
     text.append("    return -1")
     return "\n".join(text) + "\n"
+
+
+def hvp_source(tape, name="hvp"):
+    """The Python text of ``tape``'s compiled Hessian-vector product: forward over
+    reverse, as the generic ``hvp_sweep`` (``numad/kernels.py``) does it.
+
+    ``name(vals, tan, adjd)`` reads the inputs and constants from ``vals`` and the
+    direction from ``tan`` (at the inputs' slots); it computes every value, its
+    tangent along the direction and the tangents of the partials, then carries each
+    adjoint ``g`` and its tangent ``gd`` back together (``g_a += g d``,
+    ``gd_a += gd d + g tangent(d)``, in the generic sweep's order), and writes ``gd`` of
+    every input element, H v, into ``adjd``. Returns -1, a failed guard's index, or -2
+    where an inf or a nan asks for the generic sweep (as ``_Plan.reverse``)."""
+    out = int(tape.output_entries[0])
+    plan = _Plan(tape, 0, len(tape.op), [out], _input_slots(tape, tape.input_entries))
+    plan.names(relocatable=False)
+    loads, body, chain = plan.forward(with_partials=True)
+    known_t = set()
+
+    def tangent(slot):   # "0.0" for a slot that does not vary
+        if slot not in plan.on_path:
+            return "0.0"
+        if slot in plan.assigned and slot not in known_t:
+            known_t.add(slot)
+            loads.append(f"    t{plan.n(slot)} = tan[{slot}]")
+        return f"t{plan.n(slot)}"
+
+    # tangents of the values and of the partials, after each entry's partials
+    by_slot = {item[1]: item for item in plan.ops if item[0] != _GUARD}
+    second = {}
+    text = []
+    chain_at = {slot: kept for slot, kept in chain}
+    for line in body:
+        text.append(line)
+        head = line.strip().split(" = ")[0]
+        if not head.startswith("p"):
+            continue
+        slot_name = head[1:].rsplit("_", 1)[0]
+        slot = int(slot_name) if not slot_name.startswith("m") else -int(slot_name[1:])
+        kept = chain_at[slot]
+        if head != kept[-1][1]:
+            continue
+        # (after the entry's last partial) its tangent and its partials' tangents
+        o, _, slots = by_slot[slot]
+        row = ELEMENTWISE[o]
+        terms = [f"{p} * {tangent(s)}" for s, p, _ in kept]
+        ty = f"t{plan.n(slot)}"
+        text.append(f"    {ty} = {' + '.join(terms)}")
+        known_t.add(slot)
+        names = dict(zip("ab", (f"v{plan.n(s)}" if s != _ZERO else "0.0" for s in slots)))
+        names["y"] = f"v{plan.n(slot)}"
+        names.update(zip(("ta", "tb"), (tangent(s) for s in slots)))
+        names["ty"] = ty
+        for s, p, _ in kept:
+            k = int(p.rsplit("_", 1)[1])
+            parts = []
+            for var, t in (("a", names.get("ta")), ("b", names.get("tb")), ("y", ty)):
+                d = partial_derivative(row.partials[k], var)
+                if d is not None and t is not None and t != "0.0":
+                    parts.append(f"({_formula(d, names, spelled=True)}) * {t}")
+            if parts:
+                dd = f"d{p[1:]}"
+                text.append(f"    {dd} = {' + '.join(parts)}")
+                second[p] = dd
+
+    reverse, seeded, seeded_d = [], set(), set()
+
+    def add(acc, slot, term):
+        mark = seeded if acc == "g" else seeded_d
+        reverse.append(f"    {acc}{plan.n(slot)} {'+=' if slot in mark else '='} {term}")
+        mark.add(slot)
+
+    out_slot = plan.outputs[0][1]
+    if out_slot in plan.on_path:
+        add("g", out_slot, "1.0")
+    for slot, kept in reversed(chain):
+        if slot not in seeded:
+            continue
+        g, gd = f"g{plan.n(slot)}", f"gd{plan.n(slot)}"
+        for s, p, maybe_inf in kept:
+            add("g", s, f"times({g}, {p})" if maybe_inf else f"{g} * {p}")
+            if slot in seeded_d:
+                add("gd", s, f"times({gd}, {p})" if maybe_inf else f"{gd} * {p}")
+            if p in second:
+                dd = second[p]
+                add("gd", s, f"times({g}, {dd})" if maybe_inf else f"{g} * {dd}")
+    written = [s for s in plan.assigned if s in seeded_d]
+    if written:
+        terms = [f"gd{plan.n(s)}" for s in written]
+        while len(terms) > 1:
+            terms = [f"({a} + {b})" for a, b in zip(terms[::2], terms[1::2])] + (
+                terms[-1:] if len(terms) % 2 else [])
+        reverse += [f"    total = {terms[0]}", "    if total != total:", "        return -2"]
+    reverse += [f"    adjd[{s}] = {f'gd{plan.n(s)} + 0.0' if s in seeded_d else '0.0'}"
+                for s in plan.assigned]
+    lines = [f"def {name}(vals, tan, adjd):"] + loads + text + reverse + ["    return -1"]
+    return "\n".join(lines) + "\n"
+
+
+def compile_hvp(tape):
+    """The compiled Hessian-vector function of ``tape`` (see ``hvp_source``); raises
+    ValueError where ``compilable`` says no."""
+    why = compilable(tape)
+    if why is not None:
+        raise ValueError(f"numad: the tape of {tape.name} cannot be compiled: {why}")
+    text = _module_text(hvp_source(tape))
+    key = hashlib.sha256((VERSION + text).encode()).hexdigest()[:24]
+    return _compiled(key, text).hvp
 
 
 def step_compilable(tape, loop):

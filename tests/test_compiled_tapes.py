@@ -350,3 +350,61 @@ def test_an_unwritable_cache_directory_compiles_in_memory_and_says_so_once(monke
         warnings.simplefilter("error")
         tape2 = nd.trace(branchy, x, compile="always")   # a second tape: no second warning
         tape2.gradient(x)
+
+
+# ---- Hessian-vector products ----------------------------------------------------------------
+
+def test_compiled_hvp_gives_the_generic_sweeps_numbers_and_scipys():
+    from scipy.optimize import rosen_hess_prod
+    rng = np.random.default_rng(3)
+    x0 = rng.normal(size=9)
+    generic = nd.hvp(rosen_loop, compile="never")
+    compiled = nd.hvp(rosen_loop, compile="always")
+    for _ in range(4):
+        x, p = rng.normal(size=9), rng.normal(size=9)
+        h0, h1 = generic(x, p), compiled(x, p)
+        assert np.array_equal(h0, h1)
+        np.testing.assert_allclose(h1, rosen_hess_prod(x, p), rtol=1e-12)
+        assert np.array_equal(compiled(x, 2 * p), generic(x, 2 * p))   # (same point)
+    (tape,) = [t for ts in compiled.cache.tapes.values() for t in ts]
+    assert tape.compiled_hvp is not None
+
+
+def test_compiled_hvp_of_every_row_and_of_args():
+    x, slots = _all_rows_point(0)
+    p = np.random.default_rng(1).normal(size=x.size)
+    h0 = nd.hvp(_all_rows, compile="never")(x, p, slots)
+    compiled = nd.hvp(_all_rows, compile="always")
+    h1 = compiled(x, p, slots)
+    (tape,) = [t for ts in compiled.cache.tapes.values() for t in ts]
+    assert tape.compiled_hvp is not None
+    np.testing.assert_allclose(h1, h0, rtol=1e-13, atol=1e-300)
+    assert np.array_equal(h1, h0)
+
+
+@settings(max_examples=15, deadline=None)
+@given(programs(), st.lists(st.floats(-1.0, 1.0), min_size=4, max_size=4))
+def test_random_tapes_compile_their_hvp_to_the_interpreters_answers(program, direction):
+    steps, x = program
+    p = np.array(direction[:x.size])
+    tape = nd.trace(_run, x, steps)
+    tape.forward()
+    (e,) = tape.input_entries
+    o, n = tape.off[e], tape.size[e]
+    h0 = tape.hvp_loaded(tape.output_entries[0], [(e, p)])[o:o + n].copy()
+    tape.compile_mode = "always"
+    h1 = tape.hvp_loaded(tape.output_entries[0], [(e, p)])[o:o + n].copy()
+    assert tape.compiled_hvp is not None
+    # common subexpressions share one adjoint, which may sum in another order
+    np.testing.assert_allclose(h1, h0, rtol=1e-12, atol=1e-300)
+
+
+def test_a_changed_branch_in_a_compiled_hvp_traces_again():
+    generic = nd.hvp(branchy, compile="never")
+    compiled = nd.hvp(branchy, compile="always")
+    rng = np.random.default_rng(5)
+    p = rng.normal(size=5)
+    for _ in range(6):   # the signs, and so the branches, change from point to point
+        x = rng.normal(size=5)
+        np.testing.assert_allclose(compiled(x, p), generic(x, p), rtol=1e-13)
+    assert compiled.cache.traces > 1
