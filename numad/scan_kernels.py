@@ -120,7 +120,7 @@ def _carry_from_init(vals, cur, lay):
 
 
 
-@njit(cache=True)
+@njit(cache=True, inline='always')
 def _start(lazy, length, slots, gen, stack, pending):
     """Start reading a schedule: generated row by row (binomial) or from a table."""
     if lazy:
@@ -129,7 +129,7 @@ def _start(lazy, length, slots, gen, stack, pending):
         gen[:] = 0
 
 
-@njit(cache=True)
+@njit(cache=True, inline='always')
 def _next(lazy, table, gen, stack, pending, row):
     """The schedule's next row into ``row``; False at its end."""
     if lazy:
