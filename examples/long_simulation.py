@@ -108,7 +108,8 @@ def worker(steps, checkpoint, snapshots):
         # binomial generator (binomial rows are made one at a time as the loop runs)
         "schedule_bytes": int(loop.table.nbytes + loop.stack.nbytes + loop.pending.nbytes),
         "schedule_strategy": schedule.strategy,
-        "schedule_snapshots": int(schedule.snapshots),
+        "schedule_snapshots": int(schedule.snapshots or 0),
+        "strategy": schedule.strategy,
         "forward_steps": int(schedule.forward_steps),
         "peak_snapshots": int(schedule.peak_snapshots),
         "peak_recorded": int(schedule.peak_recorded),
@@ -193,9 +194,14 @@ def main(steps=10**6, plot=True, figure=FIGURE):
                   f"at {per_step * 1e6:.1f} us a step (run only up to "
                   f"{RECOMPUTE_ALL_MAX_STEPS} steps)")
     auto = results["auto"]
-    print(f"(auto = binomial with {auto['schedule_snapshots']} snapshots: as many carries as "
-          f"nd.config.memory_budget = {nd.config.memory_budget / 2**20:g} MiB holds, "
-          f"capped at the number of steps)")
+    if auto["strategy"] == "binomial":
+        print(f"(auto = binomial with {auto['schedule_snapshots']} snapshots: as many carries "
+              f"as nd.config.memory_budget = {nd.config.memory_budget / 2**20:g} MiB holds, "
+              f"capped at the number of steps)")
+    else:
+        print(f"(auto = {auto['strategy']}: nd.config.memory_budget = "
+              f"{nd.config.memory_budget / 2**20:g} MiB holds a carry for every step, and the "
+              "compiled step records only its input carry)")
     print(f"loss {results['store_all']['loss']:.12f}; gradient (store_all) "
           f"{np.array2string(reference, precision=6)}")
     print(f"all strategies' gradients agree to a relative {worst:.1e}")

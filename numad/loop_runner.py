@@ -90,8 +90,21 @@ class LoopRun:
             body_ops, [_ALIAS, _CONST, _INPUT, _GUARD])
         kv, ka = (vhi, ahi) if not np.all(scalar) else (vlo, alo)
         self.span = np.array([vlo, vhi, alo, ahi, vlo, kv, alo, ka], dtype=np.int64)
-        self.strategy, self.snapshots = resolve_plan(self.length, 8 * self.carry,
-                                                     loop.strategy, loop.snapshots)
+        self._plan(*resolve_plan(self.length, 8 * self.carry, loop.strategy, loop.snapshots))
+        self.kept = (kv - vlo, ka - alo)
+        self.cur = np.zeros(self.carry)
+        self.gcur = np.zeros(self.carry)
+        self.fresh = False  # the snapshots and recordings are the first pass's
+        # The step as code of its own (numad/tape_compiler.py), decided at the first run
+        # (the adapters choose the tape's compile mode after building it): None, or
+        # (values, vjp, at). The buffers are allocated then, for the one or the other.
+        self.step = None
+        self.snaps = None
+
+    def _plan(self, strategy, snapshots):
+        """Take the schedule ``strategy`` with ``snapshots``, and the sizes of the
+        buffers it needs (``slots`` snapshots, ``rows`` recorded steps)."""
+        self.strategy, self.snapshots = strategy, snapshots
         # binomial schedules are generated row by row as the loop runs (their tables
         # grow with the length: 108 MiB for 10^6 steps); the others are short tables
         self.lazy = self.strategy == "binomial"
@@ -111,15 +124,6 @@ class LoopRun:
                                                   np.zeros((1, 6), dtype=np.int64),
                                                   np.zeros((4, 3), dtype=np.int64))
         self.slots, self.rows = max(slots, 1), max(rows, 1)
-        self.kept = (kv - vlo, ka - alo)
-        self.cur = np.zeros(self.carry)
-        self.gcur = np.zeros(self.carry)
-        self.fresh = False  # the snapshots and recordings are the first pass's
-        # The step as code of its own (numad/tape_compiler.py), decided at the first run
-        # (the adapters choose the tape's compile mode after building it): None, or
-        # (values, vjp, at). The buffers are allocated then, for the one or the other.
-        self.step = None
-        self.snaps = None
 
     def _prepare(self, tape):
         """Decide whether the step runs compiled, and allocate the buffers for that."""
@@ -130,6 +134,11 @@ class LoopRun:
                 and (mode == "always" or TC.step_worth_compiling(tape, self.loop))):
             self.step = TC.compile_step(tape, self.loop)
             self.flat = SK.flat_layout(self.lay)
+            if (self.loop.strategy == "auto" and self.strategy == "binomial"
+                    and self.snapshots >= self.length):
+                # a compiled step records its input carry only: store_all then takes
+                # the memory of a snapshot at every step, with half the step runs
+                self._plan("store_all", None)
         self.snaps = np.zeros((self.slots, max(self.carry, 1)))
         if self.step is not None:
             # a recorded step keeps its input carry only

@@ -64,7 +64,9 @@ def scan(step, init, xs=None, length=None, *, checkpoint="auto", snapshots=None,
     every k-th step (k = ceil(sqrt(length)), or so that ``snapshots`` snapshots
     suffice); ``"binomial"`` follows Griewank and Walther's optimal schedule with
     ``snapshots`` snapshots; ``"auto"`` is binomial with as many snapshots as
-    ``nd.config.memory_budget`` holds. All give the same derivatives;
+    ``nd.config.memory_budget`` holds (where the step is compiled and the budget holds a
+    snapshot of every step, store_all: a compiled step records only its input carry, so
+    that is the same memory with half the step runs). All give the same derivatives;
     ``nd.checkpoint_schedule`` shows the time and memory of each.
 
     ``compile`` (``"auto"``, ``"always"``, ``"never"``; default: the ``compile=`` of
