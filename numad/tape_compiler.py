@@ -62,7 +62,7 @@ _SUM = OPCODES["sum"]
 _CSE = True  # (tests switch it off to check bit-for-bit agreement without it)
 _ZERO = -1   # a slot that stands for the literal 0.0 (see _sum_ops)
 
-VERSION = "2"   # of the generated code's form: part of every cache key
+VERSION = "3"   # of the generated code's form: part of every cache key
 # Above this many entries numba's compile time of one straight-line function grows past
 # what replays can repay (measured cold: 1.2 s at 244 entries, 6 s at 994, 24 s at 2494).
 MAX_ENTRIES = 2500
@@ -527,7 +527,7 @@ def step_compilable(tape, loop):
     return None if why is None else "its step: " + why
 
 
-STEP_SIGNATURE = "int64(float64[::1], float64[::1], int64[::1])"
+STEP_SIGNATURE = "int64(CPointer(float64), CPointer(float64), CPointer(int64))"
 
 
 def step_source(tape, loop):
