@@ -327,6 +327,8 @@ def scan_tangent(structure, vals, partials, aux, tan, L, bs, be, span, lay, cur,
 # 6 ns an array a call (measured), a third of a small step's cost.
 _STEP = types.FunctionType(types.int64(types.CPointer(types.float64),
                                        types.CPointer(types.float64),
+                                       types.CPointer(types.float64),
+                                       types.CPointer(types.float64),
                                        types.CPointer(types.int64)))
 _I1 = types.int64[::1]
 _F1 = types.float64[::1]
@@ -396,7 +398,7 @@ def compiled_scan_forward(values, at, bs, vals, flat, lazy, table, slots, gen, s
     steps' input carries in ``rec_carry``. Returns -1 or a failed guard's index."""
     c_in, c_out, c_init, x_in, x_src, x_stride, y_out, y_at, y_stride = flat
     nc = c_in.shape[0]
-    pvals, pat = _pointer(vals), _pointer(at)
+    pvals, pat, pcur = _pointer(vals), _pointer(at), _pointer(cur)
     _start(lazy, length, slots, gen, stack, pending)
     for k in range(nc):
         cur[k] = vals[c_init[k]]
@@ -405,20 +407,16 @@ def compiled_scan_forward(values, at, bs, vals, flat, lazy, table, slots, gen, s
         kind, a, b = row[0], row[1], row[2]
         if kind == ADVANCE or kind == RECORD:
             for s in range(a, b):
-                for k in range(nc):
-                    vals[c_in[k]] = cur[k]
                 if kind == RECORD:
                     for k in range(nc):
                         rec_carry[s - a, k] = cur[k]
                 for k in range(x_in.shape[0]):
                     vals[x_in[k]] = vals[x_src[k] + s * x_stride[k]]
-                failed = values(pvals, pvals, pat)
+                failed = values(pvals, pvals, pcur, pcur, pat)   # (the carry in place)
                 if failed >= 0:
                     return bs + failed
                 for k in range(y_out.shape[0]):
                     out[p_off + nc + y_at[k] + s * y_stride[k]] = vals[y_out[k]]
-                for k in range(nc):
-                    cur[k] = vals[c_out[k]]
         elif kind == TAKE:
             for k in range(nc):
                 snaps[a, k] = cur[k]
@@ -446,6 +444,7 @@ def compiled_scan_reverse(values, vjp, at, rstructure, vals, partials, aux, adj,
     c_in, c_out, c_init, x_in, x_src, x_stride, y_out, y_at, y_stride = flat
     nc = c_in.shape[0]
     pvals, padj, pat = _pointer(vals), _pointer(adj), _pointer(at)
+    pcur, pgcur = _pointer(cur), _pointer(gcur)
     for k in range(nc):
         gcur[k] = adj[p_off + k]
     nxt = np.zeros(3, dtype=np.int64)
@@ -455,15 +454,15 @@ def compiled_scan_reverse(values, vjp, at, rstructure, vals, partials, aux, adj,
         have = _next(lazy, table, gen, stack, pending, nxt)
         if kind == REVERSE:
             for s in range(b - 1, a - 1, -1):
-                for k in range(nc):
-                    vals[c_in[k]] = rec_carry[s - a, k]
-                    adj[c_out[k]] = gcur[k]
                 for k in range(x_in.shape[0]):
                     vals[x_in[k]] = vals[x_src[k] + s * x_stride[k]]
                 for k in range(y_out.shape[0]):
                     adj[y_out[k]] = adj[p_off + nc + y_at[k] + s * y_stride[k]]
-                failed = vjp(pvals, padj, pat)
+                # the recorded carry in, gcur: the new carry's adjoint in, the input's out
+                failed = vjp(pvals, padj, _pointer(rec_carry[s - a]), pgcur, pat)
                 if failed == -2:
+                    for k in range(nc):
+                        vals[c_in[k]] = rec_carry[s - a, k]
                     failed = _generic_reverse_step(rstructure, vals, partials, aux, adj, bs,
                                                    be, span, lay, s, gcur, p_off)
                     if failed >= 0:
@@ -471,8 +470,6 @@ def compiled_scan_reverse(values, vjp, at, rstructure, vals, partials, aux, adj,
                     continue
                 if failed >= 0:
                     return bs + failed
-                for k in range(nc):
-                    gcur[k] = adj[c_in[k]]
                 for k in range(x_in.shape[0]):
                     adj[x_src[k] + s * x_stride[k]] += adj[x_in[k]]
         elif kind == ADVANCE or kind == RECORD:
@@ -484,15 +481,11 @@ def compiled_scan_reverse(values, vjp, at, rstructure, vals, partials, aux, adj,
                         rec_carry[s - a, k] = cur[k]
                     if reversed_next and s == b - 1:
                         break
-                for k in range(nc):
-                    vals[c_in[k]] = cur[k]
                 for k in range(x_in.shape[0]):
                     vals[x_in[k]] = vals[x_src[k] + s * x_stride[k]]
-                failed = values(pvals, pvals, pat)
+                failed = values(pvals, pvals, pcur, pcur, pat)
                 if failed >= 0:
                     return bs + failed
-                for k in range(nc):
-                    cur[k] = vals[c_out[k]]
         elif kind == TAKE:
             for k in range(nc):
                 snaps[a, k] = cur[k]

@@ -62,7 +62,7 @@ _SUM = OPCODES["sum"]
 _CSE = True  # (tests switch it off to check bit-for-bit agreement without it)
 _ZERO = -1   # a slot that stands for the literal 0.0 (see _sum_ops)
 
-VERSION = "3"   # of the generated code's form: part of every cache key
+VERSION = "4"   # of the generated code's form: part of every cache key
 # Above this many entries numba's compile time of one straight-line function grows past
 # what replays can repay (measured cold: 1.2 s at 244 entries, 6 s at 994, 24 s at 2494).
 MAX_ENTRIES = 2500
@@ -272,10 +272,15 @@ class _Plan:
     # memory through ``at[k]``, so that its text, and with it the cache key, does not
     # depend on where the step lies in the values buffer (that depends, for one, on
     # the length of ``xs``); ``at`` then holds the absolute slots.
-    def names(self, relocatable):
+    def names(self, relocatable, carry_in=(), carry_out=()):
+        """``carry_in``, ``carry_out``: the slots of a scan step's carry (element j of
+        each), read from ``cin[j]`` and written to ``cout[j]`` instead of memory (the
+        driver's carry vector, which then needs no copying in and out of the tape)."""
         self.relocatable = relocatable
         self.at = []
         self.number = {}
+        self.carry_in = {s: j for j, s in enumerate(carry_in)}
+        self.carry_out = {s: j for j, s in enumerate(carry_out)}
 
     def n(self, slot):
         if not self.relocatable:
@@ -301,7 +306,9 @@ class _Plan:
                 return "0.0"
             if slot not in known:  # an input, a constant or a value from before: read once
                 known.add(slot)
-                loads.append(f"    v{self.n(slot)} = vals[{self.mem(slot)}]")
+                source = (f"cin[{self.carry_in[slot]}]" if slot in self.carry_in
+                          else f"vals[{self.mem(slot)}]")
+                loads.append(f"    v{self.n(slot)} = {source}")
             return f"v{self.n(slot)}"
 
         for item in self.ops:
@@ -332,7 +339,18 @@ class _Plan:
         return loads, body, chain
 
     def write_outputs(self):
-        return [f"    vals[{self.mem(o)}] = {self.value(s)}" for o, s in self.outputs]
+        return [f"    {self.where(o, 'vals')} = {self.value(s)}" for o, s in self.outputs]
+
+    def where(self, slot, buffer):
+        """Where the value (``buffer`` "vals") or the adjoint ("adj") of ``slot`` is
+        read or written: the carry vectors for the carry's slots, else memory."""
+        if buffer == "vals" and slot in self.carry_out:
+            return f"cout[{self.carry_out[slot]}]"
+        if buffer == "adj" and slot in self.carry_out:   # (the seed: the new carry's)
+            return f"cout[{self.carry_out[slot]}]"
+        if buffer == "adj" and slot in self.carry_in:    # (written: the input carry's)
+            return f"cout[{self.carry_in[slot]}]"
+        return f"{buffer}[{self.mem(slot)}]"
 
     def reverse(self, chain, seeds):
         """The reverse part, from ``seeds`` [(slot, expression)]: adjoints as locals,
@@ -377,7 +395,7 @@ class _Plan:
                     terms[-1:] if len(terms) % 2 else [])
             reverse += [f"    total = {terms[0]}", "    if total != total:",
                         "        return -2"]
-        reverse += [f"    adj[{self.mem(s)}] = "
+        reverse += [f"    {self.where(s, 'adj')} = "
                     f"{f'g{self.n(s)} + 0.0' if s in seeded else '0.0'}"
                     for s in self.assigned]
         reverse += [f"    adj[{self.mem(s)}] = g{self.n(s)}" for s in sorted(self.added)
@@ -527,19 +545,22 @@ def step_compilable(tape, loop):
     return None if why is None else "its step: " + why
 
 
-STEP_SIGNATURE = "int64(CPointer(float64), CPointer(float64), CPointer(int64))"
+STEP_SIGNATURE = ("int64(CPointer(float64), CPointer(float64), CPointer(float64), "
+                  "CPointer(float64), CPointer(int64))")
 
 
 def step_source(tape, loop):
     """(text, at): the Python text of the two functions of a compiled ``nd.scan`` step (the body
     ``loop.body_start..body_stop`` of ``tape``; ``numad/scan_kernels.py`` drives them):
 
-    * ``values(vals, adj)``: from the step's inputs (the carry and the row of ``xs``,
-      written into ``vals`` by the driver) and the values it reads from before the loop,
-      the step's results (new carry, output row) into ``vals``;
-    * ``vjp(vals, adj)``: the same values again, kept in locals, then the reverse part
-      seeded with the results' adjoints in ``adj``: it writes the adjoints of the
-      step's inputs into ``adj`` and adds those of the values from before the loop.
+    * ``values(vals, adj, cin, cout, at)``: from the carry ``cin``, the row of ``xs``
+      (written into ``vals`` by the driver) and the values it reads from before the
+      loop, the new carry into ``cout`` (which may be ``cin``: every read comes before
+      every write) and the output row into ``vals``;
+    * ``vjp(vals, adj, cin, cout, at)``: the same values again, kept in locals, then the
+      reverse part seeded with the new carry's adjoint in ``cout`` and the output row's
+      in ``adj``: it writes the input carry's adjoint into ``cout``, the row's into
+      ``adj``, and adds those of the values from before the loop.
 
     So a recorded step needs only its input carry to be reversed (JAX's
     ``checkpoint`` of the step); ``adj`` is unused by ``values`` (one signature for
@@ -559,21 +580,26 @@ def step_source(tape, loop):
              for s in item[2] if s >= 0 and not vlo <= s < vhi}
     results = list(loop.carry_out) + list(loop.y_out)
 
+    # the carry vector's order: its leaves' elements, leaf after leaf (as the driver's)
+    carry = tuple([int(tape.off[e]) + t for e in leaves for t in range(int(tape.size[e]))]
+                  for leaves in (loop.carry_in, loop.carry_out))
+
     plan = _Plan(tape, bs, be, results, [], ())
-    plan.names(relocatable=True)
+    plan.names(True, *carry)
     loads, body, _ = plan.forward(with_partials=False)
     writes = plan.write_outputs()
-    values = ["def values(vals, adj, at):"] + loads + body + writes + ["    return -1"]
+    values = ["def values(vals, adj, cin, cout, at):"] + loads + body + writes + [
+        "    return -1"]
     at_values = plan.at
 
     plan = _Plan(tape, bs, be, results, inputs, outer)
-    plan.names(relocatable=True)
+    plan.names(True, *carry)
     for s in at_values:   # (one ``at`` serves both: number the same slots alike first)
         plan.n(s)
     loads, body, chain = plan.forward(with_partials=True)
-    seeds = [(s, f"adj[{plan.mem(o)}]") for o, s in plan.outputs]
+    seeds = [(s, plan.where(o, "adj")) for o, s in plan.outputs]
     reverse = plan.reverse(chain, seeds)
-    vjp = ["def vjp(vals, adj, at):"] + loads + body + reverse + ["    return -1"]
+    vjp = ["def vjp(vals, adj, cin, cout, at):"] + loads + body + reverse + ["    return -1"]
     text = ("\n".join(values) + "\n\n\n" + _decorator(STEP_SIGNATURE) + "\n".join(vjp)
             + "\n")
     return text, np.array(plan.at, dtype=np.int64)
