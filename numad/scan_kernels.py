@@ -380,6 +380,17 @@ def _generic_reverse_step(rstructure, vals, partials, aux, adj, bs, be, span, la
     return -1
 
 
+@njit(cache=True, inline='always')
+def _take_or_restore(kind, a, cur, snaps):
+    """A TAKE row (the carry into snapshot ``a``) or a RESTORE row (back from it)."""
+    if kind == TAKE:
+        for k in range(cur.shape[0]):
+            snaps[a, k] = cur[k]
+    elif kind == RESTORE:
+        for k in range(cur.shape[0]):
+            cur[k] = snaps[a, k]
+
+
 @intrinsic
 def _pointer(typingctx, array):
     """The address of ``array``'s data, as a pointer to its elements (the array must
@@ -417,12 +428,8 @@ def compiled_scan_forward(values, at, bs, vals, flat, lazy, table, slots, gen, s
                     return bs + failed
                 for k in range(y_out.shape[0]):
                     out[p_off + nc + y_at[k] + s * y_stride[k]] = vals[y_out[k]]
-        elif kind == TAKE:
-            for k in range(nc):
-                snaps[a, k] = cur[k]
-        elif kind == RESTORE:
-            for k in range(nc):
-                cur[k] = snaps[a, k]
+        else:
+            _take_or_restore(kind, a, cur, snaps)
         if kind == RECORD:
             break
     for k in range(nc):
@@ -486,12 +493,8 @@ def compiled_scan_reverse(values, vjp, at, rstructure, vals, partials, aux, adj,
                 failed = values(pvals, pvals, pcur, pcur, pat)
                 if failed >= 0:
                     return bs + failed
-        elif kind == TAKE:
-            for k in range(nc):
-                snaps[a, k] = cur[k]
-        elif kind == RESTORE:
-            for k in range(nc):
-                cur[k] = snaps[a, k]
+        else:
+            _take_or_restore(kind, a, cur, snaps)
     for k in range(nc):
         adj[c_init[k]] += gcur[k]
     return -1

@@ -83,16 +83,15 @@ def test_array_steps_compile_elementwise_and_stack(strategy, snapshots):
     assert v1 == pytest.approx(lv_loss_numpy(P0, data, 0.05), rel=1e-13)
 
 
+def _odeint_loss(k):
+    Y = nd.odeint(lambda y, t, k0, k1: nd.stack([-k0 * y[0] + y[1], -k1 * y[1]]),
+                  np.array([1.0, 0.5]), np.linspace(0.0, 2.0, 41), k[0], k[1], substeps=2)
+    return nd.sum(Y * Y)
+
+
 def test_odeint_runs_its_step_compiled():
-    t = np.linspace(0.0, 2.0, 41)
-
-    def loss(k):
-        Y = nd.odeint(lambda y, t, k0, k1: nd.stack([-k0 * y[0] + y[1], -k1 * y[1]]),
-                      np.array([1.0, 0.5]), t, k[0], k[1], substeps=2)
-        return nd.sum(Y * Y)
-
     k = np.array([0.7, 1.3])
-    ((v0, g0), _, (v1, g1), _), tape = _both(loss, k)
+    ((v0, g0), _, (v1, g1), _), tape = _both(_odeint_loss, k)
     assert tape.loops[0].step is not None
     # the four right-hand sides of an RK4 step share -k0 and -k1: one adjoint each,
     # summed in another order than the generic sweep's four (documented)
@@ -102,15 +101,8 @@ def test_odeint_runs_its_step_compiled():
 
 def test_without_shared_subexpressions_compiled_steps_are_bit_for_bit(monkeypatch):
     monkeypatch.setattr(TC, "_CSE", False)
-    t = np.linspace(0.0, 2.0, 41)
-
-    def loss(k):
-        Y = nd.odeint(lambda y, t, k0, k1: nd.stack([-k0 * y[0] + y[1], -k1 * y[1]]),
-                      np.array([1.0, 0.5]), t, k[0], k[1], substeps=2)
-        return nd.sum(Y * Y)
-
     k = np.array([0.7, 1.3])
-    ((v0, g0), _, (v1, g1), _), tape = _both(loss, k)
+    ((v0, g0), _, (v1, g1), _), tape = _both(_odeint_loss, k)
     assert tape.loops[0].step is not None
     assert v0 == v1 and np.array_equal(g0, g1)
 
