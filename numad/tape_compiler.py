@@ -51,6 +51,7 @@ import numpy as np
 
 from ._codegen import kernel_expression, partial_derivative
 from .optable import ELEMENTWISE, N_ELEMENTWISE, OPCODES, OPNAMES
+from .rerolling import find_loops
 
 _INPUT = OPCODES["input"]
 _CONST = OPCODES["const"]
@@ -61,35 +62,60 @@ _COPY = OPCODES["copy"]
 _SUM = OPCODES["sum"]
 _CSE = True  # (tests switch it off to check bit-for-bit agreement without it)
 _ZERO = -1   # a slot that stands for the literal 0.0 (see _sum_ops)
+_LOOP = "loop"   # an item of a _Plan that is a loop (numad/rerolling.py)
 
 VERSION = "4"   # of the generated code's form: part of every cache key
 # Above this many entries numba's compile time of one straight-line function grows past
 # what replays can repay (measured cold: 1.2 s at 244 entries, 6 s at 994, 24 s at 2494).
 MAX_ENTRIES = 2500
+# Tapes of more scalar operations than this are not searched for loops (the search
+# takes about 10 us an operation).
+MAX_SCANNED = 200_000
+
+
+def _scalar_count(tape, lo, hi):
+    """How many scalar operations entries lo..hi-1 are (``scalar_ops``'s length)."""
+    op, size = tape.op[lo:hi], tape.size[lo:hi]
+    summed = tape.args[lo:hi][op == _SUM, 0]
+    return int(size[(op < N_ELEMENTWISE) | (op == _CONCAT) | (op == _GUARD)].sum()
+               + tape.size[summed].sum())
 
 
 def _too_large(tape, lo, hi):
     """Why entries lo..hi-1 are too many scalar operations to compile, or None."""
-    op, size = tape.op[lo:hi], tape.size[lo:hi]
-    summed = tape.args[lo:hi][op == _SUM, 0]
-    count = int(size[(op < N_ELEMENTWISE) | (op == _CONCAT) | (op == _GUARD)].sum()
-                + tape.size[summed].sum())
+    count = _scalar_count(tape, lo, hi)
     if count > MAX_ENTRIES:
         return f"it has {count} scalar operations, more than {MAX_ENTRIES}"
     return None
 
 
-def compilable(tape):
-    """None when ``compile_tape`` takes ``tape``, else why not (a short phrase)."""
+def compilable(tape, reroll=True):
+    """None when ``compile_tape`` takes ``tape`` (``reroll=False``: ``compile_hvp``,
+    which writes loops out in full), else why not (a short phrase)."""
     if tape.stops:
         return "it contains a scan loop or a call with a rule of its own"
     if len(tape.output_entries) != 1 or tape.size[tape.output_entries[0]] != 1:
         return "its output is not one scalar"
-    why = _too_large(tape, 0, len(tape.op))
-    if why is None:
-        ops = scalar_ops(tape, 0, len(tape.op))
-        why = ops if isinstance(ops, str) else None
-    return why
+    n = len(tape.op)
+    if not reroll or _scalar_count(tape, 0, n) > MAX_SCANNED:
+        why = _too_large(tape, 0, n)
+        if why is not None:
+            return why
+    ops = scalar_ops(tape, 0, n)
+    if isinstance(ops, str):
+        return ops
+    if reroll:
+        count = _written_count(ops)
+        if count > MAX_ENTRIES:
+            return (f"it has {count} scalar operations once its loops are rolled up, "
+                    f"more than {MAX_ENTRIES}")
+    return None
+
+
+def _written_count(ops):
+    """How many operations the code of ``ops`` writes, its loops rolled up."""
+    loops = find_loops(ops, _GUARD, _ZERO)
+    return len(ops) - sum(loop.period * (loop.count - 1) for loop in loops)
 
 
 class _Expression(ast.NodeTransformer):
@@ -210,21 +236,37 @@ class _Plan:
     it adds to (values the stretch reads, from before it). Values live in slots of the
     values buffer (inputs, constants and aliases are windows of it)."""
 
-    def __init__(self, tape, lo, hi, outputs, assigned, added=()):
+    def __init__(self, tape, lo, hi, outputs, assigned, added=(), reroll=False):
         off, size = tape.off, tape.size
         self.tape, self.lo, self.hi = tape, lo, hi
         self.assigned, self.added = list(assigned), set(added)
+        raw = scalar_ops(tape, lo, hi)
+        # Loops that tracing unrolled become loops again (numad/rerolling.py): each is
+        # one item (_LOOP, loop) in place of its passes.
+        self.loops = find_loops(raw, _GUARD, _ZERO) if reroll else []
+        items, i = [], 0
+        for loop in self.loops:
+            items += raw[i:loop.start]
+            items.append((_LOOP, loop))
+            i = loop.stop
+        items += raw[i:]
+        self.loop_slots = set().union(*(loop.slots for loop in self.loops))
         # Common subexpressions: an operation with the same op and the same operands as
-        # an earlier one is that one (``same`` maps its slot there).
+        # an earlier one is that one (``same`` maps its slot there). (Not inside loops.)
         same, first_of = {}, {}
         self.same = same
+        self.produced = set()   # the slots that straight-line operations compute
         ops, guards = [], []   # the operations that compute a value of their own; guards
-        for item in scalar_ops(tape, lo, hi):
+        for item in items:
             if item[0] == _GUARD:
                 guards.append(item)
                 ops.append(item)
                 continue
+            if item[0] == _LOOP:
+                ops.append(item)
+                continue
             o, slot, operands = item
+            self.produced.add(slot)
             operands = [self.slot(s) for s in operands]
             key = (o, *operands)
             if key in first_of and _CSE:
@@ -235,12 +277,16 @@ class _Plan:
         self.outputs = [(int(off[e]) + k, self.slot(int(off[e]) + k))
                         for e in outputs for k in range(int(size[e]))]
 
-        # Live operations: on the way to an output or to a guard's operand.
+        # Live operations: on the way to an output or to a guard's operand (loops are
+        # kept whole).
         needed = {s for _, s in self.outputs} | {self.slot(g[2]) for g in guards}
         live = []
         for item in reversed(ops):
             if item[0] == _GUARD:
                 live.append(item)
+            elif item[0] == _LOOP:
+                live.append(item)
+                needed.update(self.slot(s) for s in item[1].reads)
             elif item[1] in needed:
                 live.append(item)
                 needed.update(item[2])
@@ -249,20 +295,64 @@ class _Plan:
         # those the ones an output depends on: only they need partials and adjoints.
         varies = set(self.assigned) | self.added
         for item in self.ops:
-            if item[0] != _GUARD:
+            if item[0] == _LOOP:
+                if any(self.slot(s) in varies for s in item[1].reads):
+                    varies.update(item[1].slots)
+            elif item[0] != _GUARD:
                 o, slot, operands = item
                 row = ELEMENTWISE[o]
                 if any(s in varies for k, s in enumerate(operands)
                        if row.partials[k] is not None):
                     varies.add(slot)
+        self.varies = varies
         on_path = {s for _, s in self.outputs} & varies
         for item in reversed(self.ops):
-            if item[0] != _GUARD and item[1] in on_path:
+            if item[0] == _LOOP:
+                if not on_path.isdisjoint(item[1].slots):
+                    on_path.update(self.slot(s) for s in item[1].reads
+                                   if self.slot(s) in varies)
+            elif item[0] != _GUARD and item[1] in on_path:
                 o, slot, operands = item
                 row = ELEMENTWISE[o]
                 on_path.update(s for k, s in enumerate(operands)
                                if row.partials[k] is not None and s in varies)
         self.on_path = on_path
+        self._memory_adjoints()
+
+    def _memory_adjoints(self):
+        """Which loop values are stored (``self.stored``: per loop, the operations whose
+        values are read after their pass: by the next pass, or from outside the loop),
+        and which adjoints live in memory, ``self.memory``: those a loop reads or adds
+        to at slots that change from pass to pass (an input's elements, a loop's values
+        read from outside it). Every contribution to those goes to ``adj`` (zeroed
+        first), in the generic sweep's order; other adjoints are locals."""
+        outside = {s for _, s in self.outputs}
+        for item in self.ops:
+            if item[0] == _GUARD:
+                outside.add(self.slot(item[2]))
+            elif item[0] == _LOOP:
+                outside.update(self.slot(s) for s in item[1].reads)
+            else:
+                outside.update(item[2])
+        self.stored, self.outside_stored, self.memory = [], [], set()
+        self.zeroed = []   # (base, stride, count): the memory adjoints, as runs
+        for loop in self.loops:
+            read_outside = {j for j, item in enumerate(loop.body) if item[0] != "guard"
+                            and any(loop.slot_at(j, k) in outside
+                                    for k in range(loop.count))}
+            carried = {r[1] for item in loop.body if item[0] != "guard"
+                       for r in item[3] if r[0] == "carried"}
+            self.outside_stored.append(read_outside)
+            self.stored.append(read_outside | carried)
+            for j in read_outside:
+                self.memory.update(loop.slot_at(j, k) for k in range(loop.count))
+                self.zeroed.append((loop.slot_at(j, 0), loop.body[j][2], loop.count))
+            for item in loop.body:
+                if item[0] != "guard":
+                    for r in item[3]:
+                        if r[0] == "strided":
+                            self.memory.update(r[1] + r[2] * k for k in range(loop.count))
+                            self.zeroed.append((r[1], r[2], loop.count))
 
     def slot(self, s):
         return self.same.get(s, s)
@@ -308,9 +398,12 @@ class _Plan:
                 known.add(slot)
                 source = (f"cin[{self.carry_in[slot]}]" if slot in self.carry_in
                           else f"vals[{self.mem(slot)}]")
-                loads.append(f"    v{self.n(slot)} = {source}")
+                # (a loop's value is in memory once its loop has run: read it here)
+                (body if slot in self.loop_slots else loads).append(
+                    f"    v{self.n(slot)} = {source}")
             return f"v{self.n(slot)}"
 
+        self.value = value
         for item in self.ops:
             if item[0] == _GUARD:
                 _, i, operand, recorded_slot = item
@@ -319,6 +412,10 @@ class _Plan:
                 body.append(f"    if {a} != {recorded} and not ({a} != {a} and "
                             f"{recorded} != {recorded}):")
                 body.append(f"        return {i - self.lo}")
+                continue
+            if item[0] == _LOOP:
+                body += self._loop_forward(item[1])
+                chain.append(item)
                 continue
             o, slot, slots = item
             row = ELEMENTWISE[o]
@@ -335,11 +432,106 @@ class _Plan:
                     body.append(f"    {p} = {_formula(row.partials[k], names)}")
                     kept.append((s, p, row.may_be_infinite[k]))
             chain.append((slot, kept))
-        self.value = value
         return loads, body, chain
 
+    # ---- loops (numad/rerolling.py) ----
+    # A loop's pass is written once, inside ``for k in range(count)``: its values are
+    # locals ``l<loop>w<j>`` (operation j of the pass), slots that move from pass to pass
+    # are ``base + stride * k``. The forward loop stores the values read after their
+    # pass (``self.stored``); the reverse loop runs the passes backwards, computing each
+    # pass's values and partials again from what was stored, its adjoints locals
+    # ``l<loop>h<j>``, the carry's adjoint handed from pass to pass (``l<loop>a<j>``).
+
+    def _pass(self, loop, name, carried_in, with_partials):
+        """The statements of one pass of ``loop`` (8 spaces in), and the partials they
+        keep: {(j, q): (local, may be inf)}."""
+        value = self.value
+        lines, reads, kept = [], {}, {}
+
+        def operand(r):
+            if r[0] == "zero":
+                return "0.0"
+            if r[0] == "local":
+                return f"{name}w{r[1]}"
+            if r[0] == "carried":
+                return carried_in(r[1])
+            if r[0] == "fixed":
+                return value(self.slot(r[1]))
+            key = (r[1], r[2])
+            if key not in reads:
+                reads[key] = f"{name}r{len(reads)}"
+                lines.append(f"        {reads[key]} = vals[{r[1]} + {r[2]} * k]")
+            return reads[key]
+
+        for j, item in enumerate(loop.body):
+            if item[0] == "guard":
+                _, entry, estride, r, recorded, rstride = item
+                a, rec = operand(r), f"{name}g{j}"
+                lines.append(f"        {rec} = vals[{recorded} + {rstride} * k]")
+                lines.append(f"        if {a} != {rec} and not ({a} != {a} and "
+                             f"{rec} != {rec}):")
+                lines.append(f"            return {entry - self.lo} + {estride} * k")
+                continue
+            o, _, _, refs = item
+            row = ELEMENTWISE[o]
+            names = dict(zip("ab", (operand(r) for r in refs)))
+            names["y"] = y = f"{name}w{j}"
+            lines.append(f"        {y} = {_formula(row.value, names)}")
+            if not with_partials:
+                continue
+            for q, r in enumerate(refs):
+                if row.partials[q] is not None and self._receives(loop, r):
+                    p = f"{name}p{j}_{q}"
+                    lines.append(f"        {p} = {_formula(row.partials[q], names)}")
+                    kept[(j, q)] = (p, row.may_be_infinite[q])
+        return lines, kept
+
+    def _receives(self, loop, r):
+        """Whether the operand ``r`` of a pass takes adjoints (it may vary)."""
+        if r[0] == "zero":
+            return False
+        if r[0] == "fixed":
+            return self.slot(r[1]) in self.varies
+        if r[0] == "strided":
+            return any(r[1] + r[2] * k in self.varies for k in range(loop.count))
+        return True   # (the loop's own values: conservatively)
+
+    @staticmethod
+    def _carried(loop):
+        """{j: the slot before the loop}: the operations whose values the next pass reads."""
+        return {r[1]: r[2] for item in loop.body if item[0] != "guard"
+                for r in item[3] if r[0] == "carried"}
+
+    def _loop_forward(self, loop):
+        index = self.loops.index(loop)
+        name, stored = f"l{index}", self.stored[index]
+        value, body = self.value, []
+        # values from before the loop that its passes read from memory: store them
+        for item in loop.body:
+            refs = [item[3]] if item[0] == "guard" else item[3]
+            for r in refs:
+                if r[0] == "strided":
+                    for k in range(loop.count):
+                        s = r[1] + r[2] * k
+                        if s in self.produced:
+                            body.append(f"    vals[{s}] = {value(self.slot(s))}")
+        carried = self._carried(loop)
+        for j, init in carried.items():
+            body.append(f"    {name}c{j} = {value(self.slot(init))}")
+        lines, _ = self._pass(loop, name, lambda j: f"{name}c{j}", with_partials=False)
+        body.append(f"    for k in range({loop.count}):")
+        body += lines
+        for j in sorted(stored):
+            body.append(f"        vals[{loop.slot_at(j, 0)} + {loop.body[j][2]} * k] = "
+                        f"{name}w{j}")
+        for j in carried:
+            body.append(f"        {name}c{j} = {name}w{j}")
+        return body
+
     def write_outputs(self):
-        return [f"    {self.where(o, 'vals')} = {self.value(s)}" for o, s in self.outputs]
+        # (a loop's values are in memory already)
+        return [f"    {self.where(o, 'vals')} = {self.value(s)}" for o, s in self.outputs
+                if not (o == s and s in self.loop_slots)]
 
     def where(self, slot, buffer):
         """Where the value (``buffer`` "vals") or the adjoint ("adj") of ``slot`` is
@@ -368,39 +560,151 @@ class _Plan:
         writes nothing and returns -2, so that the caller sweeps this point with the
         generic sweeps instead."""
         reverse, seeded = [], set()
+        memory = self.memory
+        for base, stride, count in sorted(set(self.zeroed)):
+            if stride == 1:
+                reverse.append(f"    adj[{base}:{base + count}] = 0.0")
+            else:
+                reverse += [f"    for k in range({count}):",
+                            f"        adj[{base} + {stride} * k] = 0.0"]
         for s in sorted(self.added):
             if s in self.on_path:
                 reverse.append(f"    g{self.n(s)} = adj[{self.mem(s)}]")
                 seeded.add(s)
 
         def add(slot, term):
+            if slot in memory:
+                reverse.append(f"    adj[{slot}] += {term}")
+                return
             reverse.append(f"    g{self.n(slot)} {'+=' if slot in seeded else '='} {term}")
             seeded.add(slot)
 
         for slot, term in seeds:
             if slot in self.on_path:
                 add(slot, term)
-        for slot, kept in reversed(chain):
+        for item in reversed(chain):
+            if item[0] == _LOOP:
+                reverse += self._loop_reverse(item[1], seeded, add)
+                continue
+            slot, kept = item
+            if slot in memory:   # (every contribution is in: read it once)
+                reverse.append(f"    g{self.n(slot)} = adj[{slot}]")
+                seeded.add(slot)
             if slot in seeded:
                 g = f"g{self.n(slot)}"
                 for s, p, maybe_inf in kept:
                     add(s, f"times({g}, {p})" if maybe_inf else f"{g} * {p}")
-        written = [s for s in self.assigned if s in seeded] + [
+        in_memory = [s for s in self.assigned if s in memory]
+        written = [s for s in self.assigned if s in seeded and s not in memory] + [
             s for s in sorted(self.added) if s in seeded]
-        if written:
+        if written or in_memory:
             # (nan anywhere makes the sum nan; summed as a tree, not a chain of adds)
-            terms = [f"g{self.n(s)}" for s in written]
+            terms = [f"g{self.n(s)}" for s in written] or ["0.0"]
             while len(terms) > 1:
                 terms = [f"({a} + {b})" for a, b in zip(terms[::2], terms[1::2])] + (
                     terms[-1:] if len(terms) % 2 else [])
-            reverse += [f"    total = {terms[0]}", "    if total != total:",
-                        "        return -2"]
+            reverse.append(f"    total = {terms[0]}")
+            for lo_, hi_ in _runs_of(in_memory):
+                reverse += [f"    for s in range({lo_}, {hi_}):", "        total += adj[s]"]
+            reverse += ["    if total != total:", "        return -2"]
         reverse += [f"    {self.where(s, 'adj')} = "
                     f"{f'g{self.n(s)} + 0.0' if s in seeded else '0.0'}"
-                    for s in self.assigned]
+                    for s in self.assigned if s not in memory]
         reverse += [f"    adj[{self.mem(s)}] = g{self.n(s)}" for s in sorted(self.added)
                     if s in seeded]
         return reverse
+
+    def _loop_reverse(self, loop, seeded, add):
+        """The reverse loop of ``loop`` (see ``_loop_forward``), as statements; ``seeded``
+        and ``add`` are ``reverse``'s (the adjoints so far outside the loop)."""
+        index = self.loops.index(loop)
+        name, outside = f"l{index}", self.outside_stored[index]
+        memory, value = self.memory, self.value
+        carried = self._carried(loop)
+        out = []
+        for j in carried:   # (the carry's adjoint at the last pass: from after the loop)
+            last = loop.slot_at(j, loop.count - 1)
+            out.append(f"    {name}a{j} = {f'adj[{last}]' if j in outside else '0.0'}")
+        fixed = {self.slot(r[1]) for item in loop.body if item[0] != "guard"
+                 for r in item[3] if r[0] == "fixed" and self._receives(loop, r)}
+        for s in sorted(fixed - memory - seeded):   # (accumulated across the passes)
+            out.append(f"    g{self.n(s)} = 0.0")
+            seeded.add(s)
+
+        def before(j):   # the slot before the loop that pass 0's carry is
+            return self.slot(carried[j])
+
+        lines = []
+        for j in carried:
+            prev = f"vals[{loop.slot_at(j, 0)} + {loop.body[j][2]} * (k - 1)]"
+            lines.append(f"        {name}c{j} = {prev} if k > 0 else {value(before(j))}")
+        body, kept = self._pass(loop, name, lambda j: f"{name}c{j}", with_partials=True)
+        lines += body
+        for j in carried:
+            s = before(j)
+            first = (f"adj[{s}]" if s in memory else f"g{self.n(s)}" if s in seeded
+                     else "0.0")
+            prev = (f"adj[{loop.slot_at(j, 0)} + {loop.body[j][2]} * (k - 1)]"
+                    if j in outside else "0.0")
+            lines.append(f"        {name}n{j} = {prev} if k > 0 else {first}")
+        live = set()
+        for j, item in enumerate(loop.body):
+            if item[0] == "guard":
+                continue
+            if j in carried:
+                lines.append(f"        {name}h{j} = {name}a{j}")
+                live.add(j)
+            elif j in outside:
+                lines.append(f"        {name}h{j} = adj[{loop.slot_at(j, 0)} + "
+                             f"{item[2]} * k]")
+                live.add(j)
+        for j in range(len(loop.body) - 1, -1, -1):
+            item = loop.body[j]
+            if item[0] == "guard" or j not in live:
+                continue
+            h = f"{name}h{j}"
+            for q, r in enumerate(item[3]):
+                if (j, q) not in kept:
+                    continue
+                p, maybe_inf = kept[(j, q)]
+                term = f"times({h}, {p})" if maybe_inf else f"{h} * {p}"
+                if r[0] == "local":
+                    t = f"{name}h{r[1]}"
+                    lines.append(f"        {t} {'+=' if r[1] in live else '='} {term}")
+                    live.add(r[1])
+                elif r[0] == "carried":
+                    lines.append(f"        {name}n{r[1]} += {term}")
+                elif r[0] == "fixed":
+                    s = self.slot(r[1])
+                    lines.append(f"        adj[{s}] += {term}" if s in memory
+                                 else f"        g{self.n(s)} += {term}")
+                else:
+                    lines.append(f"        adj[{r[1]} + {r[2]} * k] += {term}")
+        for j in carried:
+            lines.append(f"        {name}a{j} = {name}n{j}")
+        out.append(f"    for k in range({loop.count - 1}, -1, -1):")
+        out += lines
+        for j in carried:   # (the adjoint of the value before the loop, so far)
+            s = before(j)
+            if s == _ZERO:
+                continue
+            if s in memory:
+                out.append(f"    adj[{s}] = {name}a{j}")
+            else:
+                out.append(f"    g{self.n(s)} = {name}a{j}")
+                seeded.add(s)
+        return out
+
+
+def _runs_of(slots):
+    """Sorted ``slots`` as runs of consecutive slots: [(first, last + 1)]."""
+    runs = []
+    for s in sorted(slots):
+        if runs and runs[-1][1] == s:
+            runs[-1][1] = s + 1
+        else:
+            runs.append([s, s + 1])
+    return [tuple(r) for r in runs]
 
 
 def _input_slots(tape, entries):
@@ -417,7 +721,8 @@ def source(tape, name="value_and_gradient"):
     inf or nan met on the way asks for the generic sweeps (``_Plan.reverse``); in both
     cases ``adj`` is untouched."""
     out = int(tape.output_entries[0])
-    plan = _Plan(tape, 0, len(tape.op), [out], _input_slots(tape, tape.input_entries))
+    plan = _Plan(tape, 0, len(tape.op), [out], _input_slots(tape, tape.input_entries),
+                 reroll=True)
     plan.names(relocatable=False)
     loads, body, chain = plan.forward(with_partials=True)
     writes = plan.write_outputs()   # (first: an output that is an input adds a load)
@@ -527,7 +832,7 @@ def hvp_source(tape, name="hvp"):
 def compile_hvp(tape):
     """The compiled Hessian-vector function of ``tape`` (see ``hvp_source``); raises
     ValueError where ``compilable`` says no."""
-    why = compilable(tape)
+    why = compilable(tape, reroll=False)
     if why is not None:
         raise ValueError(f"numad: the tape of {tape.name} cannot be compiled: {why}")
     text = _module_text(hvp_source(tape))

@@ -1,0 +1,143 @@
+"""Loops that tracing unrolled are compiled as loops again (numad/rerolling.py): the
+compiled code of such tapes gives the generic sweeps' numbers bit for bit, its guards
+still catch a changed branch, and a 1000-pass Python loop compiles in about the time of
+its body."""
+import numpy as np
+import pytest
+from scipy.optimize import rosen, rosen_der
+
+import numad as nd
+from numad import tape_compiler as TC
+
+
+def rosen_loop(x):
+    s = 0.0
+    for i in range(len(x) - 1):
+        s = s + 100.0 * (x[i + 1] - x[i] * x[i]) ** 2 + (1.0 - x[i]) ** 2
+    return s
+
+
+def carry_times(x):
+    s = 0.5
+    for i in range(len(x)):
+        s = np.tanh(s * x[i]) + 0.1 * x[i]
+    return s
+
+
+def two_carries(x):
+    a, b = x[0], x[1]
+    for i in range(2, len(x)):
+        a, b = b, np.tanh(a + b * x[i])
+    return a * b
+
+
+def loop_then_loop(x):
+    ys = [np.sin(x[i]) * x[i] for i in range(len(x))]
+    s = 0.0
+    for i in range(len(x) - 1):
+        s = s + (ys[i + 1] - ys[i]) ** 2
+    return s + ys[3]
+
+
+def constant_per_pass(x):
+    s = 0.0
+    for i in range(len(x)):
+        s = s + np.exp(-0.01 * i) * x[i] ** 2
+    return s
+
+
+def nested(x):
+    s = 0.0
+    for i in range(12):
+        for j in range(12):
+            s = s + x[i] * np.cos(x[j]) / (1.0 + x[i + j] ** 2)
+    return s
+
+
+def vectorized(x):
+    y = np.tanh(x) * x
+    z = y[1:] - y[:-1]
+    return np.sum(z * z) + y[0]
+
+
+def branches(x):
+    s = 0.0
+    for i in range(len(x)):
+        if x[i] > 0:
+            s = s + x[i] ** 2
+        else:
+            s = s - x[i]
+    return s
+
+
+CASES = [(rosen_loop, 1000), (carry_times, 400), (two_carries, 300),
+         (loop_then_loop, 200), (constant_per_pass, 500), (nested, 24), (vectorized, 500),
+         (branches, 301)]
+
+
+def _compiled_gradient(tape):
+    adj = np.zeros_like(tape.vals)
+    vals = tape.vals.copy()
+    failed = TC.compile_tape(tape)(vals, adj)
+    e = tape.input_entries[0]
+    start = int(tape.off[e])
+    return failed, vals[tape.off[tape.output_entries[0]]], adj[start:start + tape.size[e]]
+
+
+@pytest.mark.parametrize("f,n", CASES, ids=[f.__name__ for f, _ in CASES])
+def test_rolled_up_code_is_the_generic_sweep_bit_for_bit(f, n, monkeypatch):
+    monkeypatch.setattr(TC, "_CSE", False)   # (shared subexpressions reassociate)
+    x = np.random.default_rng(3).uniform(-0.9, 0.9, n)
+    if f is branches:   # (branches taken in runs: each run is a loop)
+        x = np.sort(x)
+    tape = nd.trace(f, x, compile="never")
+    plan = TC._Plan(tape, 0, len(tape.op), tape.output_entries, [], reroll=True)
+    assert plan.loops, "no loop found"
+    rolled = sum(loop.period for loop in plan.loops)
+    assert TC.compilable(tape) is None
+    failed, value, grad = _compiled_gradient(tape)
+    assert failed == -1
+    generic_value, generic = nd.value_and_gradient(f, compile="never")(x)
+    assert value == generic_value
+    np.testing.assert_allclose(value, f(x), rtol=1e-14)
+    np.testing.assert_array_equal(grad, generic)
+    assert rolled < 200
+
+
+def test_rosenbrock_of_1000_against_scipy():
+    x = np.linspace(-1.2, 1.2, 1000)
+    tape = nd.trace(rosen_loop, x, compile="never")
+    assert TC._scalar_count(tape, 0, len(tape.op)) > TC.MAX_ENTRIES   # (rolled up only)
+    g = nd.gradient(rosen_loop, compile="always")
+    np.testing.assert_allclose(g(x), rosen_der(x), rtol=1e-13, atol=1e-10)
+    x2 = x[::-1].copy()
+    v, g2 = nd.value_and_gradient(rosen_loop, compile="always")(x2)
+    assert v == pytest.approx(rosen(x2), rel=1e-14)
+    np.testing.assert_allclose(g2, rosen_der(x2), rtol=1e-13, atol=1e-10)
+
+
+def test_guard_inside_a_rolled_loop_is_caught():
+    x = np.linspace(-1, 1, 301)
+    tape = nd.trace(branches, x, compile="never")
+    fn = TC.compile_tape(tape)
+    y = x.copy()
+    y[200] = -y[200]          # one decision in the middle of a loop changes
+    vals = tape.vals.copy()
+    e = tape.input_entries[0]
+    vals[tape.off[e]:tape.off[e] + len(y)] = y
+    failed = fn(vals, np.zeros_like(vals))
+    assert failed >= 0
+    assert tape.op[failed] == TC._GUARD
+    # the adapter traces again and answers at the new point (closed form)
+    g = nd.gradient(branches, compile="always")
+    g(x)
+    np.testing.assert_allclose(g(y), np.where(y > 0, 2 * y, -1.0), rtol=1e-15)
+
+
+def test_hessian_vector_product_of_a_long_loop_runs_generic():
+    x = np.linspace(-1.2, 1.2, 1000)
+    v = np.cos(np.arange(1000.0))
+    from scipy.optimize import rosen_hess_prod
+    hv = nd.hvp(rosen_loop, compile="always")
+    np.testing.assert_allclose(hv(x, v), rosen_hess_prod(x, v), rtol=1e-12, atol=1e-9)
+    assert "scalar operations" in TC.compilable(nd.trace(rosen_loop, x), reroll=False)
