@@ -342,11 +342,18 @@ class _Plan:
                                     for k in range(loop.count))}
             carried = {r[1] for item in loop.body if item[0] != "guard"
                        for r in item[3] if r[0] == "carried"}
-            self.outside_stored.append(read_outside)
+            # (the carry read after the loop only at its last pass, as a loop's result
+            # usually is: one adjoint in memory, not one a pass)
+            last_only = {j for j in read_outside & carried
+                         if not any(loop.slot_at(j, k) in outside
+                                    for k in range(loop.count - 1))}
+            self.outside_stored.append(read_outside - last_only)
             self.stored.append(read_outside | carried)
             for j in read_outside:
-                self.memory.update(loop.slot_at(j, k) for k in range(loop.count))
-                self.zeroed.append((loop.slot_at(j, 0), loop.body[j][2], loop.count))
+                count = 1 if j in last_only else loop.count
+                first = loop.slot_at(j, loop.count - count)
+                self.memory.update(first + loop.body[j][2] * k for k in range(count))
+                self.zeroed.append((first, loop.body[j][2], count))
             for item in loop.body:
                 if item[0] != "guard":
                     for r in item[3]:
@@ -561,10 +568,14 @@ class _Plan:
         generic sweeps instead."""
         reverse, seeded = [], set()
         memory = self.memory
+        ranges = _runs_of({base + k for base, stride, count in self.zeroed
+                           if stride in (1, -1) or count == 1
+                           for k in range(0, stride * count, stride)})
+        for lo_, hi_ in ranges:
+            reverse.append(f"    adj[{lo_}:{hi_}] = 0.0" if hi_ - lo_ > 1
+                           else f"    adj[{lo_}] = 0.0")
         for base, stride, count in sorted(set(self.zeroed)):
-            if stride == 1:
-                reverse.append(f"    adj[{base}:{base + count}] = 0.0")
-            else:
+            if stride not in (1, -1) and count > 1:
                 reverse += [f"    for k in range({count}):",
                             f"        adj[{base} + {stride} * k] = 0.0"]
         for s in sorted(self.added):
@@ -604,9 +615,14 @@ class _Plan:
                 terms = [f"({a} + {b})" for a, b in zip(terms[::2], terms[1::2])] + (
                     terms[-1:] if len(terms) % 2 else [])
             reverse.append(f"    total = {terms[0]}")
-            for lo_, hi_ in _runs_of(in_memory):
-                reverse += [f"    for s in range({lo_}, {hi_}):", "        total += adj[s]"]
-            reverse += ["    if total != total:", "        return -2"]
+            if in_memory:   # (or-ed, not summed: a sum's chain of adds is slow)
+                reverse.append("    bad = total != total")
+                for lo_, hi_ in _runs_of(in_memory):
+                    reverse += [f"    for s in range({lo_}, {hi_}):",
+                                "        bad |= adj[s] != adj[s]"]
+                reverse += ["    if bad:", "        return -2"]
+            else:
+                reverse += ["    if total != total:", "        return -2"]
         reverse += [f"    {self.where(s, 'adj')} = "
                     f"{f'g{self.n(s)} + 0.0' if s in seeded else '0.0'}"
                     for s in self.assigned if s not in memory]
@@ -624,7 +640,7 @@ class _Plan:
         out = []
         for j in carried:   # (the carry's adjoint at the last pass: from after the loop)
             last = loop.slot_at(j, loop.count - 1)
-            out.append(f"    {name}a{j} = {f'adj[{last}]' if j in outside else '0.0'}")
+            out.append(f"    {name}a{j} = {f'adj[{last}]' if last in memory else '0.0'}")
         fixed = {self.slot(r[1]) for item in loop.body if item[0] != "guard"
                  for r in item[3] if r[0] == "fixed" and self._receives(loop, r)}
         for s in sorted(fixed - memory - seeded):   # (accumulated across the passes)
@@ -640,13 +656,22 @@ class _Plan:
             lines.append(f"        {name}c{j} = {prev} if k > 0 else {value(before(j))}")
         body, kept = self._pass(loop, name, lambda j: f"{name}c{j}", with_partials=True)
         lines += body
+        # The carry's adjoint for the pass before: it starts from the contributions
+        # from outside the loop (in memory), or, for pass 0, from the adjoint so far of
+        # the value before the loop; else from its first contribution (as adjoints
+        # outside loops do: no ``0.0 +`` on the chain of adjoints from pass to pass).
+        started = set()
         for j in carried:
             s = before(j)
             first = (f"adj[{s}]" if s in memory else f"g{self.n(s)}" if s in seeded
-                     else "0.0")
-            prev = (f"adj[{loop.slot_at(j, 0)} + {loop.body[j][2]} * (k - 1)]"
-                    if j in outside else "0.0")
-            lines.append(f"        {name}n{j} = {prev} if k > 0 else {first}")
+                     else None)
+            if j in outside:
+                prev = f"adj[{loop.slot_at(j, 0)} + {loop.body[j][2]} * (k - 1)]"
+                lines.append(f"        {name}n{j} = {prev} if k > 0 else {first or '0.0'}")
+                started.add(j)
+            elif first is not None:
+                lines.append(f"        {name}n{j} = 0.0 if k > 0 else {first}")
+                started.add(j)
         live = set()
         for j, item in enumerate(loop.body):
             if item[0] == "guard":
@@ -673,7 +698,9 @@ class _Plan:
                     lines.append(f"        {t} {'+=' if r[1] in live else '='} {term}")
                     live.add(r[1])
                 elif r[0] == "carried":
-                    lines.append(f"        {name}n{r[1]} += {term}")
+                    lines.append(f"        {name}n{r[1]} {'+=' if r[1] in started else '='} "
+                                 f"{term}")
+                    started.add(r[1])
                 elif r[0] == "fixed":
                     s = self.slot(r[1])
                     lines.append(f"        adj[{s}] += {term}" if s in memory
@@ -681,6 +708,8 @@ class _Plan:
                 else:
                     lines.append(f"        adj[{r[1]} + {r[2]} * k] += {term}")
         for j in carried:
+            if j not in started:   # (no contribution to it in this pass)
+                lines.append(f"        {name}n{j} = 0.0")
             lines.append(f"        {name}a{j} = {name}n{j}")
         out.append(f"    for k in range({loop.count - 1}, -1, -1):")
         out += lines
@@ -919,9 +948,10 @@ _HEADER = ("# a compiled numad tape (numad/tape_compiler.py), named by the hash 
            "    return x if c else y\n\n\n"
            "@njit(cache=True)\n"
            "def times(g, d):\n"
-           "    # a zero adjoint or partial adds exactly 0, even against an inf or a nan\n"
-           "    # (the generic reverse sweep's rule: where's untaken side leaks nothing)\n"
-           "    return g * d if (g != 0.0 and d != 0.0) else 0.0\n\n\n")
+           "    # a zero adjoint adds exactly 0, even against an inf or a nan partial (the\n"
+           "    # generic reverse sweep's rule: where's untaken side leaks nothing); a zero\n"
+           "    # partial may give -0.0 for 0.0 (a select, not a branch: no other change)\n"
+           "    return g * d if g != 0.0 else 0.0\n\n\n")
 
 _LOCK = threading.Lock()
 _LOADED = {}          # key -> the compiled module (its functions), for this process
