@@ -32,7 +32,7 @@ x = rosen_point(n)
 tape = nd.trace(rosen_loop, x, compile="never")
 adj = np.zeros_like(tape.vals)
 t0 = time.perf_counter()
-TC.compile_tape(tape)(tape.vals, adj)   # compiles, or loads from the disk cache
+TC.compile_tape(tape)(tape.vals, adj, True)   # compiles, or loads from the disk cache
 print(time.perf_counter() - t0)
 """
 
@@ -67,7 +67,7 @@ def main():
         t_floor = best_of(lambda: floor(x, g))
         t_never = best_of(lambda: generic(x))
         t_always = best_of(lambda: compiled(x))
-        t_kernel = best_of(lambda: tape.compiled(tape.vals, tape.adjoints))
+        t_kernel = best_of(lambda: tape.compiled(tape.vals, tape.adjoints, False))
         with tempfile.TemporaryDirectory() as cache:
             cold = first_call(n, cache)
             disk = first_call(n, cache)

@@ -22,6 +22,8 @@ from .pytree import flatten, leaf_is_differentiable, unflatten
 from .tracer import record
 from .transforms import keywords_last, value_and_grad
 
+_FLOAT64 = np.dtype(np.float64)   # (``is``: the hot paths' cheapest test of a float array)
+
 
 def _signature(args):
     """What a cached tape depends on: structure, input shapes and the settings."""
@@ -145,7 +147,7 @@ def value_and_gradient(f, compile=None):
 
     @functools.wraps(f)
     def fun(x, *args, **kwargs):
-        if not args and not kwargs and type(x) is np.ndarray and x.dtype == np.float64:
+        if not args and not kwargs and type(x) is np.ndarray and x.dtype is _FLOAT64:
             # the optimizer's hot path: one float array, a cached tape, one kernel call
             tapes = cache.tapes.get((x.shape,))
             tape = tapes[0] if tapes else None
@@ -156,8 +158,9 @@ def value_and_gradient(f, compile=None):
                 start, n, out = tape.single_input
                 tape.vals[start:start + n] = x.ravel()
                 if tape.sweep_value_and_gradient(out) < 0:
-                    g = tape.adjoints[start:start + n].reshape(x.shape)
-                    return float(tape.vals[tape.off[out]]), g.copy()
+                    g = tape.adjoints[start:start + n].copy()
+                    return (float(tape.vals[tape.off[out]]),
+                            g if x.ndim == 1 else g.reshape(x.shape))
         args = (x,) + args
         if _nested((args, kwargs)):
             return value_and_grad(f)(*args, **kwargs)
@@ -186,11 +189,24 @@ def gradient(f, compile=None):
     True
     """
     vg = value_and_gradient(f, compile_mode(compile, "nd.gradient"))
+    cache = vg.cache
 
     @functools.wraps(f)
     def jac(x, *args, **kwargs):
-        # (forwarding empty *args and **kwargs costs a tenth of a cached call)
-        return vg(x, *args, **kwargs)[1] if args or kwargs else vg(x)[1]
+        if not args and not kwargs and type(x) is np.ndarray and x.dtype is _FLOAT64:
+            # the optimizer's hot path, as value_and_gradient's, without the value
+            tapes = cache.tapes.get((x.shape,))
+            tape = tapes[0] if tapes else None
+            if tape is not None and tape.owner != get_ident():
+                tape = tape.local()
+            if tape is not None and tape.single_input is not None and (
+                    tape.watch is None or tape.watch.holds()):
+                start, n, out = tape.single_input
+                tape.vals[start:start + n] = x.ravel()
+                if tape.sweep_value_and_gradient(out, False) < 0:
+                    g = tape.adjoints[start:start + n].copy()
+                    return g if x.ndim == 1 else g.reshape(x.shape)
+        return vg(x, *args, **kwargs)[1]
 
     jac.cache = vg.cache
     return jac

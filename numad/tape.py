@@ -320,11 +320,12 @@ class Tape:
             "(nd.trace), or use nd.gradient / nd.value_and_gradient, which re-trace "
             "by themselves")
 
-    def sweep_value_and_gradient(self, out):
+    def sweep_value_and_gradient(self, out, value=True):
         """Forward sweep and reverse sweep seeded at entry ``out``, in one kernel call,
         at the inputs already loaded. Returns -1, or the index of a failed guard; the
         adjoints are then in ``self.adjoints`` (and where the tape runs compiled code,
-        only the inputs' adjoints and the output's value are current in the buffers)."""
+        only the inputs' adjoints and, where ``value``, the output's value are current
+        in the buffers)."""
         fn = self.compiled
         if fn is None and self._whole != "never":
             # (inline: this is the optimizers' hot path) decide at the replays that are
@@ -335,7 +336,7 @@ class Tape:
         if fn is not None:
             if self.adjoints is None:
                 self.adjoints = np.zeros_like(self.vals)
-            failed = fn(self.vals, self.adjoints)
+            failed = fn(self.vals, self.adjoints, value)
             if failed != -2:
                 return failed
             # (an inf or a nan on the way: the generic sweep below gives its exact rule)
@@ -402,7 +403,7 @@ class Tape:
             return self.reverse([(out, 1.0)])
         if self.adjoints is None:
             self.adjoints = np.zeros_like(self.vals)
-        failed = fn(self.vals, self.adjoints)
+        failed = fn(self.vals, self.adjoints, False)   # (the values are in already)
         if failed == -2:   # (an inf or a nan on the way: the generic sweep's exact rule)
             return self.reverse([(out, 1.0)])
         if failed >= 0:  # (the generic forward sweep at these inputs just passed)

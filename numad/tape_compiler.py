@@ -326,17 +326,25 @@ class _Plan:
         to at slots that change from pass to pass (an input's elements, a loop's values
         read from outside it). Every contribution to those goes to ``adj`` (zeroed
         first), in the generic sweep's order; other adjoints are locals."""
-        outside = {s for _, s in self.outputs}
+        read = set()   # the slots operations (and loops, and guards) read
         for item in self.ops:
             if item[0] == _GUARD:
-                outside.add(self.slot(item[2]))
+                read.add(self.slot(item[2]))
             elif item[0] == _LOOP:
-                outside.update(self.slot(s) for s in item[1].reads)
+                read.update(self.slot(s) for s in item[1].reads)
             else:
-                outside.update(item[2])
+                read.update(item[2])
+        outside = read | {s for _, s in self.outputs}
         self.stored, self.outside_stored, self.memory = [], [], set()
         self.zeroed = []   # (base, stride, count): the memory adjoints, as runs
+        self.reverse_needs, self.optional = [], []
         for loop in self.loops:
+            positions, carries = _reverse_needs(loop)
+            self.reverse_needs.append((positions, carries))
+            # a loop that only makes the output (no guard in it, no value of it read
+            # again) is run only where the caller wants the value
+            self.optional.append(not carries and loop.slots.isdisjoint(read) and all(
+                item[0] != "guard" for item in loop.body))
             read_outside = {j for j, item in enumerate(loop.body) if item[0] != "guard"
                             and any(loop.slot_at(j, k) in outside
                                     for k in range(loop.count))}
@@ -348,7 +356,7 @@ class _Plan:
                          if not any(loop.slot_at(j, k) in outside
                                     for k in range(loop.count - 1))}
             self.outside_stored.append(read_outside - last_only)
-            self.stored.append(read_outside | carried)
+            self.stored.append(read_outside | (carried & carries))
             for j in read_outside:
                 count = 1 if j in last_only else loop.count
                 first = loop.slot_at(j, loop.count - count)
@@ -526,14 +534,14 @@ class _Plan:
         for j, init in carried.items():
             body.append(f"    {name}c{j} = {value(self.slot(init))}")
         lines, _ = self._pass(loop, name, lambda j: f"{name}c{j}", with_partials=False)
-        body.append(f"    for k in range({loop.count}):")
-        body += lines
-        for j in sorted(stored):
-            body.append(f"        vals[{loop.slot_at(j, 0)} + {loop.body[j][2]} * k] = "
-                        f"{name}w{j}")
-        for j in carried:
-            body.append(f"        {name}c{j} = {name}w{j}")
-        return body
+        lines += [f"        vals[{loop.slot_at(j, 0)} + {loop.body[j][2]} * k] = {name}w{j}"
+                  for j in sorted(stored)]
+        lines += [f"        {name}c{j} = {name}w{j}" for j in carried]
+        if self.optional[index]:   # (only the output's value comes of it)
+            body.append("    if value:")
+            lines = ["    " + line for line in lines]
+        body.append(f"{'    ' * (1 + self.optional[index])}for k in range({loop.count}):")
+        return body + lines
 
     def write_outputs(self):
         # (a loop's values are in memory already)
@@ -651,9 +659,11 @@ class _Plan:
             return self.slot(carried[j])
 
         lines = []
+        needed = self.reverse_needs[index][1]
         for j in carried:
             prev = f"vals[{loop.slot_at(j, 0)} + {loop.body[j][2]} * (k - 1)]"
-            lines.append(f"        {name}c{j} = {prev} if k > 0 else {value(before(j))}")
+            lines.append(f"        {name}c{j} = {prev} if k > 0 else {value(before(j))}"
+                         if j in needed else f"        {name}c{j} = 0.0  # (not needed)")
         body, kept = self._pass(loop, name, lambda j: f"{name}c{j}", with_partials=True)
         lines += body
         # The carry's adjoint for the pass before: it starts from the contributions
@@ -725,6 +735,47 @@ class _Plan:
         return out
 
 
+def _reverse_needs(loop):
+    """(positions, carries): the operations of a pass of ``loop`` whose values its
+    reverse part uses (in partials, or on the way to them), and of the carried values
+    the ones it uses. The others the reverse loop need not have: a carry it does not
+    use is not stored."""
+    positions, carries, todo = set(), set(), []
+
+    def use(r):
+        if r[0] == "local":
+            todo.append(r[1])
+        elif r[0] == "carried":
+            carries.add(r[1])
+
+    for j, item in enumerate(loop.body):
+        if item[0] == "guard":
+            continue
+        row = ELEMENTWISE[item[0]]
+        for q in range(len(item[3])):
+            if row.partials[q] is None:
+                continue
+            names = _names_in(row.partials[q])
+            if "y" in names:
+                todo.append(j)
+            for k, letter in enumerate("ab"[:len(item[3])]):
+                if letter in names:
+                    use(item[3][k])
+    while todo:
+        j = todo.pop()
+        if j not in positions:
+            positions.add(j)
+            for r in loop.body[j][3]:
+                use(r)
+    return positions, carries
+
+
+def _names_in(expr):
+    """The names a, b, y that an op-table formula reads."""
+    tree = ast.parse(kernel_expression(expr), mode="eval")
+    return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)} & {"a", "b", "y"}
+
+
 def _runs_of(slots):
     """Sorted ``slots`` as runs of consecutive slots: [(first, last + 1)]."""
     runs = []
@@ -744,18 +795,19 @@ def _input_slots(tape, entries):
 def source(tape, name="value_and_gradient"):
     """The Python text of ``tape``'s compiled value-and-gradient function.
 
-    ``name(vals, adj)`` reads the inputs and constants from ``vals``, writes the output's
-    value there and every input element's adjoint into ``adj``; it returns -1, the
-    index of the first guard whose recorded decision no longer holds, or -2 where an
-    inf or nan met on the way asks for the generic sweeps (``_Plan.reverse``); in both
-    cases ``adj`` is untouched."""
+    ``name(vals, adj, value)`` reads the inputs and constants from ``vals``, writes the
+    output's value there (where ``value`` is true: a loop that only makes the output
+    is skipped otherwise) and every input element's adjoint into ``adj``; it returns
+    -1, the index of the first guard whose recorded decision no longer holds (``adj``
+    untouched), or -2 where an inf or nan met on the way asks for the generic sweeps
+    (``_Plan.reverse``; ``adj`` may hold partial sums, which the generic sweeps clear)."""
     out = int(tape.output_entries[0])
     plan = _Plan(tape, 0, len(tape.op), [out], _input_slots(tape, tape.input_entries),
                  reroll=True)
     plan.names(relocatable=False)
     loads, body, chain = plan.forward(with_partials=True)
     writes = plan.write_outputs()   # (first: an output that is an input adds a load)
-    text = [f"def {name}(vals, adj):"] + loads + body + writes
+    text = [f"def {name}(vals, adj, value):"] + loads + body + writes
     text += plan.reverse(chain, [(plan.outputs[0][1], "1.0")])
     text.append("    return -1")
     return "\n".join(text) + "\n"

@@ -78,7 +78,7 @@ CASES = [(rosen_loop, 1000), (carry_times, 400), (two_carries, 300),
 def _compiled_gradient(tape):
     adj = np.zeros_like(tape.vals)
     vals = tape.vals.copy()
-    failed = TC.compile_tape(tape)(vals, adj)
+    failed = TC.compile_tape(tape)(vals, adj, True)
     e = tape.input_entries[0]
     start = int(tape.off[e])
     return failed, vals[tape.off[tape.output_entries[0]]], adj[start:start + tape.size[e]]
@@ -125,7 +125,7 @@ def test_guard_inside_a_rolled_loop_is_caught():
     vals = tape.vals.copy()
     e = tape.input_entries[0]
     vals[tape.off[e]:tape.off[e] + len(y)] = y
-    failed = fn(vals, np.zeros_like(vals))
+    failed = fn(vals, np.zeros_like(vals), True)
     assert failed >= 0
     assert tape.op[failed] == TC._GUARD
     # the adapter traces again and answers at the new point (closed form)
