@@ -293,13 +293,21 @@ def hvp(f, compile=None):
         tape = last.tape
         if (not args and not kwargs and last.kernel and tape is not None and type(x) is np.ndarray
                 and type(p) is np.ndarray
-                and x.dtype == np.float64 and tape.single_input is not None
-                and x.shape == last.point[0].shape and p.size == x.size
+                and x.dtype is _FLOAT64 and tape.single_input is not None
+                and x.shape == last.shape and p.size == x.size
                 and (tape.watch is None or tape.watch.holds())):
             # the optimizers' hot path: f(x) of one array, f's own tape, one kernel call
             start, n, _ = tape.single_input
-            seen = last.point[0]
-            if not np.array_equal(x, seen):
+            if tape.compiled_hvp is not None:
+                # (the compiled product computes the values itself: it needs no test
+                # of whether x is the point loaded last, and leaves none loaded)
+                tape.vals[start:start + n] = x.ravel()
+                hp = tape.hvp_at_new_inputs(p)
+                last.point = None
+                if hp is not None:
+                    return hp if x.ndim == 1 else hp.reshape(x.shape)
+                last.tape = None  # a branch changed here: the full path re-traces
+            elif last.point is None or not np.array_equal(x, last.point[0]):
                 tape.vals[start:start + n] = x.ravel()
                 hp = tape.hvp_at_new_inputs(p)
                 if hp is not None:
@@ -313,14 +321,15 @@ def hvp(f, compile=None):
             return jvp(lambda z: grad(f)(z, *args, **kwargs), x, p)[1]
         point = (x,) + args + ((kwargs,) if kwargs else ())
         tape = last.tape
-        if tape is None or not _same_point(point, last.point) or tape.stale():
+        if (tape is None or last.point is None or not _same_point(point, last.point)
+                or tape.stale()):
             tape = cache.tape_at((x,) + args, kwargs)
             last.kernel = tape.hvp_capable
             if not tape.hvp_capable:
                 if not gradient_tapes:
                     gradient_tapes.append(_gradient_tape_cache(f))
                 tape = gradient_tapes[0].tape_at((x,) + args, kwargs)
-            last.tape, last.point = tape, _copy_point(point)
+            last.tape, last.point, last.shape = tape, _copy_point(point), np.shape(x)
         (e,) = [int(tape.input_entries[r]) for r in tape.input_positions(0)]
         direction = np.asarray(p, dtype=np.float64).reshape(-1, 1)
         if direction.shape[0] != tape.size[e]:
@@ -345,7 +354,8 @@ class _LastPoint(threading.local):
 
     def __init__(self):
         self.tape = None
-        self.point = None
+        self.point = None    # (None: nothing known to be loaded)
+        self.shape = None    # the shape of x at the last trace or load
         self.kernel = False
 
 

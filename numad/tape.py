@@ -458,14 +458,14 @@ class Tape:
         if fn is None and self._whole != "never" and not self._hvp_never:
             self.hvp_replays = r = self.hvp_replays + 1
             if not r & (r - 1):
-                if TC.compilable(self, reroll=False) is not None:
+                if TC.compilable(self) is not None:
                     self._hvp_never = True   # (its structure never changes)
                 elif self._whole == "always" or TC.worth_compiling(self, r):
                     fn = self.compiled_hvp = TC.compile_hvp(self)
         return fn
 
     def _hvp_compiled(self, fn, tan, adjd):
-        failed = fn(self.vals, tan, adjd)
+        failed = fn(self.vals, tan, self._hvp_buffers[3], adjd)
         if failed >= 0:  # (the generic forward sweep at these inputs just passed)
             raise AssertionError(f"numad: the compiled tape of {self.name} and its "
                                  f"generic sweep disagree on guard v{failed}")
@@ -478,9 +478,9 @@ class Tape:
         fn = self.compiled_hvp
         if fn is not None:
             start, n, _ = self.single_input
-            _, tan, _, _, adjd = self._hvp_buffer_set()
+            _, tan, _, adj, adjd = self._hvp_buffer_set()
             tan[start:start + n] = np.ascontiguousarray(direction, dtype=np.float64).ravel()
-            failed = fn(self.vals, tan, adjd)
+            failed = fn(self.vals, tan, adj, adjd)
             if failed == -1:
                 return adjd[start:start + n].copy()
             if failed >= 0:

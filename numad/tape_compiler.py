@@ -236,8 +236,11 @@ class _Plan:
     it adds to (values the stretch reads, from before it). Values live in slots of the
     values buffer (inputs, constants and aliases are windows of it)."""
 
-    def __init__(self, tape, lo, hi, outputs, assigned, added=(), reroll=False):
+    def __init__(self, tape, lo, hi, outputs, assigned, added=(), reroll=False,
+                 second_order=False):
         off, size = tape.off, tape.size
+        self.tangents = None          # (hvp_source's: see _loop_forward)
+        self.second_order = second_order   # (loops keep every carry: see hvp_source)
         self.tape, self.lo, self.hi = tape, lo, hi
         self.assigned, self.added = list(assigned), set(added)
         raw = scalar_ops(tape, lo, hi)
@@ -335,12 +338,25 @@ class _Plan:
             else:
                 read.update(item[2])
         outside = read | {s for _, s in self.outputs}
+        # (the slots read one at a time: operands, and loops' fixed values and carries)
+        self.scalar_reads = {s for item in self.ops if item[0] not in (_GUARD, _LOOP)
+                             for s in item[2]}
+        for loop in self.loops:
+            for item in loop.body:
+                if item[0] != "guard":
+                    self.scalar_reads.update(self.slot(r[-1] if r[0] == "carried" else r[1])
+                                             for r in item[3] if r[0] in ("fixed", "carried"))
         self.stored, self.outside_stored, self.memory = [], [], set()
         self.zeroed = []   # (base, stride, count): the memory adjoints, as runs
         self.reverse_needs, self.optional = [], []
         for loop in self.loops:
-            positions, carries = _reverse_needs(loop)
-            self.reverse_needs.append((positions, carries))
+            if self.second_order:
+                carries, tangent_carries = _second_order_needs(loop)
+                self.reverse_needs.append((None, carries, tangent_carries))
+                carries = carries | tangent_carries
+            else:
+                positions, carries = _reverse_needs(loop)
+                self.reverse_needs.append((positions, carries, set()))
             # a loop that only makes the output (no guard in it, no value of it read
             # again) is run only where the caller wants the value
             self.optional.append(not carries and loop.slots.isdisjoint(read) and all(
@@ -462,6 +478,7 @@ class _Plan:
         keep: {(j, q): (local, may be inf)}."""
         value = self.value
         lines, reads, kept = [], {}, {}
+        self.pass_names = {}   # j -> the names of operation j's a, b and y
 
         def operand(r):
             if r[0] == "zero":
@@ -491,6 +508,7 @@ class _Plan:
             row = ELEMENTWISE[o]
             names = dict(zip("ab", (operand(r) for r in refs)))
             names["y"] = y = f"{name}w{j}"
+            self.pass_names[j] = names
             lines.append(f"        {y} = {_formula(row.value, names)}")
             if not with_partials:
                 continue
@@ -518,9 +536,15 @@ class _Plan:
                 for r in item[3] if r[0] == "carried"}
 
     def _loop_forward(self, loop):
+        """The forward loop of ``loop``. Where ``self.tangents`` is set (the
+        Hessian-vector product: a function ``(name, kept, reverse)`` giving the lines of
+        a pass's tangents ``l<loop>t<j>``, see ``hvp_source``), each pass also takes its
+        partials and tangents, and the tangents go to ``tan`` where the values go to
+        ``vals``."""
         index = self.loops.index(loop)
         name, stored = f"l{index}", self.stored[index]
         value, body = self.value, []
+        tangents = self.tangents
         # values from before the loop that its passes read from memory: store them
         for item in loop.body:
             refs = [item[3]] if item[0] == "guard" else item[3]
@@ -530,18 +554,36 @@ class _Plan:
                         s = r[1] + r[2] * k
                         if s in self.produced:
                             body.append(f"    vals[{s}] = {value(self.slot(s))}")
+                            if tangents is not None:
+                                body.append(f"    tan[{s}] = {self.tangent(self.slot(s))}")
         carried = self._carried(loop)
         for j, init in carried.items():
             body.append(f"    {name}c{j} = {value(self.slot(init))}")
-        lines, _ = self._pass(loop, name, lambda j: f"{name}c{j}", with_partials=False)
-        lines += [f"        vals[{loop.slot_at(j, 0)} + {loop.body[j][2]} * k] = {name}w{j}"
-                  for j in sorted(stored)]
+            if tangents is not None:
+                body.append(f"    {name}ct{j} = {self.tangent(self.slot(init))}")
+        lines, kept = self._pass(loop, name, lambda j: f"{name}c{j}",
+                                 with_partials=tangents is not None)
+        if tangents is not None:
+            lines += tangents(name, kept, False)
+        for j in sorted(stored):
+            at = f"{loop.slot_at(j, 0)} + {loop.body[j][2]} * k"
+            lines.append(f"        vals[{at}] = {name}w{j}")
+            if tangents is not None:
+                lines.append(f"        tan[{at}] = {name}t{j}")
         lines += [f"        {name}c{j} = {name}w{j}" for j in carried]
+        if tangents is not None:
+            lines += [f"        {name}ct{j} = {name}t{j}" for j in carried]
+        if self.optional[index] and tangents is not None:
+            return []   # (the product needs nothing of it: not even the value)
         if self.optional[index]:   # (only the output's value comes of it)
             body.append("    if value:")
             lines = ["    " + line for line in lines]
         body.append(f"{'    ' * (1 + self.optional[index])}for k in range({loop.count}):")
-        return body + lines
+        body += lines
+        if tangents is not None:   # (the tangents read after the loop, as locals)
+            body += [f"    t{self.n(s)} = tan[{s}]"
+                     for s in sorted(loop.slots & self.scalar_reads) if s in self.on_path]
+        return body
 
     def write_outputs(self):
         # (a loop's values are in memory already)
@@ -576,16 +618,7 @@ class _Plan:
         generic sweeps instead."""
         reverse, seeded = [], set()
         memory = self.memory
-        ranges = _runs_of({base + k for base, stride, count in self.zeroed
-                           if stride in (1, -1) or count == 1
-                           for k in range(0, stride * count, stride)})
-        for lo_, hi_ in ranges:
-            reverse.append(f"    adj[{lo_}:{hi_}] = 0.0" if hi_ - lo_ > 1
-                           else f"    adj[{lo_}] = 0.0")
-        for base, stride, count in sorted(set(self.zeroed)):
-            if stride not in (1, -1) and count > 1:
-                reverse += [f"    for k in range({count}):",
-                            f"        adj[{base} + {stride} * k] = 0.0"]
+        reverse += _zeroing(self.zeroed, "adj")
         for s in sorted(self.added):
             if s in self.on_path:
                 reverse.append(f"    g{self.n(s)} = adj[{self.mem(s)}]")
@@ -603,7 +636,7 @@ class _Plan:
                 add(slot, term)
         for item in reversed(chain):
             if item[0] == _LOOP:
-                reverse += self._loop_reverse(item[1], seeded, add)
+                reverse += self._loop_reverse(item[1], [("g", "adj", seeded)])
                 continue
             slot, kept = item
             if slot in memory:   # (every contribution is in: read it once)
@@ -613,24 +646,7 @@ class _Plan:
                 g = f"g{self.n(slot)}"
                 for s, p, maybe_inf in kept:
                     add(s, f"times({g}, {p})" if maybe_inf else f"{g} * {p}")
-        in_memory = [s for s in self.assigned if s in memory]
-        written = [s for s in self.assigned if s in seeded and s not in memory] + [
-            s for s in sorted(self.added) if s in seeded]
-        if written or in_memory:
-            # (nan anywhere makes the sum nan; summed as a tree, not a chain of adds)
-            terms = [f"g{self.n(s)}" for s in written] or ["0.0"]
-            while len(terms) > 1:
-                terms = [f"({a} + {b})" for a, b in zip(terms[::2], terms[1::2])] + (
-                    terms[-1:] if len(terms) % 2 else [])
-            reverse.append(f"    total = {terms[0]}")
-            if in_memory:   # (or-ed, not summed: a sum's chain of adds is slow)
-                reverse.append("    bad = total != total")
-                for lo_, hi_ in _runs_of(in_memory):
-                    reverse += [f"    for s in range({lo_}, {hi_}):",
-                                "        bad |= adj[s] != adj[s]"]
-                reverse += ["    if bad:", "        return -2"]
-            else:
-                reverse += ["    if total != total:", "        return -2"]
+        reverse += _nan_check(self, "g", "adj", seeded)
         reverse += [f"    {self.where(s, 'adj')} = "
                     f"{f'g{self.n(s)} + 0.0' if s in seeded else '0.0'}"
                     for s in self.assigned if s not in memory]
@@ -638,22 +654,38 @@ class _Plan:
                     if s in seeded]
         return reverse
 
-    def _loop_reverse(self, loop, seeded, add):
-        """The reverse loop of ``loop`` (see ``_loop_forward``), as statements; ``seeded``
-        and ``add`` are ``reverse``'s (the adjoints so far outside the loop)."""
+    def _loop_reverse(self, loop, streams, extra=None, terms=None):
+        """The reverse loop of ``loop`` (see ``_loop_forward``), as statements.
+
+        ``streams``: the adjoints carried back, each ``(letter, buffer, seeded)``: the
+        straight-line code's locals (``g``), the buffer of its memory adjoints
+        (``adj``), and the set of slots whose locals hold contributions so far (the
+        loop adds to it). The gradient has one; the Hessian-vector product two (``g``
+        and its tangent ``gd``), with ``extra(name, kept, carried_in)`` giving the
+        lines after a pass's values (its tangents) and ``terms(j, q, p, h)`` the
+        contributions of partial ``p`` of operation ``j``'s operand ``q``, given the
+        pass's adjoint locals ``h[stream]`` (None where not live): [(stream, term)]."""
         index = self.loops.index(loop)
         name, outside = f"l{index}", self.outside_stored[index]
         memory, value = self.memory, self.value
         carried = self._carried(loop)
+        if terms is None:
+            def terms(j, q, p, h):
+                partial, maybe_inf = p
+                return [(0, f"times({h[0]}, {partial})" if maybe_inf
+                         else f"{h[0]} * {partial}")] if h[0] else []
+        tags = ["" if i == 0 else letter[1:] for i, (letter, _, _) in enumerate(streams)]
         out = []
-        for j in carried:   # (the carry's adjoint at the last pass: from after the loop)
-            last = loop.slot_at(j, loop.count - 1)
-            out.append(f"    {name}a{j} = {f'adj[{last}]' if last in memory else '0.0'}")
-        fixed = {self.slot(r[1]) for item in loop.body if item[0] != "guard"
-                 for r in item[3] if r[0] == "fixed" and self._receives(loop, r)}
-        for s in sorted(fixed - memory - seeded):   # (accumulated across the passes)
-            out.append(f"    g{self.n(s)} = 0.0")
-            seeded.add(s)
+        for i, (letter, buffer, seeded) in enumerate(streams):
+            for j in carried:   # (the carry's adjoint at the last pass: from after it)
+                last = loop.slot_at(j, loop.count - 1)
+                out.append(f"    {name}a{tags[i]}{j} = "
+                           f"{f'{buffer}[{last}]' if last in memory else '0.0'}")
+            fixed = {self.slot(r[1]) for item in loop.body if item[0] != "guard"
+                     for r in item[3] if r[0] == "fixed" and self._receives(loop, r)}
+            for s in sorted(fixed - memory - seeded):   # (accumulated across passes)
+                out.append(f"    {letter}{self.n(s)} = 0.0")
+                seeded.add(s)
 
         def before(j):   # the slot before the loop that pass 0's carry is
             return self.slot(carried[j])
@@ -666,72 +698,80 @@ class _Plan:
                          if j in needed else f"        {name}c{j} = 0.0  # (not needed)")
         body, kept = self._pass(loop, name, lambda j: f"{name}c{j}", with_partials=True)
         lines += body
+        if extra is not None:
+            lines += extra(name, kept, True)
         # The carry's adjoint for the pass before: it starts from the contributions
         # from outside the loop (in memory), or, for pass 0, from the adjoint so far of
         # the value before the loop; else from its first contribution (as adjoints
         # outside loops do: no ``0.0 +`` on the chain of adjoints from pass to pass).
-        started = set()
-        for j in carried:
-            s = before(j)
-            first = (f"adj[{s}]" if s in memory else f"g{self.n(s)}" if s in seeded
-                     else None)
-            if j in outside:
-                prev = f"adj[{loop.slot_at(j, 0)} + {loop.body[j][2]} * (k - 1)]"
-                lines.append(f"        {name}n{j} = {prev} if k > 0 else {first or '0.0'}")
-                started.add(j)
-            elif first is not None:
-                lines.append(f"        {name}n{j} = 0.0 if k > 0 else {first}")
-                started.add(j)
-        live = set()
+        started = [set() for _ in streams]
+        for i, (letter, buffer, seeded) in enumerate(streams):
+            for j in carried:
+                s = before(j)
+                first = (f"{buffer}[{s}]" if s in memory else f"{letter}{self.n(s)}"
+                         if s in seeded else None)
+                nj = f"{name}n{tags[i]}{j}"
+                if j in outside:
+                    prev = f"{buffer}[{loop.slot_at(j, 0)} + {loop.body[j][2]} * (k - 1)]"
+                    lines.append(f"        {nj} = {prev} if k > 0 else {first or '0.0'}")
+                    started[i].add(j)
+                elif first is not None:
+                    lines.append(f"        {nj} = 0.0 if k > 0 else {first}")
+                    started[i].add(j)
+        live = [set() for _ in streams]
         for j, item in enumerate(loop.body):
             if item[0] == "guard":
                 continue
-            if j in carried:
-                lines.append(f"        {name}h{j} = {name}a{j}")
-                live.add(j)
-            elif j in outside:
-                lines.append(f"        {name}h{j} = adj[{loop.slot_at(j, 0)} + "
-                             f"{item[2]} * k]")
-                live.add(j)
+            for i, (letter, buffer, _) in enumerate(streams):
+                if j in carried:
+                    lines.append(f"        {name}h{tags[i]}{j} = {name}a{tags[i]}{j}")
+                    live[i].add(j)
+                elif j in outside:
+                    lines.append(f"        {name}h{tags[i]}{j} = {buffer}["
+                                 f"{loop.slot_at(j, 0)} + {item[2]} * k]")
+                    live[i].add(j)
         for j in range(len(loop.body) - 1, -1, -1):
             item = loop.body[j]
-            if item[0] == "guard" or j not in live:
+            if item[0] == "guard" or not any(j in lv for lv in live):
                 continue
-            h = f"{name}h{j}"
+            h = [f"{name}h{tags[i]}{j}" if j in live[i] else None
+                 for i in range(len(streams))]
             for q, r in enumerate(item[3]):
                 if (j, q) not in kept:
                     continue
-                p, maybe_inf = kept[(j, q)]
-                term = f"times({h}, {p})" if maybe_inf else f"{h} * {p}"
-                if r[0] == "local":
-                    t = f"{name}h{r[1]}"
-                    lines.append(f"        {t} {'+=' if r[1] in live else '='} {term}")
-                    live.add(r[1])
-                elif r[0] == "carried":
-                    lines.append(f"        {name}n{r[1]} {'+=' if r[1] in started else '='} "
-                                 f"{term}")
-                    started.add(r[1])
-                elif r[0] == "fixed":
-                    s = self.slot(r[1])
-                    lines.append(f"        adj[{s}] += {term}" if s in memory
-                                 else f"        g{self.n(s)} += {term}")
-                else:
-                    lines.append(f"        adj[{r[1]} + {r[2]} * k] += {term}")
-        for j in carried:
-            if j not in started:   # (no contribution to it in this pass)
-                lines.append(f"        {name}n{j} = 0.0")
-            lines.append(f"        {name}a{j} = {name}n{j}")
+                for i, term in terms(j, q, kept[(j, q)], h):
+                    letter, buffer, _ = streams[i]
+                    if r[0] == "local":
+                        t = f"{name}h{tags[i]}{r[1]}"
+                        lines.append(f"        {t} {'+=' if r[1] in live[i] else '='} {term}")
+                        live[i].add(r[1])
+                    elif r[0] == "carried":
+                        op = '+=' if r[1] in started[i] else '='
+                        lines.append(f"        {name}n{tags[i]}{r[1]} {op} {term}")
+                        started[i].add(r[1])
+                    elif r[0] == "fixed":
+                        s = self.slot(r[1])
+                        lines.append(f"        {buffer}[{s}] += {term}" if s in memory
+                                     else f"        {letter}{self.n(s)} += {term}")
+                    else:
+                        lines.append(f"        {buffer}[{r[1]} + {r[2]} * k] += {term}")
+        for i in range(len(streams)):
+            for j in carried:
+                if j not in started[i]:   # (no contribution to it in this pass)
+                    lines.append(f"        {name}n{tags[i]}{j} = 0.0")
+                lines.append(f"        {name}a{tags[i]}{j} = {name}n{tags[i]}{j}")
         out.append(f"    for k in range({loop.count - 1}, -1, -1):")
         out += lines
-        for j in carried:   # (the adjoint of the value before the loop, so far)
-            s = before(j)
-            if s == _ZERO:
-                continue
-            if s in memory:
-                out.append(f"    adj[{s}] = {name}a{j}")
-            else:
-                out.append(f"    g{self.n(s)} = {name}a{j}")
-                seeded.add(s)
+        for i, (letter, buffer, seeded) in enumerate(streams):
+            for j in carried:   # (the adjoint of the value before the loop, so far)
+                s = before(j)
+                if s == _ZERO:
+                    continue
+                if s in memory:
+                    out.append(f"    {buffer}[{s}] = {name}a{tags[i]}{j}")
+                else:
+                    out.append(f"    {letter}{self.n(s)} = {name}a{tags[i]}{j}")
+                    seeded.add(s)
         return out
 
 
@@ -770,9 +810,66 @@ def _reverse_needs(loop):
     return positions, carries
 
 
-def _names_in(expr):
-    """The names a, b, y that an op-table formula reads."""
-    tree = ast.parse(kernel_expression(expr), mode="eval")
+def _second_order_needs(loop):
+    """(carries, tangent carries): of the carried values of ``loop``, those whose values
+    and those whose tangents the reverse loop of a Hessian-vector product uses (in
+    partials, their tangents, or on the way to them)."""
+    values, tangents, carries, tangent_carries = set(), set(), set(), set()
+    todo = []   # ("v" or "t", position)
+
+    def use(kind, r):
+        if r[0] == "local":
+            todo.append((kind, r[1]))
+        elif r[0] == "carried":
+            (carries if kind == "v" else tangent_carries).add(r[1])
+
+    def use_names(names, j, refs):
+        for letter, r in zip("ab", refs):
+            if letter in names:
+                use("v", r)
+        if "y" in names:
+            todo.append(("v", j))
+
+    for j, item in enumerate(loop.body):
+        if item[0] == "guard":
+            continue
+        row, refs = ELEMENTWISE[item[0]], item[3]
+        for q in range(len(refs)):
+            if row.partials[q] is None:
+                continue
+            use_names(_names_in(row.partials[q]), j, refs)
+            for var, r in (("a", refs[0]), ("b", refs[1] if len(refs) > 1 else None),
+                           ("y", None)):
+                d = partial_derivative(row.partials[q], var)
+                if d is None or (var == "b" and r is None):
+                    continue
+                use_names(_names_in(d, spelled=True), j, refs)
+                if var == "y":
+                    todo.append(("t", j))
+                else:
+                    use("t", r)
+    while todo:
+        kind, j = todo.pop()
+        done = values if kind == "v" else tangents
+        if j in done:
+            continue
+        done.add(j)
+        row, refs = ELEMENTWISE[loop.body[j][0]], loop.body[j][3]
+        if kind == "v":
+            for r in refs:
+                use("v", r)
+            continue
+        for q, r in enumerate(refs):   # (a tangent: its partials, its operands' tangents)
+            if row.partials[q] is not None:
+                use_names(_names_in(row.partials[q]), j, refs)
+                use("t", r)
+    return carries, tangent_carries
+
+
+def _names_in(expr, spelled=False):
+    """The names a, b, y that an op-table formula (``spelled``: in the kernels'
+    spelling already) reads."""
+    tree = ast.parse(expr if spelled else kernel_expression(expr), mode="eval")
     return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)} & {"a", "b", "y"}
 
 
@@ -817,36 +914,98 @@ def hvp_source(tape, name="hvp"):
     """The Python text of ``tape``'s compiled Hessian-vector product: forward over
     reverse, as the generic ``hvp_sweep`` (``numad/kernels.py``) does it.
 
-    ``name(vals, tan, adjd)`` reads the inputs and constants from ``vals`` and the
+    ``name(vals, tan, adj, adjd)`` reads the inputs and constants from ``vals`` and the
     direction from ``tan`` (at the inputs' slots); it computes every value, its
     tangent along the direction and the tangents of the partials, then carries each
     adjoint ``g`` and its tangent ``gd`` back together (``g_a += g d``,
     ``gd_a += gd d + g tangent(d)``, in the generic sweep's order), and writes ``gd`` of
-    every input element, H v, into ``adjd``. Returns -1, a failed guard's index, or -2
-    where an inf or a nan asks for the generic sweep (as ``_Plan.reverse``)."""
+    every input element, H v, into ``adjd``. Loops are rolled up as in ``source``; their
+    values and tangents go to ``vals`` and ``tan``, their memory adjoints to ``adj``
+    and ``adjd``. Returns -1, a failed guard's index, or -2 where an inf or a nan asks
+    for the generic sweep (as ``_Plan.reverse``)."""
     out = int(tape.output_entries[0])
-    plan = _Plan(tape, 0, len(tape.op), [out], _input_slots(tape, tape.input_entries))
+    plan = _Plan(tape, 0, len(tape.op), [out], _input_slots(tape, tape.input_entries),
+                 reroll=True, second_order=True)
     plan.names(relocatable=False)
-    loads, body, chain = plan.forward(with_partials=True)
-    known_t = set()
+    known_t, tan_loads = set(), []
 
     def tangent(slot):   # "0.0" for a slot that does not vary
         if slot not in plan.on_path:
             return "0.0"
         if slot in plan.assigned and slot not in known_t:
             known_t.add(slot)
-            loads.append(f"    t{plan.n(slot)} = tan[{slot}]")
+            tan_loads.append(f"    t{plan.n(slot)} = tan[{slot}]")
         return f"t{plan.n(slot)}"
 
+    dnames = {}   # (loop name, j, q) -> the local of the tangent of that partial
+
+    def loop_tangents(lname, kept, reverse):
+        """A pass's tangents (``l<loop>t<j>``) and its partials' (``l<loop>d<j>_<q>``)."""
+        loop = plan.loops[int(lname[1:])]
+        carried = plan._carried(loop)
+        names_of = dict(plan.pass_names)
+        lines, reads = [], {}
+        if reverse:
+            needed = plan.reverse_needs[int(lname[1:])][2]
+            for j, init in carried.items():
+                prev = f"tan[{loop.slot_at(j, 0)} + {loop.body[j][2]} * (k - 1)]"
+                lines.append(f"        {lname}ct{j} = {prev} if k > 0 else "
+                             f"{tangent(plan.slot(init))}" if j in needed
+                             else f"        {lname}ct{j} = 0.0  # (not needed)")
+
+        def tref(r):
+            if r[0] == "zero":
+                return None
+            if r[0] == "local":
+                return f"{lname}t{r[1]}"
+            if r[0] == "carried":
+                return f"{lname}ct{r[1]}"
+            if r[0] == "fixed":
+                t = tangent(plan.slot(r[1]))
+                return None if t == "0.0" else t
+            if not plan._receives(loop, r):
+                return None
+            key = (r[1], r[2])
+            if key not in reads:
+                reads[key] = f"{lname}tr{len(reads)}"
+                lines.append(f"        {reads[key]} = tan[{r[1]} + {r[2]} * k]")
+            return reads[key]
+
+        for j, item in enumerate(loop.body):
+            if item[0] == "guard":
+                continue
+            terms = [f"{kept[(j, q)][0]} * {tref(r)}" for q, r in enumerate(item[3])
+                     if (j, q) in kept and tref(r) is not None]
+            lines.append(f"        {lname}t{j} = {' + '.join(terms) or '0.0'}")
+        for (j, q), (p, _) in sorted(kept.items()):
+            row = ELEMENTWISE[loop.body[j][0]]
+            refs = loop.body[j][3]
+            names = dict(names_of[j])
+            names.update(zip(("ta", "tb"), (tref(r) or "0.0" for r in refs)))
+            names["ty"] = f"{lname}t{j}"
+            parts = []
+            for var, t in (("a", names.get("ta")), ("b", names.get("tb")), ("y", names["ty"])):
+                d = partial_derivative(row.partials[q], var)
+                if d is not None and t is not None and t != "0.0":
+                    parts.append(f"({_formula(d, names, spelled=True)}) * {t}")
+            if parts:
+                dnames[(lname, j, q)] = f"{lname}d{j}_{q}"
+                lines.append(f"        {lname}d{j}_{q} = {' + '.join(parts)}")
+        return lines
+
+    plan.tangents = loop_tangents
+    plan.tangent = tangent
+    loads, body, chain = plan.forward(with_partials=True)
+
     # tangents of the values and of the partials, after each entry's partials
-    by_slot = {item[1]: item for item in plan.ops if item[0] != _GUARD}
+    by_slot = {item[1]: item for item in plan.ops if item[0] not in (_GUARD, _LOOP)}
     second = {}
     text = []
-    chain_at = {slot: kept for slot, kept in chain}
+    chain_at = {item[0]: item[1] for item in chain if item[0] != _LOOP}
     for line in body:
         text.append(line)
         head = line.strip().split(" = ")[0]
-        if not head.startswith("p"):
+        if not head.startswith("p") or not line.startswith("    p"):
             continue
         slot_name = head[1:].rsplit("_", 1)[0]
         slot = int(slot_name) if not slot_name.startswith("m") else -int(slot_name[1:])
@@ -876,17 +1035,49 @@ def hvp_source(tape, name="hvp"):
                 text.append(f"    {dd} = {' + '.join(parts)}")
                 second[p] = dd
 
+    memory = plan.memory
     reverse, seeded, seeded_d = [], set(), set()
+    for buffer in ("adj", "adjd"):
+        reverse += _zeroing(plan.zeroed, buffer)
 
     def add(acc, slot, term):
+        if slot in memory:
+            reverse.append(f"    {'adj' if acc == 'g' else 'adjd'}[{slot}] += {term}")
+            return
         mark = seeded if acc == "g" else seeded_d
         reverse.append(f"    {acc}{plan.n(slot)} {'+=' if slot in mark else '='} {term}")
         mark.add(slot)
 
+    def hvp_terms(j, q, p, h):
+        partial, maybe_inf = p
+
+        def mul(x, y):
+            return f"times({x}, {y})" if maybe_inf else f"{x} * {y}"
+        terms = []
+        if h[0]:
+            terms.append((0, mul(h[0], partial)))
+        if h[1]:
+            terms.append((1, mul(h[1], partial)))
+        d = dnames.get((partial.split("p")[0], j, q))
+        if h[0] and d:
+            terms.append((1, mul(h[0], d)))
+        return terms
+
     out_slot = plan.outputs[0][1]
     if out_slot in plan.on_path:
         add("g", out_slot, "1.0")
-    for slot, kept in reversed(chain):
+    for item in reversed(chain):
+        if item[0] == _LOOP:
+            reverse += plan._loop_reverse(item[1], [("g", "adj", seeded),
+                                                    ("gd", "adjd", seeded_d)],
+                                          extra=loop_tangents, terms=hvp_terms)
+            continue
+        slot, kept = item
+        if slot in memory:   # (every contribution is in: read them once)
+            reverse += [f"    g{plan.n(slot)} = adj[{slot}]",
+                        f"    gd{plan.n(slot)} = adjd[{slot}]"]
+            seeded.add(slot)
+            seeded_d.add(slot)
         if slot not in seeded:
             continue
         g, gd = f"g{plan.n(slot)}", f"gd{plan.n(slot)}"
@@ -897,23 +1088,56 @@ def hvp_source(tape, name="hvp"):
             if p in second:
                 dd = second[p]
                 add("gd", s, f"times({g}, {dd})" if maybe_inf else f"{g} * {dd}")
-    written = [s for s in plan.assigned if s in seeded_d]
-    if written:
-        terms = [f"gd{plan.n(s)}" for s in written]
-        while len(terms) > 1:
-            terms = [f"({a} + {b})" for a, b in zip(terms[::2], terms[1::2])] + (
-                terms[-1:] if len(terms) % 2 else [])
-        reverse += [f"    total = {terms[0]}", "    if total != total:", "        return -2"]
+    reverse += _nan_check(plan, "gd", "adjd", seeded_d)
     reverse += [f"    adjd[{s}] = {f'gd{plan.n(s)} + 0.0' if s in seeded_d else '0.0'}"
-                for s in plan.assigned]
-    lines = [f"def {name}(vals, tan, adjd):"] + loads + text + reverse + ["    return -1"]
+                for s in plan.assigned if s not in memory]
+    lines = ([f"def {name}(vals, tan, adj, adjd):"] + loads + tan_loads + text + reverse
+             + ["    return -1"])
     return "\n".join(lines) + "\n"
+
+
+def _zeroing(zeroed, buffer):
+    """Statements zeroing the memory adjoints ``zeroed`` ((base, stride, count) runs)."""
+    lines = []
+    for lo_, hi_ in _runs_of({base + k for base, stride, count in zeroed
+                              if stride in (1, -1) or count == 1
+                              for k in range(0, stride * count, stride)}):
+        lines.append(f"    {buffer}[{lo_}:{hi_}] = 0.0" if hi_ - lo_ > 1
+                     else f"    {buffer}[{lo_}] = 0.0")
+    for base, stride, count in sorted(set(zeroed)):
+        if stride not in (1, -1) and count > 1:
+            lines += [f"    for k in range({count}):",
+                      f"        {buffer}[{base} + {stride} * k] = 0.0"]
+    return lines
+
+
+def _nan_check(plan, letter, buffer, seeded):
+    """Statements returning -2 where an adjoint written (of ``plan.assigned``, in locals
+    ``letter`` or in memory ``buffer``) is nan."""
+    written = [s for s in plan.assigned if s in seeded and s not in plan.memory] + [
+        s for s in sorted(plan.added) if s in seeded]
+    in_memory = [s for s in plan.assigned if s in plan.memory]
+    if not written and not in_memory:
+        return []
+    # (nan anywhere makes the sum nan; summed as a tree, not a chain of adds)
+    terms = [f"{letter}{plan.n(s)}" for s in written] or ["0.0"]
+    while len(terms) > 1:
+        terms = [f"({a} + {b})" for a, b in zip(terms[::2], terms[1::2])] + (
+            terms[-1:] if len(terms) % 2 else [])
+    lines = [f"    total = {terms[0]}"]
+    if not in_memory:
+        return lines + ["    if total != total:", "        return -2"]
+    lines.append("    bad = total != total")   # (or-ed, not summed: a sum's chain is slow)
+    for lo_, hi_ in _runs_of(in_memory):
+        lines += [f"    for s in range({lo_}, {hi_}):",
+                  f"        bad |= {buffer}[s] != {buffer}[s]"]
+    return lines + ["    if bad:", "        return -2"]
 
 
 def compile_hvp(tape):
     """The compiled Hessian-vector function of ``tape`` (see ``hvp_source``); raises
     ValueError where ``compilable`` says no."""
-    why = compilable(tape, reroll=False)
+    why = compilable(tape)
     if why is not None:
         raise ValueError(f"numad: the tape of {tape.name} cannot be compiled: {why}")
     text = _module_text(hvp_source(tape))
