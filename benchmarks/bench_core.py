@@ -285,19 +285,31 @@ class CompiledScalarRosenbrock:
     (``compile="never"``) and as the tape's own compiled code (``"always"``), and the
     hand-written ``@njit`` gradient (the floor)."""
 
-    params = ([25, 100],)
+    params = ([25, 100, 1000],)   # (1000: 9994 entries, its loop rolled up)
     param_names = ["n"]
 
     def setup(self, n):
         warm_numad()
         self.x = rosen_point(n)
         self.g = np.empty(n)
+        self.p = np.cos(np.arange(n))
         self.floor = rosen_grad_njit()
         warm(self.floor, self.x, self.g)
         self.never = nd.gradient(rosen_loop, compile="never")
         warm(self.never, self.x)
         self.always = nd.gradient(rosen_loop, compile="always")
         warm(self.always, self.x)
+        self.hvp = nd.hvp(rosen_loop, compile="always")
+        warm(self.hvp, self.x, self.p)
+
+    def time_hvp_always(self, n):
+        self.hvp(self.x, self.p)
+
+    def track_hvp_ratio_to_gradient(self, n):
+        return (best_of(lambda: self.hvp(self.x, self.p))
+                / best_of(lambda: self.always(self.x)))
+
+    track_hvp_ratio_to_gradient.unit = "ratio"
 
     def time_gradient_never(self, n):
         self.never(self.x)
