@@ -181,3 +181,59 @@ def test_rolled_up_code_is_the_straight_line_code_bit_for_bit(f, n, monkeypatch)
     straight = run()
     for a, b in zip(rolled, straight):
         np.testing.assert_array_equal(a, b)
+
+
+# ---- random loop bodies (hypothesis) ------------------------------------------------------
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+# bounded operations, so that carries stay finite over many passes
+BODY_OPS = [
+    lambda a, b: np.tanh(a + b),
+    lambda a, b: np.sin(a * b),
+    lambda a, b: a * np.tanh(b),
+    lambda a, b: 0.5 * (a - b),
+    lambda a, b: np.cos(a) * 0.9,
+    lambda a, b: a / (1.0 + b * b),
+    lambda a, b: np.abs(a) * 0.8 - b * 0.1,
+]
+
+
+@st.composite
+def loop_programs(draw):
+    body = [(draw(st.integers(0, len(BODY_OPS) - 1)), draw(st.integers(0, 99)),
+             draw(st.integers(0, 99))) for _ in range(draw(st.integers(1, 6)))]
+    return body, draw(st.integers(1, 2)), draw(st.integers(10, 60))
+
+
+def _program(body, carries, passes):
+    def f(x):
+        c = [x[0] * 0.5, x[1]][:carries]
+        for i in range(passes):
+            pool = c + [x[i + 2], 0.7]
+            for op, i1, i2 in body:
+                pool.append(BODY_OPS[op](pool[i1 % len(pool)], pool[i2 % len(pool)]))
+            c = [pool[-1 - k] for k in range(carries)]
+        return sum(c[1:], c[0])
+    return f
+
+
+@settings(max_examples=8, deadline=None)
+@given(loop_programs(), st.integers(0, 2**32 - 1))
+def test_random_loop_bodies_compile_to_the_generic_numbers(program, seed):
+    TC._CSE = False
+    try:
+        f = _program(*program)
+        n = program[2] + 2
+        rng = np.random.default_rng(seed)
+        x, v = rng.uniform(-1, 1, n), rng.standard_normal(n)
+        tape = nd.trace(f, x, compile="never")
+        assert TC.compilable(tape) is None
+        value, grad = nd.value_and_gradient(f, compile="never")(x)
+        failed, got_value, got = _compiled_gradient(tape)
+        assert failed == -1 and got_value == value
+        np.testing.assert_array_equal(got, grad)
+        np.testing.assert_array_equal(nd.hvp(f, compile="always")(x, v),
+                                      nd.hvp(f, compile="never")(x, v))
+    finally:
+        TC._CSE = True
