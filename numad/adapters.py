@@ -149,12 +149,8 @@ def value_and_gradient(f, compile=None):
     def fun(x, *args, **kwargs):
         if not args and not kwargs and type(x) is np.ndarray and x.dtype is _FLOAT64:
             # the optimizer's hot path: one float array, a cached tape, one kernel call
-            tapes = cache.tapes.get((x.shape,))
-            tape = tapes[0] if tapes else None
-            if tape is not None and tape.owner != get_ident():
-                tape = tape.local()
-            if tape is not None and tape.single_input is not None and (
-                    tape.watch is None or tape.watch.holds()):
+            tape = _hot_tape(cache, x)
+            if tape is not None:
                 start, n, out = tape.single_input
                 tape.vals[start:start + n] = x.ravel()
                 if tape.sweep_value_and_gradient(out) < 0:
@@ -171,6 +167,20 @@ def value_and_gradient(f, compile=None):
 
     fun.cache = cache
     return fun
+
+
+def _hot_tape(cache, x):
+    """The hot paths' tape for a float array ``x``: the cached tape of its shape, this
+    thread's copy, where it is of one array to one scalar and what f reads besides x
+    is unchanged; else None (the full path decides)."""
+    tapes = cache.tapes.get((x.shape,))
+    tape = tapes[0] if tapes else None
+    if tape is not None and tape.owner != get_ident():
+        tape = tape.local()
+    if tape is not None and tape.single_input is not None and (
+            tape.watch is None or tape.watch.holds()):
+        return tape
+    return None
 
 
 def gradient(f, compile=None):
@@ -195,12 +205,8 @@ def gradient(f, compile=None):
     def jac(x, *args, **kwargs):
         if not args and not kwargs and type(x) is np.ndarray and x.dtype is _FLOAT64:
             # the optimizer's hot path, as value_and_gradient's, without the value
-            tapes = cache.tapes.get((x.shape,))
-            tape = tapes[0] if tapes else None
-            if tape is not None and tape.owner != get_ident():
-                tape = tape.local()
-            if tape is not None and tape.single_input is not None and (
-                    tape.watch is None or tape.watch.holds()):
+            tape = _hot_tape(cache, x)
+            if tape is not None:
                 start, n, out = tape.single_input
                 tape.vals[start:start + n] = x.ravel()
                 if tape.sweep_value_and_gradient(out, False) < 0:

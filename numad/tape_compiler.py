@@ -493,11 +493,7 @@ class _Plan:
                 return carried_in(r[1])
             if r[0] == "fixed":
                 return value(self.slot(r[1]))
-            key = (r[1], r[2])
-            if key not in reads:
-                reads[key] = f"{name}r{len(reads)}"
-                lines.append(f"        {reads[key]} = vals[{r[1]} + {r[2]} * k]")
-            return reads[key]
+            return _strided(reads, lines, f"{name}r", "vals", r)
 
         for j, item in enumerate(loop.body):
             if item[0] == "guard":
@@ -779,6 +775,16 @@ class _Plan:
         return out
 
 
+def _strided(reads, lines, prefix, buffer, r):
+    """The local holding pass k's element of the strided operand ``r`` in ``buffer``,
+    read once a pass (``reads``: what is read so far; the read goes to ``lines``)."""
+    key = (r[1], r[2])
+    if key not in reads:
+        reads[key] = f"{prefix}{len(reads)}"
+        lines.append(f"        {reads[key]} = {buffer}[{r[1]} + {r[2]} * k]")
+    return reads[key]
+
+
 def _reverse_needs(loop):
     """(positions, carries): the operations of a pass of ``loop`` whose values its
     reverse part uses (in partials, or on the way to them), and of the carried values
@@ -969,11 +975,7 @@ def hvp_source(tape, name="hvp"):
                 return None if t == "0.0" else t
             if not plan._receives(loop, r):
                 return None
-            key = (r[1], r[2])
-            if key not in reads:
-                reads[key] = f"{lname}tr{len(reads)}"
-                lines.append(f"        {reads[key]} = tan[{r[1]} + {r[2]} * k]")
-            return reads[key]
+            return _strided(reads, lines, f"{lname}tr", "tan", r)
 
         for j, item in enumerate(loop.body):
             if item[0] == "guard":
