@@ -64,7 +64,7 @@ class Loop:
         return base + stride * k
 
 
-def _rows(ops, guard, zero):
+def _rows(ops, guard):
     """Each operation as a code and three slots (its own, its operands'), for
     comparing passes with array operations."""
     codes = np.empty(len(ops), dtype=np.int64)
@@ -166,7 +166,7 @@ def find_loops(ops, guard, zero):
     stands for 0.0."""
     if len(ops) < MIN_OPERATIONS:
         return []
-    codes, slots = _rows(ops, guard, zero)
+    codes, slots = _rows(ops, guard)
     loops = []
 
     def search(lo, hi):

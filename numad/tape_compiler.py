@@ -93,26 +93,23 @@ def _too_large(tape, lo, hi):
     return None
 
 
-def compilable(tape, reroll=True):
-    """None when ``compile_tape`` takes ``tape`` (``reroll=False``: ``compile_hvp``,
-    which writes loops out in full), else why not (a short phrase)."""
+def compilable(tape):
+    """None when ``compile_tape`` and ``compile_hvp`` take ``tape``, else why not (a
+    short phrase)."""
     if tape.stops:
         return "it contains a scan loop or a call with a rule of its own"
     if len(tape.output_entries) != 1 or tape.size[tape.output_entries[0]] != 1:
         return "its output is not one scalar"
     n = len(tape.op)
-    if not reroll or _scalar_count(tape, 0, n) > MAX_SCANNED:
-        why = _too_large(tape, 0, n)
-        if why is not None:
-            return why
+    if _scalar_count(tape, 0, n) > MAX_SCANNED:
+        return _too_large(tape, 0, n)
     ops = scalar_ops(tape, 0, n)
     if isinstance(ops, str):
         return ops
-    if reroll:
-        count = _written_count(ops)
-        if count > MAX_ENTRIES:
-            return (f"it has {count} scalar operations once its loops are rolled up, "
-                    f"more than {MAX_ENTRIES}")
+    count = _written_count(ops)
+    if count > MAX_ENTRIES:
+        return (f"it has {count} scalar operations once its loops are rolled up, "
+                f"more than {MAX_ENTRIES}")
     return None
 
 
@@ -354,13 +351,11 @@ class _Plan:
         self.zeroed = []   # (base, stride, count): the memory adjoints, as runs
         self.reverse_needs, self.optional = [], []
         for loop in self.loops:
-            if self.second_order:
-                carries, tangent_carries = _second_order_needs(loop)
-                self.reverse_needs.append((None, carries, tangent_carries))
-                carries = carries | tangent_carries
-            else:
-                positions, carries = _reverse_needs(loop)
-                self.reverse_needs.append((positions, carries, set()))
+            # (the carries whose values, and whose tangents, the reverse loop uses)
+            carries, tangent_carries = (_second_order_needs(loop) if self.second_order
+                                        else (_reverse_needs(loop), set()))
+            self.reverse_needs.append((carries, tangent_carries))
+            carries = carries | tangent_carries
             # a loop that only makes the output (no guard in it, no value of it read
             # again) is run only where the caller wants the value
             self.optional.append(not carries and loop.slots.isdisjoint(read) and all(
@@ -545,6 +540,8 @@ class _Plan:
         name, stored = f"l{index}", self.stored[index]
         value, body = self.value, []
         tangents = self.tangents
+        if self.optional[index] and tangents is not None:
+            return []   # (the product needs nothing of it: not even the value)
         # values from before the loop that its passes read from memory: store them
         for item in loop.body:
             refs = [item[3]] if item[0] == "guard" else item[3]
@@ -573,8 +570,6 @@ class _Plan:
         lines += [f"        {name}c{j} = {name}w{j}" for j in carried]
         if tangents is not None:
             lines += [f"        {name}ct{j} = {name}t{j}" for j in carried]
-        if self.optional[index] and tangents is not None:
-            return []   # (the product needs nothing of it: not even the value)
         if self.optional[index]:   # (only the output's value comes of it)
             body.append("    if value:")
             lines = ["    " + line for line in lines]
@@ -661,7 +656,7 @@ class _Plan:
         straight-line code's locals (``g``), the buffer of its memory adjoints
         (``adj``), and the set of slots whose locals hold contributions so far (the
         loop adds to it). The gradient has one; the Hessian-vector product two (``g``
-        and its tangent ``gd``), with ``extra(name, kept, carried_in)`` giving the
+        and its tangent ``gd``), with ``extra(name, kept, reverse)`` giving the
         lines after a pass's values (its tangents) and ``terms(j, q, p, h)`` the
         contributions of partial ``p`` of operation ``j``'s operand ``q``, given the
         pass's adjoint locals ``h[stream]`` (None where not live): [(stream, term)]."""
@@ -674,15 +669,15 @@ class _Plan:
                 partial, maybe_inf = p
                 return [(0, f"times({h[0]}, {partial})" if maybe_inf
                          else f"{h[0]} * {partial}")] if h[0] else []
-        tags = ["" if i == 0 else letter[1:] for i, (letter, _, _) in enumerate(streams)]
+        tags = [letter[1:] for letter, _, _ in streams]   # (g: "", gd: "d")
+        fixed = {self.slot(r[1]) for item in loop.body if item[0] != "guard"
+                 for r in item[3] if r[0] == "fixed" and self._receives(loop, r)}
         out = []
         for i, (letter, buffer, seeded) in enumerate(streams):
             for j in carried:   # (the carry's adjoint at the last pass: from after it)
                 last = loop.slot_at(j, loop.count - 1)
                 out.append(f"    {name}a{tags[i]}{j} = "
                            f"{f'{buffer}[{last}]' if last in memory else '0.0'}")
-            fixed = {self.slot(r[1]) for item in loop.body if item[0] != "guard"
-                     for r in item[3] if r[0] == "fixed" and self._receives(loop, r)}
             for s in sorted(fixed - memory - seeded):   # (accumulated across passes)
                 out.append(f"    {letter}{self.n(s)} = 0.0")
                 seeded.add(s)
@@ -691,7 +686,7 @@ class _Plan:
             return self.slot(carried[j])
 
         lines = []
-        needed = self.reverse_needs[index][1]
+        needed = self.reverse_needs[index][0]
         for j in carried:
             prev = f"vals[{loop.slot_at(j, 0)} + {loop.body[j][2]} * (k - 1)]"
             lines.append(f"        {name}c{j} = {prev} if k > 0 else {value(before(j))}"
@@ -786,10 +781,8 @@ def _strided(reads, lines, prefix, buffer, r):
 
 
 def _reverse_needs(loop):
-    """(positions, carries): the operations of a pass of ``loop`` whose values its
-    reverse part uses (in partials, or on the way to them), and of the carried values
-    the ones it uses. The others the reverse loop need not have: a carry it does not
-    use is not stored."""
+    """The carried values of ``loop`` that its reverse loop uses (in partials, or on the
+    way to them); a carry it does not use is not stored."""
     positions, carries, todo = set(), set(), []
 
     def use(r):
@@ -817,7 +810,7 @@ def _reverse_needs(loop):
             positions.add(j)
             for r in loop.body[j][3]:
                 use(r)
-    return positions, carries
+    return carries
 
 
 def _second_order_needs(loop):
@@ -956,7 +949,7 @@ def hvp_source(tape, name="hvp"):
         names_of = dict(plan.pass_names)
         lines, reads = [], {}
         if reverse:
-            needed = plan.reverse_needs[int(lname[1:])][2]
+            needed = plan.reverse_needs[int(lname[1:])][1]
             for j, init in carried.items():
                 prev = f"tan[{loop.slot_at(j, 0)} + {loop.body[j][2]} * (k - 1)]"
                 lines.append(f"        {lname}ct{j} = {prev} if k > 0 else "
