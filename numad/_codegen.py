@@ -39,6 +39,25 @@ def kernel_expression(expr):
     return _NAME.sub(lambda m: EXPRESSION_FUNCTIONS.get(m.group(1), m.group(1)) + "(", expr)
 
 
+class _Rename(ast.NodeTransformer):
+    """Puts locals in place of a row formula's names a, b and y (ta, tb, ty)."""
+
+    def __init__(self, names):
+        self.names = names
+
+    def visit_Name(self, node):
+        if node.id in self.names:
+            return ast.copy_location(ast.Name(self.names[node.id], ast.Load()), node)
+        return node
+
+
+def formula(expr, names, spelled=False):
+    """``expr`` (an op-table formula; ``spelled``: already in the kernels' spelling)
+    with the locals ``names`` in place of a, b, y (and ta, tb, ty)."""
+    text = expr if spelled else kernel_expression(expr)
+    return ast.unparse(_Rename(names).visit(ast.parse(text, mode="eval")))
+
+
 def _loads(prim, indent, y_too):
     pad = " " * indent
     lines = [f"{pad}a = vals[ao + k * sa]"]

@@ -126,6 +126,7 @@ class Tape:
         self.replays = 0
         self.compiled_hvp = None   # (likewise the Hessian-vector product's)
         self.hvp_replays = 0
+        self.hvp_never = False     # (a tape whose gradient compiles as fused loops)
         # (start, size, output entry) when the tape is f(x) of one array to one scalar:
         # the adapters' fast path
         self.single_input = None
@@ -454,11 +455,11 @@ class Tape:
         """The compiled Hessian-vector function, where ``compile_mode`` says to have it
         by now (the rule of ``_compiled_now``, counting products), else None."""
         fn = self.compiled_hvp
-        if fn is None and self._whole != "never":
+        if fn is None and self._whole != "never" and not self.hvp_never:
             self.hvp_replays = r = self.hvp_replays + 1
             if not r & (r - 1):
-                if TC.compilable(self) is not None:
-                    self._whole = "never"
+                if TC.hvp_compilable(self) is not None:
+                    self.hvp_never = True   # (its structure never changes)
                 elif self._whole == "always" or TC.worth_compiling(self, r):
                     fn = self.compiled_hvp = TC.compile_hvp(self)
         return fn

@@ -1,0 +1,481 @@
+"""Fused array loops: a vectorized tape's gradient as a few compiled loops.
+
+Vectorized NumPy code records one tape entry per NumPy operation, and the generic
+sweeps run one kernel per entry, each writing a full temporary. ``fused_source``
+writes such a tape instead as its own ``@njit`` code (compiled and cached by
+``numad/tape_compiler.py``, like the scalar tapes' code) in which each *chain* of
+elementwise entries over arrays of one length, with the sums that end it, is one loop:
+
+* **forward**: one ``for k in range(n)`` computes element ``k`` of every entry of the
+  chain in locals; it stores into the values buffer only the entries read outside the
+  chain (by a later chain, an index, a scalar statement or the output). A sum
+  accumulates in eight lanes, then the rest, then the lanes pairwise, the generic
+  kernel's order, so that its value is the generic sweep's to the last bit (the loop
+  is unrolled by eight for it). Scalar entries are straight-line statements.
+* **reverse**: one loop per chain again, which *recomputes* the chain's values from what
+  the chain read (its inputs, stored entries of earlier chains, broadcast scalars) and
+  takes the partials from the op table's formulas. The cost rule: recomputing an
+  elementwise operation costs a few flops, reading a stored value costs a memory
+  stream as long as the array, so every value inside a chain is recomputed and only
+  the values read outside it are stored. Adjoints inside a chain are locals; those of
+  arrays outside it (inputs, stored entries) are accumulated in place in the adjoint
+  buffer, zeroed once at the start; a broadcast scalar's contributions are summed in a
+  local per entry and operand, as the generic kernel sums them.
+* where ``value`` is false (``nd.gradient``), a chain whose values only the output's
+  value needs (no guard, no partial of the reverse part reads them) is skipped: the
+  reverse loop needs only what the chain read. Vectorized Rosenbrock's gradient is then
+  one loop over ``x``.
+
+Slices by constants (``x[1:]``, ``x[:-1]``) are windows of the values buffer, so they
+are offset reads inside a loop, not copies. A chain ends where a later entry reads one
+of its values at another position (an index or a slice of it), where an entry reads
+one of its sums, or where the length changes.
+
+Numbers: every value is the generic sweep's bit for bit, and so is an adjoint element
+that receives its contributions in the generic sweep's order. Two cases reorder them,
+so that an adjoint can differ in the last bits (a reassociated sum): an array that one
+loop reads through windows at different offsets (element ``j`` of ``x`` gets what
+``x[1:]`` adds in pass ``j - 1`` before what ``x[:-1]`` adds in pass ``j``, whatever
+the order of their entries; where an element gets two contributions in all, as in the
+vectorized Rosenbrock, swapping them rounds the same), and a scalar broadcast into a
+chain that a scalar statement recorded among the chain's entries also reads.
+
+What fuses: inputs, constants, slices (windows), elementwise operations of one row of
+the op table on arrays of one length with scalars broadcast, full sums, and guards;
+``fused_plan`` names what else a tape holds. Matrix products, linear algebra and the
+other structural entries stay outside (their tapes replay on the generic sweeps).
+"""
+from __future__ import annotations
+
+from ._codegen import formula
+from .optable import ELEMENTWISE, N_ELEMENTWISE, OPCODES, OPNAMES
+
+_INPUT = OPCODES["input"]
+_CONST = OPCODES["const"]
+_ALIAS = OPCODES["alias"]
+_GUARD = OPCODES["guard"]
+_SUM = OPCODES["sum"]
+
+# A tape with an array entry of at least this many elements is written as fused loops
+# (shorter arrays are written one statement per element by tape_compiler's scalar path).
+FUSE_MIN = 64
+LANES = 8   # the generic sum's accumulators (structural_kernels.forward_reduce)
+
+
+class _Chain:
+    """Entries (elementwise ones of ``n`` elements, and sums of ``n`` elements) that one
+    loop computes, in tape order."""
+
+    def __init__(self, n):
+        self.n = n
+        self.members = []
+        self.computed = set()
+
+    def add(self, i):
+        self.members.append(i)
+        self.computed.add(i)
+
+
+class FusedPlan:
+    """How a tape becomes fused loops: ``items`` in order, each ``("scalar", i)``,
+    ``("guard", i)`` or a ``_Chain``. ``why`` is None, or why the tape does not fuse."""
+
+    def __init__(self, tape):
+        self.tape = tape
+        self.why = None
+        self.hoisted = set()
+        try:
+            self._analyse()
+        except _NotFused as e:
+            self.why = str(e)
+
+    # ---- analysis ----
+
+    def root(self, e):
+        """The entry whose values ``e`` is a window of (``e`` itself unless an alias)."""
+        op, args = self.tape.op, self.tape.args
+        while op[e] == _ALIAS:
+            e = int(args[e, 0])
+        return e
+
+    def operands(self, i):
+        o = int(self.tape.op[i])
+        arity = ELEMENTWISE[o].arity if o < N_ELEMENTWISE else 1
+        return [int(self.tape.args[i, k]) for k in range(arity)]
+
+    def _analyse(self):
+        tape = self.tape
+        op, size, args, params, pstart = tape.op, tape.size, tape.args, tape.params, tape.pstart
+        if tape.stops:
+            raise _NotFused("it contains a scan loop or a call with a rule of its own")
+        if len(tape.output_entries) != 1 or size[tape.output_entries[0]] != 1:
+            raise _NotFused("its output is not one scalar")
+        items, chain = [], None
+        self.chain_of = {}
+
+        def close():
+            nonlocal chain
+            if chain is not None:
+                items.append(chain)
+                for e in chain.members:
+                    self.chain_of[e] = chain
+            chain = None
+
+        def reads_chain(entries):
+            return chain is not None and any(self.root(e) in chain.computed for e in entries)
+
+        for i in range(len(op)):
+            o = int(op[i])
+            if o in (_INPUT, _CONST):
+                continue
+            if o == _ALIAS:
+                if reads_chain([i]):   # another position of a chain's value: store it
+                    close()
+                continue
+            if o == _GUARD:
+                if reads_chain([int(args[i, 0])]):
+                    close()
+                items.append(("guard", i))
+                continue
+            if o == _SUM:
+                p = int(pstart[i])
+                pre, m, post = int(params[p]), int(params[p + 1]), int(params[p + 2])
+                if pre * post != 1 or m < 2:
+                    raise _NotFused("it has sums along an axis (only whole sums fuse)")
+                n = m
+            elif o < N_ELEMENTWISE:
+                n = int(size[i])
+                if n == 1:
+                    if reads_chain(self.operands(i)):
+                        close()
+                    items.append(("scalar", i))
+                    continue
+                if any(int(size[e]) not in (1, n) for e in self.operands(i)):
+                    raise _NotFused(f"{OPNAMES[o]} reads operands of other lengths")
+            else:
+                raise _NotFused(f"it has {OPNAMES[o]} entries (only elementwise operations, "
+                                "slices and whole sums fuse)")
+            scalars = [e for e in self.operands(i) if int(size[e]) == 1]
+            if chain is not None and (chain.n != n or reads_chain(scalars)):
+                close()
+            if chain is None:
+                chain = _Chain(n)
+            chain.add(i)
+        close()
+        self.items = items
+        self.out = int(tape.output_entries[0])
+        self._readers()
+        self._derivative_paths()
+        self._needed_without_value()
+
+    def _readers(self):
+        """``stored``: the chains' entries read outside their chain."""
+        tape = self.tape
+        stored = set()
+        for i in range(len(tape.op)):
+            o = int(tape.op[i])
+            if o in (_INPUT, _CONST):
+                continue
+            reads = [int(tape.args[i, 0])] if o in (_ALIAS, _GUARD, _SUM) else self.operands(i)
+            for e in reads:
+                r = self.root(e)
+                if r in self.chain_of and int(tape.op[r]) != _SUM and (
+                        o == _ALIAS or self.chain_of.get(i) is not self.chain_of[r]):
+                    stored.add(r)
+        if self.root(self.out) in self.chain_of and int(tape.op[self.root(self.out)]) != _SUM:
+            stored.add(self.root(self.out))
+        self.stored = stored
+
+    def _derivative_paths(self):
+        """``varies``: entries that depend on an input; ``on_path``: those of them the
+        output depends on (only they get partials and adjoints). Windows count as their
+        source."""
+        tape = self.tape
+        varies = set()
+        for i in range(len(tape.op)):
+            o = int(tape.op[i])
+            if o == _INPUT:
+                varies.add(i)
+            elif o == _ALIAS or o == _SUM:
+                if self.root(int(tape.args[i, 0])) in varies:
+                    varies.add(i)
+            elif o < N_ELEMENTWISE:
+                row = ELEMENTWISE[o]
+                if any(self.root(e) in varies for k, e in enumerate(self.operands(i))
+                       if row.partials[k] is not None):
+                    varies.add(i)
+        on_path = {self.root(self.out)} & varies
+        for i in range(len(tape.op) - 1, -1, -1):
+            o = int(tape.op[i])
+            if self.root(i) not in on_path:
+                continue
+            if o == _ALIAS or o == _SUM:
+                e = self.root(int(tape.args[i, 0]))
+                if e in varies:
+                    on_path.add(e)
+            elif o < N_ELEMENTWISE:
+                row = ELEMENTWISE[o]
+                on_path.update(self.root(e) for k, e in enumerate(self.operands(i))
+                               if row.partials[k] is not None and self.root(e) in varies)
+        self.varies, self.on_path = varies, on_path
+
+    def _reads_of(self, item):
+        """The entries (roots) whose values an item reads from before it."""
+        if isinstance(item, _Chain):
+            return {self.root(e) for i in item.members for e in
+                    ([int(self.tape.args[i, 0])] if int(self.tape.op[i]) == _SUM
+                     else self.operands(i))} - item.computed
+        kind, i = item
+        return {self.root(e) for e in ([int(self.tape.args[i, 0])] if kind == "guard"
+                                       else self.operands(i))}
+
+    def _needed_without_value(self):
+        """``must_run``: the chains whose forward loop runs even where ``value`` is
+        false, because a guard or the reverse part reads what they make."""
+        needed = set()
+        for item in self.items:
+            if isinstance(item, _Chain):
+                if any(e in self.on_path for e in item.members):
+                    needed |= self._reads_of(item)   # (its reverse loop recomputes from them)
+            elif item[0] == "guard" or item[1] in self.on_path:
+                needed |= self._reads_of(item) | {item[1]}
+        self.must_run = set()
+        for item in reversed(self.items):
+            made = item.computed if isinstance(item, _Chain) else {item[1]}
+            if made & needed:
+                if isinstance(item, _Chain):
+                    self.must_run.add(id(item))
+                needed |= self._reads_of(item)
+
+    # ---- code ----
+
+    def is_local(self, e):
+        """Whether scalar ``e``'s value and adjoint are locals (scalar statements and
+        sums, and windows of them), not memory."""
+        r = self.root(e)
+        o = int(self.tape.op[r])
+        return int(self.tape.size[e]) == 1 and (
+            o == _SUM or (o < N_ELEMENTWISE and int(self.tape.size[r]) == 1))
+
+    def value(self, e):
+        """A scalar's value: its local, else memory."""
+        return f"v{self.root(e)}" if self.is_local(e) else f"vals[{int(self.tape.off[e])}]"
+
+    def adjoint(self, e):
+        """Where a scalar's adjoint is: its local, else memory."""
+        return f"g{self.root(e)}" if self.is_local(e) else f"adj[{int(self.tape.off[e])}]"
+
+    def element(self, chain, e, k, lane=""):
+        """Element ``k`` (an expression) of operand ``e`` inside ``chain``'s loop."""
+        if e in chain.computed:
+            return f"w{e}{lane}"
+        if int(self.tape.size[e]) == 1:
+            if self.is_local(e):
+                return self.value(e)
+            self.hoisted.add(int(self.tape.off[e]))   # (loaded before the loop)
+            return f"m{int(self.tape.off[e])}"
+        return f"vals[{int(self.tape.off[e])} + {k}]"
+
+    def hoist(self, lines):
+        """``lines`` (a chain's loop) preceded by loads of the scalars it reads from
+        memory: loaded once, as the compiler cannot tell that the loop's stores into
+        the adjoint buffer leave the values buffer alone."""
+        loads = [f"m{s} = vals[{s}]" for s in sorted(self.hoisted)]
+        self.hoisted = set()
+        return loads + lines
+
+    def chain_body(self, chain, k, lane, indent):
+        """The statements computing element ``k`` of the chain's entries (and adding to
+        its sums' lane ``lane``)."""
+        pad = " " * indent
+        lines = []
+        for i in chain.members:
+            o = int(self.tape.op[i])
+            if o == _SUM:
+                a = int(self.tape.args[i, 0])
+                lines.append(f"{pad}s{i}{lane} += {self.element(chain, a, k, lane)}")
+                continue
+            row = ELEMENTWISE[o]
+            names = dict(zip("ab", (self.element(chain, e, k, lane) for e in self.operands(i))))
+            lines.append(f"{pad}w{i}{lane} = {formula(row.value, names)}")
+            if i in self.stored:
+                lines.append(f"{pad}vals[{int(self.tape.off[i])} + {k}] = w{i}{lane}")
+        return lines
+
+    def chain_forward(self, chain):
+        sums = [i for i in chain.members if int(self.tape.op[i]) == _SUM]
+        n = chain.n
+        if not sums:
+            return self.hoist([f"for k in range({n}):"] + self.chain_body(chain, "k", "", 4))
+        full = n - n % LANES
+        lines = [f"s{i}_{u} = 0.0" for i in sums for u in list(range(LANES)) + ["t"]]
+        if full:
+            lines.append(f"for j in range(0, {full}, {LANES}):")
+            for u in range(LANES):
+                lines += self.chain_body(chain, f"j + {u}", f"_{u}", 4)
+        if n > full:
+            lines.append(f"for k in range({full}, {n}):")
+            lines += self.chain_body(chain, "k", "_t", 4)
+        for i in sums:
+            s = [f"s{i}_{u}" for u in range(LANES)]
+            lines.append(f"v{i} = (s{i}_t + (({s[0]} + {s[1]}) + ({s[2]} + {s[3]}))) + "
+                         f"(({s[4]} + {s[5]}) + ({s[6]} + {s[7]}))")
+        return self.hoist(lines)
+
+    def forward(self):
+        lines = [f"v{i} = 0.0" for item in self.items if isinstance(item, _Chain)
+                 for i in item.members if int(self.tape.op[i]) == _SUM]
+        for item in self.items:
+            if isinstance(item, _Chain):
+                body = self.chain_forward(item)
+                if id(item) in self.must_run:
+                    lines += body
+                else:
+                    lines += ["if value:"] + ["    " + line for line in body]
+                continue
+            kind, i = item
+            if kind == "guard":
+                a, recorded = self.value(int(self.tape.args[i, 0])), f"vals[{int(self.tape.off[i])}]"
+                lines += [f"if {a} != {recorded} and not ({a} != {a} and "
+                          f"{recorded} != {recorded}):", f"    return {i}"]
+                continue
+            row = ELEMENTWISE[int(self.tape.op[i])]
+            names = dict(zip("ab", (self.value(e) for e in self.operands(i))))
+            lines.append(f"v{i} = {formula(row.value, names)}")
+        if self.is_local(self.out):
+            lines += ["if value:", f"    vals[{int(self.tape.off[self.out])}] = "
+                      f"{self.value(self.out)}"]
+        return lines
+
+    def reverse(self):
+        tape = self.tape
+        off, size = tape.off, tape.size
+        # adjoints in memory: every input element (written, zero where the output does
+        # not depend on it) and the stored chain entries on the path; zeroed once
+        zeroed = sorted({(int(off[e]), int(off[e] + size[e])) for e in tape.input_entries}
+                        | {(int(off[e]), int(off[e] + size[e])) for e in self.stored
+                           if e in self.on_path})
+        lines = [f"adj[{lo}:{hi}] = 0.0" if hi - lo > 1 else f"adj[{lo}] = 0.0"
+                 for lo, hi in zeroed]
+        lines += [f"g{i} = 0.0" for i in range(len(tape.op))
+                  if i in self.on_path and self.root(i) == i and self.is_local(i)]
+        if self.root(self.out) in self.on_path:
+            lines.append(f"{self.adjoint(self.out)} += 1.0")
+
+        def add(e, term, out):
+            """Add ``term`` to the adjoint of the scalar ``e`` (outside any loop)."""
+            out.append(f"{self.adjoint(e)} += {term}")
+
+        for item in reversed(self.items):
+            if isinstance(item, _Chain):
+                if any(e in self.on_path for e in item.members):
+                    lines += self.chain_reverse(item, add)
+                continue
+            kind, i = item
+            if kind == "guard" or i not in self.on_path:
+                continue
+            row = ELEMENTWISE[int(tape.op[i])]
+            names = dict(zip("ab", (self.value(e) for e in self.operands(i))))
+            names["y"] = f"v{i}"
+            for k, e in enumerate(self.operands(i)):
+                if row.partials[k] is None or self.root(e) not in self.on_path:
+                    continue
+                d = formula(row.partials[k], names)
+                add(e, f"(g{i} * ({d}) if (g{i} != 0.0 and ({d}) != 0.0) else 0.0)"
+                    if row.may_be_infinite[k] else f"g{i} * ({d})", lines)
+        return lines
+
+    def nan_check(self):
+        """Return -2 (the caller sweeps this point with the generic sweeps) where an
+        input's adjoint is nan. A contribution ``g * d`` is written as it is where the
+        partial ``d`` is finite at finite values (the op table's flags); the generic
+        sweeps make it exactly 0 where ``g`` is 0, which differs only where ``d`` is inf
+        or nan, so only at non-finite values, and then by a nan that reaches an input's
+        adjoint. (A select per contribution cost 60% of Rosenbrock's gradient.)"""
+        tape = self.tape
+        lines = ["bad = False"]
+        for e in tape.input_entries:
+            lo, hi = int(tape.off[e]), int(tape.off[e] + tape.size[e])
+            lines += [f"for s in range({lo}, {hi}):", "    bad |= adj[s] != adj[s]"]
+        return lines + ["if bad:", "    return -2"]
+
+    def chain_reverse(self, chain, add):
+        """The chain's reverse loop: recompute element k, then carry the adjoints back
+        through its entries, last to first."""
+        tape = self.tape
+        off, size = tape.off, tape.size
+        lines, after = [], []
+        body = self.chain_body_values(chain)
+        on_chain = [i for i in chain.members if i in self.on_path]
+        for i in on_chain:
+            if int(tape.op[i]) != _SUM:
+                body.append(f"    h{i} = adj[{int(off[i])} + k]" if i in self.stored
+                            else f"    h{i} = 0.0")
+        for i in reversed(on_chain):
+            o = int(tape.op[i])
+            if o == _SUM:
+                terms = [(int(tape.args[i, 0]), f"g{i}")]
+            else:
+                row = ELEMENTWISE[o]
+                names = dict(zip("ab", (self.element(chain, e, "k") for e in self.operands(i))))
+                names["y"] = f"w{i}"
+                terms = []
+                for k, e in enumerate(self.operands(i)):
+                    if row.partials[k] is None or self.root(e) not in self.on_path:
+                        continue
+                    d = formula(row.partials[k], names)
+                    terms.append((e, f"select(h{i} != 0.0, h{i} * ({d}), 0.0)"
+                                  if row.may_be_infinite[k] else f"h{i} * ({d})"))
+            for j, (e, term) in enumerate(terms):
+                if e in chain.computed:
+                    body.append(f"    h{e} += {term}")
+                elif int(size[e]) == 1:   # a broadcast scalar: summed in a local first
+                    acc = f"c{i}_{j}"
+                    lines.append(f"{acc} = 0.0")
+                    body.append(f"    {acc} += {term}")
+                    add(e, acc, after)
+                else:
+                    body.append(f"    adj[{int(off[e])} + k] += {term}")
+        return self.hoist(lines + [f"for k in range({chain.n}):"] + body + after)
+
+    def chain_body_values(self, chain):
+        """Element k of the chain's elementwise entries again (no stores, no sums)."""
+        lines = []
+        for i in chain.members:
+            o = int(self.tape.op[i])
+            if o == _SUM:
+                continue
+            row = ELEMENTWISE[o]
+            names = dict(zip("ab", (self.element(chain, e, "k") for e in self.operands(i))))
+            lines.append(f"    w{i} = {formula(row.value, names)}")
+        return lines
+
+
+class _NotFused(Exception):
+    pass
+
+
+def fused_plan(tape):
+    """The ``FusedPlan`` of ``tape`` (its ``why`` says whether it fuses)."""
+    return FusedPlan(tape)
+
+
+def has_long_arrays(tape):
+    """Whether an elementwise entry or a sum of ``tape`` has ``FUSE_MIN`` elements or more."""
+    op, size = tape.op, tape.size
+    long_ = size >= FUSE_MIN
+    return bool(((op < N_ELEMENTWISE) & long_).any() or
+                (long_[tape.args[op == _SUM, 0]]).any())
+
+
+def fused_source(plan, name="value_and_gradient"):
+    """The Python text of the compiled value-and-gradient function of ``plan``'s tape,
+    with the contract of ``tape_compiler.source``: ``name(vals, adj, value)`` returns
+    -1 or a failed guard's entry index."""
+    lines = plan.forward() + plan.reverse() + plan.nan_check() + ["return -1"]
+    return "\n".join([f"def {name}(vals, adj, value):"] + ["    " + line for line in lines]) + "\n"
+
+
+def statement_count(plan):
+    """How many statements the fused code has (for the cost of compiling it)."""
+    return len(plan.forward()) + len(plan.reverse())
