@@ -84,6 +84,7 @@ class FusedPlan:
         self.tape = tape
         self.why = None
         self.hoisted = set()
+        self.element_loads = {}
         try:
             self._analyse()
         except _NotFused as e:
@@ -274,7 +275,17 @@ class FusedPlan:
                 return self.value(e)
             self.hoisted.add(int(self.tape.off[e]))   # (loaded before the loop)
             return f"m{int(self.tape.off[e])}"
-        return f"vals[{int(self.tape.off[e])} + {k}]"
+        # (loaded once a pass, at its top: after a store into the adjoint buffer the
+        # compiler would read the values buffer again, as it may be the same memory)
+        name = f"r{int(self.tape.off[e])}{lane}"
+        self.element_loads[name] = f"vals[{int(self.tape.off[e])} + {k}]"
+        return name
+
+    def take_loads(self, indent):
+        """The loads of the elements ``element`` named since the last call."""
+        loads = [" " * indent + f"{name} = {expr}" for name, expr in self.element_loads.items()]
+        self.element_loads = {}
+        return loads
 
     def hoist(self, lines):
         """``lines`` (a chain's loop) preceded by loads of the scalars it reads from
@@ -300,7 +311,7 @@ class FusedPlan:
             lines.append(f"{pad}w{i}{lane} = {formula(row.value, names)}")
             if i in self.stored:
                 lines.append(f"{pad}vals[{int(self.tape.off[i])} + {k}] = w{i}{lane}")
-        return lines
+        return self.take_loads(indent) + lines
 
     def chain_forward(self, chain):
         sums = [i for i in chain.members if int(self.tape.op[i]) == _SUM]
@@ -436,6 +447,7 @@ class FusedPlan:
                     add(e, acc, after)
                 else:
                     body.append(f"    adj[{int(off[e])} + k] += {term}")
+        body = self.take_loads(4) + body
         return self.hoist(lines + [f"for k in range({chain.n}):"] + body + after)
 
     def chain_body_values(self, chain):
