@@ -325,3 +325,50 @@ class CompiledScalarRosenbrock:
                 / best_of(lambda: self.floor(self.x, self.g)))
 
     track_always_ratio_to_floor.unit = "ratio"
+
+
+# ---------------------------------------------------------------------------------------
+# Fused array loops (numad/fusion.py)
+
+
+class FusedVectorRosenbrock:
+    """The cached gradient of the vectorized Rosenbrock as fused loops
+    (``compile="always"``) and on the generic sweeps, against the hand-written ``@njit``
+    gradient (the floor) and the NumPy primal. ``benchmarks/compare_fused.py`` prints
+    the same side by side."""
+
+    params = ([10 ** 4, 10 ** 5, 10 ** 6],)
+    param_names = ["n"]
+    timeout = 120
+
+    def setup(self, n):
+        warm_numad()
+        self.x = rosen_point(n)
+        self.g = np.empty(n)
+        self.floor = rosen_grad_njit()
+        warm(self.floor, self.x, self.g)
+        self.fused = nd.gradient(rosen_vec, compile="always")
+        warm(self.fused, self.x)
+        self.never = nd.gradient(rosen_vec, compile="never")
+        warm(self.never, self.x)
+
+    def time_gradient_fused(self, n):
+        self.fused(self.x)
+
+    def time_gradient_never(self, n):
+        self.never(self.x)
+
+    def time_gradient_njit_floor(self, n):
+        self.floor(self.x, self.g)
+
+    def time_primal_numpy(self, n):
+        rosen_vec(self.x)
+
+    def peakmem_gradient_fused(self, n):
+        self.fused(self.x)
+
+    def track_fused_ratio_to_floor(self, n):
+        return (best_of(lambda: self.fused(self.x))
+                / best_of(lambda: self.floor(self.x, self.g)))
+
+    track_fused_ratio_to_floor.unit = "ratio"

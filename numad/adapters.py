@@ -152,6 +152,9 @@ def value_and_gradient(f, compile=None):
             tape = _hot_tape(cache, x)
             if tape is not None:
                 start, n, out = tape.single_input
+                g = _direct(tape, x, True)
+                if g is not None:
+                    return float(tape.vals[tape.off[out]]), g
                 tape.vals[start:start + n] = x.ravel()
                 if tape.sweep_value_and_gradient(out) < 0:
                     g = tape.adjoints[start:start + n].copy()
@@ -183,6 +186,19 @@ def _hot_tape(cache, x):
     return None
 
 
+def _direct(tape, x, value):
+    """The gradient of a fused tape of one array by its direct code (it reads ``x`` and
+    writes the gradient in place: no copies through the tape's buffers), or None where
+    there is none, or where a branch changed or an inf or a nan met on the way asks
+    for the general path."""
+    if tape.compiled_direct is None or tape.compiled is None or tape.adjoints is None:
+        return None
+    g = np.empty(x.shape)
+    if tape.compiled_direct(tape.vals, tape.adjoints, value, x.ravel(), g.reshape(-1)) != -1:
+        return None
+    return g
+
+
 def gradient(f, compile=None):
     """Return ``jac(x, *args)``: the gradient of scalar ``f``, for
     ``scipy.optimize.minimize(f, x0, jac=nd.gradient(f))``. ``compile`` as in
@@ -208,6 +224,9 @@ def gradient(f, compile=None):
             tape = _hot_tape(cache, x)
             if tape is not None:
                 start, n, out = tape.single_input
+                g = _direct(tape, x, False)
+                if g is not None:
+                    return g
                 tape.vals[start:start + n] = x.ravel()
                 if tape.sweep_value_and_gradient(out, False) < 0:
                     g = tape.adjoints[start:start + n].copy()

@@ -83,6 +83,7 @@ class FusedPlan:
     def __init__(self, tape):
         self.tape = tape
         self.why = None
+        self.direct = None
         self.hoisted = set()
         self.element_loads = {}
         try:
@@ -250,6 +251,19 @@ class FusedPlan:
 
     # ---- code ----
 
+    def where(self, buffer, slot):
+        """(array, index) of ``slot`` in the values ("vals") or adjoints ("adj")
+        buffer; in the direct variant (``self.direct``: the single input's slots), the
+        input's own array ``x`` and the gradient ``g`` for the input's slots."""
+        if self.direct is not None and self.direct[0] <= slot < self.direct[1]:
+            return ("x" if buffer == "vals" else "g"), slot - self.direct[0]
+        return buffer, slot
+
+    def mem(self, buffer, slot, k=None):
+        """``buffer[slot]``, or ``buffer[slot + k]`` (see ``where``)."""
+        name, at = self.where(buffer, slot)
+        return f"{name}[{at}]" if k is None else f"{name}[{at} + {k}]"
+
     def is_local(self, e):
         """Whether scalar ``e``'s value and adjoint are locals (scalar statements and
         sums, and windows of them), not memory."""
@@ -260,11 +274,11 @@ class FusedPlan:
 
     def value(self, e):
         """A scalar's value: its local, else memory."""
-        return f"v{self.root(e)}" if self.is_local(e) else f"vals[{int(self.tape.off[e])}]"
+        return f"v{self.root(e)}" if self.is_local(e) else self.mem("vals", int(self.tape.off[e]))
 
     def adjoint(self, e):
         """Where a scalar's adjoint is: its local, else memory."""
-        return f"g{self.root(e)}" if self.is_local(e) else f"adj[{int(self.tape.off[e])}]"
+        return f"g{self.root(e)}" if self.is_local(e) else self.mem("adj", int(self.tape.off[e]))
 
     def element(self, chain, e, k, lane=""):
         """Element ``k`` (an expression) of operand ``e`` inside ``chain``'s loop."""
@@ -278,7 +292,7 @@ class FusedPlan:
         # (loaded once a pass, at its top: after a store into the adjoint buffer the
         # compiler would read the values buffer again, as it may be the same memory)
         name = f"r{int(self.tape.off[e])}{lane}"
-        self.element_loads[name] = f"vals[{int(self.tape.off[e])} + {k}]"
+        self.element_loads[name] = self.mem("vals", int(self.tape.off[e]), k)
         return name
 
     def take_loads(self, indent):
@@ -291,7 +305,7 @@ class FusedPlan:
         """``lines`` (a chain's loop) preceded by loads of the scalars it reads from
         memory: loaded once, as the compiler cannot tell that the loop's stores into
         the adjoint buffer leave the values buffer alone."""
-        loads = [f"m{s} = vals[{s}]" for s in sorted(self.hoisted)]
+        loads = [f"m{s} = {self.mem('vals', s)}" for s in sorted(self.hoisted)]
         self.hoisted = set()
         return loads + lines
 
@@ -366,8 +380,10 @@ class FusedPlan:
         zeroed = sorted({(int(off[e]), int(off[e] + size[e])) for e in tape.input_entries}
                         | {(int(off[e]), int(off[e] + size[e])) for e in self.stored
                            if e in self.on_path})
-        lines = [f"adj[{lo}:{hi}] = 0.0" if hi - lo > 1 else f"adj[{lo}] = 0.0"
-                 for lo, hi in zeroed]
+        lines = []
+        for lo, hi in zeroed:
+            name, at = self.where("adj", lo)
+            lines.append(f"{name}[{at}:{at + hi - lo}] = 0.0")
         lines += [f"g{i} = 0.0" for i in range(len(tape.op))
                   if i in self.on_path and self.root(i) == i and self.is_local(i)]
         if self.root(self.out) in self.on_path:
@@ -407,7 +423,8 @@ class FusedPlan:
         lines = ["bad = False"]
         for e in tape.input_entries:
             lo, hi = int(tape.off[e]), int(tape.off[e] + tape.size[e])
-            lines += [f"for s in range({lo}, {hi}):", "    bad |= adj[s] != adj[s]"]
+            ref = self.mem("adj", lo, "s")
+            lines += [f"for s in range({hi - lo}):", f"    bad |= {ref} != {ref}"]
         return lines + ["if bad:", "    return -2"]
 
     def chain_reverse(self, chain, add):
@@ -446,7 +463,7 @@ class FusedPlan:
                     body.append(f"    {acc} += {term}")
                     add(e, acc, after)
                 else:
-                    body.append(f"    adj[{int(off[e])} + k] += {term}")
+                    body.append(f"    {self.mem('adj', int(off[e]), 'k')} += {term}")
         body = self.take_loads(4) + body
         return self.hoist(lines + [f"for k in range({chain.n}):"] + body + after)
 
@@ -480,12 +497,23 @@ def has_long_arrays(tape):
                 (long_[tape.args[op == _SUM, 0]]).any())
 
 
-def fused_source(plan, name="value_and_gradient"):
+def fused_source(plan, name="value_and_gradient", direct=False):
     """The Python text of the compiled value-and-gradient function of ``plan``'s tape,
     with the contract of ``tape_compiler.source``: ``name(vals, adj, value)`` returns
-    -1 or a failed guard's entry index."""
-    lines = plan.forward() + plan.reverse() + plan.nan_check() + ["return -1"]
-    return "\n".join([f"def {name}(vals, adj, value):"] + ["    " + line for line in lines]) + "\n"
+    -1, a failed guard's entry index, or -2 (sweep this point generically).
+
+    ``direct`` (a tape of one array input): ``name(vals, adj, value, x, g)`` reads the
+    input from ``x`` and writes its gradient into ``g`` instead of the buffers' input
+    slots, which saves the adapter copying ``x`` in and the gradient out (two passes
+    over memory: at n = 10^5 they cost as much as the fused loop itself)."""
+    start, n, _ = plan.tape.single_input if direct else (None, None, None)
+    plan.direct = (start, start + n) if direct else None
+    try:
+        lines = plan.forward() + plan.reverse() + plan.nan_check() + ["return -1"]
+    finally:
+        plan.direct = None
+    head = f"def {name}(vals, adj, value, x, g):" if direct else f"def {name}(vals, adj, value):"
+    return "\n".join([head] + ["    " + line for line in lines]) + "\n"
 
 
 def statement_count(plan):

@@ -123,6 +123,7 @@ class Tape:
         self._compile_mode = None
         self._whole = "never"
         self.compiled = None
+        self.compiled_direct = None   # (fused tapes of one array: see the adapters)
         self.replays = 0
         self.compiled_hvp = None   # (likewise the Hessian-vector product's)
         self.hvp_replays = 0
@@ -362,6 +363,7 @@ class Tape:
             return None
         if self._whole == "always" or TC.worth_compiling(self, r):
             self.compiled = TC.compile_tape(self)
+            self.compiled_direct = TC.compile_direct(self)
         return self.compiled
 
     @property

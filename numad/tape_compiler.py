@@ -36,8 +36,10 @@ sums, up to ``MAX_ENTRIES`` scalar operations written; a tape with one scalar ou
 Passes of a loop that tracing unrolled (a Python ``for`` over traced scalars, an
 elementwise entry on a long array) are written once, as a ``for`` loop
 (numad/rerolling.py, ``_Plan._loop_forward``), so a 1000-pass loop counts its body
-only. Other tapes are not compiled (``compilable`` says why) and replay on the generic
-sweeps.
+only. A tape with long arrays (``fusion.FUSE_MIN`` elements) is written as fused loops
+instead, one per chain of elementwise entries (``numad/fusion.py``); its Hessian-vector
+code stays element by element where that fits. Other tapes are not compiled
+(``compilable`` says why) and replay on the generic sweeps.
 """
 from __future__ import annotations
 
@@ -1285,7 +1287,13 @@ def _module_text(body, signature=None):
 
 def _key_and_text(tape):
     kind, plan = _choice(tape)
-    text = _module_text(fused_source(plan) if kind == "fused" else source(tape))
+    if kind == "fused":
+        body = fused_source(plan)
+        if tape.single_input is not None:   # (compiled at its first call only)
+            body += "\n\n" + _decorator() + fused_source(plan, "gradient_direct", direct=True)
+        text = _module_text(body)
+    else:
+        text = _module_text(source(tape))
     return hashlib.sha256((VERSION + text).encode()).hexdigest()[:24], text
 
 
@@ -1352,6 +1360,16 @@ def compile_tape(tape):
     if why is not None:
         raise ValueError(f"numad: the tape of {tape.name} cannot be compiled: {why}")
     return _compiled(*_key_and_text(tape)).value_and_gradient
+
+
+def compile_direct(tape):
+    """For a fused tape of one array input, the variant of its compiled function that
+    reads the input from the caller's array and writes the gradient into the caller's
+    (``fusion.fused_source``'s ``direct``); else None. Compile ``compile_tape`` first."""
+    kind, _ = _choice(tape)
+    if kind != "fused" or tape.single_input is None:
+        return None
+    return _compiled(*_key_and_text(tape)).gradient_direct
 
 
 # A scan of at least this many steps compiles its step under compile="auto": a step of

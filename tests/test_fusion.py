@@ -254,3 +254,32 @@ def test_random_chains_fuse_to_the_generic_sweeps_numbers(steps):
     # (an array read through windows at several offsets in one loop takes its adjoint's
     # contributions in another order: the last bits may differ, see numad/fusion.py)
     np.testing.assert_allclose(g1, g0, rtol=1e-14, atol=1e-15)
+
+
+def test_the_adapters_direct_path_reads_x_in_place_and_falls_back_where_it_must():
+    def f(x):
+        return np.sum(0.0 * x ** 2 + np.sin(x))
+
+    jac = nd.gradient(f, compile="always")
+    vg = nd.value_and_gradient(f, compile="always")
+    x = np.linspace(-1.0, 1.0, N)
+    for _ in range(2):
+        np.testing.assert_allclose(jac(x), np.cos(x), rtol=1e-15)
+        v, g = vg(x)
+    assert v == nd.value_and_gradient(f, compile="never")(x)[0]   # (the same rounding)
+    np.testing.assert_allclose(v, np.sum(np.sin(x)), atol=1e-13)
+    (tape,) = [t for ts in jac.cache.tapes.values() for t in ts]
+    assert tape.compiled_direct is not None
+    wide = np.linspace(-1.0, 1.0, 2 * N)
+    np.testing.assert_array_equal(jac(wide[::2]), np.cos(wide[::2]))   # not contiguous
+    x_inf = x.copy()
+    x_inf[7] = np.inf     # 0 * inf**2 is nan: the general path gives the generic rule
+    want = nd.gradient(f, compile="never")(x_inf)
+    np.testing.assert_array_equal(jac(x_inf), want)
+    np.testing.assert_array_equal(vg(x_inf)[1], want)
+    square = np.linspace(-1.0, 1.0, N).reshape(10, 10)
+    g2 = nd.gradient(f, compile="always")
+    for _ in range(2):
+        out = g2(square)
+    assert out.shape == (10, 10)
+    np.testing.assert_allclose(out, np.cos(square), rtol=1e-15)
