@@ -38,10 +38,13 @@ loop reads through windows at different offsets (element ``j`` of ``x`` gets wha
 ``x[1:]`` adds in pass ``j - 1`` before what ``x[:-1]`` adds in pass ``j``, whatever
 the order of their entries; where an element gets two contributions in all, as in the
 vectorized Rosenbrock, swapping them rounds the same), and a scalar broadcast into a
-chain that a scalar statement recorded among the chain's entries also reads.
+chain (its contributions are summed in a local, then added; the generic ``where`` adds
+them one by one, and a scalar statement recorded among the chain's entries may add its
+own in between).
 
 What fuses: inputs, constants, slices (windows), elementwise operations of one row of
-the op table on arrays of one length with scalars broadcast, full sums, and guards;
+the op table on arrays of one length with scalars broadcast, ``where`` (so ``maximum``
+with a constant, ``clip``, a ReLU), full sums, and guards;
 ``fused_plan`` names what else a tape holds. Matrix products, linear algebra and the
 other structural entries stay outside (their tapes replay on the generic sweeps).
 """
@@ -55,6 +58,7 @@ _CONST = OPCODES["const"]
 _ALIAS = OPCODES["alias"]
 _GUARD = OPCODES["guard"]
 _SUM = OPCODES["sum"]
+_WHERE = OPCODES["where"]
 
 # A tape with an array entry of at least this many elements is written as fused loops
 # (shorter arrays are written one statement per element by tape_compiler's scalar path).
@@ -102,8 +106,49 @@ class FusedPlan:
 
     def operands(self, i):
         o = int(self.tape.op[i])
+        if o == _WHERE:   # (condition, taken where it is nonzero, taken elsewhere)
+            return [int(self.tape.args[i, 0]), int(self.tape.args[i, 1]),
+                    int(self.tape.params[self.tape.pstart[i]])]
         arity = ELEMENTWISE[o].arity if o < N_ELEMENTWISE else 1
         return [int(self.tape.args[i, k]) for k in range(arity)]
+
+    def has_partial(self, i, k):
+        """Whether entry ``i`` (elementwise or ``where``) has a partial in operand k."""
+        o = int(self.tape.op[i])
+        return k > 0 if o == _WHERE else ELEMENTWISE[o].partials[k] is not None
+
+    def value_expr(self, i, operands):
+        """The expression of entry ``i``'s value from its operands' expressions."""
+        o = int(self.tape.op[i])
+        if o == _WHERE:
+            c, x, z = operands
+            return f"({x} if {c} != 0.0 else {z})"
+        return formula(ELEMENTWISE[o].value, dict(zip("ab", operands)))
+
+    def terms(self, i, operands, y, g, scalar):
+        """[(operand k, its contribution)] of entry ``i``'s adjoint ``g`` to the operands
+        with a partial. As the generic sweeps: ``where`` gives the whole adjoint to the
+        side taken; a partial that may be inf or nan at finite values contributes
+        exactly 0 where ``g`` is 0 (scalar entries: also where the partial is 0); other
+        partials are multiplied as they are (see ``nan_check``)."""
+        o = int(self.tape.op[i])
+        if o == _WHERE:
+            c = operands[0]
+            return [(1, f"({g} if {c} != 0.0 else 0.0)"), (2, f"(0.0 if {c} != 0.0 else {g})")]
+        row = ELEMENTWISE[o]
+        names = dict(zip("ab", operands), y=y)
+        out = []
+        for k in range(row.arity):
+            if row.partials[k] is None:
+                continue
+            d = formula(row.partials[k], names)
+            if not row.may_be_infinite[k]:
+                out.append((k, f"{g} * ({d})"))
+            elif scalar:
+                out.append((k, f"({g} * ({d}) if ({g} != 0.0 and ({d}) != 0.0) else 0.0)"))
+            else:
+                out.append((k, f"select({g} != 0.0, {g} * ({d}), 0.0)"))
+        return out
 
     def _analyse(self):
         tape = self.tape
@@ -145,7 +190,7 @@ class FusedPlan:
                 if pre * post != 1 or m < 2:
                     raise _NotFused("it has sums along an axis (only whole sums fuse)")
                 n = m
-            elif o < N_ELEMENTWISE:
+            elif o < N_ELEMENTWISE or o == _WHERE:
                 n = int(size[i])
                 if n == 1:
                     if reads_chain(self.operands(i)):
@@ -156,7 +201,7 @@ class FusedPlan:
                     raise _NotFused(f"{OPNAMES[o]} reads operands of other lengths")
             else:
                 raise _NotFused(f"it has {OPNAMES[o]} entries (only elementwise operations, "
-                                "slices and whole sums fuse)")
+                                "where, slices and whole sums fuse)")
             scalars = [e for e in self.operands(i) if int(size[e]) == 1]
             if chain is not None and (chain.n != n or reads_chain(scalars)):
                 close()
@@ -201,10 +246,9 @@ class FusedPlan:
             elif o == _ALIAS or o == _SUM:
                 if self.root(int(tape.args[i, 0])) in varies:
                     varies.add(i)
-            elif o < N_ELEMENTWISE:
-                row = ELEMENTWISE[o]
+            elif o < N_ELEMENTWISE or o == _WHERE:
                 if any(self.root(e) in varies for k, e in enumerate(self.operands(i))
-                       if row.partials[k] is not None):
+                       if self.has_partial(i, k)):
                     varies.add(i)
         on_path = {self.root(self.out)} & varies
         for i in range(len(tape.op) - 1, -1, -1):
@@ -215,10 +259,9 @@ class FusedPlan:
                 e = self.root(int(tape.args[i, 0]))
                 if e in varies:
                     on_path.add(e)
-            elif o < N_ELEMENTWISE:
-                row = ELEMENTWISE[o]
+            elif o < N_ELEMENTWISE or o == _WHERE:
                 on_path.update(self.root(e) for k, e in enumerate(self.operands(i))
-                               if row.partials[k] is not None and self.root(e) in varies)
+                               if self.has_partial(i, k) and self.root(e) in varies)
         self.varies, self.on_path = varies, on_path
 
     def _reads_of(self, item):
@@ -270,7 +313,7 @@ class FusedPlan:
         r = self.root(e)
         o = int(self.tape.op[r])
         return int(self.tape.size[e]) == 1 and (
-            o == _SUM or (o < N_ELEMENTWISE and int(self.tape.size[r]) == 1))
+            o == _SUM or ((o < N_ELEMENTWISE or o == _WHERE) and int(self.tape.size[r]) == 1))
 
     def value(self, e):
         """A scalar's value: its local, else memory."""
@@ -320,9 +363,8 @@ class FusedPlan:
                 a = int(self.tape.args[i, 0])
                 lines.append(f"{pad}s{i}{lane} += {self.element(chain, a, k, lane)}")
                 continue
-            row = ELEMENTWISE[o]
-            names = dict(zip("ab", (self.element(chain, e, k, lane) for e in self.operands(i))))
-            lines.append(f"{pad}w{i}{lane} = {formula(row.value, names)}")
+            operands = [self.element(chain, e, k, lane) for e in self.operands(i)]
+            lines.append(f"{pad}w{i}{lane} = {self.value_expr(i, operands)}")
             if i in self.stored:
                 lines.append(f"{pad}vals[{int(self.tape.off[i])} + {k}] = w{i}{lane}")
         return self.take_loads(indent) + lines
@@ -364,9 +406,7 @@ class FusedPlan:
                 lines += [f"if {a} != {recorded} and not ({a} != {a} and "
                           f"{recorded} != {recorded}):", f"    return {i}"]
                 continue
-            row = ELEMENTWISE[int(self.tape.op[i])]
-            names = dict(zip("ab", (self.value(e) for e in self.operands(i))))
-            lines.append(f"v{i} = {formula(row.value, names)}")
+            lines.append(f"v{i} = {self.value_expr(i, [self.value(e) for e in self.operands(i)])}")
         if self.is_local(self.out):
             lines += ["if value:", f"    vals[{int(self.tape.off[self.out])}] = "
                       f"{self.value(self.out)}"]
@@ -401,15 +441,11 @@ class FusedPlan:
             kind, i = item
             if kind == "guard" or i not in self.on_path:
                 continue
-            row = ELEMENTWISE[int(tape.op[i])]
-            names = dict(zip("ab", (self.value(e) for e in self.operands(i))))
-            names["y"] = f"v{i}"
-            for k, e in enumerate(self.operands(i)):
-                if row.partials[k] is None or self.root(e) not in self.on_path:
-                    continue
-                d = formula(row.partials[k], names)
-                add(e, f"(g{i} * ({d}) if (g{i} != 0.0 and ({d}) != 0.0) else 0.0)"
-                    if row.may_be_infinite[k] else f"g{i} * ({d})", lines)
+            operands = self.operands(i)
+            for k, term in self.terms(i, [self.value(e) for e in operands], f"v{i}", f"g{i}",
+                                      scalar=True):
+                if self.root(operands[k]) in self.on_path:
+                    add(operands[k], term, lines)
         return lines
 
     def nan_check(self):
@@ -444,16 +480,10 @@ class FusedPlan:
             if o == _SUM:
                 terms = [(int(tape.args[i, 0]), f"g{i}")]
             else:
-                row = ELEMENTWISE[o]
-                names = dict(zip("ab", (self.element(chain, e, "k") for e in self.operands(i))))
-                names["y"] = f"w{i}"
-                terms = []
-                for k, e in enumerate(self.operands(i)):
-                    if row.partials[k] is None or self.root(e) not in self.on_path:
-                        continue
-                    d = formula(row.partials[k], names)
-                    terms.append((e, f"select(h{i} != 0.0, h{i} * ({d}), 0.0)"
-                                  if row.may_be_infinite[k] else f"h{i} * ({d})"))
+                operands = self.operands(i)
+                terms = [(operands[k], term) for k, term in self.terms(
+                    i, [self.element(chain, e, "k") for e in operands], f"w{i}", f"h{i}",
+                    scalar=False) if self.root(operands[k]) in self.on_path]
             for j, (e, term) in enumerate(terms):
                 if e in chain.computed:
                     body.append(f"    h{e} += {term}")
@@ -474,9 +504,8 @@ class FusedPlan:
             o = int(self.tape.op[i])
             if o == _SUM:
                 continue
-            row = ELEMENTWISE[o]
-            names = dict(zip("ab", (self.element(chain, e, "k") for e in self.operands(i))))
-            lines.append(f"    w{i} = {formula(row.value, names)}")
+            operands = [self.element(chain, e, "k") for e in self.operands(i)]
+            lines.append(f"    w{i} = {self.value_expr(i, operands)}")
         return lines
 
 
@@ -493,7 +522,7 @@ def has_long_arrays(tape):
     """Whether an elementwise entry or a sum of ``tape`` has ``FUSE_MIN`` elements or more."""
     op, size = tape.op, tape.size
     long_ = size >= FUSE_MIN
-    return bool(((op < N_ELEMENTWISE) & long_).any() or
+    return bool((((op < N_ELEMENTWISE) | (op == _WHERE)) & long_).any() or
                 (long_[tape.args[op == _SUM, 0]]).any())
 
 

@@ -116,6 +116,23 @@ def test_chains_that_read_each_other_through_sums_slices_and_scalars():
                                g0, rtol=0, atol=0)
 
 
+def test_where_maximum_and_clip_fuse_against_their_closed_forms():
+    def losses(x, t):
+        r = x - t
+        huber = np.where(np.abs(r) <= 1.0, 0.5 * r ** 2, np.abs(r) - 0.5)
+        relu = np.maximum(x, 0.0)
+        return np.sum(huber) + np.sum(relu ** 2) + np.sum(np.clip(x, -0.5, 0.5) ** 3)
+
+    rng = np.random.default_rng(9)
+    x, t = rng.uniform(-3, 3, N), rng.uniform(-1, 1, N)
+    expected, got = _both(losses, x, t)
+    _assert_bitwise(expected, got)
+    r = x - t
+    want = (np.where(np.abs(r) <= 1.0, r, np.sign(r)) + 2 * np.maximum(x, 0.0)
+            + np.where(np.abs(x) < 0.5, 3 * x ** 2, 0.0))
+    np.testing.assert_allclose(got[1], want, rtol=1e-14, atol=1e-15)
+
+
 def test_a_guard_in_fused_code_is_caught_and_the_adapter_traces_again():
     def branchy(x):
         if np.sum(x) > 0:
@@ -214,7 +231,7 @@ def _chains(draw):
     windows of earlier values, traced scalars broadcast in, and sums."""
     steps = []
     for _ in range(draw(st.integers(2, 10))):
-        kind = draw(st.sampled_from(["unary", "binary", "scalar", "window", "sum"]))
+        kind = draw(st.sampled_from(["unary", "binary", "scalar", "window", "sum", "where"]))
         steps.append((kind, draw(st.sampled_from(_UNARY)), draw(st.sampled_from(_BINARY)),
                       draw(st.integers(0, 100)), draw(st.integers(0, 100))))
     return steps
@@ -237,6 +254,9 @@ def _run_chain(steps, x, a):
             arrays.append(R.elementwise(binary, u, w * w + 1.0 if binary == "div" else w))
         elif kind == "scalar":
             arrays.append(u * scalars[j % len(scalars)] + scalars[-1])
+        elif kind == "where":
+            w = arrays[j % len(arrays)]
+            arrays.append(np.where(u > w, u * w, scalars[-1]))
         elif kind == "window":
             start = j % 3
             arrays.append(u * e[start:start + N])
