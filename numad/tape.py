@@ -128,6 +128,9 @@ class Tape:
         self.compiled_hvp = None   # (likewise the Hessian-vector product's)
         self.hvp_replays = 0
         self.hvp_never = False     # (a tape whose gradient compiles as fused loops)
+        self.compiled_tangent = None   # (and the tangent sweep's: forward mode)
+        self.tangent_replays = 0
+        self.tangent_never = False
         # (start, size, output entry) when the tape is f(x) of one array to one scalar:
         # the adapters' fast path
         self.single_input = None
@@ -433,6 +436,13 @@ class Tape:
         for e, t in seeds:
             o, n = self.off[e], self.size[e]
             tan[o * L:(o + n) * L] = np.asarray(t, dtype=np.float64).reshape(n * L)
+        fn = self._tangent_code()
+        if fn is not None:
+            failed = fn(self.vals, tan, L)
+            if failed >= 0:  # (the generic forward sweep at these inputs just passed)
+                raise AssertionError(f"numad: the compiled tape of {self.name} and its "
+                                     f"generic sweep disagree on guard v{failed}")
+            return tan
         start = 0
         for run in self.stops:
             K.tangent_sweep(*self.structure, self.vals, self.partials, self.aux, tan, L,
@@ -444,6 +454,19 @@ class Tape:
         K.tangent_sweep(*self.structure, self.vals, self.partials, self.aux, tan, L, start,
                         len(self.op))
         return tan
+
+    def _tangent_code(self):
+        """The compiled tangent sweep, where ``compile_mode`` says to have it by now
+        (the rule of ``_compiled_now``, counting tangent sweeps), else None."""
+        fn = self.compiled_tangent
+        if fn is None and self._whole != "never" and not self.tangent_never:
+            self.tangent_replays = r = self.tangent_replays + 1
+            if not r & (r - 1):
+                if TC.tangent_compilable(self) is not None:
+                    self.tangent_never = True   # (its structure never changes)
+                elif self._whole == "always" or TC.tangent_worth_compiling(self, r):
+                    fn = self.compiled_tangent = TC.compile_tangent(self)
+        return fn
 
     def _hvp_buffer_set(self):
         if self._hvp_buffers is None:

@@ -935,6 +935,75 @@ def source(tape, name="value_and_gradient"):
     return "\n".join(text) + "\n"
 
 
+def tangent_source(tape, name="tangent"):
+    """The Python text of ``tape``'s compiled tangent sweep (forward mode).
+
+    ``name(vals, tan, L)`` reads the inputs and constants from ``vals`` and the inputs'
+    tangents from ``tan`` (``L`` lanes a value, as the generic ``tangent_sweep``; the
+    other slots zero), computes every value and partial as straight-line code, and writes
+    into ``tan`` the tangents of the values the outputs depend on, outputs included:
+    ``t_y = d_a t_a + d_b t_b`` lane by lane, a zero tangent contributing exactly 0,
+    the generic sweep's numbers bit for bit. Returns -1 or a failed guard's index."""
+    outputs = [int(e) for e in tape.output_entries]
+    plan = _Plan(tape, 0, len(tape.op), outputs, _input_slots(tape, tape.input_entries))
+    plan.names(relocatable=False)
+    loads, body, chain = plan.forward(with_partials=True)
+    lines = [f"def {name}(vals, tan, L):"] + loads + body
+    for slot, kept in chain:
+        terms = [f"({p} * tan[{plan.mem(a)} * L + l] if tan[{plan.mem(a)} * L + l] != 0.0 "
+                 "else 0.0)" for a, p, _ in kept] or ["0.0"]
+        # (the generic sweep adds the second operand's term, 0.0 where it has none)
+        total = " + ".join(terms) if len(terms) == 2 else f"{terms[0]} + 0.0"
+        lines += ["    for l in range(L):", f"        tan[{plan.mem(slot)} * L + l] = {total}"]
+    for o, s_ in plan.outputs:
+        if o != s_:   # (an output computed as an earlier identical entry)
+            lines += ["    for l in range(L):",
+                      f"        tan[{o} * L + l] = tan[{plan.mem(s_)} * L + l]"]
+    return "\n".join(lines + ["    return -1"]) + "\n"
+
+
+def tangent_compilable(tape):
+    """None when ``compile_tangent`` takes ``tape`` (its code straight-line, up to
+    ``MAX_ENTRIES`` operations), else why not."""
+    kind, detail = _cached(tape, "_tangent_choice", _tangent_choice)
+    return detail if kind is None else None
+
+
+def _tangent_choice(tape):
+    if tape.stops:
+        return None, "it contains a scan loop or a call with a rule of its own"
+    n = len(tape.op)
+    if _scalar_count(tape, 0, n) > MAX_ENTRIES:
+        return None, _too_large(tape, 0, n) or "it is too large"
+    ops = scalar_ops(tape, 0, n)
+    if isinstance(ops, str):
+        return None, ops
+    if len(ops) > MAX_ENTRIES:
+        return None, f"it has {len(ops)} scalar operations, more than {MAX_ENTRIES}"
+    return "scalar", len(ops)
+
+
+def tangent_worth_compiling(tape, replays):
+    """``worth_compiling``'s rule for the tangent sweep."""
+    n = len(tape.op)
+    saved = replays * (SAVED_PER_REPLAY[0] + SAVED_PER_REPLAY[1] * n)
+    if saved < LOAD_COST:
+        return False
+    _, written = _cached(tape, "_tangent_choice", _tangent_choice)
+    return saved >= COMPILE_COST[0] + COMPILE_COST[1] * written
+
+
+def compile_tangent(tape):
+    """The compiled tangent sweep of ``tape`` (see ``tangent_source``); raises
+    ValueError where ``tangent_compilable`` says no."""
+    why = tangent_compilable(tape)
+    if why is not None:
+        raise ValueError(f"numad: the tape of {tape.name} cannot be compiled: {why}")
+    text = _module_text(tangent_source(tape))
+    key = hashlib.sha256((VERSION + text).encode()).hexdigest()[:24]
+    return _compiled(key, text).tangent
+
+
 def hvp_source(tape, name="hvp"):
     """The Python text of ``tape``'s compiled Hessian-vector product: forward over
     reverse, as the generic ``hvp_sweep`` (``numad/kernels.py``) does it.

@@ -408,3 +408,56 @@ def test_a_changed_branch_in_a_compiled_hvp_traces_again():
         x = rng.normal(size=5)
         np.testing.assert_allclose(compiled(x, p), generic(x, p), rtol=1e-13)
     assert compiled.cache.traces > 1
+
+
+# ---- the tangent sweep (forward mode) --------------------------------------------------
+
+def _all_rows_vector(x, slots):
+    return nd.stack([R.elementwise(row.name, *[x[s] for s in slots[row.name]])
+                     for row in ELEMENTWISE])
+
+
+def test_compiled_tangent_sweep_is_the_generic_one_bit_for_bit_on_every_row():
+    x, slots = _all_rows_point(3)
+    generic = nd.trace(lambda x: _all_rows_vector(x, slots), x, compile="never")
+    compiled = nd.trace(lambda x: _all_rows_vector(x, slots), x, compile="always")
+    v = np.cos(np.arange(x.size))
+    for seed in (3, 4):
+        x, _ = _all_rows_point(seed)
+        J0, J1 = generic.jacobian(x), compiled.jacobian(x)
+        np.testing.assert_array_equal(J1, J0)
+        np.testing.assert_array_equal(compiled.jvp(x, v)[1], generic.jvp(x, v)[1])
+    assert compiled.compiled_tangent is not None and generic.compiled_tangent is None
+
+
+@settings(max_examples=10, deadline=None)
+@given(programs())
+def test_random_tapes_compile_their_tangent_sweep_to_the_interpreters_answers(program):
+    steps, x = program
+    v = np.linspace(-1.0, 1.0, x.size)
+    generic = nd.trace(lambda x: _run(x, steps), x, compile="never")
+    compiled = nd.trace(lambda x: _run(x, steps), x, compile="always")
+    assert compiled.jvp(x, v) == generic.jvp(x, v)
+    assert compiled.compiled_tangent is not None
+
+
+def _residuals(x):   # Rosenbrock's as least squares: r = 10 (x[i+1] - x[i]^2), 1 - x[i]
+    return nd.stack([10.0 * (x[i + 1] - x[i] ** 2) for i in range(len(x) - 1)]
+                    + [1.0 - x[i] for i in range(len(x) - 1)])
+
+
+def test_compiled_forward_jacobian_and_hessian_against_closed_forms():
+    from scipy.optimize import rosen_hess
+    n = 12
+    x = np.linspace(-1.2, 1.2, n)
+    J = nd.jacobian(_residuals, mode="forward", compile="always")
+    H = nd.hessian(rosen_loop, compile="always")
+    for k in range(3):
+        z = x + 0.1 * k
+        want = np.zeros((2 * (n - 1), n))
+        i = np.arange(n - 1)
+        want[i, i], want[i, i + 1], want[n - 1 + i, i] = -20.0 * z[:-1], 10.0, -1.0
+        np.testing.assert_allclose(J(z), want, rtol=1e-15)
+        np.testing.assert_allclose(H(z), rosen_hess(z), rtol=1e-13)
+    (tape,) = [t for ts in J.cache.tapes.values() for t in ts]
+    assert tape.compiled_tangent is not None
