@@ -50,6 +50,8 @@ other structural entries stay outside (their tapes replay on the generic sweeps)
 """
 from __future__ import annotations
 
+import numpy as np
+
 from ._codegen import formula
 from .optable import ELEMENTWISE, N_ELEMENTWISE, OPCODES, OPNAMES
 
@@ -59,11 +61,23 @@ _ALIAS = OPCODES["alias"]
 _GUARD = OPCODES["guard"]
 _SUM = OPCODES["sum"]
 _WHERE = OPCODES["where"]
+_GATHER = OPCODES["gather"]
+_MATMUL = OPCODES["matmul"]
 
 # A tape with an array entry of at least this many elements is written as fused loops
 # (shorter arrays are written one statement per element by tape_compiler's scalar path).
 FUSE_MIN = 64
 LANES = 8   # the generic sum's accumulators (structural_kernels.forward_reduce)
+
+# The cost rule of the reverse loops: an entry of these (a few flops) is computed again
+# from its operands; any other (a call to exp, tanh, ndtr, pow: tens of cycles each, as
+# numba calls libm one element at a time) is stored by the forward loop and read back,
+# one memory stream. Measured on a tanh layer of 10^5 elements: recomputing tanh made
+# the fused gradient slower than the generic sweeps (4.4 against 3.4 ms).
+CHEAP = {"neg", "add", "sub", "mul", "div", "square", "reciprocal", "abs", "maximum",
+         "minimum", "copy", "stop_gradient", "sign", "floor", "ceil", "round", "trunc",
+         "greater", "greater_equal", "less", "less_equal", "equal", "not_equal",
+         "logical_and", "logical_or", "logical_xor", "logical_not", "isnan", "isfinite"}
 
 
 class _Chain:
@@ -72,6 +86,7 @@ class _Chain:
 
     def __init__(self, n):
         self.n = n
+        self.m = None   # the row length its broadcasts read (a bias added to every row)
         self.members = []
         self.computed = set()
 
@@ -106,6 +121,8 @@ class FusedPlan:
 
     def operands(self, i):
         o = int(self.tape.op[i])
+        if o == _MATMUL:
+            return [int(self.tape.args[i, 0]), int(self.tape.args[i, 1])]
         if o == _WHERE:   # (condition, taken where it is nonzero, taken elsewhere)
             return [int(self.tape.args[i, 0]), int(self.tape.args[i, 1]),
                     int(self.tape.params[self.tape.pstart[i]])]
@@ -115,11 +132,15 @@ class FusedPlan:
     def has_partial(self, i, k):
         """Whether entry ``i`` (elementwise or ``where``) has a partial in operand k."""
         o = int(self.tape.op[i])
+        if o in (_GATHER, _MATMUL):
+            return True
         return k > 0 if o == _WHERE else ELEMENTWISE[o].partials[k] is not None
 
     def value_expr(self, i, operands):
         """The expression of entry ``i``'s value from its operands' expressions."""
         o = int(self.tape.op[i])
+        if o == _GATHER:
+            return operands[0]
         if o == _WHERE:
             c, x, z = operands
             return f"({x} if {c} != 0.0 else {z})"
@@ -132,6 +153,8 @@ class FusedPlan:
         exactly 0 where ``g`` is 0 (scalar entries: also where the partial is 0); other
         partials are multiplied as they are (see ``nan_check``)."""
         o = int(self.tape.op[i])
+        if o == _GATHER:
+            return [(0, g)]
         if o == _WHERE:
             c = operands[0]
             return [(1, f"({g} if {c} != 0.0 else 0.0)"), (2, f"(0.0 if {c} != 0.0 else {g})")]
@@ -190,6 +213,24 @@ class FusedPlan:
                 if pre * post != 1 or m < 2:
                     raise _NotFused("it has sums along an axis (only whole sums fuse)")
                 n = m
+            elif o == _MATMUL:
+                p = int(pstart[i])
+                if int(params[p]) != 1:
+                    raise _NotFused("it has batched matrix products")
+                if reads_chain(self.operands(i)):
+                    close()
+                items.append(("matmul", i))   # (a BLAS call between the loops)
+                continue
+            elif o == _GATHER:
+                n, m = int(size[i]), int(size[args[i, 0]])
+                index = params[int(pstart[i]):int(pstart[i]) + n]
+                if m >= n or n % m or not np.array_equal(index, np.arange(n) % m):
+                    raise _NotFused("it has gather entries other than a row broadcast "
+                                    "(fancy indexing)")
+                if m > 1 and chain is not None and chain.n == n and chain.m not in (None, m):
+                    close()
+                if m > 1 and reads_chain(self.operands(i)):
+                    close()
             elif o < N_ELEMENTWISE or o == _WHERE:
                 n = int(size[i])
                 if n == 1:
@@ -201,15 +242,20 @@ class FusedPlan:
                     raise _NotFused(f"{OPNAMES[o]} reads operands of other lengths")
             else:
                 raise _NotFused(f"it has {OPNAMES[o]} entries (only elementwise operations, "
-                                "where, slices and whole sums fuse)")
+                                "where, slices, row broadcasts, whole sums and matrix "
+                                "products fuse)")
             scalars = [e for e in self.operands(i) if int(size[e]) == 1]
             if chain is not None and (chain.n != n or reads_chain(scalars)):
                 close()
             if chain is None:
                 chain = _Chain(n)
+            if o == _GATHER and int(size[args[i, 0]]) > 1:
+                chain.m = int(size[args[i, 0]])
             chain.add(i)
         close()
         self.items = items
+        self.blas = [item for item in items if not isinstance(item, _Chain)
+                     and item[0] == "matmul"]
         self.out = int(tape.output_entries[0])
         self._readers()
         self._derivative_paths()
@@ -231,7 +277,14 @@ class FusedPlan:
                     stored.add(r)
         if self.root(self.out) in self.chain_of and int(tape.op[self.root(self.out)]) != _SUM:
             stored.add(self.root(self.out))
-        self.stored = stored
+        # (and the costly entries of chains, for their reverse loops: see CHEAP)
+        self.kept = {i for chain in self.chain_of.values() for i in chain.members
+                     if self.costly(i)}
+        self.stored = stored | self.kept
+
+    def costly(self, i):
+        o = int(self.tape.op[i])
+        return o < N_ELEMENTWISE and ELEMENTWISE[o].name not in CHEAP
 
     def _derivative_paths(self):
         """``varies``: entries that depend on an input; ``on_path``: those of them the
@@ -246,7 +299,7 @@ class FusedPlan:
             elif o == _ALIAS or o == _SUM:
                 if self.root(int(tape.args[i, 0])) in varies:
                     varies.add(i)
-            elif o < N_ELEMENTWISE or o == _WHERE:
+            elif o < N_ELEMENTWISE or o in (_WHERE, _GATHER, _MATMUL):
                 if any(self.root(e) in varies for k, e in enumerate(self.operands(i))
                        if self.has_partial(i, k)):
                     varies.add(i)
@@ -259,7 +312,7 @@ class FusedPlan:
                 e = self.root(int(tape.args[i, 0]))
                 if e in varies:
                     on_path.add(e)
-            elif o < N_ELEMENTWISE or o == _WHERE:
+            elif o < N_ELEMENTWISE or o in (_WHERE, _GATHER, _MATMUL):
                 on_path.update(self.root(e) for k, e in enumerate(self.operands(i))
                                if self.has_partial(i, k) and self.root(e) in varies)
         self.varies, self.on_path = varies, on_path
@@ -281,7 +334,8 @@ class FusedPlan:
         for item in self.items:
             if isinstance(item, _Chain):
                 if any(e in self.on_path for e in item.members):
-                    needed |= self._reads_of(item)   # (its reverse loop recomputes from them)
+                    # (its reverse loop recomputes from them, and reads what it kept)
+                    needed |= self._reads_of(item) | (item.computed & self.kept)
             elif item[0] == "guard" or item[1] in self.on_path:
                 needed |= self._reads_of(item) | {item[1]}
         self.must_run = set()
@@ -306,6 +360,19 @@ class FusedPlan:
         """``buffer[slot]``, or ``buffer[slot + k]`` (see ``where``)."""
         name, at = self.where(buffer, slot)
         return f"{name}[{at}]" if k is None else f"{name}[{at} + {k}]"
+
+    def matrices(self, i, buffer):
+        """The matrix product ``i``'s operands and result as 2-D views of ``buffer``."""
+        tape = self.tape
+        p = int(tape.pstart[i])
+        m, kk, nn = (int(tape.params[p + q]) for q in (1, 2, 3))
+        a, b = self.operands(i)
+
+        def view(e, rows, cols):
+            name, at = self.where(buffer, int(tape.off[e]))
+            return f"{name}[{at}:{at + rows * cols}].reshape(({rows}, {cols}))"
+
+        return view(a, m, kk), view(b, kk, nn), view(i, m, nn)
 
     def is_local(self, e):
         """Whether scalar ``e``'s value and adjoint are locals (scalar statements and
@@ -334,9 +401,23 @@ class FusedPlan:
             return f"m{int(self.tape.off[e])}"
         # (loaded once a pass, at its top: after a store into the adjoint buffer the
         # compiler would read the values buffer again, as it may be the same memory)
-        name = f"r{int(self.tape.off[e])}{lane}"
+        name = f"r{int(self.tape.off[e])}{'j' if k == 'jj' else ''}{lane}"
         self.element_loads[name] = self.mem("vals", int(self.tape.off[e]), k)
         return name
+
+    def index(self, i, k):
+        """The element of its operands that entry ``i`` reads in pass ``k``: a row
+        broadcast (a gather) reads its row's ``jj``-th."""
+        return "jj" if int(self.tape.op[i]) == _GATHER else k
+
+    def rows(self, chain, body):
+        """``body`` (statements of one pass ``k``, indented by 4) as ``chain``'s loop: one
+        loop over k, or for a chain with row broadcasts a loop over rows and one over
+        the row (``jj``), so that no pass divides to find its place in the row."""
+        if chain.m is None:
+            return [f"for k in range({chain.n}):"] + body
+        return ([f"for i0 in range({chain.n // chain.m}):", f"    for jj in range({chain.m}):",
+                 f"        k = i0 * {chain.m} + jj"] + ["    " + line for line in body])
 
     def take_loads(self, indent):
         """The loads of the elements ``element`` named since the last call."""
@@ -360,10 +441,15 @@ class FusedPlan:
         for i in chain.members:
             o = int(self.tape.op[i])
             if o == _SUM:
-                a = int(self.tape.args[i, 0])
-                lines.append(f"{pad}s{i}{lane} += {self.element(chain, a, k, lane)}")
+                a = self.element(chain, int(self.tape.args[i, 0]), k, lane)
+                if chain.m is None:
+                    lines.append(f"{pad}s{i}{lane} += {a}")
+                else:   # (the generic kernel's lanes, as an array: see chain_forward)
+                    lines += [f"{pad}if k < {chain.n - chain.n % LANES}:",
+                              f"{pad}    s{i}[k & {LANES - 1}] += {a}",
+                              f"{pad}else:", f"{pad}    s{i}_t += {a}"]
                 continue
-            operands = [self.element(chain, e, k, lane) for e in self.operands(i)]
+            operands = [self.element(chain, e, self.index(i, k), lane) for e in self.operands(i)]
             lines.append(f"{pad}w{i}{lane} = {self.value_expr(i, operands)}")
             if i in self.stored:
                 lines.append(f"{pad}vals[{int(self.tape.off[i])} + {k}] = w{i}{lane}")
@@ -373,7 +459,15 @@ class FusedPlan:
         sums = [i for i in chain.members if int(self.tape.op[i]) == _SUM]
         n = chain.n
         if not sums:
-            return self.hoist([f"for k in range({n}):"] + self.chain_body(chain, "k", "", 4))
+            return self.hoist(self.rows(chain, self.chain_body(chain, "k", "", 4)))
+        if chain.m is not None:   # (rows: the lanes are an array indexed by k & 7)
+            lines = [f"s{i} = np.zeros({LANES})" for i in sums] + [f"s{i}_t = 0.0" for i in sums]
+            lines += self.rows(chain, self.chain_body(chain, "k", "", 4))
+            for i in sums:
+                s_ = [f"s{i}[{u}]" for u in range(LANES)]
+                lines.append(f"v{i} = (s{i}_t + (({s_[0]} + {s_[1]}) + ({s_[2]} + {s_[3]}))) + "
+                             f"(({s_[4]} + {s_[5]}) + ({s_[6]} + {s_[7]}))")
+            return self.hoist(lines)
         full = n - n % LANES
         lines = [f"s{i}_{u} = 0.0" for i in sums for u in list(range(LANES)) + ["t"]]
         if full:
@@ -401,6 +495,10 @@ class FusedPlan:
                     lines += ["if value:"] + ["    " + line for line in body]
                 continue
             kind, i = item
+            if kind == "matmul":
+                A, B, C = self.matrices(i, "vals")
+                lines += [f"c{i} = {C}", f"c{i}[:, :] = np.dot({A}, {B})"]
+                continue
             if kind == "guard":
                 a, recorded = self.value(int(self.tape.args[i, 0])), f"vals[{int(self.tape.off[i])}]"
                 lines += [f"if {a} != {recorded} and not ({a} != {a} and "
@@ -419,7 +517,9 @@ class FusedPlan:
         # not depend on it) and the stored chain entries on the path; zeroed once
         zeroed = sorted({(int(off[e]), int(off[e] + size[e])) for e in tape.input_entries}
                         | {(int(off[e]), int(off[e] + size[e])) for e in self.stored
-                           if e in self.on_path})
+                           if e in self.on_path}
+                        | {(int(off[i]), int(off[i] + size[i])) for kind, i in self.blas
+                           if i in self.on_path})
         lines = []
         for lo, hi in zeroed:
             name, at = self.where("adj", lo)
@@ -440,6 +540,15 @@ class FusedPlan:
                 continue
             kind, i = item
             if kind == "guard" or i not in self.on_path:
+                continue
+            if kind == "matmul":   # (as the generic reverse_matmul: gA += G B^T, gB += A^T G)
+                A, B, _ = self.matrices(i, "vals")
+                gA, gB, G = self.matrices(i, "adj")
+                a, b = self.operands(i)
+                if int(tape.op[a]) != _CONST:
+                    lines += [f"ga{i} = {gA}", f"ga{i} += np.dot({G}, {B}.T)"]
+                if int(tape.op[b]) != _CONST:
+                    lines += [f"gb{i} = {gB}", f"gb{i} += np.dot({A}.T, {G})"]
                 continue
             operands = self.operands(i)
             for k, term in self.terms(i, [self.value(e) for e in operands], f"v{i}", f"g{i}",
@@ -482,8 +591,8 @@ class FusedPlan:
             else:
                 operands = self.operands(i)
                 terms = [(operands[k], term) for k, term in self.terms(
-                    i, [self.element(chain, e, "k") for e in operands], f"w{i}", f"h{i}",
-                    scalar=False) if self.root(operands[k]) in self.on_path]
+                    i, [self.element(chain, e, self.index(i, "k")) for e in operands],
+                    f"w{i}", f"h{i}", scalar=False) if self.root(operands[k]) in self.on_path]
             for j, (e, term) in enumerate(terms):
                 if e in chain.computed:
                     body.append(f"    h{e} += {term}")
@@ -493,9 +602,10 @@ class FusedPlan:
                     body.append(f"    {acc} += {term}")
                     add(e, acc, after)
                 else:
-                    body.append(f"    {self.mem('adj', int(off[e]), 'k')} += {term}")
+                    at = self.mem('adj', int(off[e]), self.index(i, 'k'))
+                    body.append(f"    {at} += {term}")
         body = self.take_loads(4) + body
-        return self.hoist(lines + [f"for k in range({chain.n}):"] + body + after)
+        return self.hoist(lines + self.rows(chain, body) + after)
 
     def chain_body_values(self, chain):
         """Element k of the chain's elementwise entries again (no stores, no sums)."""
@@ -504,7 +614,10 @@ class FusedPlan:
             o = int(self.tape.op[i])
             if o == _SUM:
                 continue
-            operands = [self.element(chain, e, "k") for e in self.operands(i)]
+            if i in self.kept:   # (stored by the forward loop: see CHEAP)
+                lines.append(f"    w{i} = {self.mem('vals', int(self.tape.off[i]), 'k')}")
+                continue
+            operands = [self.element(chain, e, self.index(i, "k")) for e in self.operands(i)]
             lines.append(f"    w{i} = {self.value_expr(i, operands)}")
         return lines
 

@@ -193,20 +193,53 @@ def test_hvp_of_a_fused_tape_is_written_element_by_element_or_stays_generic():
 
 
 def test_tapes_that_do_not_fuse_say_why():
-    W = np.random.default_rng(6).normal(size=(N, N))
+    perm = np.random.default_rng(6).permutation(N)
 
-    def with_matmul(x):
-        return np.sum(np.tanh(W @ x))
+    def fancy(x):   # an index array: a gather that is no row broadcast
+        return np.sum(np.tanh(x[perm]) * x)
 
     def axis_sum(x):
         return np.sum(np.sum(x.reshape(10, 10) ** 2, axis=0))
 
-    assert "matmul" in TC.compilable(nd.trace(with_matmul, np.ones(N)))
+    assert "gather" in TC.compilable(nd.trace(fancy, np.ones(N)))
     # (a sum along an axis does not fuse; this short one is written element by element)
     assert TC._choice(nd.trace(axis_sum, np.ones(N)))[0] == "scalar"
-    for f in (with_matmul, axis_sum):
-        np.testing.assert_allclose(nd.gradient(f, compile="always")(np.ones(N)),
-                                   nd.gradient(f, compile="never")(np.ones(N)), rtol=1e-15)
+    x = np.linspace(-1.0, 1.0, N)
+    for f in (fancy, axis_sum):
+        np.testing.assert_allclose(nd.gradient(f, compile="always")(x),
+                                   nd.gradient(f, compile="never")(x), rtol=1e-15)
+
+
+def test_a_two_layer_tanh_network_fuses_around_its_matrix_products():
+    rng = np.random.default_rng(10)
+    B, D, H, O = 200, 5, 30, 3
+    X, T = rng.normal(size=(B, D)), rng.normal(size=(B, O))
+    shapes = [(D, H), (H,), (H, O), (O,)]
+
+    def unpack(w):
+        out, i = [], 0
+        for shape in shapes:
+            size = int(np.prod(shape))
+            out.append(w[i:i + size].reshape(shape))
+            i += size
+        return out
+
+    def loss(w):
+        W1, b1, W2, b2 = unpack(w)
+        Y = np.tanh(X @ W1 + b1) @ W2 + b2     # biases: row broadcasts
+        return 0.5 * np.sum((Y - T) ** 2)
+
+    def backprop(w):   # the hand-written gradient: the oracle
+        W1, b1, W2, b2 = unpack(w)
+        Hid = np.tanh(X @ W1 + b1)
+        R = Hid @ W2 + b2 - T
+        dZ = (R @ W2.T) * (1.0 - Hid ** 2)
+        return np.concatenate([(X.T @ dZ).ravel(), dZ.sum(0), (Hid.T @ R).ravel(), R.sum(0)])
+
+    w = rng.normal(size=sum(int(np.prod(s)) for s in shapes)) * 0.3
+    expected, got = _both(loss, w)
+    _assert_bitwise(expected, got)
+    np.testing.assert_allclose(got[1], backprop(w), rtol=1e-12, atol=1e-12)
 
 
 def test_auto_compiles_a_long_vectorized_tape_once_the_replays_repay_it():
