@@ -44,9 +44,10 @@ def closed_form_greeks(z):
 NET = (1000, 20, 100, 10)   # batch, inputs, hidden units, outputs
 
 
-def make_network(seed=0):
-    """(loss(w), backprop(w), w) of the two-layer tanh network."""
-    B, D, H, O = NET
+def make_network(seed=0, sizes=NET):
+    """(loss(w), backprop(w), w) of the two-layer tanh network of ``sizes`` (batch,
+    inputs, hidden units, outputs); ``backprop`` is its hand-written gradient."""
+    B, D, H, O = sizes
     rng = np.random.default_rng(seed)
     X, T = rng.normal(size=(B, D)), rng.normal(size=(B, O))
     shapes = [(D, H), (H,), (H, O), (O,)]

@@ -50,6 +50,8 @@ other structural entries stay outside (their tapes replay on the generic sweeps)
 """
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
 from ._codegen import formula
@@ -648,16 +650,16 @@ def fused_source(plan, name="value_and_gradient", direct=False):
     input from ``x`` and writes its gradient into ``g`` instead of the buffers' input
     slots, which saves the adapter copying ``x`` in and the gradient out (two passes
     over memory: at n = 10^5 they cost as much as the fused loop itself)."""
+    # (a copy: the plan is kept on the tape, which other threads may be writing from)
+    plan = copy.copy(plan)
+    plan.hoisted, plan.element_loads = set(), {}
     start, n, _ = plan.tape.single_input if direct else (None, None, None)
     plan.direct = (start, start + n) if direct else None
-    try:
-        lines = plan.forward() + plan.reverse() + plan.nan_check() + ["return -1"]
-    finally:
-        plan.direct = None
+    lines = plan.forward() + plan.reverse() + plan.nan_check() + ["return -1"]
     head = f"def {name}(vals, adj, value, x, g):" if direct else f"def {name}(vals, adj, value):"
     return "\n".join([head] + ["    " + line for line in lines]) + "\n"
 
 
 def statement_count(plan):
     """How many statements the fused code has (for the cost of compiling it)."""
-    return len(plan.forward()) + len(plan.reverse())
+    return fused_source(plan).count("\n")

@@ -456,16 +456,25 @@ class Tape:
         return tan
 
     def _tangent_code(self):
-        """The compiled tangent sweep, where ``compile_mode`` says to have it by now
-        (the rule of ``_compiled_now``, counting tangent sweeps), else None."""
-        fn = self.compiled_tangent
-        if fn is None and self._whole != "never" and not self.tangent_never:
-            self.tangent_replays = r = self.tangent_replays + 1
+        """The compiled tangent sweep, where ``compile_mode`` says to have it by now,
+        else None."""
+        return self._code_by_now("tangent", TC.tangent_compilable, TC.tangent_worth_compiling,
+                                 TC.compile_tangent)
+
+    def _code_by_now(self, name, compilable, worth, compile_):
+        """The compiled ``name`` ("hvp", "tangent": attributes ``compiled_<name>``,
+        ``<name>_replays``, ``<name>_never``), where ``compile_mode`` says to have it by
+        now (the rule of ``_compiled_now``, counting its own replays), else None."""
+        fn = getattr(self, "compiled_" + name)
+        if fn is None and self._whole != "never" and not getattr(self, name + "_never"):
+            r = getattr(self, name + "_replays") + 1
+            setattr(self, name + "_replays", r)
             if not r & (r - 1):
-                if TC.tangent_compilable(self) is not None:
-                    self.tangent_never = True   # (its structure never changes)
-                elif self._whole == "always" or TC.tangent_worth_compiling(self, r):
-                    fn = self.compiled_tangent = TC.compile_tangent(self)
+                if compilable(self) is not None:
+                    setattr(self, name + "_never", True)   # (its structure never changes)
+                elif self._whole == "always" or worth(self, r):
+                    fn = compile_(self)
+                    setattr(self, "compiled_" + name, fn)
         return fn
 
     def _hvp_buffer_set(self):
@@ -478,16 +487,8 @@ class Tape:
 
     def _hvp_code(self):
         """The compiled Hessian-vector function, where ``compile_mode`` says to have it
-        by now (the rule of ``_compiled_now``, counting products), else None."""
-        fn = self.compiled_hvp
-        if fn is None and self._whole != "never" and not self.hvp_never:
-            self.hvp_replays = r = self.hvp_replays + 1
-            if not r & (r - 1):
-                if TC.hvp_compilable(self) is not None:
-                    self.hvp_never = True   # (its structure never changes)
-                elif self._whole == "always" or TC.worth_compiling(self, r):
-                    fn = self.compiled_hvp = TC.compile_hvp(self)
-        return fn
+        by now (counting products), else None."""
+        return self._code_by_now("hvp", TC.hvp_compilable, TC.worth_compiling, TC.compile_hvp)
 
     def _hvp_compiled(self, fn, tan, adjd):
         failed = fn(self.vals, tan, self._hvp_buffers[3], adjd)

@@ -996,12 +996,17 @@ def tangent_worth_compiling(tape, replays):
 def compile_tangent(tape):
     """The compiled tangent sweep of ``tape`` (see ``tangent_source``); raises
     ValueError where ``tangent_compilable`` says no."""
-    why = tangent_compilable(tape)
+    return _compile_function(tape, tangent_compilable(tape), tangent_source, "tangent")
+
+
+def _compile_function(tape, why, write, name):
+    """Function ``name`` of the module ``write(tape)`` writes, compiled (or loaded from
+    the caches); ValueError with ``why`` where that is not None."""
     if why is not None:
         raise ValueError(f"numad: the tape of {tape.name} cannot be compiled: {why}")
-    text = _module_text(tangent_source(tape))
+    text = _module_text(write(tape))
     key = hashlib.sha256((VERSION + text).encode()).hexdigest()[:24]
-    return _compiled(key, text).tangent
+    return getattr(_compiled(key, text), name)
 
 
 def hvp_source(tape, name="hvp"):
@@ -1227,12 +1232,7 @@ def _nan_check(plan, letter, buffer, seeded):
 def compile_hvp(tape):
     """The compiled Hessian-vector function of ``tape`` (see ``hvp_source``); raises
     ValueError where ``hvp_compilable`` says no."""
-    why = hvp_compilable(tape)
-    if why is not None:
-        raise ValueError(f"numad: the tape of {tape.name} cannot be compiled: {why}")
-    text = _module_text(hvp_source(tape))
-    key = hashlib.sha256((VERSION + text).encode()).hexdigest()[:24]
-    return _compiled(key, text).hvp
+    return _compile_function(tape, hvp_compilable(tape), hvp_source, "hvp")
 
 
 def step_compilable(tape, loop):

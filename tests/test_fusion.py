@@ -1,5 +1,8 @@
 """Fused array loops (numad/fusion.py): vectorized tapes compiled as a few loops, against
 the generic sweeps (bit for bit) and independent oracles."""
+import os
+import sys
+
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -11,6 +14,9 @@ from numad import recording as R
 from numad import tape_compiler as TC
 from numad.optable import ELEMENTWISE
 from test_elementwise import DOMAINS
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from benchmarks.compare_fused import make_network  # noqa: E402
 
 N = 100   # (at least fusion.FUSE_MIN: the tapes below take the fused path)
 
@@ -211,32 +217,9 @@ def test_tapes_that_do_not_fuse_say_why():
 
 
 def test_a_two_layer_tanh_network_fuses_around_its_matrix_products():
-    rng = np.random.default_rng(10)
-    B, D, H, O = 200, 5, 30, 3
-    X, T = rng.normal(size=(B, D)), rng.normal(size=(B, O))
-    shapes = [(D, H), (H,), (H, O), (O,)]
-
-    def unpack(w):
-        out, i = [], 0
-        for shape in shapes:
-            size = int(np.prod(shape))
-            out.append(w[i:i + size].reshape(shape))
-            i += size
-        return out
-
-    def loss(w):
-        W1, b1, W2, b2 = unpack(w)
-        Y = np.tanh(X @ W1 + b1) @ W2 + b2     # biases: row broadcasts
-        return 0.5 * np.sum((Y - T) ** 2)
-
-    def backprop(w):   # the hand-written gradient: the oracle
-        W1, b1, W2, b2 = unpack(w)
-        Hid = np.tanh(X @ W1 + b1)
-        R = Hid @ W2 + b2 - T
-        dZ = (R @ W2.T) * (1.0 - Hid ** 2)
-        return np.concatenate([(X.T @ dZ).ravel(), dZ.sum(0), (Hid.T @ R).ravel(), R.sum(0)])
-
-    w = rng.normal(size=sum(int(np.prod(s)) for s in shapes)) * 0.3
+    # matrix products between the loops, biases as row broadcasts; the oracle is the
+    # hand-written backpropagation of benchmarks/compare_fused.py
+    loss, backprop, w = make_network(seed=10, sizes=(200, 5, 30, 3))
     expected, got = _both(loss, w)
     _assert_bitwise(expected, got)
     np.testing.assert_allclose(got[1], backprop(w), rtol=1e-12, atol=1e-12)
