@@ -132,11 +132,12 @@ class FusedPlan:
         return [int(self.tape.args[i, k]) for k in range(arity)]
 
     def has_partial(self, i, k):
-        """Whether entry ``i`` (elementwise or ``where``) has a partial in operand k."""
+        """Whether entry ``i`` has a partial in its operand k (a window, a sum, a
+        gather and a matrix product in each)."""
         o = int(self.tape.op[i])
-        if o in (_GATHER, _MATMUL):
-            return True
-        return k > 0 if o == _WHERE else ELEMENTWISE[o].partials[k] is not None
+        if o == _WHERE:
+            return k > 0
+        return ELEMENTWISE[o].partials[k] is not None if o < N_ELEMENTWISE else True
 
     def value_expr(self, i, operands):
         """The expression of entry ``i``'s value from its operands' expressions."""
@@ -271,8 +272,7 @@ class FusedPlan:
             o = int(tape.op[i])
             if o in (_INPUT, _CONST):
                 continue
-            reads = [int(tape.args[i, 0])] if o in (_ALIAS, _GUARD, _SUM) else self.operands(i)
-            for e in reads:
+            for e in self.operands(i):
                 r = self.root(e)
                 if r in self.chain_of and int(tape.op[r]) != _SUM and (
                         o == _ALIAS or self.chain_of.get(i) is not self.chain_of[r]):
@@ -293,41 +293,25 @@ class FusedPlan:
         output depends on (only they get partials and adjoints). Windows count as their
         source."""
         tape = self.tape
-        varies = set()
-        for i in range(len(tape.op)):
-            o = int(tape.op[i])
-            if o == _INPUT:
+        computes = [i for i in range(len(tape.op))
+                    if int(tape.op[i]) not in (_INPUT, _CONST, _GUARD)]
+        varies = {i for i in range(len(tape.op)) if int(tape.op[i]) == _INPUT}
+        for i in computes:
+            if any(self.root(e) in varies for k, e in enumerate(self.operands(i))
+                   if self.has_partial(i, k)):
                 varies.add(i)
-            elif o == _ALIAS or o == _SUM:
-                if self.root(int(tape.args[i, 0])) in varies:
-                    varies.add(i)
-            elif o < N_ELEMENTWISE or o in (_WHERE, _GATHER, _MATMUL):
-                if any(self.root(e) in varies for k, e in enumerate(self.operands(i))
-                       if self.has_partial(i, k)):
-                    varies.add(i)
         on_path = {self.root(self.out)} & varies
-        for i in range(len(tape.op) - 1, -1, -1):
-            o = int(tape.op[i])
-            if self.root(i) not in on_path:
-                continue
-            if o == _ALIAS or o == _SUM:
-                e = self.root(int(tape.args[i, 0]))
-                if e in varies:
-                    on_path.add(e)
-            elif o < N_ELEMENTWISE or o in (_WHERE, _GATHER, _MATMUL):
+        for i in reversed(computes):
+            if self.root(i) in on_path:
                 on_path.update(self.root(e) for k, e in enumerate(self.operands(i))
                                if self.has_partial(i, k) and self.root(e) in varies)
         self.varies, self.on_path = varies, on_path
 
     def _reads_of(self, item):
         """The entries (roots) whose values an item reads from before it."""
-        if isinstance(item, _Chain):
-            return {self.root(e) for i in item.members for e in
-                    ([int(self.tape.args[i, 0])] if int(self.tape.op[i]) == _SUM
-                     else self.operands(i))} - item.computed
-        kind, i = item
-        return {self.root(e) for e in ([int(self.tape.args[i, 0])] if kind == "guard"
-                                       else self.operands(i))}
+        members = item.members if isinstance(item, _Chain) else [item[1]]
+        return {self.root(e) for i in members for e in self.operands(i)} - (
+            item.computed if isinstance(item, _Chain) else set())
 
     def _needed_without_value(self):
         """``must_run``: the chains whose forward loop runs even where ``value`` is

@@ -127,7 +127,7 @@ class Tape:
         self.replays = 0
         self.compiled_hvp = None   # (likewise the Hessian-vector product's)
         self.hvp_replays = 0
-        self.hvp_never = False     # (a tape whose gradient compiles as fused loops)
+        self.hvp_never = False     # (hvp_compilable said no: its gradient may still compile)
         self.compiled_tangent = None   # (and the tangent sweep's: forward mode)
         self.tangent_replays = 0
         self.tangent_never = False
@@ -488,7 +488,8 @@ class Tape:
     def _hvp_code(self):
         """The compiled Hessian-vector function, where ``compile_mode`` says to have it
         by now (counting products), else None."""
-        return self._code_by_now("hvp", TC.hvp_compilable, TC.worth_compiling, TC.compile_hvp)
+        return self._code_by_now("hvp", TC.hvp_compilable, TC.hvp_worth_compiling,
+                                 TC.compile_hvp)
 
     def _hvp_compiled(self, fn, tan, adjd):
         failed = fn(self.vals, tan, self._hvp_buffers[3], adjd)

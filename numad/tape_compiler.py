@@ -135,21 +135,29 @@ def _choose(tape):
 
 
 def _scalar_choice(tape):
-    """("scalar", operations written) for a tape written a statement per element (its
-    loops rolled up), else (None, why not)."""
+    """("scalar", operations written) for a tape whose value-and-gradient (or
+    Hessian-vector) code is written a statement per element, its loops rolled up, else
+    (None, why not)."""
+    return _statement_choice(tape, gradient=True)
+
+
+def _statement_choice(tape, gradient):
+    """``_scalar_choice``, or for the tangent sweep (``gradient`` false: any outputs,
+    straight-line code without rolled-up loops) ``_tangent_choice``."""
     if tape.stops:
         return None, "it contains a scan loop or a call with a rule of its own"
-    if len(tape.output_entries) != 1 or tape.size[tape.output_entries[0]] != 1:
+    if gradient and (len(tape.output_entries) != 1 or tape.size[tape.output_entries[0]] != 1):
         return None, "its output is not one scalar"
     n = len(tape.op)
-    if _scalar_count(tape, 0, n) > MAX_SCANNED:
+    if _scalar_count(tape, 0, n) > (MAX_SCANNED if gradient else MAX_ENTRIES):
         return None, _too_large(tape, 0, n)
     ops = scalar_ops(tape, 0, n)
     if isinstance(ops, str):
         return None, ops
-    count = _written_count(ops)
+    count = _written_count(ops) if gradient else len(ops)
     if count > MAX_ENTRIES:
-        return None, (f"it has {count} scalar operations once its loops are rolled up, "
+        return None, (f"it has {count} scalar operations"
+                      f"{' once its loops are rolled up' if gradient else ''}, "
                       f"more than {MAX_ENTRIES}")
     return "scalar", count
 
@@ -970,27 +978,21 @@ def tangent_compilable(tape):
 
 
 def _tangent_choice(tape):
-    if tape.stops:
-        return None, "it contains a scan loop or a call with a rule of its own"
-    n = len(tape.op)
-    if _scalar_count(tape, 0, n) > MAX_ENTRIES:
-        return None, _too_large(tape, 0, n) or "it is too large"
-    ops = scalar_ops(tape, 0, n)
-    if isinstance(ops, str):
-        return None, ops
-    if len(ops) > MAX_ENTRIES:
-        return None, f"it has {len(ops)} scalar operations, more than {MAX_ENTRIES}"
-    return "scalar", len(ops)
+    return _statement_choice(tape, gradient=False)
 
 
 def tangent_worth_compiling(tape, replays):
     """``worth_compiling``'s rule for the tangent sweep."""
-    n = len(tape.op)
-    saved = replays * (SAVED_PER_REPLAY[0] + SAVED_PER_REPLAY[1] * n)
-    if saved < LOAD_COST:
-        return False
-    _, written = _cached(tape, "_tangent_choice", _tangent_choice)
-    return saved >= COMPILE_COST[0] + COMPILE_COST[1] * written
+    written = _cached(tape, "_tangent_choice", _tangent_choice)[1]
+    return _worth(tape, replays, written, lambda: _key_and_text_of(tape, tangent_source),
+                  "tangent")
+
+
+def hvp_worth_compiling(tape, replays):
+    """``worth_compiling``'s rule for the Hessian-vector code (written element by
+    element, also where the gradient is fused loops)."""
+    written = _cached(tape, "_scalar_choice", _scalar_choice)[1]
+    return _worth(tape, replays, written, lambda: _key_and_text_of(tape, hvp_source), "hvp")
 
 
 def compile_tangent(tape):
@@ -1004,9 +1006,12 @@ def _compile_function(tape, why, write, name):
     the caches); ValueError with ``why`` where that is not None."""
     if why is not None:
         raise ValueError(f"numad: the tape of {tape.name} cannot be compiled: {why}")
+    return getattr(_compiled(*_key_and_text_of(tape, write)), name)
+
+
+def _key_and_text_of(tape, write):
     text = _module_text(write(tape))
-    key = hashlib.sha256((VERSION + text).encode()).hexdigest()[:24]
-    return getattr(_compiled(key, text), name)
+    return hashlib.sha256((VERSION + text).encode()).hexdigest()[:24], text
 
 
 def hvp_source(tape, name="hvp"):
@@ -1406,18 +1411,26 @@ SAVED_PER_ELEMENT = 1.4e-9               # seconds, per element of an elementwis
 
 
 def worth_compiling(tape, replays):
-    """Whether ``replays`` more replays of ``tape`` repay compiling it (see above)."""
-    n = len(tape.op)
-    saved = replays * (SAVED_PER_REPLAY[0] + SAVED_PER_REPLAY[1] * n)
+    """Whether ``replays`` more replays of ``tape`` repay compiling its value-and-gradient
+    code (see above)."""
     kind, detail = _choice(tape)
+    per_element = 0.0
     if kind == "fused":   # (the generic sweeps' kernels pay per element too)
-        elements = int(tape.size[tape.op < N_ELEMENTWISE].sum())
-        saved += replays * SAVED_PER_ELEMENT * elements
-    if saved < LOAD_COST:
-        return False
-    if is_cached(tape):
-        return True
+        per_element = SAVED_PER_ELEMENT * int(tape.size[tape.op < N_ELEMENTWISE].sum())
     written = statement_count(detail) if kind == "fused" else detail
+    return _worth(tape, replays, written, lambda: _key_and_text(tape), "value_and_gradient",
+                  per_element)
+
+
+def _worth(tape, replays, written, key_and_text, function, per_element=0.0):
+    """The rule above, for code of ``written`` operations whose module
+    ``key_and_text()`` names (``function``: one of its functions, to look in the disk
+    cache for)."""
+    saved = replays * (SAVED_PER_REPLAY[0] + SAVED_PER_REPLAY[1] * len(tape.op) + per_element)
+    if saved < LOAD_COST:   # (not even a load repays: skip writing the text to look)
+        return False
+    if _is_cached(*key_and_text(), function):
+        return True
     return saved >= COMPILE_COST[0] + COMPILE_COST[1] * written
 
 
