@@ -3,9 +3,11 @@
 ``import numad as nd``; the public API is described in API.md.
 """
 from .adapters import gradient, hessian, hvp, jacobian, value_and_gradient
+from .batching import gradient_batch, hvp_batch, jacobian_batch, value_and_gradient_batch
 from .checking import check_grad, numerical_gradient
 from .checkpoint import checkpoint_schedule
 from .config import config
+from .control_flow import cond, fori_loop, while_loop
 from .custom import custom_jvp, custom_vjp, primitive
 from .dual import Dual
 from .errors import ControlFlowChanged, TracingError

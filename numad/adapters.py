@@ -18,6 +18,7 @@ from threading import get_ident
 import numpy as np
 
 from .config import compile_mode
+from .precision import answer_dtype, in_dtype, like_argument
 from .pytree import flatten, leaf_is_differentiable, unflatten
 from .tracer import record
 from .transforms import keywords_last, value_and_grad
@@ -166,10 +167,24 @@ def value_and_gradient(f, compile=None):
         tape = cache.tape_at(args, kwargs)
         out = tape.scalar_output("nd.value_and_gradient")
         adj = tape.gradient_loaded(out)
-        return float(tape.vals[tape.off[out]]), tape.gather_inputs(adj, None, 0)
+        value = in_dtype(float(tape.vals[tape.off[out]]), answer_dtype((args, kwargs)))
+        return value, like_argument(tape.gather_inputs(adj, None, 0), x)
 
     fun.cache = cache
     return fun
+
+
+def _in_input_precision(fun):
+    """``fun(x, *args)`` with its answer in the float type of the inputs: float32 inputs
+    get float32 answers (numad/precision.py). float64 arrays pass straight through."""
+    @functools.wraps(fun)
+    def rounded(x, *args, **kwargs):
+        if type(x) is np.ndarray and x.dtype is _FLOAT64:
+            return fun(x, *args, **kwargs)
+        return in_dtype(fun(x, *args, **kwargs), answer_dtype((x, args, kwargs)))
+
+    rounded.__wrapped__ = fun
+    return rounded
 
 
 def _hot_tape(cache, x):
@@ -270,6 +285,7 @@ def jacobian(f, mode="auto", compile=None):
         tape = cache.tape_at(args, kwargs)
         return tape.jacobian_loaded(mode, 0)
 
+    jac = _in_input_precision(jac)
     jac.cache = cache
     return jac
 
@@ -372,6 +388,7 @@ def hvp(f, compile=None):
             Hp = tape.read(tan, tape.output_entries[0]).copy()
         return Hp.reshape(np.shape(x)) if np.ndim(x) else float(Hp[0])
 
+    hessp = _in_input_precision(hessp)
     hessp.cache = cache
     return hessp
 
@@ -442,5 +459,6 @@ def hessian(f, compile=None):
         H = (H + H.T) * 0.5
         return H.reshape(np.shape(x) + np.shape(x)) if np.ndim(x) else float(H[0, 0])
 
+    hess = _in_input_precision(hess)
     hess.cache = cache
     return hess

@@ -27,7 +27,8 @@ import numpy as np
 import scipy.special as sps
 
 from .compositions import COMPOSITIONS, Ops, extreme_against_constant
-from .optable import ELEMENTWISE, ELEMENTWISE_BY_NAME, EXPRESSION_FUNCTIONS, UFUNC_ROWS
+from .optable import (ELEMENTWISE, ELEMENTWISE_BY_NAME, EXPRESSION_FUNCTIONS, FUNCTION_ROWS,
+                      ROW_OF_FUNCTION, UFUNC_ROWS)
 
 __all__ = ["Dual", "dual_elementwise", "dual_where"]
 
@@ -36,32 +37,26 @@ __all__ = ["Dual", "dual_elementwise", "dual_where"]
 # Evaluating the op table's partial expressions with NumPy
 # ---------------------------------------------------------------------------------
 
-def _numpy_meaning(name, target):
-    """The NumPy/SciPy function that means what ``EXPRESSION_FUNCTIONS[name]`` means.
+def _numpy_meaning(name):
+    """The NumPy/SciPy function that means what the expression function ``name`` means.
 
-    The table names what the scalar kernels call (``np.exp``, ``math.erf``,
-    ``select``); on arrays the same meaning comes from NumPy's ufuncs, from
-    ``scipy.special`` for what ``math`` has and NumPy lacks (``erf``, ``erfc``), and
-    from ``np.where`` for the branch-free ``select``.
+    The table names what the scalar kernels call (``np.exp``, ``math.erf``, inlined
+    code for digamma); on arrays the same meaning is the NumPy function of the row
+    whose value the function is (``optable.ROW_OF_FUNCTION``: ``scipy.special.erf``,
+    ``np.rint`` for ``rint``), and ``np.where`` for the branch-free ``select``.
     """
     if name == "select":
         return np.where
-    module, _, attr = target.partition(".")
-    if module == "np" and hasattr(np, attr):
-        return getattr(np, attr)
-    if module == "math":
-        for namespace in (np, sps):
-            if isinstance(getattr(namespace, attr, None), np.ufunc):
-                return getattr(namespace, attr)
-    return None  # an expression using it fails with a message naming it (_evaluate)
+    row = ROW_OF_FUNCTION.get(name)
+    return None if row is None else row.numpy  # None: _evaluate names it when used
 
 
 _NAMESPACE = {"__builtins__": {}, "np": np}
-for _name, _target in EXPRESSION_FUNCTIONS.items():
-    _fn = _numpy_meaning(_name, _target)
+for _name in EXPRESSION_FUNCTIONS:
+    _fn = _numpy_meaning(_name)
     if _fn is not None:
         _NAMESPACE[_name] = _fn
-del _name, _target, _fn
+del _name, _fn
 
 # Each partial compiled once: name -> one code object per input (None: identically 0).
 _PARTIAL_CODE = {
@@ -366,7 +361,8 @@ class Dual:
     Comparisons compare values and return plain booleans (or boolean arrays); ``float()``
     of a Dual raises ``TypeError``, since it would silently drop the tangent: use
     ``.value``. NumPy functions that are not ufuncs (``np.sum``, ``np.dot``) do not take
-    Duals (``nd.sum``, ``nd.mean`` and ``nd.where`` do). A maximum or minimum of a Dual and
+    Duals (``nd.sum``, ``nd.mean`` and ``nd.where`` do), except ``np.sinc``, a row of
+    the op table. A maximum or minimum of a Dual and
     a constant that tie gives the Dual slope 0, as for a traced value (API.md's
     ``relu'(0) = 0``); two Duals that tie share the slope, 1/2 each.
 
@@ -585,6 +581,15 @@ class Dual:
         if not all(_is_operand(x) for x in inputs):
             return NotImplemented
         return _call(ufunc, inputs)
+
+    # -- NumPy functions that are no ufuncs ---------------------------------------------
+    def __array_function__(self, func, types, args, kwargs):
+        name = FUNCTION_ROWS.get(func)   # np.sinc: one row, as the tracer records it
+        if name is not None:
+            return _row(name, *args, *kwargs.values())
+        # any other: NumPy's own code, which refuses a Dual where it needs an array
+        # (__array__), as before Dual took this protocol
+        return func._implementation(*args, **kwargs)
 
     def __repr__(self):
         return f"Dual({self.value!r}, {self.tangent!r})"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import extensions
+from . import scipy_functions  # noqa: F401 - scipy.special's logsumexp/softmax on traced values
 from . import recording as R
 from . import numpy_dispatch as D
 from .traced import Traced

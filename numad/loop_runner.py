@@ -168,6 +168,15 @@ class LoopRun:
         """The loop's first pass. Returns -1 or a failed guard's index."""
         if self.snaps is None:
             self._prepare(tape)
+        report = getattr(self.loop, "progress", None)
+        if report is not None:
+            report(0, self.length, "forward")
+        failed = self._first_pass(tape)
+        if report is not None and failed < 0:
+            report(self.length, self.length, "forward")
+        return failed
+
+    def _first_pass(self, tape):
         if self.step is not None:
             failed = self._compiled_first_pass(tape)
         else:
@@ -190,6 +199,15 @@ class LoopRun:
         """Add the loop's adjoints into ``adj``; returns -1 or a failed guard's index."""
         if self.snaps is None:
             self._prepare(tape)
+        report = getattr(self.loop, "progress", None)
+        if report is not None:
+            report(0, self.length, "reverse")
+        failed = self._reverse_pass(tape, adj)
+        if report is not None and failed < 0:
+            report(self.length, self.length, "reverse")
+        return failed
+
+    def _reverse_pass(self, tape, adj):
         if self.step is not None:
             values, vjp, at = self.step
             failed = -1

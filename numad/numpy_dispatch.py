@@ -15,15 +15,18 @@ from .compositions import COMPOSITIONS, Ops
 from .errors import TracingError
 from .optable import UFUNC_ROWS
 
-from .recording import (argm, around, atleast_1d, atleast_2d, broadcast_to, cholesky, clip,
+from .recording import (around, atleast_1d, atleast_2d, broadcast_to, cholesky, clip,
                         column_stack, concatenate, copy_of, cumulative, det, diag, diff,
                         dot, eigh, eigvalsh, einsum, elementwise, expand_dims, hstack,
                         index_map, inner, inv, like, logical_reduce, matmul, mean, median,
-                        norm, outer, pad, ravel, reduce_max, reduce_min, reduce_prod,
+                        outer, pad, ravel, reduce_max, reduce_min, reduce_prod,
                         reduce_sum, reshape, reshape_any, scatter_add, shape_of, size_of,
                         slogdet, solve, sort, squeeze, stack, std, tensordot, trace_,
                         transpose, value_of, var, vdot, vstack, where)
 from .traced import Traced, TracedVector, TracedView, provide, qualname
+from . import array_functions as AF
+from . import linalg_rules as LA
+from . import ordering as ORD
 
 
 def shape_fn(a):
@@ -39,7 +42,9 @@ UFUNCS = dict(UFUNC_ROWS)
 
 _REDUCE_METHODS = {np.add: reduce_sum, np.multiply: reduce_prod, np.maximum: reduce_max,
                    np.minimum: reduce_min, np.fmax: reduce_max, np.fmin: reduce_min}
-_ACCUMULATE_METHODS = {np.add: "cumsum", np.multiply: "cumprod"}
+_ACCUMULATE_METHODS = {np.add: lambda x, axis: cumulative("cumsum", x, axis),
+                       np.multiply: lambda x, axis: cumulative("cumprod", x, axis),
+                       np.maximum: AF.running_max, np.minimum: AF.running_min}
 # ufuncs that record as several rows: the compositions shared with Dual
 # (numad/compositions.py), run on recording operations; and the gufunc np.matmul.
 _TRACED_OPS = Ops(row=elementwise, where=where)
@@ -86,11 +91,18 @@ def array_ufunc(ufunc, method, inputs, kwargs):
         comp = COMPOSITE_UFUNCS.get(ufunc)
         if comp is not None:
             return comp(*inputs)
+    elif method in ("reduce", "accumulate") and any(
+            not _is_neutral(k, v, None) for k, v in kwargs.items()
+            if k not in ("axis", "keepdims")):
+        extra = sorted(k for k, v in kwargs.items()
+                       if k not in ("axis", "keepdims") and not _is_neutral(k, v, None))
+        raise TracingError(f"numad cannot trace {ufunc_name(ufunc)}.{method} with {extra} "
+                           "while tracing; leave them out")
     elif method == "reduce" and ufunc in _REDUCE_METHODS:
         axis = kwargs.get("axis", 0)
         return _REDUCE_METHODS[ufunc](inputs[0], axis, kwargs.get("keepdims", False))
     elif method == "accumulate" and ufunc in _ACCUMULATE_METHODS:
-        return cumulative(_ACCUMULATE_METHODS[ufunc], inputs[0], kwargs.get("axis", 0))
+        return _ACCUMULATE_METHODS[ufunc](inputs[0], kwargs.get("axis", 0))
     elif method == "at" and ufunc is np.add:
         x, key = inputs[0], inputs[1]
         value = inputs[2] if len(inputs) > 2 else 1.0
@@ -223,7 +235,13 @@ def _numpy_function(np_fn, handler, takes):
                 pos.extend(got.get(t[1:], ()))
             else:
                 v = got.get(t, defaults[t])
-                pos.append(defaults[t] if v is _NOVALUE else v)
+                v = defaults[t] if v is _NOVALUE else v
+                # after *args a parameter can only be NumPy's keyword-only one (np.meshgrid's
+                # indexing=): it goes by its name
+                if any(s.startswith("*") for s in takes[:takes.index(t)]):
+                    kw[t] = v
+                else:
+                    pos.append(v)
         return handler(*pos, **kw)
 
     call.__signature__ = sig
@@ -325,12 +343,6 @@ def _einsum(*operands):
     return einsum(*operands)
 
 
-def _interp(*a, **k):
-    raise TracingError("numad cannot trace np.interp: piecewise-linear interpolation has no "
-                       "rule in numad yet; write it with np.searchsorted on constants and "
-                       "np.where")
-
-
 _FUNCTION_ROWS = [
     # NumPy function, handler, the NumPy parameters it takes (in its positional order)
     (np.sum, reduce_sum, "a axis keepdims"), (np.prod, reduce_prod, "a axis keepdims"),
@@ -339,6 +351,7 @@ _FUNCTION_ROWS = [
     (np.mean, _mean, "a axis keepdims"), (np.var, _var, "a axis ddof keepdims correction"),
     (np.std, _std, "a axis ddof keepdims correction"),
     (np.median, median, "a axis keepdims"),
+    (np.sinc, lambda x: elementwise("sinc", x), "x"),  # a row, no ufunc (optable.FUNCTION_ROWS)
     (np.cumsum, _cumsum, "a axis"), (np.cumprod, _cumprod, "a axis"),
     (np.diff, diff, "a n axis prepend append"), (np.sort, sort, "a axis kind order"),
     (np.clip, _clip, "a a_min a_max min max"), (np.outer, outer, "a b"),
@@ -373,14 +386,50 @@ _FUNCTION_ROWS = [
     (np.any, lambda a, axis=None, keepdims=False: logical_reduce(a, "any", axis, keepdims),
      "a axis keepdims"),
     (np.count_nonzero, _count_nonzero, "a axis keepdims"),
-    (np.argmax, argm("argmax"), "a axis"), (np.argmin, argm("argmin"), "a axis"),
+    (np.argmax, ORD.argmax, "a axis keepdims"), (np.argmin, ORD.argmin, "a axis keepdims"),
     (np.linalg.solve, solve, "a b"), (np.linalg.inv, inv, "a"), (np.linalg.det, det, "a"),
     (np.linalg.slogdet, slogdet, "a"), (np.linalg.cholesky, cholesky, "a upper"),
-    (np.linalg.norm, norm, "x ord axis keepdims"), (np.linalg.eigh, eigh, "a UPLO"),
+    (np.linalg.norm, LA.norm, "x ord axis keepdims"), (np.linalg.eigh, eigh, "a UPLO"),
     (np.linalg.eigvalsh, eigvalsh, "a UPLO"), (np.matmul, matmul, "x1 x2"),
     (np.result_type, lambda *arrays_and_dtypes: np.float64, "*arrays_and_dtypes"),
     (np.isscalar, lambda element: False, "element"),
-    (np.interp, _interp, "x xp fp left right period"),
+    # decisions on the values, guarded (numad/ordering.py)
+    (np.interp, ORD.interp, "x xp fp left right period"),
+    (np.argsort, ORD.argsort, "a axis kind stable"),
+    (np.partition, ORD.partition, "a kth axis kind"),
+    (np.argpartition, ORD.argpartition, "a kth axis kind"),
+    (np.searchsorted, ORD.searchsorted, "a v side sorter"),
+    (np.unique, ORD.unique,
+     "ar return_index return_inverse return_counts axis equal_nan sorted"),
+    # factorizations with their own rules and compositions of them (numad/linalg_rules.py)
+    (np.linalg.svd, LA.svd, "a full_matrices compute_uv hermitian"),
+    (np.linalg.qr, LA.qr, "a mode"), (np.linalg.pinv, LA.pinv, "a rcond hermitian"),
+    (np.linalg.lstsq, LA.lstsq, "a b rcond"),
+    (np.linalg.matrix_power, LA.matrix_power, "a n"),
+    (np.linalg.multi_dot, LA.multi_dot, "arrays"),
+    # composed from recorded operations (numad/array_functions.py)
+    (np.nansum, AF.nansum, "a axis keepdims"), (np.nanprod, AF.nanprod, "a axis keepdims"),
+    (np.nanmean, AF.nanmean, "a axis keepdims"), (np.nanmax, AF.nanmax, "a axis keepdims"),
+    (np.nanmin, AF.nanmin, "a axis keepdims"),
+    (np.nanvar, AF.nanvar, "a axis ddof keepdims correction"),
+    (np.nanstd, AF.nanstd, "a axis ddof keepdims correction"),
+    (np.ptp, AF.ptp, "a axis keepdims"),
+    (np.average, AF.average, "a axis weights returned keepdims"),
+    (np.split, AF.split, "ary indices_or_sections axis"),
+    (np.array_split, AF.array_split, "ary indices_or_sections axis"),
+    (np.hsplit, AF.splitter(np.hsplit), "ary indices_or_sections"),
+    (np.vsplit, AF.splitter(np.vsplit), "ary indices_or_sections"),
+    (np.dsplit, AF.splitter(np.dsplit), "ary indices_or_sections"),
+    (np.triu, AF.triu, "m k"), (np.tril, AF.tril, "m k"),
+    (np.take, AF.take, "a indices axis mode"),
+    (np.take_along_axis, AF.take_along_axis, "arr indices axis"),
+    (np.kron, AF.kron, "a b"), (np.cross, AF.cross, "a b axisa axisb axisc axis"),
+    (np.linspace, AF.linspace, "start stop num endpoint retstep axis"),
+    (np.meshgrid, AF.meshgrid, "*xi copy sparse indexing"),
+    (np.polyval, AF.polyval, "p x"), (np.convolve, AF.convolve, "a v mode"),
+    (np.correlate, AF.correlate, "a v mode"),
+    (np.select, AF.select, "condlist choicelist default"),
+    (np.piecewise, AF.piecewise, "x condlist funclist *args **kw"),
 ]
 FUNCTIONS = {np_fn: _numpy_function(np_fn, handler, takes)
              for np_fn, handler, takes in _FUNCTION_ROWS}
@@ -394,4 +443,4 @@ def register_function(np_fn, handler, takes):
     FUNCTIONS[np_fn] = _numpy_function(np_fn, handler, takes)
 
 
-provide(**{name: globals()[name] for name in ['FUNCTIONS', 'UFUNCS', 'array_ufunc']})
+provide(**{name: globals()[name] for name in ['COMPOSITE_UFUNCS', 'FUNCTIONS', 'UFUNCS', 'array_ufunc']})

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from .config import compile_mode
+from .recording import objects_to_traced
 from .traced import Traced, value_of
 from .scan import STRATEGIES, scan
 
@@ -16,6 +17,8 @@ def _derivative(rhs, y, t, args):
     """rhs(y, t, *args) as an array: a list or tuple of components (a common way to
     write a system) is stacked."""
     dy = rhs(y, t, *args)
+    if type(dy) is np.ndarray and dy.dtype == object:
+        return objects_to_traced(None, dy)  # np.array([dx, dy]) of traced scalars
     return np.stack(dy) if isinstance(dy, (list, tuple)) else dy
 
 
@@ -35,7 +38,7 @@ _STEPPERS = {"euler": _euler, "rk4": _rk4}
 
 
 def odeint(rhs, y0, t, *args, method="rk4", substeps=1, checkpoint="auto", snapshots=None,
-           compile=None):
+           compile=None, progress=False):
     """Integrate ``y' = rhs(y, t, *args)`` from ``y(t[0]) = y0`` over the grid ``t``.
 
     Fixed steps: each interval ``t[i]..t[i+1]`` is crossed in ``substeps`` steps of
@@ -44,7 +47,8 @@ def odeint(rhs, y0, t, *args, method="rk4", substeps=1, checkpoint="auto", snaps
     ``y0``). ``rhs`` may return an array or a list of components. Differentiable with
     respect to ``y0``, ``args`` and ``t``; the loop runs as an
     ``nd.scan`` (``checkpoint`` and ``snapshots`` as there), so reverse mode through a
-    long integration keeps its memory bounded. ``compile`` as in ``nd.scan``.
+    long integration keeps its memory bounded. ``compile`` and ``progress`` as in
+    ``nd.scan``.
 
     Examples
     --------
@@ -75,6 +79,8 @@ def odeint(rhs, y0, t, *args, method="rk4", substeps=1, checkpoint="auto", snaps
                          f"{np.shape(value_of(grid))}")
     stepper = _STEPPERS[method]
     m = int(substeps)
+    if type(y0) is np.ndarray and y0.dtype == object:
+        y0 = objects_to_traced(None, y0)
     y0 = y0 if isinstance(y0, Traced) else np.asarray(y0, dtype=np.float64)
     if np.size(value_of(grid)) == 1:
         return np.reshape(y0, (1,) + np.shape(value_of(y0)))
@@ -87,6 +93,6 @@ def odeint(rhs, y0, t, *args, method="rk4", substeps=1, checkpoint="auto", snaps
 
     spans = np.stack([grid[:-1], grid[1:] - grid[:-1]], axis=1)
     _, ys = scan(interval, y0, spans, checkpoint=checkpoint, snapshots=snapshots,
-                 compile=compile)
+                 compile=compile, progress=progress)
     first = np.reshape(y0, (1,) + np.shape(value_of(y0)))
     return np.concatenate([first, ys], axis=0)

@@ -38,7 +38,9 @@ from these rows too. A test checks that every sweep handles every opcode.
 from __future__ import annotations
 
 import ast
+import inspect
 import math
+import textwrap
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -53,6 +55,261 @@ LN10 = math.log(10.0)
 
 def _ndtr_value(a):
     return 0.5 * math.erfc(-a / SQRT2)
+
+
+# ---- scalar implementations of the functions numba lacks ----------------------------------
+#
+# numba's ``math`` has ``lgamma``, ``gamma``, ``erf`` and ``erfc``, but no digamma,
+# polygamma, erfcx, normal quantile or inverse error function. Their implementations
+# below are plain Python of floats, written so that each becomes one expression: only
+# assignments, ``if ...: return ...`` and a last ``return``, calling ``math``, ``np``
+# and each other. ``_inline`` writes each as one (nested) lambda, which is the function's
+# spelling in the kernels (``EXPRESSION_FUNCTIONS``): the generated kernels and the
+# compiled tapes, whose modules import nothing but ``math`` and ``numpy``, call it in
+# place, and numba inlines it. On arrays (tracing, ``Dual``) the rows use
+# ``scipy.special``'s own functions; tests/test_special_functions.py checks the two
+# against each other. (Local names avoid a, b, y, ta, tb, ty: the kernels' writers
+# rename those in every formula.)
+
+_KERNEL_CODE = {}   # name -> function whose body _inline writes as one lambda
+
+
+def _kernel_code(fn):
+    _KERNEL_CODE[fn.__name__] = fn
+    return fn
+
+
+def _as_expression(statements):
+    """A function body (assignments, ``if``s, a last return) as one expression:
+    ``v = e; rest`` is ``(lambda v: rest)(e)``, ``if c: body else: other; rest`` is
+    ``(body; rest) if c else (other; rest)`` (a branch that returns ends there)."""
+    first, rest = statements[0], statements[1:]
+    if isinstance(first, ast.Return):
+        return first.value
+    if isinstance(first, ast.Assign) and [type(t) for t in first.targets] == [ast.Name]:
+        inner = _as_expression(rest)
+        args = ast.arguments(posonlyargs=[], args=[ast.arg(first.targets[0].id)],
+                             kwonlyargs=[], kw_defaults=[], defaults=[])
+        return ast.Call(ast.Lambda(args, inner), [first.value], [])
+    if isinstance(first, ast.If):
+        return ast.IfExp(first.test, _as_expression(first.body + rest),
+                         _as_expression(first.orelse + rest))
+    raise ValueError(f"optable: kernel code takes assignments, ifs and returns, not "
+                     f"{ast.unparse(first)!r}")
+
+
+class _Inliner(ast.NodeTransformer):
+    """Puts the lambda of each kernel-code function called, and the value of each
+    module-level constant (SQRT2: upper-case names) in place."""
+
+    def __init__(self, namespace):
+        self.namespace = namespace
+
+    def visit_Name(self, node):
+        if node.id in ("a", "b", "y", "ta", "tb", "ty"):
+            raise ValueError(f"optable: kernel code may not name {node.id!r}")
+        value = self.namespace.get(node.id) if node.id.isupper() else None
+        if type(value) in (float, int):
+            return ast.copy_location(ast.Constant(value), node)
+        return node
+
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        if isinstance(node.func, ast.Name) and node.func.id in _KERNEL_CODE:
+            node.func = ast.parse(_inline(_KERNEL_CODE[node.func.id]), mode="eval").body
+        return node
+
+
+def _inline(fn):
+    """The kernel-code function ``fn`` as the text of one lambda expression."""
+    tree = ast.parse(textwrap.dedent(inspect.getsource(fn))).body[0]
+    body = [s for s in tree.body
+            if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))]
+    args = ast.arguments(posonlyargs=[], args=[ast.arg(a.arg) for a in tree.args.args],
+                         kwonlyargs=[], kw_defaults=[], defaults=[])
+    lam = _Inliner(fn.__globals__).visit(ast.Lambda(args, _as_expression(body)))
+    return f"({ast.unparse(ast.fix_missing_locations(lam))})"
+
+
+@_kernel_code
+def _digamma_from_positive(x):
+    """digamma at x >= 0 (-0.0 included: +inf there, as SciPy's): the recurrence
+    psi(x) = psi(x + 10) - sum 1/(x + k), then psi's asymptotic series at z = x + 10,
+    whose first omitted term is below 1e-17 there."""
+    z = x + 10.0
+    w = 1.0 / (z * z)
+    s = (1.0 / x + 1.0 / (x + 1.0) + 1.0 / (x + 2.0) + 1.0 / (x + 3.0) + 1.0 / (x + 4.0)
+         + 1.0 / (x + 5.0) + 1.0 / (x + 6.0) + 1.0 / (x + 7.0) + 1.0 / (x + 8.0)
+         + 1.0 / (x + 9.0))
+    # B_2j / (2j) for j = 1..8 (the Bernoulli numbers 1/6, -1/30, 1/42, ...)
+    series = w * (1.0 / 12.0 + w * (-1.0 / 120.0 + w * (1.0 / 252.0 + w * (
+        -1.0 / 240.0 + w * (1.0 / 132.0 + w * (-691.0 / 32760.0 + w * (
+            1.0 / 12.0 + w * (-3617.0 / 8160.0))))))))
+    return math.log(z) - 0.5 / z - series - s
+
+
+# digamma's positive root x0 (as x0 + its rounding error) and the Taylor coefficients
+# psi^(k)(x0) / k! = (-1)^(k+1) zeta(k + 1, x0), k = 1..16 (computed with mpmath at 50
+# digits): near x0 the recurrence would cancel to the root's own size.
+PSI_ROOT = 1.4616321449683622
+PSI_ROOT_LOW = 9.549995429965697e-17
+
+
+@_kernel_code
+def _digamma_near_root(x):
+    """digamma for |x - x0| < 1/8: its Taylor series at the root, to below 1e-17."""
+    d = (x - PSI_ROOT) - PSI_ROOT_LOW
+    return d * (0.9676722454476212 + d * (-0.4427631689835921 + d * (0.258499760955651 + d * (
+        -0.16394270544240652 + d * (0.10782405069126237 + d * (-0.07219956125645471 + d * (
+            0.04880428816414311 + d * (-0.03316112647484736 + d * (0.022597648232218104 + d * (
+                -0.01542476590494896 + d * (0.010538791616612175 + d * (-0.007204534386356869 + d * (
+                    0.004926781395729853 + d * (-0.003369801655439328 + d * (0.002305126326734928 + d * (
+                        -0.0015769367714301972))))))))))))))))
+
+
+@_kernel_code
+def digamma(x):
+    """psi(x) = d/dx log|Gamma(x)|, for every x: the reflection psi(x) = psi(1 - x) -
+    pi / tan(pi x) below 0 (tan has period 1: it takes x less its nearest integer, which
+    is exact); nan at the negative integers, as SciPy's; the Taylor series near the
+    positive root."""
+    if abs(x - PSI_ROOT) < 0.125:
+        return _digamma_near_root(x)
+    if x < 0.0:
+        if x == np.floor(x):
+            return math.nan
+        return _digamma_from_positive(1.0 - x) - math.pi / math.tan(math.pi * (x - np.rint(x)))
+    return _digamma_from_positive(x)
+
+
+@_kernel_code
+def _polygamma_from_positive(n, x):
+    """psi^(n)(x) at x >= 0 for n >= 1: (-1)^(n+1) n! (sum_k 1/(x + k)^(n+1), k < 10,
+    plus the asymptotic series of psi^(n) at z = x + 10). The series' j-th term is
+    B_2j / (2j)! (n + 1)(n + 2)...(n + 2j - 1) / z^(2j + n); through j = 9, the first
+    omitted one is below 1e-15 of the sum for n <= 3, 1e-14 for n = 4."""
+    z = x + 10.0
+    w = 1.0 / (z * z)
+    k = -(n + 1.0)
+    s = (x ** k + (x + 1.0) ** k + (x + 2.0) ** k + (x + 3.0) ** k + (x + 4.0) ** k
+         + (x + 5.0) ** k + (x + 6.0) ** k + (x + 7.0) ** k + (x + 8.0) ** k
+         + (x + 9.0) ** k)
+    zn = z ** -n
+    # Horner in w, each step bringing the next two factors of the rising product
+    series = (n + 1.0) * w * (1.0 / 12.0 + (n + 2.0) * (n + 3.0) * w * (
+        -1.0 / 720.0 + (n + 4.0) * (n + 5.0) * w * (
+            1.0 / 30240.0 + (n + 6.0) * (n + 7.0) * w * (
+                -1.0 / 1209600.0 + (n + 8.0) * (n + 9.0) * w * (
+                    1.0 / 47900160.0 + (n + 10.0) * (n + 11.0) * w * (
+                        -691.0 / 1307674368000.0 + (n + 12.0) * (n + 13.0) * w * (
+                            1.0 / 74724249600.0 + (n + 14.0) * (n + 15.0) * w * (
+                                -3617.0 / 10670622842880000.0 + (n + 16.0) * (n + 17.0) * w * (
+                                    43867.0 / 5109094217170944000.0)))))))))
+    sign = 1.0 if np.fmod(n, 2.0) == 1.0 else -1.0
+    return sign * math.gamma(n + 1.0) * (s + zn / n + 0.5 * zn / z + zn * series)
+
+
+@_kernel_code
+def polygamma(n, x):
+    """psi^(n)(x), the n-th derivative of digamma, for the orders n >= 1 (rounded to an
+    integer; nan below 1: digamma is a row of its own). Below 0 the reflection
+    psi^(n)(x) = (-1)^n psi^(n)(1 - x) - pi^(n+1) P_n(cot(pi x)), with P_n the n-th
+    derivative polynomial of the cotangent (n <= 4; nan for higher orders there); at
+    the poles x = 0, -1, ... the sign of (-1)^(n+1) times inf, as SciPy's."""
+    n = np.rint(n)
+    if not n >= 1.0:
+        return math.nan
+    sign = 1.0 if np.fmod(n, 2.0) == 1.0 else -1.0
+    if x <= 0.0 and x == np.floor(x):
+        return sign * math.inf
+    if x > 0.0:
+        return _polygamma_from_positive(n, x)
+    c = 1.0 / math.tan(math.pi * (x - np.rint(x)))
+    u = 1.0 + c * c
+    # d^n/dx^n cot(pi x) = pi^n P_n(c): P_1 = -u, P_(k+1) = -u P_k'(c)
+    p = (-u if n == 1.0 else 2.0 * c * u if n == 2.0 else -u * (2.0 + 6.0 * c * c)
+         if n == 3.0 else u * (16.0 * c + 24.0 * c * c * c) if n == 4.0 else math.nan)
+    return -sign * _polygamma_from_positive(n, 1.0 - x) - math.pi ** (n + 1.0) * p
+
+
+@_kernel_code
+def erfcx(x):
+    """exp(x^2) erfc(x), the scaled complementary error function, without overflow:
+    exp(x^2) is taken as exp(h^2) exp((x - h)(x + h)), h being x's leading 26 bits, so
+    that h^2 is exact (exp of a rounded x^2 would be off by x^2 ulps); above 26, where
+    erfc underflows, its asymptotic series 1/(x sqrt(pi)) (1 - 1/(2x^2) + 3/(2x^2)^2
+    - ...), whose first omitted term there is below 1e-18."""
+    if x < -26.7:
+        return math.inf   # 2 exp(x^2) overflows
+    if x < 26.0:
+        c = 134217729.0 * x
+        h = c - (c - x)
+        return math.exp(h * h) * math.exp((x - h) * (x + h)) * math.erfc(x)
+    v = 0.5 / (x * x)
+    return (0.5641895835477563 / x) * (1.0 - v * (1.0 - 3.0 * v * (1.0 - 5.0 * v * (
+        1.0 - 7.0 * v * (1.0 - 9.0 * v * (1.0 - 11.0 * v * (1.0 - 13.0 * v * (
+            1.0 - 15.0 * v))))))))
+
+
+# P. J. Acklam's rational approximation of the normal quantile (relative error below
+# 1.2e-9), the start of the refinements below: its middle part in q = p - 1/2 for
+# |q| <= 0.47575, its lower tail in t = sqrt(-2 log p).
+@_kernel_code
+def _quantile_middle(q):
+    r = q * q
+    return ((((((-39.69683028665376 * r + 220.9460984245205) * r - 275.9285104469687) * r
+               + 138.357751867269) * r - 30.66479806614716) * r + 2.506628277459239) * q
+            / (((((-54.47609879822406 * r + 161.5858368580409) * r - 155.6989798598866) * r
+                 + 66.80131188771972) * r - 13.28068155288572) * r + 1.0))
+
+
+@_kernel_code
+def _quantile_lower_tail(s):
+    t = math.sqrt(-2.0 * math.log(s))
+    return ((((((-0.007784894002430293 * t - 0.3223964580411365) * t - 2.400758277161838)
+               * t - 2.549732539343734) * t + 4.374664141464968) * t + 2.938163982698783)
+            / ((((0.007784695709041462 * t + 0.3224671290700398) * t + 2.445134137142996)
+                * t + 3.754408661907416) * t + 1.0))
+
+
+@_kernel_code
+def ndtri(p):
+    """The standard normal quantile, Phi(x) = p: Acklam's start and one refinement where
+    its residual is exact. In the middle a Halley step on Phi(x) - p = erf(x/sqrt 2)/2 - q
+    (q = p - 1/2 is exact for p >= 1/4, and erf keeps tiny x exact); in the tails
+    (s = min(p, 1 - p), exact) a Newton step on log Phi(x) = log s, with log Phi(x) =
+    log(erfcx(-x/sqrt 2)/2) - x^2/2, finite down to the smallest subnormal s."""
+    q = p - 0.5
+    if abs(q) <= 0.47575:
+        x = _quantile_middle(q)
+        u = (0.5 * math.erf(x / SQRT2) - q) * 2.5066282746310002 * math.exp(0.5 * x * x)
+        return x - u / (1.0 + 0.5 * x * u)
+    s = p if q < 0.0 else 1.0 - p
+    if s == 0.0:
+        return -math.inf if q < 0.0 else math.inf
+    x = _quantile_lower_tail(s)
+    e = erfcx(-x / SQRT2)
+    x = x - (math.log(0.5 * e) - 0.5 * x * x - math.log(s)) * e / 0.7978845608028654
+    return x if q < 0.0 else -x
+
+
+@_kernel_code
+def erfinv(z):
+    """The inverse error function, erf(x) = z: x = ndtri((1 + |z|)/2) / sqrt 2 started
+    from Acklam's approximation (its middle part at q = |z|/2, exact, its tail at
+    (1 - |z|)/2, exact), then a Halley step on erf(x) - |z|, which is taken as
+    (1 - |z|) - erfc(x) in the tail, where it is exact."""
+    t = abs(z)
+    if not t < 1.0:
+        return math.copysign(math.inf, z) if t == 1.0 else math.nan
+    if t <= 0.9515:
+        x = _quantile_middle(0.5 * t) / SQRT2
+        f = math.erf(x) - t
+    else:
+        x = -_quantile_lower_tail(0.5 * (1.0 - t)) / SQRT2
+        f = (1.0 - t) - math.erfc(x)
+    u = f * 0.886226925452758 * math.exp(x * x)
+    return math.copysign(x - u / (1.0 + x * u), z)
 
 
 @dataclass(frozen=True)
@@ -76,6 +333,36 @@ def _e(name, numpy_fn, value, *partials):
 
 def _sqrt2_expr(x):
     return f"({x}) / {SQRT2!r}"
+
+
+PI = math.pi
+SQRT_2PI = math.sqrt(2.0 * math.pi)
+SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+HALF_SQRT_PI = 0.5 * math.sqrt(math.pi)
+
+
+def _sinc_slope_near_zero():
+    """sinc'(a) near 0 as its Taylor polynomial sum_k 2k (-pi^2)^k a^(2k-1) / (2k+1)!,
+    k = 1..8 (Horner in a * a): (cos(pi a) - sinc(a)) / a cancels there (1e-11 at
+    a = 1e-3), and the polynomial's own derivative gives sinc''(0) = -pi^2/3. At
+    |a| < 0.2 the first omitted term is below 1e-18."""
+    t, coefficients = 1.0, []
+    for k in range(1, 9):
+        t = t * -(PI * PI) / ((2 * k) * (2 * k + 1))
+        coefficients.append(2 * k * t)
+    text = repr(coefficients[-1])
+    for c in reversed(coefficients[:-1]):
+        text = f"{c!r} + a * a * ({text})"
+    return f"a * ({text})"
+
+
+def _polygamma_of_arrays(n, x):
+    """SciPy's polygamma at the orders rint(n) >= 1, nan below: the row ``polygamma``
+    on arrays (it is reached through digamma's derivatives; scipy.special.polygamma is
+    a Python function, not a ufunc)."""
+    n = np.rint(n)
+    with np.errstate(invalid="ignore"):
+        return np.where(n >= 1.0, sps.polygamma(np.maximum(n, 1.0), x), np.nan)
 
 
 # fmt: off
@@ -128,6 +415,35 @@ _ELEMENTWISE_ROWS = [
     _e("ndtr",       sps.ndtr,            f"0.5 * erfc(-a / {SQRT2!r})",
        f"{ONE_OVER_SQRT_2PI!r} * exp(-0.5 * a * a)"),
     _e("expit",      sps.expit,           "1.0 / (1.0 + exp(-a))",    "y * (1.0 - y)"),
+    _e("sinc",       np.sinc,             f"select(a == 0.0, 1.0, sin({PI!r} * a) / ({PI!r} * a))",
+       f"select(abs(a) < 0.2, {_sinc_slope_near_zero()}, (cos({PI!r} * a) - y) / a)"),
+    # (the quotient from y, rather than trunc(a / b): a / b may round up to an integer
+    # the true quotient stays below, where fmod is a - (n - 1) b)
+    _e("fmod",       np.fmod,             "fmod(a, b)",               "1.0",                                     "-rint((a - y) / b)"),
+    _e("heaviside",  np.heaviside,        "select(a < 0.0, 0.0, select(a > 0.0, 1.0, select(a == 0.0, b, a)))",
+       None,                                                                                                    "select(a == 0.0, 1.0, 0.0)"),
+    _e("gammaln",    sps.gammaln,         "gammaln(a)",               "digamma(a)"),
+    _e("gamma",      sps.gamma,           "gamma(a)",                 "y * digamma(a)"),
+    _e("digamma",    sps.digamma,         "digamma(a)",               "polygamma(1.0, a)"),
+    _e("polygamma",  _polygamma_of_arrays, "polygamma(a, b)",         None,                                      "polygamma(a + 1.0, b)"),
+    # (the partial in b at a = 0 keeps a / b, whose slope in a is the 1 / b of a log b,
+    # except at b = 0 too, where it is 0 and a / b would be 0 / 0)
+    _e("xlogy",      sps.xlogy,           "select(a == 0.0 and b == b, 0.0, a * log(b))",
+       "log(b)",                          "select(a == 0.0, select(b == 0.0, 0.0, a / b), a / b)"),
+    _e("xlog1py",    sps.xlog1py,         "select(a == 0.0 and b == b, 0.0, a * log1p(b))",
+       "log1p(b)",                        "select(a == 0.0, select(b == -1.0, 0.0, a / (1.0 + b)), a / (1.0 + b))"),
+    # (log1p of 2a - 1 over 1 - a, both exact, near 1/2, where a / (1 - a) is near 1)
+    _e("logit",      sps.logit,           "select(abs(a - 0.5) < 0.25, log1p((2.0 * a - 1.0) / (1.0 - a)), log(a / (1.0 - a)))",
+       "1.0 / (a * (1.0 - a))"),
+    _e("erfcx",      sps.erfcx,           "erfcx(a)",                 f"2.0 * a * y - {TWO_OVER_SQRT_PI!r}"),
+    # log ndtr(a) = log(erfcx(-a / sqrt 2) / 2) - a^2 / 2 below 0 (finite far beyond
+    # where ndtr underflows), log1p(-ndtr(-a)) above; its slope, pdf / cdf, is
+    # sqrt(2 / pi) / erfcx(-a / sqrt 2) (a ratio of two underflowing numbers otherwise)
+    _e("log_ndtr",   sps.log_ndtr,
+       f"select(a < 0.0, log(0.5 * erfcx(-a / {SQRT2!r})) - 0.5 * a * a, log1p(-0.5 * erfc(a / {SQRT2!r})))",
+       f"{SQRT_2_OVER_PI!r} / erfcx(-a / {SQRT2!r})"),
+    _e("ndtri",      sps.ndtri,           "ndtri(a)",                 f"{SQRT_2PI!r} * exp(0.5 * y * y)"),
+    _e("erfinv",     sps.erfinv,          "erfinv(a)",                f"{HALF_SQRT_PI!r} * exp(y * y)"),
     # Pass-throughs: the value of the input, with derivative one (copy) or zero (stop).
     _e("copy",       np.positive,         "a",                        "1.0"),
     _e("stop_gradient", np.positive,      "a",                        None),
@@ -213,6 +529,20 @@ _FACTS = {
     "erfc":          ((sps.erfc,),                     (_F,),     "1 - erf(a), exact for large a"),
     "ndtr":          ((sps.ndtr,),                     (_F,),     "the standard normal CDF (nd.norm_cdf)"),
     "expit":         ((sps.expit,),                    (_F,),     "the logistic sigmoid 1 / (1 + e ** -a)"),
+    "sinc":          ((),                              (_I,),     "sin(pi a) / (pi a), 1 at 0 (np.sinc is no ufunc: FUNCTION_ROWS)"),
+    "fmod":          ((np.fmod,),                      (_F, _I),  "a - b * trunc(a / b), with a's sign (C's fmod)"),
+    "heaviside":     ((np.heaviside,),                 (_F, _F),  "0 below 0, 1 above, b at 0: slope 0 in a, 1 in b at a = 0"),
+    "gammaln":       ((sps.gammaln,),                  (_I,),     "log |Gamma(a)|"),
+    "gamma":         ((sps.gamma,),                    (_I,),     "the gamma function"),
+    "digamma":       ((sps.digamma,),                  (_I,),     "d/da log |Gamma(a)| (scipy.special.psi is this ufunc)"),
+    "polygamma":     ((),                              (_F, _I),  "psi^(n)(b), n = rint(a) >= 1: digamma's derivatives (no ufunc)"),
+    "xlogy":         ((sps.xlogy,),                    (_I, _I),  "a log(b), 0 at a = 0 (unless b is nan)"),
+    "xlog1py":       ((sps.xlog1py,),                  (_I, _I),  "a log1p(b), 0 at a = 0 (unless b is nan)"),
+    "logit":         ((sps.logit,),                    (_I,),     "log(a / (1 - a)), the inverse of expit"),
+    "erfcx":         ((sps.erfcx,),                    (_I,),     "exp(a ** 2) erfc(a), without overflow or underflow"),
+    "log_ndtr":      ((sps.log_ndtr,),                 (_I,),     "log of the standard normal CDF, exact far into the lower tail"),
+    "ndtri":         ((sps.ndtri,),                    (_I,),     "the standard normal quantile, the inverse of ndtr"),
+    "erfinv":        ((sps.erfinv,),                   (_I,),     "the inverse of erf"),
     "copy":          ((np.positive, np.conjugate),     (_F,),     "a (conjugate too: complex values are refused)"),
     "stop_gradient": ((),                              (_F,),     "a, with zero derivative (nd.stop_gradient)"),
     "sign":          ((np.sign,),                      (_F,),     "-1, 0 or 1"),
@@ -373,9 +703,14 @@ def _function_of_row(row):
 # Function names that partial and value expressions may use, with what they mean in the
 # compiled kernels: the function of every row whose value is ``fn(a)`` or ``fn(a, b)``
 # (so a row is all it takes to make a function usable in partials), spelled ``np.fn``
-# (numba accepts NumPy ufuncs on scalars) except where numba needs another spelling;
-# and the branch-free ``select``. ``ROW_OF_FUNCTION`` gives the row of each.
-_KERNEL_SPELLING = {"erf": "math.erf", "erfc": "math.erfc"}
+# (numba accepts NumPy ufuncs on scalars) except where numba needs another spelling
+# (``math``'s, or the inlined kernel code above for what numba lacks); and the
+# branch-free ``select``. ``ROW_OF_FUNCTION`` gives the row of each, whose NumPy
+# function is its meaning on arrays (``Dual``).
+_KERNEL_SPELLING = {"erf": "math.erf", "erfc": "math.erfc", "gammaln": "math.lgamma",
+                    "gamma": "math.gamma"}
+_KERNEL_SPELLING.update((fn, _inline(_KERNEL_CODE[fn]))
+                        for fn in ("digamma", "polygamma", "erfcx", "ndtri", "erfinv"))
 ROW_OF_FUNCTION = {fn: row for row in ELEMENTWISE if (fn := _function_of_row(row))}
 EXPRESSION_FUNCTIONS = {fn: _KERNEL_SPELLING.get(fn, f"np.{fn}") for fn in ROW_OF_FUNCTION}
 EXPRESSION_FUNCTIONS["select"] = "select"
@@ -385,6 +720,9 @@ N_ELEMENTWISE = len(ELEMENTWISE)
 UFUNC_ROWS = {u: p.name for p in ELEMENTWISE for u in p.ufuncs}
 if len(UFUNC_ROWS) != sum(len(p.ufuncs) for p in ELEMENTWISE):
     raise AssertionError("optable: a ufunc is listed by two elementwise rows")
+# NumPy functions that are no ufuncs but one row elementwise: the tracer's
+# (numpy_dispatch.FUNCTIONS) and Dual's __array_function__ dispatch.
+FUNCTION_ROWS = {np.sinc: "sinc"}
 
 # Opcodes: elementwise first (so `op < N_ELEMENTWISE` tests the kind), then structural.
 OPCODES = {p.name: p.opcode for p in ELEMENTWISE}

@@ -4,7 +4,7 @@ A ``Recorder`` is the growing tape of one trace (Python lists, turned into the t
 flat arrays by ``numad/tracer.py``). The functions below record the op table's
 primitives on traced operands (``elementwise``, ``where``, ``gather``, ``getitem``,
 ``reshape``, the reductions, ``matmul``, ``concatenate``, the linear algebra) and the
-array functions composed of them (``mean``, ``norm``, ``einsum``, ...); each computes
+array functions composed of them (``mean``, ``std``, ``einsum``, ...); each computes
 the value with NumPy and appends one entry per primitive. Branch decisions are recorded
 as guard entries (``guard``): a replay re-checks them (ADOL-C's approach) instead of
 computing a wrong value.
@@ -131,6 +131,9 @@ def entry_of_operand(rec, x):
     if t is float or t is int or t is bool:
         return rec.const_scalar(float(x)), x
     arr = np.asarray(x)
+    if arr.dtype == object:
+        t = objects_to_traced(rec, arr)
+        return t._i, t._v
     if arr.dtype.kind not in "fiub":
         raise TracingError(f"numad: cannot use a {type(x).__name__} with dtype {arr.dtype} "
                            "in a traced computation (numad works in float64)")
@@ -197,6 +200,8 @@ def elementwise(name, *operands):
                     rec.codes.extend((ELEMENTWISE_BY_NAME[name].opcode, x._i, -1))
                     vals.append(v)
                     return Traced(rec, i, v)
+    if any(type(x) is np.ndarray and x.dtype == object for x in operands):
+        operands = lift_objects(operands)
     if (name == "add" or name == "mul") and len(operands) == 2 and all(
             _is_numpy_bool(value_of(x)) for x in operands):
         # NumPy's bool arrays add as `or` and multiply as `and` (Python's bools, the
@@ -247,9 +252,57 @@ def _as_number(v):
     return v
 
 
+def objects_to_traced(rec, arr):
+    """One traced array from a NumPy object array of traced scalars and numbers (what
+    ``np.array([a, b])`` of traced scalars makes), recorded as their concatenation."""
+    if arr.ndim == 0 and isinstance(arr[()], Traced):
+        return arr[()]
+    if rec is None:
+        rec = recorder_of([v for v in arr.flat if isinstance(v, Traced)])
+    entries, values = [], []
+    for v in arr.flat:
+        if isinstance(v, Traced):
+            if isinstance(v._v, np.ndarray):  # (only scalars make object arrays)
+                raise TracingError("numad: an object array holds a traced array; build "
+                                   "arrays of traced arrays with np.stack")
+            if v._rec is not rec:
+                recorder_of([v, *[w for w in arr.flat if isinstance(w, Traced)]])
+            entries.append(v._i)
+            values.append(float(v._v))
+        else:
+            number = np.asarray(v)
+            if number.ndim or number.dtype.kind not in "fiub":
+                raise TracingError(f"numad: cannot use a {type(v).__name__} inside an "
+                                   "array of traced values; it must hold numbers")
+            values.append(float(number))
+            entries.append(rec.const_scalar(values[-1]))
+    value = np.array(values, dtype=np.float64)
+    params = [1, 1, len(entries)]
+    for e in entries:
+        params += [e, 1]
+    flat = wrap(rec, rec.push(OPCODES["concat"], -1, -1, -1, value, params=params), value)
+    return flat if arr.ndim == 1 else reshape(flat, arr.shape)
+
+
+def lift_objects(values):
+    """``values`` with each object array of traced scalars (and each list or tuple of
+    values holding one) made one traced array; the rest as they are."""
+    out = []
+    for x in values:
+        if type(x) is np.ndarray and x.dtype == object:
+            x = objects_to_traced(None, x)
+        elif type(x) in (list, tuple) and any(
+                type(v) is np.ndarray and v.dtype == object for v in x):
+            x = type(x)(lift_objects(x))
+        out.append(x)
+    return out
+
+
 def as_traced(rec, x, entry=None):
     if isinstance(x, Traced):
         return x
+    if isinstance(x, np.ndarray) and x.dtype == object:
+        return objects_to_traced(rec, x)
     if entry is None:
         entry = entry_of_operand(rec, x)[0]
     v = np.asarray(x)
@@ -541,7 +594,7 @@ def var(x, axis=None, dtype=None, out=None, ddof=0, keepdims=False, **kw):
     return reduce_sum(d * d, axis, keepdims) / float(_count(x, axis) - ddof)
 
 
-def _root_of_squares(s):
+def root_of_squares(s):
     """sqrt(s) for a sum of squares ``s`` (std, the 2-norm), with derivative 0 where
     s = 0. Such a root is a norm, which is not differentiable at 0; 0 is its smallest
     subgradient, the convention of abs'(0) = 0 (std of two entries is |x1 - x2| / 2).
@@ -553,10 +606,10 @@ def _root_of_squares(s):
 
 def std(x, axis=None, dtype=None, out=None, ddof=0, keepdims=False, **kw):
     """np.std; its derivative is 0 where all the entries are equal (see
-    _root_of_squares)."""
+    root_of_squares)."""
     if not isinstance(x, Traced):
         return np.std(x, axis=axis, ddof=ddof, keepdims=keepdims)
-    return _root_of_squares(var(x, axis, ddof=ddof, keepdims=keepdims))
+    return root_of_squares(var(x, axis, ddof=ddof, keepdims=keepdims))
 
 
 def logical_reduce(x, kind, axis=None, keepdims=False):
@@ -628,6 +681,7 @@ def median(x, axis=None, keepdims=False, **kw):
 
 
 def matmul(a, b):
+    a, b = lift_objects((a, b))
     rec = recorder_of((a, b))
     av, bv = value_of(a), value_of(b)
     value = np.matmul(av, bv)
@@ -958,35 +1012,6 @@ def cholesky(a, upper=False):
     return wrap(a._rec, i, value)
 
 
-def norm(x, ord=None, axis=None, keepdims=False):
-    if not isinstance(x, Traced):
-        return np.linalg.norm(x, ord, axis, keepdims)
-    nd_ = x.ndim
-    if axis is None and (ord is None or ord == "fro" or (nd_ == 1 and ord == 2)):
-        return _root_of_squares(reduce_sum(x * x, None, keepdims))
-    if (axis is None and nd_ == 1) or isinstance(axis, (int, np.integer)):
-        ax = 0 if axis is None else axis
-        a = elementwise("abs", x)
-        if ord is None or ord == 2:
-            return _root_of_squares(reduce_sum(x * x, ax, keepdims))
-        if ord == np.inf:
-            return reduce_max(a, ax, keepdims)
-        if ord == -np.inf:
-            return reduce_min(a, ax, keepdims)
-        if ord == 1:
-            return reduce_sum(a, ax, keepdims)
-        if ord == 0:
-            return reduce_sum(elementwise("not_equal", x, 0.0), ax, keepdims)
-        # (sum |x|^p)^(1/p): at x = 0 it is a norm's kink (derivative 0, as above)
-        total = reduce_sum(elementwise("pow", a, float(ord)), ax, keepdims)
-        if ord < 0:
-            return elementwise("pow", total, 1.0 / ord)
-        zero = elementwise("equal", total, 0.0)
-        return where(zero, 0.0, elementwise("pow", where(zero, 1.0, total), 1.0 / ord))
-    raise TracingError(f"numad: np.linalg.norm with ord={ord!r}, axis={axis!r} (a matrix "
-                       "norm other than 'fro') is not supported while tracing")
-
-
 EighResult = collections.namedtuple("EighResult", ["eigenvalues", "eigenvectors"])
 
 
@@ -1136,21 +1161,4 @@ def like(kind):
     return lambda a, dtype=None, shape=None: make(a, None, dtype, shape)
 
 
-
-
-def argm(kind):
-    np_fn = getattr(np, kind)
-
-    def fn(a, axis=None, **kw):
-        if axis is not None:
-            raise TracingError(f"numad: np.{kind} with an axis is not supported while tracing")
-        k = int(np_fn(a._v))
-        # the answer is a branch decision: guard that entry k is still the extreme
-        flat = ravel(a)
-        ext = (reduce_max if kind == "argmax" else reduce_min)(flat)
-        _ = bool(elementwise("equal", getitem(flat, k), ext))
-        return k
-    return fn
-
-
-provide(**{name: globals()[name] for name in ['copy_of', 'guard', 'clip', 'cumulative', 'dot', 'elementwise', 'getitem', 'logical_reduce', 'matmul', 'mean', 'reduce_max', 'reduce_min', 'reduce_prod', 'reduce_sum', 'reshape', 'setitem', 'squeeze', 'std', 'transpose', 'var', 'around']})
+provide(**{name: globals()[name] for name in ['copy_of', 'lift_objects', 'objects_to_traced', 'guard', 'clip', 'cumulative', 'dot', 'elementwise', 'getitem', 'logical_reduce', 'matmul', 'mean', 'reduce_max', 'reduce_min', 'reduce_prod', 'reduce_sum', 'reshape', 'setitem', 'squeeze', 'std', 'transpose', 'var', 'around']})

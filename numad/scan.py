@@ -30,6 +30,7 @@ from .config import compile_mode
 from .errors import TracingError
 from .optable import OPCODES
 from .loop_runner import loop_layout
+from .progress import reporter
 from .pytree import flatten, unflatten
 from .watch import reach, side_channels
 
@@ -49,7 +50,7 @@ class ScanLoop:
 
 
 def scan(step, init, xs=None, length=None, *, checkpoint="auto", snapshots=None,
-         compile=None):
+         compile=None, progress=False):
     """Loop ``step`` over the rows of ``xs``, carrying state: ``jax.lax.scan``'s meaning.
 
     ``step(carry, x) -> (carry, y)``; returns ``(final_carry, ys)`` with ``ys`` the
@@ -80,6 +81,10 @@ def scan(step, init, xs=None, length=None, *, checkpoint="auto", snapshots=None,
     by several identical operations: they are computed once, and their adjoints summed
     in another order (differences of an ulp or so).
 
+    ``progress``: ``True`` shows a tqdm bar per pass (forward, reverse), a callable
+    receives ``(done, total, phase)`` at the start and end of each pass
+    (``numad/progress.py``).
+
     Examples
     --------
     >>> import numad as nd, numpy as np
@@ -102,18 +107,19 @@ def scan(step, init, xs=None, length=None, *, checkpoint="auto", snapshots=None,
     xs_leaves, xs_def = flatten(xs) if xs is not None else ([], None)
     length = _length(xs_leaves, length)
     init_leaves, carry_def = flatten(init)
-    rec = _recorder(init_leaves + xs_leaves)
+    rec = loop_recorder(init_leaves + xs_leaves)
     if length == 0:
         return _no_steps(step, init, xs_def, xs_leaves)
     if rec is None:
         # not inside a trace: trace the loop alone, so that it still runs compiled
         def whole(init, xs):
             return scan(step, init, xs, length, checkpoint=checkpoint, snapshots=snapshots,
-                        compile=compile)
+                        compile=compile, progress=progress)
         return T.record(whole, (init, xs), name=_name(step), replayed=False).outputs()
-    init_t = [R.as_traced(rec, _as_float(v)) for v in init_leaves]
-    xs_t = [R.as_traced(rec, _as_float(v)) for v in xs_leaves]
-    settings = dict(strategy=checkpoint, snapshots=snapshots, compile=compile)
+    init_t = [R.as_traced(rec, as_float(v)) for v in init_leaves]
+    xs_t = [R.as_traced(rec, as_float(v)) for v in xs_leaves]
+    settings = dict(strategy=checkpoint, snapshots=snapshots, compile=compile,
+                    progress=reporter(progress, "nd.scan"))
     if rec.scan_depth > 0:
         return unrolled(rec, step, carry_def, init_t, xs_def, xs_t, length)
     return _recorded(rec, step, carry_def, init_t, xs_def, xs_t, length, settings)
@@ -135,9 +141,9 @@ def _name(step):
     return getattr(step, "__name__", "step")
 
 
-def _as_float(v):
-    if isinstance(v, Traced):
-        return v
+def as_float(v):
+    if isinstance(v, Traced) or (type(v) is np.ndarray and v.dtype == object):
+        return v  # (an object array of traced scalars becomes a traced array in as_traced)
     arr = np.asarray(v, dtype=np.float64)
     return arr if arr.ndim else float(arr)
 
@@ -161,7 +167,7 @@ def _length(xs_leaves, length):
     return int(length)
 
 
-def _recorder(leaves):
+def loop_recorder(leaves):
     rec = R.recorder_of(leaves)  # (refuses values of two traces, or of a finished one)
     return rec if rec is not None else T.active_recorder()
 
@@ -186,10 +192,22 @@ def _check_carry(carry_def, init_t, new_leaves, new_def, name):
 
 def _fresh_copy(rec, leaf):
     """A new body entry holding ``leaf``: the loop reads each step's results there."""
-    return R.elementwise("copy", R.as_traced(rec, _as_float(leaf)))
+    return R.elementwise("copy", R.as_traced(rec, as_float(leaf)))
 
 
 def _recorded(rec, step, carry_def, init_t, xs_def, xs_t, length, settings):
+    loop = record_body(rec, step, carry_def, init_t, xs_def, xs_t, length, settings)
+    failed, packed = run_now(rec, loop) if loop is not None else (0, None)
+    if failed >= 0:
+        # a call with a rule of its own in the step, or the step's branches differ from
+        # one step to another: record every step
+        return unrolled(rec, step, carry_def, init_t, xs_def, xs_t, length)
+    return push_loop(rec, loop, packed)
+
+
+def record_body(rec, step, carry_def, init_t, xs_def, xs_t, length, settings):
+    """Record ``step`` once as a loop body of ``length`` steps; the ``ScanLoop``, or
+    None where the step cannot run in the compiled driver (then the caller unrolls)."""
     name = _name(step)
     bs = rec.n
     carry_in, x_in = [], []
@@ -219,39 +237,45 @@ def _recorded(rec, step, carry_def, init_t, xs_def, xs_t, length, settings):
     inner = [q for q in rec.customs if bs <= q < be]
     if inner:
         # a call with a derivative rule of its own runs its Python between the sweeps,
-        # which the compiled loop driver cannot do: record every step instead (the
-        # step recorded once stays behind as dead entries, its calls made constants)
+        # which the compiled loop driver cannot do (the step recorded once stays behind
+        # as dead entries, its calls made constants)
         for q in inner:
             rec.codes[3 * q] = _CONST
             del rec.customs[q]
-        return unrolled(rec, step, carry_def, init_t, xs_def, xs_t, length)
-    loop = ScanLoop(name=name, step=step, body_start=bs, body_stop=be, length=length,
+        return None
+    return ScanLoop(name=name, step=step, body_start=bs, body_stop=be, length=length,
                     init=[entry_of(t) for t in init_t], carry_in=[entry_of(t) for t in carry_in],
                     carry_out=[entry_of(t) for t in carry_out], xs=[entry_of(t) for t in xs_t],
                     x_in=[entry_of(t) for t in x_in], y_out=[entry_of(t) for t in y_out],
                     carry_def=carry_def, xs_def=xs_def, y_def=y_def, init_traced=init_t,
                     xs_traced=xs_t, **settings)
-    packed = _run_now(rec, loop)
-    if packed is None:
-        # the step's branches differ from one step to another: record every step
-        return unrolled(rec, step, carry_def, init_t, xs_def, xs_t, length)
+
+
+def push_loop(rec, loop, packed):
+    """Record the ``scan`` entry of a loop that ran to ``packed``; its final carry and
+    stacked outputs, as traced windows of that entry."""
     p = rec.push(_SCAN, -1, -1, -1, packed)
     loop.entry = p
     rec.scans[p] = loop
     # the results are windows of the packed entry: the final carry, then each output
     start = 0
     finals = []
-    for t in carry_out:
-        shape = np.shape(value_of(t))
+    for e in loop.carry_out:
+        shape = np.shape(rec_value(rec, e))
         finals.append(_window(rec, p, packed, start, shape))
         start += int(np.prod(shape, dtype=np.int64))
     ys = []
-    for t in y_out:
-        shape = (length,) + np.shape(value_of(t))
+    for e in loop.y_out:
+        shape = (loop.length,) + np.shape(rec_value(rec, e))
         ys.append(_window(rec, p, packed, start, shape))
         start += int(np.prod(shape, dtype=np.int64))
-    return (unflatten(carry_def, finals),
-            unflatten(y_def, ys) if y_def is not None else None)
+    return (unflatten(loop.carry_def, finals),
+            unflatten(loop.y_def, ys) if loop.y_def is not None else None)
+
+
+def rec_value(rec, e):
+    """The value an entry was recorded with."""
+    return rec.arrays[e] if e in rec.arrays else rec.vals[e]
 
 
 def _copy_value(v):
@@ -271,9 +295,11 @@ def _window(rec, p, packed, start, shape):
     return R.wrap(rec, rec.push_alias(p, start, value), value)
 
 
-def _run_now(rec, loop):
+def run_now(rec, loop):
     """Run the loop on what has been recorded so far, for the values the trace goes on
-    with. Returns the packed results, or None where a step's branch decision differs."""
+    with. Returns ``(failed, packed)``: -1 and the packed results, or the index of a
+    guard whose decision differed at some step and the results of the steps before it
+    (the outputs of step ``s`` are written once it completes)."""
     arrays = T.tape_arrays(rec)
     structure = tuple(arrays[k] for k in ("op", "args", "opnd", "off", "size", "pstart",
                                           "params", "aux_off"))
@@ -289,7 +315,7 @@ def _run_now(rec, loop):
                              np.zeros((1, max(carry, 1))), np.zeros((1, 1)),
                              np.zeros((1, 1, 2)), np.zeros((1, 1)), np.zeros(carry), packed, 0,
                              loop.length)
-    return packed if failed < 0 else None
+    return failed, packed
 
 
 def unrolled(rec, step, carry_def, init_t, xs_def, xs_t, length):
@@ -313,7 +339,7 @@ def unrolled(rec, step, carry_def, init_t, xs_def, xs_t, length):
         rec.scan_depth -= 1
     if y_def is None:
         return carry, None
-    stacked = [R.stack([R.as_traced(rec, _as_float(leaves[k])) for leaves in per_step])
+    stacked = [R.stack([R.as_traced(rec, as_float(leaves[k])) for leaves in per_step])
                for k in range(len(per_step[0]))]
     return carry, unflatten(y_def, stacked)
 

@@ -213,6 +213,11 @@ class Tape:
 
     def format_entry(self, i):
         """One line of the Wengert list: index, operation, inputs, value."""
+        name, ins, shown = self._entry_parts(i)
+        return f"v{i:<5d} {name:<14s} {', '.join(ins):<18s} = {shown}"
+
+    def _entry_parts(self, i):
+        """An entry's operation name, its inputs (``v3``) and its value, as text."""
         name = OPNAMES[int(self.op[i])]
         ins = [f"v{int(a)}" for a in self.args[i] if a >= 0]
         if i in self.customs:
@@ -232,7 +237,40 @@ class Tape:
             flat = value.ravel()
             body = ", ".join(f"{v:.4g}" for v in flat[:4]) + (", ..." if flat.size > 4 else "")
             shown = f"array{tuple(shape)} [{body}]"
-        return f"v{i:<5d} {name:<14s} {', '.join(ins):<18s} = {shown}"
+        return name, ins, shown
+
+    def to_dot(self):
+        """The computational graph as Graphviz DOT text: one node per entry (its index,
+        operation and value), an edge from each input to the entry that reads it.
+        Inputs are ellipses, constants plain text, outputs drawn with a double border;
+        render it with ``dot -Tsvg``.
+
+        Examples
+        --------
+        >>> import numad as nd, numpy as np
+        >>> tape = nd.trace(lambda a, b, c: (a + b) * np.log(b + c), 1.0, 2.0, 3.0)
+        >>> text = tape.to_dot()
+        >>> text.splitlines()[0], text.count("->")
+        ('digraph "<lambda>" {', 7)
+        """
+        def quoted(*lines):
+            # DOT's string: quotes and backslashes escaped, lines joined by its \n
+            escaped = [str(t).replace("\\", "\\\\").replace('"', '\\"') for t in lines]
+            return '"' + "\\n".join(escaped) + '"'
+
+        outputs = {int(e) for e in self.output_entries}
+        lines = [f"digraph {quoted(self.name)} {{", "  rankdir=TB;",
+                 '  node [shape=box, fontname="Helvetica"];']
+        for i in range(len(self.op)):
+            name, ins, shown = self._entry_parts(i)
+            style = {"input": ", shape=ellipse", "const": ", shape=plaintext"}.get(name, "")
+            if i in outputs:
+                style += ", peripheries=2"
+            lines.append(f"  v{i} [label={quoted(f'v{i} {name}', shown)}{style}];")
+            for operand in dict.fromkeys(ins):   # (x * x draws one edge)
+                lines.append(f"  {operand} -> v{i};")
+        lines.append("}")
+        return "\n".join(lines) + "\n"
 
     def entry_value(self, i):
         o, n = self.off[i], self.size[i]
@@ -646,6 +684,12 @@ class Tape:
         """The gradient of the (scalar) output at every row of ``X``, rows in parallel;
         shaped like ``X``. Rows whose branch decisions differ are traced anew."""
         return self._batch(X, device, gradient=True)[1]
+
+    @_per_thread
+    def value_and_gradient_batch(self, X, device="cpu"):
+        """``(values, gradients)`` at every row of ``X``: ``forward_batch`` and
+        ``gradient_batch`` from one sweep."""
+        return self._batch(X, device, gradient=True)
 
     def _batch(self, X, device, gradient):
         if device != "cpu":

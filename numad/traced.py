@@ -43,7 +43,7 @@ ALIAS = OPCODES["alias"]
 # each hands over its functions with ``provide`` when it loads (numad/__init__ loads both),
 # and the methods find them as globals of this module. ``missing()`` lists what has not
 # been provided (a test checks that nothing is missing after ``import numad``).
-PROVIDED = frozenset(['FUNCTIONS', 'UFUNCS', 'around', 'array_ufunc', 'clip', 'copy_of', 'cumulative', 'dot', 'elementwise', 'getitem', 'guard', 'logical_reduce', 'matmul', 'mean', 'reduce_max', 'reduce_min', 'reduce_prod', 'reduce_sum', 'reshape', 'setitem', 'squeeze', 'std', 'transpose', 'var'])
+PROVIDED = frozenset(['COMPOSITE_UFUNCS', 'FUNCTIONS', 'UFUNCS', 'around', 'array_ufunc', 'clip', 'copy_of', 'lift_objects', 'objects_to_traced', 'cumulative', 'dot', 'elementwise', 'getitem', 'guard', 'logical_reduce', 'matmul', 'mean', 'reduce_max', 'reduce_min', 'reduce_prod', 'reduce_sum', 'reshape', 'setitem', 'squeeze', 'std', 'transpose', 'var'])
 
 
 def provide(**functions):
@@ -57,6 +57,33 @@ def provide(**functions):
 def missing():
     """The names of ``PROVIDED`` that no module has provided yet."""
     return sorted(name for name in PROVIDED if name not in globals())
+
+
+def _converted_inside():
+    """Where a library function (SciPy's, say) converted a traced value with
+    np.asarray, the first words of numad's error name it: the user did not write the
+    conversion, and needs to know which call to replace. (The outermost library frame
+    below the user's code.)"""
+    frame, found = sys._getframe(2), None
+    for _ in range(30):
+        if frame is None:
+            break
+        path = frame.f_code.co_filename.replace("\\", "/")
+        library = "site-packages/" in path and "/numad/" not in path
+        if library and "/numpy/" not in path:
+            found = frame
+        elif not library and found is not None:
+            break
+        frame = frame.f_back
+    if found is None:
+        return "numad: "
+    module, name = found.f_globals.get("__name__", "?"), found.f_code.co_name
+    hint = ""
+    if module.startswith("scipy.special") and name in ("logsumexp", "softmax", "log_softmax"):
+        hint = (f" (numad answers scipy.special.{name} on traced values once numad is "
+                f"imported: import numad before `from scipy.special import {name}`, or "
+                "use nd.logsumexp)")
+    return f"numad: {module}.{name} cannot be traced{hint}: "
 
 
 class Traced:
@@ -144,11 +171,23 @@ class Traced:
         raise TracingError(untraceable_message("complex()"))
 
     def __array__(self, dtype=None, copy=None):
+        # np.array([a, b]) of traced scalars: NumPy asks each element for an array, and
+        # an object array holding the traced value itself keeps it traced. NumPy then
+        # builds an object array of the traced scalars, whose arithmetic and ufuncs run
+        # on the elements (and record), and which numad turns into one traced array
+        # wherever it meets numad (an operation with a traced array, the function's
+        # output, a scan's carry): see recording.objects_to_traced.
+        if not isinstance(self._v, np.ndarray) and (dtype is None or np.dtype(dtype) == object):
+            holder = np.empty((), dtype=object)
+            holder[()] = self
+            return holder
         raise TracingError(
-            "numad: a traced value was converted to a plain NumPy array (np.array, "
-            "np.asarray, or assigning it into a NumPy array), which would make it a "
-            "constant and lose its derivative. Build arrays of traced values with "
-            "np.stack / nd.stack or np.concatenate, and allocate arrays you fill with "
+            _converted_inside() +
+            "a traced value was converted to a plain NumPy array (np.asarray of a "
+            "traced array, a float dtype asked of it, or assigning it into a NumPy "
+            "array), which would make it a constant and lose its derivative. Use the "
+            "traced array as it is, build arrays with np.stack / np.concatenate (or "
+            "np.array([...]) of traced scalars), and allocate arrays you fill with "
             "np.zeros_like(x) of a traced x")
 
     def __trunc__(self):
@@ -547,6 +586,16 @@ class Traced:
     def sort(self, axis=-1):
         raise TracingError("numad: x.sort() sorts in place; use y = np.sort(x) instead")
 
+    def __getattr__(self, name):
+        # np.exp(a) of an object array of traced scalars (np.array([x, y]) makes one)
+        # runs NumPy's object loop, which calls each element's method of the ufunc's
+        # name: a.exp(). (Only called for names the class does not have.)
+        ufunc = getattr(np, name, None) if not name.startswith("_") else None
+        if isinstance(ufunc, np.ufunc) and ufunc.nin == 1 and (
+                ufunc in UFUNCS or ufunc in COMPOSITE_UFUNCS):
+            return lambda: ufunc(self)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
     def all(self, axis=None, keepdims=False):
         return logical_reduce(self, "all", axis, keepdims)
 
@@ -567,7 +616,7 @@ class Traced:
                 f"numad cannot trace {qualname(func)}: it has no derivative rule in numad. "
                 "Write it with the functions numad knows (see API.md, 'Elementary "
                 "functions'), or wrap a constant part in nd.stop_gradient")
-        return handler(*args, **kwargs)
+        return handler(*lift_objects(args), **kwargs)
 
 
 class TracedVector(Traced):

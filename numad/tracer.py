@@ -16,7 +16,7 @@ from .errors import TracingError
 from .kernels import tape_layout
 from .optable import OPCODES
 from .pytree import as_float_array, flatten, leaf_is_differentiable
-from .recording import Recorder
+from .recording import Recorder, objects_to_traced
 from .tape import Tape
 from .traced import Traced, TracedVector
 from .watch import Volatile as VOLATILE, reach, side_channels, watch_of
@@ -150,6 +150,9 @@ def finish(rec, out, arg_treedefs, leaf_roles, input_entries, name):
     out_leaves, out_treedef = flatten(out)
     output_entries = []
     for leaf in out_leaves:
+        if type(leaf) is np.ndarray and leaf.dtype == object:
+            # np.array([dx, dy]) of traced scalars: one traced array
+            leaf = objects_to_traced(rec, leaf)
         if isinstance(leaf, Traced):
             if leaf._rec is not rec:
                 raise TracingError(f"numad: {name} returned a value traced elsewhere")

@@ -12,6 +12,7 @@ import functools
 import numpy as np
 
 from .config import compile_mode
+from .precision import answer_dtype, in_dtype, like_argument
 from .pytree import flatten, unflatten
 from .tracer import record
 
@@ -97,7 +98,8 @@ def value_and_grad(f, argnums=0):
         value = float(tape.entry_value(out))
         tape.forward(check_guards=False)
         adj = tape.reverse([(out, 1.0)])
-        grads = tuple(tape.gather_inputs(adj, None, k) for k in nums)
+        grads = tuple(like_argument(tape.gather_inputs(adj, None, k), args[k]) for k in nums)
+        value = in_dtype(value, answer_dtype(args))
         return value, (grads[0] if isinstance(argnums, int) else grads)
 
     return vg
@@ -135,7 +137,7 @@ def vjp(f, x):
     if any_traced((x,)):
         return nested_vjp(f, x)
     tape = record(f, (x,), input_argnums=(0,), replayed=False)
-    y = tape.outputs()
+    y = in_dtype(tape.outputs(), answer_dtype(x))
     tape.forward(check_guards=False)
 
     def vjp_fn(w):
@@ -144,7 +146,7 @@ def vjp(f, x):
             raise ValueError(f"numad: vjp_fn takes a cotangent structured like f's output "
                              f"({tape.out_treedef}), got {w_def}")
         adj = tape.reverse(list(zip(tape.output_entries, w_leaves)))
-        return tape.gather_inputs(adj, None, 0)
+        return like_argument(tape.gather_inputs(adj, None, 0), x)
 
     return y, vjp_fn
 
@@ -175,4 +177,5 @@ def jvp(f, x, v):
         t = tape.read(tan, e).copy()
         shape = tape.shape_of(e)
         outs.append(float(t[0]) if shape == () else t.reshape(shape))
-    return y, unflatten(tape.out_treedef, outs)
+    dtype = answer_dtype((x, v))
+    return in_dtype(y, dtype), in_dtype(unflatten(tape.out_treedef, outs), dtype)

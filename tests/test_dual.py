@@ -244,8 +244,8 @@ def test_abs_has_zero_slope_at_zero():
 
 
 def test_unknown_ufunc_names_itself():
-    with pytest.raises(TypeError, match="gammaln"):
-        sps.gammaln(Dual(1.0, 1.0))
+    with pytest.raises(TypeError, match="spence"):
+        sps.spence(Dual(1.0, 1.0))
     with pytest.raises(TypeError, match="spacing"):
         np.spacing(Dual(1.0, 1.0))
     with pytest.raises(TypeError, match="reduce"):

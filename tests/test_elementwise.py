@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import numad as nd
+from numad import recording as R
 from numad.optable import ELEMENTWISE
 
 N_ARRAY = 5
@@ -77,6 +78,22 @@ def _away_from_integers(rng, shape):
     return (float(v),) if shape == () else (v.astype(np.float64),)
 
 
+def _fmod(rng, shape):
+    """a / b well inside (2, 3) or (-3, -2), both signs of each: away from fmod's jumps."""
+    size = shape if shape != () else None
+    a = rng.uniform(5.1, 5.9, size) * rng.choice([-1.0, 1.0], size=size)
+    b = rng.uniform(2.0, 2.1, size) * rng.choice([-1.0, 1.0], size=size)
+    return (float(a), float(b)) if shape == () else (a, b)
+
+
+def _polygamma(rng, shape):
+    """(order 1, 2 or 3, x in [0.5, 4])."""
+    size = shape if shape != () else None
+    n = rng.integers(1, 4, size).astype(np.float64)
+    x = rng.uniform(0.5, 4.0, size)
+    return (float(n), float(x)) if shape == () else (n, x)
+
+
 def _mixed_zero_pair(rng, shape):
     """Operands for comparisons and logic: some zeros, some equal pairs, some different."""
     if shape == ():
@@ -128,6 +145,20 @@ DOMAINS = {
     "erfc": _intervals((-2, 2)),
     "ndtr": _intervals((-3, 3)),
     "expit": _intervals((-4, 4)),
+    "sinc": _intervals((-2.5, 2.5)),
+    "fmod": _fmod,
+    "heaviside": _signed_sample((0.1, 2.0), (0.1, 1.0)),
+    "gammaln": _intervals((0.2, 5.0)),
+    "gamma": _intervals((0.2, 4.0)),
+    "digamma": _intervals((0.3, 5.0)),
+    "polygamma": _polygamma,
+    "xlogy": _intervals((-2, 2), (0.3, 3.0)),
+    "xlog1py": _intervals((-2, 2), (-0.7, 3.0)),
+    "logit": _intervals((0.05, 0.95)),
+    "erfcx": _intervals((-3, 5)),
+    "log_ndtr": _intervals((-6, 4)),
+    "ndtri": _intervals((0.05, 0.95)),
+    "erfinv": _intervals((-0.9, 0.9)),
     "copy": _intervals((-2, 2)),
     # identically-zero rows
     "stop_gradient": _intervals((-2, 2)),
@@ -163,9 +194,13 @@ COMPLEX_STEP = {
 
 def function_of(row):
     """What the user writes for this row. ``stop_gradient``'s NumPy stand-in is
-    ``np.positive`` (which traces as ``copy``), so it is reached through nd.stop_gradient."""
+    ``np.positive`` (which traces as ``copy``), so it is reached through nd.stop_gradient;
+    ``polygamma`` is reached through digamma's derivatives only, so it is recorded by
+    name (on plain numbers, its NumPy function)."""
     if row.name == "stop_gradient":
         return nd.stop_gradient
+    if row.name == "polygamma":
+        return lambda n, x: R.elementwise("polygamma", n, x)
     return row.numpy
 
 

@@ -28,7 +28,7 @@ from numad.dual import Dual, dual_elementwise
 from numad.optable import (ELEMENTWISE, ELEMENTWISE_BY_NAME, EXPRESSION_FUNCTIONS, FINITE,
                            MAYBE_INF, UFUNC_ROWS)
 from test_elementwise import DOMAINS as ROW_DOMAINS
-from test_elementwise import _apart, _intervals
+from test_elementwise import _apart, _intervals, function_of
 
 DIFFERENTIABLE = [r for r in ELEMENTWISE if any(d is not None for d in r.partials)]
 
@@ -360,7 +360,7 @@ def test_an_untaken_branch_leaks_nothing_where_its_partial_is_infinite(row, k):
     points, partial = partial_on_grid(row, k)
     at = tuple(p[~np.isfinite(partial)][0] for p in points)
     p = float(at[k])
-    fn = row.numpy
+    fn = function_of(row)
 
     def g(x):
         operands = [x if i == k else float(at[i]) for i in range(row.arity)]

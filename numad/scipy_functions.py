@@ -1,0 +1,103 @@
+"""``scipy.special.logsumexp``, ``softmax`` and ``log_softmax`` on traced values and Duals.
+
+SciPy's ufuncs (``erf``, ``ndtr``, ``gammaln``, ...) reach numad through NumPy's
+``__array_ufunc__`` protocol, like NumPy's own. These three are Python functions that
+begin with ``np.asarray(a)``, which no protocol lets numad answer: a traced array would
+become a constant there. So, when numad is imported, it puts a thin dispatcher in their
+place in ``scipy.special``: called with a traced value or a ``Dual`` it computes the same
+function with numad's operations (one recorded ``logsumexp`` entry, whose gradient is the
+softmax); called with anything else it calls SciPy's own function, unchanged.
+
+A name imported with ``from scipy.special import logsumexp`` *before* ``import numad``
+still holds SciPy's function; called on a traced value it raises numad's error, which
+then says to import numad first or to call ``nd.logsumexp``.
+"""
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import scipy.special as sps
+
+from . import extensions
+from .dual import Dual
+from .recording import lift_objects
+from .traced import Traced
+
+__all__ = ["REPLACED", "install"]
+
+
+def _numad_operand(x):
+    return isinstance(x, (Traced, Dual)) or (
+        type(x) is np.ndarray and x.dtype == object)
+
+
+def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False):
+    """``scipy.special.logsumexp`` for traced values: weights ``b >= 0`` are taken as
+    ``a + log(b)``, so their derivative comes out too."""
+    (a,) = lift_objects((a,))
+    if b is not None:
+        (b,) = lift_objects((b,))
+        if not isinstance(b, Traced) and np.any(np.asarray(b) < 0):
+            raise ValueError("numad: scipy.special.logsumexp with negative weights b is "
+                             "not differentiable by numad; split the sum by sign")
+        with np.errstate(divide="ignore"):
+            a = a + np.log(b)
+    out = extensions.logsumexp(a, axis, keepdims)
+    if return_sign:
+        return out, np.ones(np.shape(out))
+    return out
+
+
+def softmax(x, axis=None):
+    """``scipy.special.softmax`` for traced values: ``exp(x - logsumexp(x))``."""
+    (x,) = lift_objects((x,))
+    return np.exp(x - extensions.logsumexp(x, axis, True))
+
+
+def log_softmax(x, axis=None):
+    """``scipy.special.log_softmax`` for traced values: ``x - logsumexp(x)``."""
+    (x,) = lift_objects((x,))
+    return x - extensions.logsumexp(x, axis, True)
+
+
+# name in scipy.special -> numad's version
+REPLACED = {"logsumexp": logsumexp, "softmax": softmax, "log_softmax": log_softmax}
+
+
+def _dispatcher(original, ours):
+    @functools.wraps(original)
+    def dispatch(*args, **kwargs):
+        if any(_numad_operand(v) for v in args) or any(
+                _numad_operand(v) for v in kwargs.values()):
+            return ours(*args, **kwargs)
+        return original(*args, **kwargs)
+
+    dispatch.scipy_original = original
+    return dispatch
+
+
+def install():
+    """Put the dispatchers in ``scipy.special`` (once; importing numad does it)."""
+    for name, ours in REPLACED.items():
+        current = getattr(sps, name)
+        if not hasattr(current, "scipy_original"):
+            setattr(sps, name, _dispatcher(current, ours))
+
+
+def original_of(code):
+    """The name of the replaced SciPy function whose code is ``code``, or None: for
+    numad's error when a name bound before ``import numad`` meets a traced value."""
+    for name in REPLACED:
+        fn = getattr(sps, name)
+        fn = getattr(fn, "scipy_original", fn)
+        while hasattr(fn, "__wrapped__"):
+            if getattr(fn, "__code__", None) is code:
+                return name
+            fn = fn.__wrapped__
+        if getattr(fn, "__code__", None) is code:
+            return name
+    return None
+
+
+install()
