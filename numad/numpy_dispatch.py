@@ -18,7 +18,7 @@ from .optable import UFUNC_ROWS
 from .recording import (around, atleast_1d, atleast_2d, broadcast_to, cholesky, clip,
                         column_stack, concatenate, copy_of, cumulative, det, diag, diff,
                         dot, eigh, eigvalsh, einsum, elementwise, expand_dims, hstack,
-                        index_map, inner, inv, like, logical_reduce, matmul, mean, median,
+                        index_map, inner, inv, like, logical_reduce, matmul, median,
                         outer, pad, ravel, reduce_max, reduce_min, reduce_prod,
                         reduce_sum, reshape, reshape_any, scatter_add, shape_of, size_of,
                         slogdet, solve, sort, squeeze, stack, std, tensordot, trace_,
@@ -249,10 +249,6 @@ def _numpy_function(np_fn, handler, takes):
     return call
 
 
-def _mean(a, axis=None, keepdims=False):
-    return mean(a, axis, keepdims=keepdims)
-
-
 def _var(a, axis=None, ddof=0, keepdims=False, correction=None):
     return var(a, axis, ddof=ddof if correction is None else correction, keepdims=keepdims)
 
@@ -345,10 +341,15 @@ def _einsum(*operands):
 
 _FUNCTION_ROWS = [
     # NumPy function, handler, the NumPy parameters it takes (in its positional order)
-    (np.sum, reduce_sum, "a axis keepdims"), (np.prod, reduce_prod, "a axis keepdims"),
-    (np.max, reduce_max, "a axis keepdims"), (np.amax, reduce_max, "a axis keepdims"),
-    (np.min, reduce_min, "a axis keepdims"), (np.amin, reduce_min, "a axis keepdims"),
-    (np.mean, _mean, "a axis keepdims"), (np.var, _var, "a axis ddof keepdims correction"),
+    # (where= and initial=: numad/array_functions.py)
+    (np.sum, AF.masked_sum, "a axis keepdims initial where"),
+    (np.prod, AF.masked_prod, "a axis keepdims initial where"),
+    (np.max, AF.masked_max, "a axis keepdims initial where"),
+    (np.amax, AF.masked_max, "a axis keepdims initial where"),
+    (np.min, AF.masked_min, "a axis keepdims initial where"),
+    (np.amin, AF.masked_min, "a axis keepdims initial where"),
+    (np.mean, AF.masked_mean, "a axis keepdims where"),
+    (np.var, _var, "a axis ddof keepdims correction"),
     (np.std, _std, "a axis ddof keepdims correction"),
     (np.median, median, "a axis keepdims"),
     (np.sinc, lambda x: elementwise("sinc", x), "x"),  # a row, no ufunc (optable.FUNCTION_ROWS)
@@ -430,7 +431,29 @@ _FUNCTION_ROWS = [
     (np.correlate, AF.correlate, "a v mode"),
     (np.select, AF.select, "condlist choicelist default"),
     (np.piecewise, AF.piecewise, "x condlist funclist *args **kw"),
+    (np.quantile, AF.quantile, "a q axis method keepdims"),
+    (np.percentile, AF.percentile, "a q axis method keepdims"),
+    (np.nanquantile, AF.nanquantile, "a q axis method keepdims"),
+    (np.nanpercentile, AF.nanpercentile, "a q axis method keepdims"),
+    (np.cov, AF.cov, "m y rowvar bias ddof fweights aweights"),
+    (np.corrcoef, AF.corrcoef, "x y rowvar"),
+    (np.trapezoid, AF.trapezoid, "y x dx axis"),
+    (np.gradient, AF.gradient, "f *varargs axis edge_order"),
+    (np.ediff1d, AF.ediff1d, "ary to_end to_begin"),
+    (np.cumulative_sum, AF.cumulative_sum, "x axis include_initial"),
+    (np.cumulative_prod, AF.cumulative_prod, "x axis include_initial"),
+    (np.rot90, AF.rot90, "m k axes"),
+    (np.append, AF.append, "arr values axis"),
+    (np.insert, AF.insert, "arr obj values axis"),
+    (np.delete, AF.delete, "arr obj axis"),
+    (np.vander, AF.vander, "x N increasing"), (np.diagflat, AF.diagflat, "v k"),
+    (np.block, AF.block, "arrays"),
+    (np.isclose, AF.isclose, "a b rtol atol equal_nan"),
+    (np.allclose, AF.allclose, "a b rtol atol equal_nan"),
+    (np.array_equal, AF.array_equal, "a1 a2 equal_nan"),
 ]
+if hasattr(np, "trapz"):  # (NumPy < 2.4; the old name of np.trapezoid)
+    _FUNCTION_ROWS.append((np.trapz, AF.trapezoid, "y x dx axis"))
 FUNCTIONS = {np_fn: _numpy_function(np_fn, handler, takes)
              for np_fn, handler, takes in _FUNCTION_ROWS}
 

@@ -1,7 +1,8 @@
-"""``scipy.special.logsumexp``, ``softmax`` and ``log_softmax`` on traced values and Duals.
+"""``scipy.special.logsumexp``, ``softmax``, ``log_softmax`` and ``polygamma`` on traced
+values and Duals.
 
 SciPy's ufuncs (``erf``, ``ndtr``, ``gammaln``, ...) reach numad through NumPy's
-``__array_ufunc__`` protocol, like NumPy's own. These three are Python functions that
+``__array_ufunc__`` protocol, like NumPy's own. These four are Python functions that
 begin with ``np.asarray(a)``, which no protocol lets numad answer: a traced array would
 become a constant there. So, when numad is imported, it puts a thin dispatcher in their
 place in ``scipy.special``: called with a traced value or a ``Dual`` it computes the same
@@ -20,8 +21,9 @@ import numpy as np
 import scipy.special as sps
 
 from . import extensions
-from .dual import Dual
-from .recording import lift_objects
+from .dual import Dual, dual_elementwise
+from .errors import TracingError
+from .recording import elementwise, lift_objects
 from .traced import Traced
 
 __all__ = ["REPLACED", "install"]
@@ -61,8 +63,32 @@ def log_softmax(x, axis=None):
     return x - extensions.logsumexp(x, axis, True)
 
 
+def polygamma(n, x):
+    """``scipy.special.polygamma(n, x)`` for traced (or Dual) ``x`` and a constant
+    integer order ``n`` (a scalar or an array): the op table's ``polygamma`` row (its
+    derivative is the next order's), and ``digamma``'s for n = 0."""
+    (x,) = lift_objects((x,))
+    if _numad_operand(n):
+        raise TracingError("numad: scipy.special.polygamma with a traced order n is not "
+                           "supported; n must be a constant integer")
+    n = np.asarray(n)
+    if n.dtype.kind == "f" and not np.all(n == np.floor(n)):
+        raise ValueError("numad: scipy.special.polygamma needs integer orders n")
+    if np.any(n < 0):
+        raise ValueError("numad: scipy.special.polygamma needs orders n >= 0")
+    order = n.astype(np.float64) if n.ndim else float(n)
+    row = dual_elementwise if isinstance(x, Dual) else elementwise
+    if np.all(n == 0):
+        return row("digamma", x) if not n.ndim else row("digamma", x) + np.zeros(n.shape)
+    higher = row("polygamma", np.maximum(order, 1.0), x)
+    if np.all(n >= 1):
+        return higher
+    return np.where(n == 0, row("digamma", x), higher)
+
+
 # name in scipy.special -> numad's version
-REPLACED = {"logsumexp": logsumexp, "softmax": softmax, "log_softmax": log_softmax}
+REPLACED = {"logsumexp": logsumexp, "softmax": softmax, "log_softmax": log_softmax,
+            "polygamma": polygamma}
 
 
 def _dispatcher(original, ours):

@@ -474,6 +474,30 @@ KEYWORD_CALLS = {
     np.linalg.lstsq: (SPD, lambda x: dict(a=x, b=x[:, 0], rcond=None)),
     np.linalg.matrix_power: (SPD, lambda x: dict(a=x, n=3)),
     np.linalg.multi_dot: (SPD, lambda x: dict(arrays=[x, x, x])),
+    # numad/array_functions.py: order statistics, statistics, calculus, rebuilding
+    np.quantile: (X23, lambda x: dict(a=x, q=[0.25, 0.8], axis=1, method="linear",
+                                      keepdims=True)),
+    np.percentile: (X23, lambda x: dict(a=x, q=40.0, axis=0, keepdims=False)),
+    np.nanquantile: (X23, lambda x: dict(a=x, q=0.3, axis=1, keepdims=True)),
+    np.nanpercentile: (X23, lambda x: dict(a=x, q=[10.0, 90.0], axis=None)),
+    np.cov: (X23, lambda x: dict(m=x, y=x[::-1] * 2.0, rowvar=False, bias=True, ddof=None,
+                                 fweights=[1, 2], aweights=[0.5, 1.5])),
+    np.corrcoef: (X23, lambda x: dict(x=x, y=x ** 2, rowvar=True)),
+    np.trapezoid: (X23, lambda x: dict(y=x, x=[0.0, 0.5, 2.0], dx=1.0, axis=1)),
+    np.gradient: (X23, lambda x: dict(f=x, axis=1, edge_order=2)),
+    np.ediff1d: (X23, lambda x: dict(ary=x, to_end=[1.0], to_begin=x[0, 0])),
+    np.cumulative_sum: (X23, lambda x: dict(x=x, axis=1, include_initial=True)),
+    np.cumulative_prod: (X23, lambda x: dict(x=x, axis=0, include_initial=False)),
+    np.rot90: (X23, lambda x: dict(m=x, k=-1, axes=(1, 0))),
+    np.append: (X23, lambda x: dict(arr=x, values=x[:1] * 2.0, axis=0)),
+    np.insert: (X23, lambda x: dict(arr=x, obj=[1, 3], values=0.5, axis=1)),
+    np.delete: (X23, lambda x: dict(arr=x, obj=1, axis=1)),
+    np.vander: (X23[0], lambda x: dict(x=x, N=4, increasing=True)),
+    np.diagflat: (X23, lambda x: dict(v=x, k=-1)),
+    np.block: (X23, lambda x: dict(arrays=[[x, x], [x, x]])),
+    np.isclose: (X23, lambda x: dict(a=x, b=x + 1e-9, rtol=1e-6, atol=0.0, equal_nan=True)),
+    np.allclose: (X23, lambda x: dict(a=x, b=X23, rtol=1e-6, atol=0.0, equal_nan=False)),
+    np.array_equal: (X23, lambda x: dict(a1=x, a2=X23, equal_nan=True)),
 }
 POSITIONAL = {  # the arguments that must stay positional
     np.einsum: lambda x: ("ij,kj->ik", x, x), np.vdot: lambda x: (x, x),
@@ -547,8 +571,9 @@ def test_registered_functions_by_keyword_on_traced_inputs(np_fn):
 
 UNSUPPORTED_KEYWORDS = [
     (np.sum, dict(out=np.empty(3)), "np.sum"),
-    (np.sum, dict(initial=1.0), "np.sum"),
-    (np.sum, dict(where=np.array([True, False, True])), "np.sum"),
+    (np.sum, dict(initial=1.0), None),  # supported since where= / initial= are
+    (np.sum, dict(where=np.array([True, False, True])), None),
+    (np.percentile, dict(q=50.0, method="nearest"), "np.percentile"),
     (np.mean, dict(out=np.empty(())), "np.mean"),
     (np.cumsum, dict(out=np.empty(3)), "np.cumsum"),
     (np.concatenate, dict(out=np.empty(6)), "np.concatenate"),
