@@ -63,10 +63,9 @@ def _ndtr_value(a):
 # polygamma, erfcx, normal quantile or inverse error function. Their implementations
 # below are plain Python of floats, written so that each becomes one expression: only
 # assignments, ``if ...: return ...`` and a last ``return``, calling ``math``, ``np``
-# and each other. ``_inline`` writes each as one (nested) lambda, which is the function's
-# spelling in the kernels (``EXPRESSION_FUNCTIONS``): the generated kernels and the
-# compiled tapes, whose modules import nothing but ``math`` and ``numpy``, call it in
-# place, and numba inlines it. On arrays (tracing, ``Dual``) the rows use
+# and each other. ``_inline`` writes each as one (nested) lambda, the body of its
+# compiled function in numad/_generated/special.py (``SPECIAL_FUNCTIONS``), which the
+# generated kernels and the compiled tapes call as ``special.digamma`` and so on. On arrays (tracing, ``Dual``) the rows use
 # ``scipy.special``'s own functions; tests/test_special_functions.py checks the two
 # against each other. (Local names avoid a, b, y, ta, tb, ty: the kernels' writers
 # rename those in every formula.)
@@ -709,8 +708,12 @@ def _function_of_row(row):
 # function is its meaning on arrays (``Dual``).
 _KERNEL_SPELLING = {"erf": "math.erf", "erfc": "math.erfc", "gammaln": "math.lgamma",
                     "gamma": "math.gamma"}
-_KERNEL_SPELLING.update((fn, _inline(_KERNEL_CODE[fn]))
-                        for fn in ("digamma", "polygamma", "erfcx", "ndtri", "erfinv"))
+# The kernel code's functions are compiled once each, in numad/_generated/special.py
+# (written by numad/_codegen.py from SPECIAL_FUNCTIONS), and the kernels call them there:
+# inlined into every case of every sweep, numba compiled each of them dozens of times.
+SPECIAL_FUNCTIONS = {fn: _inline(_KERNEL_CODE[fn])
+                     for fn in ("digamma", "polygamma", "erfcx", "ndtri", "erfinv")}
+_KERNEL_SPELLING.update((fn, f"special.{fn}") for fn in SPECIAL_FUNCTIONS)
 ROW_OF_FUNCTION = {fn: row for row in ELEMENTWISE if (fn := _function_of_row(row))}
 EXPRESSION_FUNCTIONS = {fn: _KERNEL_SPELLING.get(fn, f"np.{fn}") for fn in ROW_OF_FUNCTION}
 EXPRESSION_FUNCTIONS["select"] = "select"

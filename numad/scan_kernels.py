@@ -27,6 +27,9 @@ stacked rows start in the packed result at ``p_off`` (after the final carry).
 """
 from __future__ import annotations
 
+import functools
+import threading
+
 import numpy as np
 from numba import njit, types
 from numba.extending import intrinsic
@@ -400,8 +403,30 @@ def _pointer(typingctx, array):
     return types.CPointer(array.dtype)(array), codegen
 
 
-@njit(types.int64(_STEP, _I1, types.int64, _F1, _FLAT, types.boolean, _TABLE, types.int64,
-                  _I1, _I2, _I2, _F2, _F2, _F1, _F1, types.int64, types.int64), cache=True)
+def _compiled_at_first_call(signature, **options):
+    """``@njit(signature, **options)``, compiled at the first call instead of at import.
+    A signature compiles eagerly, and the reverse driver holds the whole generic reverse
+    sweep (its fallback): at import, every process that never runs a compiled scan paid
+    for it (minutes with a cold cache). Threads that call first at once compile once."""
+    def decorate(fn):
+        compiled = []
+        lock = threading.Lock()
+
+        @functools.wraps(fn)
+        def call(*args):
+            if not compiled:
+                with lock:
+                    if not compiled:
+                        compiled.append(njit(signature, **options)(fn))
+            return compiled[0](*args)
+
+        return call
+    return decorate
+
+
+@_compiled_at_first_call(
+    types.int64(_STEP, _I1, types.int64, _F1, _FLAT, types.boolean, _TABLE, types.int64,
+                _I1, _I2, _I2, _F2, _F2, _F1, _F1, types.int64, types.int64), cache=True)
 def compiled_scan_forward(values, at, bs, vals, flat, lazy, table, slots, gen, stack, pending,
                           snaps, rec_carry, cur, out, p_off, length):
     """``scan_forward`` with a compiled step (``bs``: the step's first entry): the
@@ -437,9 +462,10 @@ def compiled_scan_forward(values, at, bs, vals, flat, lazy, table, slots, gen, s
     return -1
 
 
-@njit(types.int64(_STEP, _STEP, _I1, _STRUCTURE, _F1, _F2, _F1, _F1, types.int64, types.int64,
-                  _I1, _LAYOUT, _FLAT, types.boolean, _TABLE, types.int64, _I1, _I2, _I2, _F2,
-                  _F2, _F1, _F1, types.int64, types.int64), cache=True, error_model="numpy")
+@_compiled_at_first_call(
+    types.int64(_STEP, _STEP, _I1, _STRUCTURE, _F1, _F2, _F1, _F1, types.int64, types.int64,
+                _I1, _LAYOUT, _FLAT, types.boolean, _TABLE, types.int64, _I1, _I2, _I2, _F2,
+                _F2, _F1, _F1, types.int64, types.int64), cache=True, error_model="numpy")
 def compiled_scan_reverse(values, vjp, at, rstructure, vals, partials, aux, adj, bs, be, span,
                           lay, flat, lazy, table, slots, gen, stack, pending, snaps, rec_carry,
                           cur, gcur, p_off, length):

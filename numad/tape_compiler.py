@@ -1313,7 +1313,8 @@ def step_source(tape, loop):
 # ---- the cache on disk ----------------------------------------------------------------------
 
 _HEADER = ("# a compiled numad tape (numad/tape_compiler.py), named by the hash of this text\n"
-           "import math\n\nimport numpy as np\nfrom numba import njit\n\n\n"
+           "import math\n\nimport numpy as np\nfrom numba import njit\n\n"
+           "from numad._generated import special\n\n\n"
            "@njit(cache=True)\n"
            "def select(c, x, y):\n"
            "    return x if c else y\n\n\n"

@@ -129,6 +129,18 @@ COMPOSITE_DOMAINS = {
     np.logaddexp2: _intervals((-2, 2), (-2, 2)),
     np.fmax: _apart,
     np.fmin: _apart,
+    sps.entr: _intervals((0.1, 3)),
+    sps.rel_entr: _intervals((0.1, 3), (0.1, 3)),
+    sps.kl_div: _intervals((0.1, 3), (0.1, 3)),
+    sps.huber: _intervals((1.0, 2.0), (-0.5, 0.5)),
+    sps.pseudo_huber: _intervals((0.5, 2.0), (-3, 3)),
+    sps.betaln: _intervals((0.5, 3), (0.5, 3)),
+    sps.beta: _intervals((0.5, 3), (0.5, 3)),
+    sps.log_expit: _intervals((-3, 3)),
+    sps.boxcox: _intervals((0.5, 3), (0.2, 1.5)),
+    sps.boxcox1p: _intervals((0.0, 2.0), (0.2, 1.5)),
+    sps.inv_boxcox: _intervals((0.1, 2.0), (0.2, 1.5)),
+    sps.inv_boxcox1p: _intervals((0.1, 2.0), (0.2, 1.5)),
 }
 ELEMENTWISE_UFUNCS = list(D.UFUNCS) + list(COMPOSITIONS)
 

@@ -4,5 +4,6 @@
 
 ``elementwise``: the array and second-order kernels of the elementwise rows;
 ``sweeps``: the forward sweeps with the scalar cases inline, and the
-structural rows' dispatch in every sweep.
+structural rows' dispatch in every sweep;
+``special``: the scalar special functions numba lacks, which both call.
 """
