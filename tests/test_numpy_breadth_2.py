@@ -21,21 +21,15 @@ import numad as nd
 from numad.dual import Dual
 from numad.traced import Traced, value_of
 
+# the table checks' helpers, shared with the first table of array functions
+from test_array_functions import (_directional_fd, _m, _objective, _outputs, _weights,
+                                  _with_nans)
+
 RNG = np.random.default_rng(20261207)
-
-
-def _m(*shape):
-    return RNG.normal(size=shape)
 
 
 def _u(lo, hi, *shape):
     return RNG.uniform(lo, hi, size=shape)
-
-
-def _with_nans(x, where):
-    x = np.array(x, dtype=float)
-    x.flat[list(where)] = np.nan
-    return x
 
 
 C34 = _m(3, 4)
@@ -149,20 +143,6 @@ CASES = [
 IDS = [c[0] for c in CASES]
 
 
-def _outputs(out):
-    return list(out) if isinstance(out, (tuple, list)) else [out]
-
-
-def _objective(f, shape, weights):
-    """A scalar of every output of f: sum(weights * sin(output)) over the outputs."""
-    def obj(x):
-        total = 0.0
-        for out, w in zip(_outputs(f(np.reshape(x, shape))), weights):
-            total = total + np.sum(w * np.sin(out * 1.0))
-        return total
-    return obj
-
-
 def _vector(f, shape):
     """Every output of f, raveled and joined: a vector function of the raveled point."""
     def vec(x):
@@ -171,17 +151,9 @@ def _vector(f, shape):
     return vec
 
 
-def _weights(f, x):
-    return [RNG.uniform(0.5, 1.5, size=np.shape(o)) for o in _outputs(f(x))]
-
-
 def _fd(f, x):
     """Central differences; 0 where x is nan (f does not see those entries move)."""
     return np.where(np.isnan(x), 0.0, nd.numerical_gradient(f, x))
-
-
-def _directional_fd(vec, x, v, h=1e-6):
-    return (vec(x + h * v) - vec(x - h * v)) / (2.0 * h)
 
 
 def _another_point(x):
