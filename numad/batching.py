@@ -26,7 +26,7 @@ import numpy as np
 
 from . import adapters
 from .pytree import flatten, unflatten
-from .tracer import record
+from .progress import reporter
 
 __all__ = ["gradient_batch", "value_and_gradient_batch", "jacobian_batch", "hvp_batch"]
 
@@ -88,17 +88,13 @@ def _stack(results):
     return unflatten(treedef, columns)
 
 
-def _report(progress, done, total):
-    if callable(progress):
-        progress(done, total, "batch")
-
-
 def _batched(adapter, kind):
     name = f"nd.{kind}_batch"
 
     def transform(f, in_axes=0, device="cpu", compile=None, progress=False):
         _check_device(device, name)
         one_point = adapter(f, compile=compile)
+        report = reporter(progress, name)
 
         @functools.wraps(f)
         def batched(*args, **kwargs):
@@ -106,21 +102,21 @@ def _batched(adapter, kind):
             moved, rows = _rows(args, axes, name)
             if rows == 0:
                 raise ValueError(f"numad: {name} got a batch of 0 rows")
+            if report is not None:
+                report(0, rows, "batch")
+            fast = None
             if kind in ("gradient", "value_and_gradient") and not kwargs:
-                fast = _kernel_batch(f, moved, axes, kind)
-                if fast is not None:
-                    _report(progress, rows, rows)
-                    return fast
-            bar = _progress_bar(progress, rows, name)
-            results = []
-            for i in range(rows):
-                results.append(one_point(*_row(moved, axes, i), **kwargs))
-                if bar is not None:
-                    bar.update(1)
-                _report(progress, i + 1, rows)
-            if bar is not None:
-                bar.close()
-            return _stack(results)
+                fast = _kernel_batch(one_point.cache, moved, axes, kind)
+            if fast is None:
+                results = []
+                for i in range(rows):
+                    results.append(one_point(*_row(moved, axes, i), **kwargs))
+                    if report is not None:
+                        report(i + 1, rows, "batch")
+                fast = _stack(results)
+            elif report is not None:
+                report(rows, rows, "batch")
+            return fast
 
         return batched
 
@@ -131,8 +127,8 @@ def _batched(adapter, kind):
     batched argument with one more axis (the rows, where ``in_axes`` says), returning
     the stack of ``nd.{kind}(f)`` over the rows: ``jax.vmap`` of ``nd.{kind}(f)``.
     ``in_axes`` is an int (every positional argument batched along it) or one entry per
-    positional argument (``None``: shared). ``progress``: ``True`` shows a tqdm bar
-    over the rows, a callable receives ``(done, total, "batch")``. See
+    positional argument (``None``: shared). ``progress`` as in ``nd.scan``, with the
+    phase ``"batch"`` (``numad/progress.py``). See
     ``numad/batching.py``.
 
     Examples
@@ -146,33 +142,22 @@ def _batched(adapter, kind):
     return transform
 
 
-def _kernel_batch(f, moved, axes, kind):
-    """The batch kernel's answer for one batched array argument and nothing else; None
-    where it does not apply (the caller goes row by row)."""
+def _kernel_batch(cache, moved, axes, kind):
+    """The batch kernel's answer for one batched array argument and nothing else, on
+    the adapter's cached tape (``cache``: its ``TapeCache``); None where it does not
+    apply (the caller goes row by row)."""
     if len(moved) != 1 or axes[0] is None:
         return None
     X = moved[0]
     if not (isinstance(X, np.ndarray) and X.dtype == np.float64):
         return None
-    first = float(X[0]) if X.ndim == 1 else X[0]
-    tape = record(f, (first,))
-    if tape.stops or tape.watch is not None and not tape.watch.holds():
+    tape = cache.tape_at((float(X[0]) if X.ndim == 1 else X[0],))
+    if tape.stops or tape.stale() is not None:
         return None
     if len(tape.output_entries) != 1 or tape.size[tape.output_entries[0]] != 1:
         return None
     values, grads = tape.value_and_gradient_batch(X)
     return grads if kind == "gradient" else (values, grads)
-
-
-def _progress_bar(progress, total, name):
-    if progress is not True:
-        return None
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:
-        raise ImportError(f"numad: {name}(progress=True) shows a tqdm progress bar: "
-                          "pip install tqdm, or pass a callable") from None
-    return tqdm(total=total, desc=name)
 
 
 gradient_batch = _batched(adapters.gradient, "gradient")

@@ -106,6 +106,11 @@ def guard(x, expected):
 # Operands
 
 
+_MIXED_TRACES = ("numad: values traced by two different traces were mixed (a traced value "
+                 "leaked out of the function it belongs to?); pass values as arguments "
+                 "instead of keeping them")
+
+
 def recorder_of(operands):
     rec = None
     for x in operands:
@@ -113,9 +118,7 @@ def recorder_of(operands):
             if rec is None:
                 rec = x._rec
             elif x._rec is not rec:
-                raise TracingError("numad: values traced by two different traces were mixed "
-                                   "(a traced value leaked out of the function it belongs "
-                                   "to?); pass values as arguments instead of keeping them")
+                raise TracingError(_MIXED_TRACES)
     if rec is not None and not rec.live:
         raise TracingError("numad: a traced value outlived its trace (it was kept from an "
                            "earlier call); derivatives of it would be stale. Pass values "
@@ -257,16 +260,17 @@ def objects_to_traced(rec, arr):
     ``np.array([a, b])`` of traced scalars makes), recorded as their concatenation."""
     if arr.ndim == 0 and isinstance(arr[()], Traced):
         return arr[()]
+    own = recorder_of([v for v in arr.flat if isinstance(v, Traced)])
     if rec is None:
-        rec = recorder_of([v for v in arr.flat if isinstance(v, Traced)])
+        rec = own
+    elif own is not None and own is not rec:
+        raise TracingError(_MIXED_TRACES)
     entries, values = [], []
     for v in arr.flat:
         if isinstance(v, Traced):
             if isinstance(v._v, np.ndarray):  # (only scalars make object arrays)
                 raise TracingError("numad: an object array holds a traced array; build "
                                    "arrays of traced arrays with np.stack")
-            if v._rec is not rec:
-                recorder_of([v, *[w for w in arr.flat if isinstance(w, Traced)]])
             entries.append(v._i)
             values.append(float(v._v))
         else:

@@ -111,19 +111,4 @@ def install():
             setattr(sps, name, _dispatcher(current, ours))
 
 
-def original_of(code):
-    """The name of the replaced SciPy function whose code is ``code``, or None: for
-    numad's error when a name bound before ``import numad`` meets a traced value."""
-    for name in REPLACED:
-        fn = getattr(sps, name)
-        fn = getattr(fn, "scipy_original", fn)
-        while hasattr(fn, "__wrapped__"):
-            if getattr(fn, "__code__", None) is code:
-                return name
-            fn = fn.__wrapped__
-        if getattr(fn, "__code__", None) is code:
-            return name
-    return None
-
-
 install()

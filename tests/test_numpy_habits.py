@@ -144,3 +144,17 @@ def test_complex_inputs_are_refused():
         nd.grad(lambda z: np.sum(z * z).real)(X + 1j)
     with pytest.raises(nd.TracingError, match="complex"):
         nd.gradient(lambda z: np.sum(z * z).real)(X + 1j)
+
+
+def test_an_array_of_another_traces_values_is_refused():
+    # the inner function closes over the outer trace's value: a clear error, not a
+    # constant (pass it as an argument instead)
+    def outer(a):
+        return nd.grad(lambda x: np.sum(x * np.array([a, a])))(np.ones(2))[0]
+
+    with pytest.raises(nd.TracingError, match="two different traces"):
+        nd.grad(outer)(2.0)
+    kept = []
+    nd.grad(lambda x: kept.append(np.array([x[0], x[1]])) or np.sum(x))(X)
+    with pytest.raises(nd.TracingError, match="outlived its trace"):
+        nd.grad(lambda x: np.sum(x[:2] * kept[0]))(X)
