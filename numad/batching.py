@@ -3,20 +3,23 @@
 ``nd.gradient_batch(f, in_axes)(X, A)`` is, as ``jax.vmap(nd.gradient(f), in_axes)``
 would be, the stack of ``nd.gradient(f)(X[i], A[i])`` over the rows ``i`` of the
 batched arguments (``in_axes``: an int for every argument, or one entry per positional
-argument, ``None`` for an argument shared by every row). Keyword arguments are shared.
+argument, ``None`` for an argument shared by every row; a batched argument may be a
+pytree, every leaf with the axis). Keyword arguments are shared.
 
-How the rows run:
+How the rows run (``numad/batches.py``):
 
-* one batched array argument and a tape of plain operations (no loop, no rule of its
-  own): the tape is traced at the first row and swept over all rows by the batch
-  kernel (``Tape.gradient_batch``), rows in parallel; a row whose branch decisions
-  differ from the recorded ones is traced anew and answered on its own path;
-* otherwise (several batched arguments, a tape with a ``scan``, Jacobians and
-  Hessian-vector products) each row goes through the matching cached adapter, which
-  replays one tape and traces again where a row's branches differ.
+* ``gradient_batch`` and ``value_and_gradient_batch``: the adapter's cached tape is
+  swept over all rows by the batch kernel, blocks of rows on every core
+  (numad/batch_kernels.py), with the tape's own compiled code where ``compile`` says
+  the rows repay it; ``device="cuda"`` sweeps them on the GPU, one thread a row
+  (numad/cuda_batch.py). Rows whose branch decisions differ from the recorded ones are
+  answered on their own path (one trace per path met, not per row);
+* tapes with an ``nd.scan`` or a custom rule, ``jacobian_batch`` and ``hvp_batch``
+  go one row at a time through the matching cached adapter, which replays one tape
+  and traces again where a row's branches differ.
 
 Either way every row's answer is the one-point answer at that row, never the recorded
-row's. The GPU (``device="cuda"``) is not built yet: it raises a clear error.
+row's. ``transform.last_batch_info`` (per thread) says how the last call's rows went.
 """
 from __future__ import annotations
 
@@ -24,21 +27,13 @@ import functools
 
 import numpy as np
 
-from . import adapters
+from . import adapters, batches
+from .cuda_batch import check_device
+from .precision import answer_dtype, in_dtype
 from .pytree import flatten, unflatten
 from .progress import reporter
 
 __all__ = ["gradient_batch", "value_and_gradient_batch", "jacobian_batch", "hvp_batch"]
-
-
-def _check_device(device, name):
-    if device == "cpu":
-        return
-    if device == "cuda":
-        raise NotImplementedError(
-            f"numad: {name}(device='cuda'): numad's numba.cuda kernels are not built yet; "
-            "use device='cpu' (the batch runs on the CPU's cores)")
-    raise ValueError(f"numad: {name}(device={device!r}): the devices are 'cpu' and 'cuda'")
 
 
 def _axes(in_axes, nargs, name):
@@ -55,29 +50,27 @@ def _axes(in_axes, nargs, name):
     return axes
 
 
-def _rows(args, axes, name):
-    """The arguments with their batch axes moved first, and the number of rows."""
-    moved, sizes = [], set()
+def _rows_first(args, axes, name):
+    """The arguments with every batched leaf's batch axis moved first."""
+    moved = []
     for k, (arg, axis) in enumerate(zip(args, axes)):
         if axis is None:
             moved.append(arg)
             continue
-        arr = np.asarray(arg)
-        if arr.ndim == 0:
-            raise ValueError(f"numad: {name}: argument {k} is batched (in_axes {axis}) but "
-                             "is a scalar; give it a leading batch axis, or in_axes None")
-        arr = np.moveaxis(arr, axis, 0)
-        sizes.add(arr.shape[0])
-        moved.append(arr)
-    if len(sizes) > 1:
-        raise ValueError(f"numad: {name}: the batched arguments have different numbers of "
-                         f"rows {sorted(sizes)}")
-    return moved, sizes.pop()
-
-
-def _row(args, axes, i):
-    return tuple(a if ax is None else (float(a[i]) if a.ndim == 1 else a[i])
-                 for a, ax in zip(args, axes))
+        leaves, treedef = flatten(arg)
+        out = []
+        for leaf in leaves:
+            arr = np.asarray(leaf)
+            if arr.ndim == 0:
+                raise ValueError(f"numad: {name}: argument {k} is batched (in_axes {axis}) "
+                                 "but is a scalar; give it a leading batch axis, or "
+                                 "in_axes None")
+            if not -arr.ndim <= axis < arr.ndim:
+                raise ValueError(f"numad: {name}: in_axes {axis} for argument {k} of shape "
+                                 f"{arr.shape}")
+            out.append(np.moveaxis(arr, axis, 0) if axis != 0 else arr)
+        moved.append(unflatten(treedef, out))
+    return tuple(moved)
 
 
 def _stack(results):
@@ -92,33 +85,44 @@ def _batched(adapter, kind):
     name = f"nd.{kind}_batch"
 
     def transform(f, in_axes=0, device="cpu", compile=None, progress=False):
-        _check_device(device, name)
+        check_device(device, name)
         one_point = adapter(f, compile=compile)
         report = reporter(progress, name)
+        last = batches.LastInfo()
 
         @functools.wraps(f)
         def batched(*args, **kwargs):
             axes = _axes(in_axes, len(args), name)
-            moved, rows = _rows(args, axes, name)
-            if rows == 0:
-                raise ValueError(f"numad: {name} got a batch of 0 rows")
+            moved = _rows_first(args, axes, name)
+            batch = batches.Batch(moved, [a is not None for a in axes], name)
+            rows = batch.rows
             if report is not None:
                 report(0, rows, "batch")
-            fast = None
-            if kind in ("gradient", "value_and_gradient") and not kwargs:
-                fast = _kernel_batch(one_point.cache, moved, axes, kind)
-            if fast is None:
+            tell = None if report is None else (lambda done, n: report(done, n, "batch"))
+            if kind in ("gradient", "value_and_gradient") and not adapters._nested(
+                    (args, kwargs)):
+                result, info = _by_kernel(one_point.cache, batch, kwargs, kind, device,
+                                          tell)
+                result = in_dtype(result, answer_dtype((args, kwargs)))
+            else:
+                if device == "cuda":
+                    raise NotImplementedError(
+                        f"numad: {name}(device='cuda'): the GPU runs gradient_batch and "
+                        "value_and_gradient_batch; use device='cpu' for this transform")
                 results = []
                 for i in range(rows):
-                    results.append(one_point(*_row(moved, axes, i), **kwargs))
+                    results.append(one_point(*batch.row(i), **kwargs))
                     if report is not None:
                         report(i + 1, rows, "batch")
-                fast = _stack(results)
-            elif report is not None:
+                result = _stack(results)
+                info = batches.BatchInfo(rows=rows, row_by_row=rows, device=device)
+            last.info = info
+            if report is not None:
                 report(rows, rows, "batch")
-            return fast
+            return result
 
-        return batched
+        batched.cache = one_point.cache
+        return _Transform(batched, last)
 
     transform.__name__ = f"{kind}_batch"
     transform.__qualname__ = transform.__name__
@@ -127,8 +131,13 @@ def _batched(adapter, kind):
     batched argument with one more axis (the rows, where ``in_axes`` says), returning
     the stack of ``nd.{kind}(f)`` over the rows: ``jax.vmap`` of ``nd.{kind}(f)``.
     ``in_axes`` is an int (every positional argument batched along it) or one entry per
-    positional argument (``None``: shared). ``progress`` as in ``nd.scan``, with the
-    phase ``"batch"`` (``numad/progress.py``). See
+    positional argument (``None``: shared); a batched argument may be a pytree, every
+    leaf with that axis. ``device``: ``"cpu"`` (blocks of rows on every core) or
+    ``"cuda"`` (one GPU thread a row; gradient transforms, optional extra ``cuda``).
+    ``compile`` as in ``nd.{kind}``. ``progress`` as in ``nd.scan``, with the phase
+    ``"batch"`` (``numad/progress.py``). The returned function's
+    ``last_batch_info`` (``numad.batches.BatchInfo``, per thread) says how many rows took
+    another branch path than the first row, or went one at a time. See
     ``numad/batching.py``.
 
     Examples
@@ -142,22 +151,40 @@ def _batched(adapter, kind):
     return transform
 
 
-def _kernel_batch(cache, moved, axes, kind):
-    """The batch kernel's answer for one batched array argument and nothing else, on
-    the adapter's cached tape (``cache``: its ``TapeCache``); None where it does not
-    apply (the caller goes row by row)."""
-    if len(moved) != 1 or axes[0] is None:
-        return None
-    X = moved[0]
-    if not (isinstance(X, np.ndarray) and X.dtype == np.float64):
-        return None
-    tape = cache.tape_at((float(X[0]) if X.ndim == 1 else X[0],))
-    if tape.stops or tape.stale() is not None:
-        return None
-    if len(tape.output_entries) != 1 or tape.size[tape.output_entries[0]] != 1:
-        return None
-    values, grads = tape.value_and_gradient_batch(X)
-    return grads if kind == "gradient" else (values, grads)
+class _Transform:
+    """A batched transformation: call it as the function it wraps;
+    ``last_batch_info`` is this thread's ``BatchInfo`` of its last call."""
+
+    def __init__(self, fn, last):
+        self._fn, self._last = fn, last
+        functools.update_wrapper(self, fn)
+
+    def __call__(self, *args, **kwargs):
+        return self._fn(*args, **kwargs)
+
+    @property
+    def last_batch_info(self):
+        return self._last.info
+
+
+def _by_kernel(cache, batch, kwargs, kind, device, report):
+    """The batch engine on the adapter's cached tapes (keyword arguments are a shared
+    last argument of those tapes)."""
+    if kwargs:
+        batch = batches.Batch(batch.args + (kwargs,), batch.batched + (False,), batch.name)
+
+        def tape_at(row):
+            return cache.tape_at(row[:-1], row[-1])
+    else:
+        def tape_at(row):
+            return cache.tape_at(row)
+    first = tape_at(batch.row(0))
+    first.scalar_output(f"nd.{kind}_batch")
+    values, grads, info = batches.run(batch, first, tape_at, True, 0, device, report)
+    G = batches.gradients_of_rows(first, grads, 0, batch.rows)
+    if kind == "gradient":
+        return G, info
+    return (values[:, 0].copy(), G), info
 
 
 gradient_batch = _batched(adapters.gradient, "gradient")

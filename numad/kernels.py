@@ -28,7 +28,7 @@ of a ``where`` never turns an ``inf`` into ``0 * inf = nan``); inputs of stride 
 elementwise op are scalars broadcast over the output.
 """
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from . import _cache  # noqa: F401  (numad's cache keying, before any @njit)
 # (numad.kernels is the one import point of the sweeps: the names below are re-exported)
@@ -244,49 +244,6 @@ def value_and_gradient_sweep(op, args, opnd, off, size, pstart, params, aux_off,
     reverse_sweep(op, args, opnd, off, size, pstart, params, aux_off, first, vals, partials,
                   aux, adj, 0, op.shape[0])
     return -1
-
-
-# ---------------------------------------------------------------------------------------
-# Batches: many points through one tape, blocks of rows in parallel
-
-
-@njit(cache=True, parallel=True, error_model="numpy")
-def batch_sweep(op, args, opnd, off, size, pstart, params, aux_off, first, clear, vals0, aux0,
-                X, start, out, want_gradient, values, gradients, status):
-    """Value (and gradient) of the tape at every row of ``X``, rows in parallel.
-
-    Row ``r`` of ``X`` is written to values ``start : start + X.shape[1]`` (the input);
-    ``values[r]`` gets the output entry ``out`` (all of it), ``gradients[r]`` the
-    input's adjoint when ``want_gradient``. ``status[r]`` is -1, or the guard that failed
-    at that row (whose results are then left unset). Each block of rows has its own
-    buffers, allocated once per block.
-    """
-    rows = X.shape[0]
-    n = X.shape[1]
-    blocks = min(rows, 64)
-    m = values.shape[1]
-    for blk in prange(blocks):
-        vals = vals0.copy()
-        aux = aux0.copy()
-        partials = np.zeros((op.shape[0], 2))
-        adj = np.zeros_like(vals0)
-        for r in range(blk, rows, blocks):
-            for k in range(n):
-                vals[start + k] = X[r, k]
-            failed = forward_sweep(op, args, opnd, off, size, pstart, params, aux_off, vals,
-                                   partials, aux, 0, op.shape[0])
-            status[r] = failed
-            if failed >= 0:
-                continue
-            for k in range(m):
-                values[r, k] = vals[off[out] + k]
-            if want_gradient:
-                clear_adjoints(off, size, clear, adj)
-                adj[off[out]] = 1.0
-                reverse_sweep(op, args, opnd, off, size, pstart, params, aux_off, first, vals,
-                              partials, aux, adj, 0, op.shape[0])
-                for k in range(n):
-                    gradients[r, k] = adj[start + k]
 
 
 # ---------------------------------------------------------------------------------------

@@ -365,6 +365,16 @@ def _polygamma_of_arrays(n, x):
 
 
 # fmt: off
+def _where_taken(c, x):
+    """The row where_taken on arrays: x where c != 0, else 0.0."""
+    return np.where(np.asarray(c) != 0.0, x, 0.0)
+
+
+def _where_other(c, z):
+    """The row where_other on arrays: z where c == 0, else 0.0."""
+    return np.where(np.asarray(c) != 0.0, 0.0, z)
+
+
 _ELEMENTWISE_ROWS = [
     #  name          NumPy                value                       d/da                                       d/db
     _e("neg",        np.negative,         "-a",                       "-1.0"),
@@ -443,6 +453,11 @@ _ELEMENTWISE_ROWS = [
        f"{SQRT_2_OVER_PI!r} / erfcx(-a / {SQRT2!r})"),
     _e("ndtri",      sps.ndtri,           "ndtri(a)",                 f"{SQRT_2PI!r} * exp(0.5 * y * y)"),
     _e("erfinv",     sps.erfinv,          "erfinv(a)",                f"{HALF_SQRT_PI!r} * exp(y * y)"),
+    # The two sides of a scalar where(c, x, z) as compiled code writes it (never traced
+    # from user code; tape_compiler.scalar_ops): where_taken(c, x) + where_other(c, z).
+    # Each is exactly 0.0 on its untaken side, so an inf or a nan there leaks nothing.
+    _e("where_taken", _where_taken,       "select(a != 0.0, b, 0.0)", None,                                      "select(a != 0.0, 1.0, 0.0)"),
+    _e("where_other", _where_other,       "select(a != 0.0, 0.0, b)", None,                                      "select(a != 0.0, 0.0, 1.0)"),
     # Pass-throughs: the value of the input, with derivative one (copy) or zero (stop).
     _e("copy",       np.positive,         "a",                        "1.0"),
     _e("stop_gradient", np.positive,      "a",                        None),
@@ -542,6 +557,8 @@ _FACTS = {
     "log_ndtr":      ((sps.log_ndtr,),                 (_I,),     "log of the standard normal CDF, exact far into the lower tail"),
     "ndtri":         ((sps.ndtri,),                    (_I,),     "the standard normal quantile, the inverse of ndtr"),
     "erfinv":        ((sps.erfinv,),                   (_I,),     "the inverse of erf"),
+    "where_taken":   ((),                              (_F, _F),  "b where a != 0, else 0 (one side of a compiled scalar where)"),
+    "where_other":   ((),                              (_F, _F),  "b where a == 0, else 0 (the other side of a compiled scalar where)"),
     "copy":          ((np.positive, np.conjugate),     (_F,),     "a (conjugate too: complex values are refused)"),
     "stop_gradient": ((),                              (_F,),     "a, with zero derivative (nd.stop_gradient)"),
     "sign":          ((np.sign,),                      (_F,),     "-1, 0 or 1"),

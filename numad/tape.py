@@ -16,6 +16,7 @@ import numpy as np
 from . import kernels as K
 from . import tape_compiler as TC
 from .errors import ControlFlowChanged
+from .cuda_batch import check_device
 from .custom_runner import CustomRun
 from .loop_runner import LoopRun, loop_runs
 from .optable import ELEMENTWISE, N_ELEMENTWISE, N_OPS, OPCODES, OPNAMES
@@ -651,6 +652,10 @@ class Tape:
         self._load(args)
         self._refuse_if_stale()
         out = self.scalar_output("the gradient")
+        if argnum != 0:   # (compiled code has the first argument's adjoints only)
+            self.forward()
+            return float(self.entry_value(out)), self.gather_inputs(
+                self.reverse([(out, 1.0)]), None, argnum)
         failed = self.sweep_value_and_gradient(out)
         if failed >= 0:
             raise self._changed_branch(failed)
@@ -663,12 +668,17 @@ class Tape:
 
     # ---- batches ---------------------------------------------------------------------------
     @_per_thread
-    def forward_batch(self, X, device="cpu"):
+    def forward_batch(self, *X, device="cpu"):
         """The tape's output at every row of ``X`` (one point a row), rows in parallel.
 
-        For a one-argument tape: ``X`` has shape ``(rows,) + x.shape``; the result has
-        shape ``(rows,) + output.shape``. Rows where a recorded branch decision goes the
-        other way are traced anew, so every row is answered correctly.
+        One array per argument of the tape, each with a leading axis of rows (an
+        argument that is a pytree: every leaf with that axis): ``X`` of shape
+        ``(rows,) + x.shape`` for a one-argument tape. The result has the output's
+        structure, every leaf with a leading axis of rows. Rows where a recorded branch
+        decision goes the other way are answered on their own path (traced anew), so
+        every row is answered correctly; ``tape.last_batch_info`` says how many
+        (``numad/batches.py``). ``device="cuda"`` runs the rows as ``numba.cuda``
+        kernels (``numad/cuda_batch.py``).
 
         Examples
         --------
@@ -677,69 +687,59 @@ class Tape:
         >>> tape.forward_batch(np.array([[1.0, 2.0], [3.0, 4.0]]))
         array([ 5., 25.])
         """
-        return self._batch(X, device, gradient=False)[0]
+        values, _ = self._batch(X, device, gradient=False)
+        return values
 
     @_per_thread
-    def gradient_batch(self, X, device="cpu"):
-        """The gradient of the (scalar) output at every row of ``X``, rows in parallel;
-        shaped like ``X``. Rows whose branch decisions differ are traced anew."""
+    def gradient_batch(self, *X, device="cpu"):
+        """The gradient of the (scalar) output with respect to the first argument at
+        every row of ``X`` (as ``forward_batch``), rows in parallel; shaped like the
+        first argument's rows. Rows whose branch decisions differ are traced anew."""
         return self._batch(X, device, gradient=True)[1]
 
     @_per_thread
-    def value_and_gradient_batch(self, X, device="cpu"):
+    def value_and_gradient_batch(self, *X, device="cpu"):
         """``(values, gradients)`` at every row of ``X``: ``forward_batch`` and
         ``gradient_batch`` from one sweep."""
         return self._batch(X, device, gradient=True)
 
+    @property
+    def last_batch_info(self):
+        """How this thread's last batch on this tape went (``numad.batches.BatchInfo``:
+        rows answered on another branch path, row by row, compiled), or None."""
+        return getattr(self.local(), "_batch_info", None)
+
     def _batch(self, X, device, gradient):
-        if device != "cpu":
-            raise NotImplementedError(
-                f"numad: device={device!r}: the numba.cuda backend is not built yet; use "
-                "device='cpu' (rows run in parallel on the CPU's cores)")
-        self._single_input_arg("forward_batch")
+        from . import batches
+        check_device(device, "tape.forward_batch")
+        if len(X) != len(self.arg_treedefs):
+            raise TypeError(f"numad: the tape of {self.name} takes {len(self.arg_treedefs)} "
+                            f"arguments; a batch gives one array of rows for each, got "
+                            f"{len(X)}")
         self._refuse_if_stale()
-        positions = self.input_positions(0)
-        if len(positions) != 1 or len(self.output_entries) != 1:
-            raise TypeError("numad: batches need a tape of one array (or float) argument "
-                            "and one output")
-        e = int(self.input_entries[positions[0]])
-        in_shape = self.shape_of(e)
-        X = np.asarray(X, dtype=np.float64)
-        if X.shape[1:] != in_shape:
-            raise ValueError(f"numad: a batch for an input of shape {in_shape} has shape "
-                             f"(rows,) + {in_shape}, not {X.shape}")
-        rows = X.shape[0]
-        if self.stops:
-            # a tape with loops or custom calls runs row by row (the parallel batch kernel has no driver)
-            results = [self.value_and_gradient(x) if gradient else (self(x), None)
-                       for x in (X if in_shape else X.ravel())]
-            values = np.array([np.asarray(v) for v, _ in results])
-            return values, (np.array([g for _, g in results]).reshape(X.shape)
-                            if gradient else None)
-        out = self.output_entries[0]
-        out_shape = self.shape_of(out)
+        batch = batches.Batch(X, [True] * len(X), "tape.forward_batch")
+        for arg, treedef, batched in zip(X, self.arg_treedefs, batch.treedefs):
+            if batched != treedef:
+                raise ValueError(f"numad: the tape of {self.name} was recorded for arguments "
+                                 f"structured as {treedef}; the batch has {batched}")
+        for k in range(len(X)):
+            for role, leaf in zip(self.leaf_roles[k], batch.leaves[k]):
+                if isinstance(role, tuple):
+                    continue
+                shape = self.shape_of(int(self.input_entries[role]))
+                if leaf.shape[1:] != shape:
+                    raise ValueError(
+                        f"numad: a batch for an input of shape {shape} has shape "
+                        f"(rows,) + {shape}, not {leaf.shape}")
         if gradient:
-            self.scalar_output("gradient_batch")
-        n, m = int(self.size[e]), int(self.size[out])
-        values = np.empty((rows, m))
-        grads = np.empty((rows, n)) if gradient else np.empty((0, n))
-        status = np.empty(rows, dtype=np.int64)
-        K.batch_sweep(*self.reverse_structure, self.clear, self.vals, self.aux,
-                      np.ascontiguousarray(X.reshape(rows, n)), int(self.off[e]), out,
-                      gradient, values, grads, status)
-        for r in np.nonzero(status >= 0)[0]:
-            # a different branch at this row: the recorded operations do not apply here
-            if self.fun is None:
-                raise self._changed_branch(int(status[r]))
-            fresh = self.fun.retrace((X[r] if in_shape else float(X[r]),))
-            if gradient:
-                v, g = fresh.value_and_gradient(X[r] if in_shape else float(X[r]))
-                values[r, 0] = v
-                grads[r] = np.ravel(g)
-            else:
-                values[r] = np.ravel(fresh(X[r] if in_shape else float(X[r])))
-        return (values.reshape((rows,) + out_shape),
-                grads.reshape((rows,) + in_shape) if gradient else None)
+            self.scalar_output("tape.gradient_batch")
+        tape_at = batches.tape_matching(self)
+        first = tape_at(batch.row(0))
+        values, grads, info = batches.run(batch, first, tape_at, gradient, 0, device)
+        self._batch_info = info
+        rows = batch.rows
+        return (batches.outputs_of_rows(self, values, rows),
+                batches.gradients_of_rows(self, grads, 0, rows) if gradient else None)
 
     def _single_input_arg(self, what):
         if len(self.arg_treedefs) != 1:

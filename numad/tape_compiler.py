@@ -67,11 +67,30 @@ _GUARD = OPCODES["guard"]
 _CONCAT = OPCODES["concat"]
 _COPY = OPCODES["copy"]
 _SUM = OPCODES["sum"]
+_WHERE = OPCODES["where"]
+_WHERE_TAKEN = OPCODES["where_taken"]
+_WHERE_OTHER = OPCODES["where_other"]
+_ADD = OPCODES["add"]
+# The rows whose value costs a call (exp, log, a power, a special function...): a loop's
+# reverse part reads such values back from its forward part (one store and one load a
+# pass) instead of computing them again, as a hand-written adjoint keeps exp(...) for
+# the way back; other values cost less to compute again than to store.
+_CHEAP_CALLS = {"select", "abs", "sign", "floor", "ceil", "rint", "trunc", "copysign"}
+
+
+def _calls_a_function(expr):
+    tree = ast.parse(expr, mode="eval")
+    return any(isinstance(node, ast.Pow) or (isinstance(node, ast.Call) and not (
+        isinstance(node.func, ast.Name) and node.func.id in _CHEAP_CALLS))
+        for node in ast.walk(tree))
+
+
+_COSTLY = frozenset(p.opcode for p in ELEMENTWISE if _calls_a_function(p.value))
 _CSE = True  # (tests switch it off to check bit-for-bit agreement without it)
 _ZERO = -1   # a slot that stands for the literal 0.0 (see _sum_ops)
 _LOOP = "loop"   # an item of a _Plan that is a loop (numad/rerolling.py)
 
-VERSION = "4"   # of the generated code's form: part of every cache key
+VERSION = "5"   # of the generated code's form: part of every cache key
 # Above this many entries numba's compile time of one straight-line function grows past
 # what replays can repay (measured cold: 1.2 s at 244 entries, 6 s at 994, 24 s at 2494).
 MAX_ENTRIES = 2500
@@ -85,7 +104,7 @@ def _scalar_count(tape, lo, hi):
     op, size = tape.op[lo:hi], tape.size[lo:hi]
     summed = tape.args[lo:hi][op == _SUM, 0]
     return int(size[(op < N_ELEMENTWISE) | (op == _CONCAT) | (op == _GUARD)].sum()
-               + tape.size[summed].sum())
+               + 3 * size[op == _WHERE].sum() + tape.size[summed].sum())
 
 
 def _too_large(tape, lo, hi):
@@ -211,11 +230,30 @@ def scalar_ops(tape, lo, hi):
             ops += reversed(copies)
         elif o == _SUM:
             ops += _sum_ops(tape, i, temporaries)
+        elif o == _WHERE:
+            ops += _where_ops(tape, i, temporaries)
         elif o == _GUARD:
             ops.append((_GUARD, i, int(opnd[i, 0]), int(off[i])))
         elif o not in (_INPUT, _CONST, _ALIAS):
-            return (f"it has {OPNAMES[o]} entries (only elementwise operations, "
+            return (f"it has {OPNAMES[o]} entries (only elementwise operations, where, "
                     "sums, concatenation and indexing by constants compile)")
+    return ops
+
+
+def _where_ops(tape, i, temporaries):
+    """``where(c, x, z)`` element by element as ``where_taken(c, x) + where_other(c, z)``
+    (op table rows that are exactly 0.0 on their untaken side): the generic kernels'
+    values and adjoints, but for the sign of a zero (-0.0 + 0.0 is 0.0). Elements last
+    to first, as ``scalar_ops`` lists them; an operand of size 1 is broadcast."""
+    off, size = tape.off, tape.size
+    c, x, z = int(tape.args[i, 0]), int(tape.args[i, 1]), int(tape.params[tape.pstart[i]])
+    ops = []
+    for k in range(int(size[i]) - 1, -1, -1):
+        ck, xk, zk = (int(off[e]) + (k if size[e] > 1 else 0) for e in (c, x, z))
+        taken, other = next(temporaries), next(temporaries)
+        ops.append((_WHERE_TAKEN, taken, [ck, xk]))
+        ops.append((_WHERE_OTHER, other, [ck, zk]))
+        ops.append((_ADD, int(off[i]) + k, [taken, other]))
     return ops
 
 
@@ -268,8 +306,11 @@ class _Plan:
     values buffer (inputs, constants and aliases are windows of it)."""
 
     def __init__(self, tape, lo, hi, outputs, assigned, added=(), reroll=False,
-                 second_order=False):
+                 second_order=False, keep_costly=False):
         off, size = tape.off, tape.size
+        # (gradient code only: a loop's costly values are stored in its forward loop
+        # and read back in its reverse loop instead of computed again, see ``costly``)
+        self.keep_costly = keep_costly
         self.tangents = None          # (hvp_source's: see _loop_forward)
         self.second_order = second_order   # (loops keep every carry: see hvp_source)
         self.tape, self.lo, self.hi = tape, lo, hi
@@ -378,6 +419,7 @@ class _Plan:
                     self.scalar_reads.update(self.slot(r[-1] if r[0] == "carried" else r[1])
                                              for r in item[3] if r[0] in ("fixed", "carried"))
         self.stored, self.outside_stored, self.memory = [], [], set()
+        self.costly = []   # per loop: the operations whose values its reverse loop reads
         self.zeroed = []   # (base, stride, count): the memory adjoints, as runs
         self.reverse_needs, self.optional = [], []
         for loop in self.loops:
@@ -402,6 +444,10 @@ class _Plan:
                                     for k in range(loop.count - 1))}
             self.outside_stored.append(read_outside - last_only)
             self.stored.append(read_outside | (carried & carries))
+            self.costly.append(
+                {j for j, item in enumerate(loop.body) if item[0] != "guard"
+                 and item[0] in _COSTLY} if self.keep_costly and not self.optional[-1]
+                else set())
             for j in read_outside:
                 count = 1 if j in last_only else loop.count
                 first = loop.slot_at(j, loop.count - count)
@@ -502,9 +548,10 @@ class _Plan:
     # pass's values and partials again from what was stored, its adjoints locals
     # ``l<loop>h<j>``, the carry's adjoint handed from pass to pass (``l<loop>a<j>``).
 
-    def _pass(self, loop, name, carried_in, with_partials):
+    def _pass(self, loop, name, carried_in, with_partials, loaded=()):
         """The statements of one pass of ``loop`` (8 spaces in), and the partials they
-        keep: {(j, q): (local, may be inf)}."""
+        keep: {(j, q): (local, may be inf)}. The values of the operations ``loaded``
+        are read from where the forward loop stored them instead of computed."""
         value = self.value
         lines, reads, kept = [], {}, {}
         self.pass_names = {}   # j -> the names of operation j's a, b and y
@@ -534,7 +581,8 @@ class _Plan:
             names = dict(zip("ab", (operand(r) for r in refs)))
             names["y"] = y = f"{name}w{j}"
             self.pass_names[j] = names
-            lines.append(f"        {y} = {_formula(row.value, names)}")
+            lines.append(f"        {y} = vals[{loop.slot_at(j, 0)} + {item[2]} * k]"
+                         if j in loaded else f"        {y} = {_formula(row.value, names)}")
             if not with_partials:
                 continue
             for q, r in enumerate(refs):
@@ -592,7 +640,7 @@ class _Plan:
                                  with_partials=tangents is not None)
         if tangents is not None:
             lines += tangents(name, kept, False)
-        for j in sorted(stored):
+        for j in sorted(stored | self.costly[index]):
             at = f"{loop.slot_at(j, 0)} + {loop.body[j][2]} * k"
             lines.append(f"        vals[{at}] = {name}w{j}")
             if tangents is not None:
@@ -721,7 +769,8 @@ class _Plan:
             prev = f"vals[{loop.slot_at(j, 0)} + {loop.body[j][2]} * (k - 1)]"
             lines.append(f"        {name}c{j} = {prev} if k > 0 else {value(before(j))}"
                          if j in needed else f"        {name}c{j} = 0.0  # (not needed)")
-        body, kept = self._pass(loop, name, lambda j: f"{name}c{j}", with_partials=True)
+        body, kept = self._pass(loop, name, lambda j: f"{name}c{j}", with_partials=True,
+                                loaded=self.costly[index])
         lines += body
         if extra is not None:
             lines += extra(name, kept, True)
@@ -927,13 +976,18 @@ def source(tape, name="value_and_gradient"):
 
     ``name(vals, adj, value)`` reads the inputs and constants from ``vals``, writes the
     output's value there (where ``value`` is true: a loop that only makes the output
-    is skipped otherwise) and every input element's adjoint into ``adj``; it returns
+    is skipped otherwise) and the adjoint of every element of the first argument's inputs
+    into ``adj`` (the other arguments' are not computed); it returns
     -1, the index of the first guard whose recorded decision no longer holds (``adj``
     untouched), or -2 where an inf or nan met on the way asks for the generic sweeps
     (``_Plan.reverse``; ``adj`` may hold partial sums, which the generic sweeps clear)."""
     out = int(tape.output_entries[0])
-    plan = _Plan(tape, 0, len(tape.op), [out], _input_slots(tape, tape.input_entries),
-                 reroll=True)
+    # (the adjoints of argument 0 only: the one the adapters and batches differentiate
+    # by; the other arguments' inputs take none, which saves their work in every loop
+    # that reads them, a Monte Carlo path's random numbers for one)
+    first_argument = [tape.input_entries[r] for r in tape.input_positions(0)]
+    plan = _Plan(tape, 0, len(tape.op), [out], _input_slots(tape, first_argument),
+                 reroll=True, keep_costly=True)
     plan.names(relocatable=False)
     loads, body, chain = plan.forward(with_partials=True)
     writes = plan.write_outputs()   # (first: an output that is an input adds a load)

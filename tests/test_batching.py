@@ -61,8 +61,131 @@ def test_bad_batches_and_devices_are_clear_errors():
         nd.gradient_batch(f, in_axes=(0,))(X, 1.0)
     with pytest.raises(ValueError, match="scalar"):
         nd.gradient_batch(f)(X, 1.0)
-    with pytest.raises(NotImplementedError, match="cuda"):
-        nd.gradient_batch(f, device="cuda")
+    with pytest.raises(ValueError, match="devices are 'cpu' and 'cuda'"):
+        nd.gradient_batch(f, device="gpu")
+    with pytest.raises(ValueError, match=r"\(rows,\) \+ \(3,\)"):
+        nd.trace(lambda x: np.sum(x), np.ones(3)).forward_batch(np.ones((4, 2)))
+    with pytest.raises(TypeError, match="takes 1 arguments"):
+        nd.trace(lambda x: np.sum(x), np.ones(3)).forward_batch(X, X)
     calls = []
     nd.jacobian_batch(np.sin, progress=lambda *a: calls.append(a))(X[:3])
     assert calls[-1] == (3, 3, "batch")
+
+
+# ---------------------------------------------------------------------------------
+# The batch engine (numad/batches.py): several arguments, pytrees, paths, compiled code
+# ---------------------------------------------------------------------------------
+
+def path_dependent(p, z):
+    """A Monte Carlo path in scalar code: a loop, a maximum (a where) and a branch."""
+    s, total = p[0], 0.0
+    for t in range(len(z)):
+        s = s * np.exp(p[1] * z[t])
+        total = total + s
+    payoff = np.maximum(total / len(z) - 1.0, 0.0)
+    if z[0] > 0.5:
+        payoff = payoff * p[1]
+    return payoff
+
+
+def path_dependent_closed(p, z):
+    """Value and gradient of ``path_dependent`` by hand (the oracle)."""
+    c = np.cumsum(z, axis=1)
+    s = p[0] * np.exp(p[1] * c)
+    avg = s.mean(axis=1)
+    itm = avg > 1.0
+    value = np.where(itm, avg - 1.0, 0.0)
+    d0 = np.where(itm, avg / p[0], 0.0)
+    d1 = np.where(itm, (s * c).mean(axis=1), 0.0)
+    up = z[:, 0] > 0.5
+    g = np.stack([np.where(up, p[1] * d0, d0), np.where(up, value + p[1] * d1, d1)], axis=1)
+    return np.where(up, value * p[1], value), g
+
+
+Z = RNG.normal(size=(300, 12)) * 0.3
+P = np.array([1.1, 0.4])
+
+
+@pytest.mark.parametrize("compile", ["never", "always"])
+def test_shared_parameters_batched_paths_every_path_against_the_closed_form(compile):
+    vg = nd.value_and_gradient_batch(path_dependent, in_axes=(None, 0), compile=compile)
+    values, G = vg(P, Z)
+    closed_v, closed_g = path_dependent_closed(P, Z)
+    np.testing.assert_allclose(values, closed_v, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(G, closed_g, rtol=1e-11, atol=1e-13)
+    info = vg.last_batch_info
+    assert info.rows == len(Z) and info.paths == 2 and info.row_by_row == 0
+    assert info.rerouted_rows == np.count_nonzero((Z[:, 0] > 0.5) != (Z[0, 0] > 0.5))
+    assert info.compiled == (compile == "always")
+    for k in (0, 7, 123):   # and each row is the one-point adapter's answer
+        v, g = nd.value_and_gradient(path_dependent)(P, Z[k])
+        assert values[k] == pytest.approx(v, rel=1e-13, abs=1e-15)
+        np.testing.assert_allclose(G[k], g, rtol=1e-12, atol=1e-15)
+
+
+def test_compiled_and_generic_batches_agree_to_the_last_bit():
+    generic = nd.value_and_gradient_batch(path_dependent, in_axes=(None, 0), compile="never")
+    compiled = nd.value_and_gradient_batch(path_dependent, in_axes=(None, 0),
+                                           compile="always")
+    for a, b in zip(generic(P, Z), compiled(P, Z)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_results_do_not_depend_on_the_number_of_threads():
+    import numba
+    vg = nd.value_and_gradient_batch(path_dependent, in_axes=(None, 0), compile="always")
+    many = vg(P, Z)
+    before = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        one = vg(P, Z)
+    finally:
+        numba.set_num_threads(before)
+    for a, b in zip(one, many):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_tape_batches_take_several_arguments_and_pytree_outputs():
+    def f(x, a):
+        return {"sq": a * x ** 2, "total": np.sum(np.where(x > 0, x, -2.0 * x)) * (
+            a if x[0] > 0 else 2.0 * a)}
+    A = np.linspace(0.5, 2.0, len(X))
+    tape = nd.trace(f, X[0], A[0])
+    out = tape.forward_batch(X, A)
+    np.testing.assert_allclose(out["sq"], A[:, None] * X ** 2, rtol=1e-15)
+    np.testing.assert_allclose(out["total"], A * np.where(X[:, 0] > 0, 1.0, 2.0) * np.sum(
+        np.where(X > 0, X, -2 * X), axis=1), rtol=1e-14)
+    assert tape.last_batch_info.paths == 2   # (the sign of x[0] differs between rows)
+    g = nd.trace(lambda x, a: a * np.sum(np.abs(x)), X[0], 1.0)
+    values, grads = g.value_and_gradient_batch(X, A)
+    np.testing.assert_allclose(grads, A[:, None] * np.sign(X), rtol=1e-15)
+    np.testing.assert_allclose(values, A * np.abs(X).sum(axis=1), rtol=1e-14)
+
+
+def test_a_tape_without_its_function_refuses_a_row_on_another_branch():
+    tape = nd.trace(lambda x: x[0] if x[1] > 0 else -x[0], np.array([1.0, 1.0]))
+    tape.fun = None
+    with pytest.raises(nd.ControlFlowChanged, match="another branch"):
+        tape.forward_batch(np.array([[1.0, 1.0], [1.0, -1.0]]))
+
+
+def test_pytree_arguments_and_keywords():
+    def f(params, z, scale=1.0):
+        return scale * (params["a"] * np.sum(z ** 2) + params["b"][0] * z[0])
+    params = {"a": 2.0, "b": np.array([1.0, 3.0])}
+    G = nd.gradient_batch(f, in_axes=(None, 0))(params, X, scale=0.5)
+    np.testing.assert_allclose(G["a"], 0.5 * np.sum(X ** 2, axis=1), rtol=1e-14)
+    np.testing.assert_allclose(G["b"], np.stack([0.5 * X[:, 0], 0 * X[:, 0]], 1), rtol=1e-14)
+    batched_tree = nd.gradient_batch(lambda q: np.sum(q["x"] ** 2) * q["w"])(
+        {"x": X, "w": np.ones(len(X))})
+    np.testing.assert_allclose(batched_tree["x"], 2 * X, rtol=1e-15)
+
+
+def test_a_function_branching_at_every_row_still_answers_every_row():
+    f = lambda x: x[0] * (1.0 if x[0] > x[1] else 2.0) + (x[2] if x[2] > 0 else 0.0)
+    vg = nd.value_and_gradient_batch(f)
+    values, G = vg(X[:60])
+    for x, v, g in zip(X[:60], values, G):
+        assert v == f(x)
+        np.testing.assert_array_equal(g, nd.grad(f)(x))
+    assert vg.last_batch_info.paths <= 4

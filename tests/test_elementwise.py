@@ -94,6 +94,15 @@ def _polygamma(rng, shape):
     return (float(n), float(x)) if shape == () else (n, x)
 
 
+def _zeros_and_ones(rng, shape):
+    """A where's condition: 0.0 and 1.0 (both present in arrays)."""
+    if shape == ():
+        return 1.0
+    c = (rng.uniform(size=shape) < 0.5).astype(float)
+    c[0], c[1] = 0.0, 1.0
+    return c
+
+
 def _mixed_zero_pair(rng, shape):
     """Operands for comparisons and logic: some zeros, some equal pairs, some different."""
     if shape == ():
@@ -159,6 +168,8 @@ DOMAINS = {
     "log_ndtr": _intervals((-6, 4)),
     "ndtri": _intervals((0.05, 0.95)),
     "erfinv": _intervals((-0.9, 0.9)),
+    "where_taken": lambda rng, shape: (_zeros_and_ones(rng, shape), _u(-2, 2)(rng, shape)),
+    "where_other": lambda rng, shape: (_zeros_and_ones(rng, shape), _u(-2, 2)(rng, shape)),
     "copy": _intervals((-2, 2)),
     # identically-zero rows
     "stop_gradient": _intervals((-2, 2)),
@@ -195,12 +206,13 @@ COMPLEX_STEP = {
 def function_of(row):
     """What the user writes for this row. ``stop_gradient``'s NumPy stand-in is
     ``np.positive`` (which traces as ``copy``), so it is reached through nd.stop_gradient;
-    ``polygamma`` is reached through digamma's derivatives only, so it is recorded by
-    name (on plain numbers, its NumPy function)."""
+    ``polygamma`` is reached through digamma's derivatives only, and ``where_taken``
+    / ``where_other`` through compiled code only, so they are recorded by name (on
+    plain numbers, their NumPy functions)."""
     if row.name == "stop_gradient":
         return nd.stop_gradient
-    if row.name == "polygamma":
-        return lambda n, x: R.elementwise("polygamma", n, x)
+    if row.name in ("polygamma", "where_taken", "where_other"):
+        return lambda a, b: R.elementwise(row.name, a, b)
     return row.numpy
 
 
@@ -208,6 +220,8 @@ def partial_oracle(row, args, i):
     """d row.numpy / d args[i], elementwise (works for scalars and arrays alike)."""
     fn = row.numpy
     args = [np.asarray(a, dtype=np.float64) for a in args]
+    if row.partials[i] is None:   # (the table says zero: a where's condition jumps)
+        return np.zeros(np.broadcast(*args).shape)
 
     def along(t):
         shifted = list(args)
@@ -497,6 +511,8 @@ def test_hvp_kernel_against_differences_of_the_gradient(row, shape):
         return np.sum(y * y) if shape != () else y * y
     z = np.concatenate(args)
     v = np.random.default_rng(7).normal(size=z.size)
+    if row.name in ("where_taken", "where_other"):
+        v[:sizes[0]] = 0.0   # (the condition jumps under any step: no direction along it)
     tape = nd.trace(f, z)
     assert tape.hvp_capable
     Hv = nd.hvp(f)(z, v)

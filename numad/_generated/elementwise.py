@@ -20,7 +20,7 @@ def select(c, x, y):
 
 # Which opcodes have an identically-zero derivative in every input (a flag, so that
 # the sweeps skip them instead of multiplying by zero).
-ZERO_DERIVATIVE_OPS = np.array([False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, True, True, True, True, True, True, True, True, True, True, True, True, True, True, True, True, True, True, True])
+ZERO_DERIVATIVE_OPS = np.array([False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, True, True, True, True, True, True, True, True, True, True, True, True, True, True, True, True, True, True, True])
 
 
 @njit(cache=True, error_model='numpy')
@@ -616,49 +616,95 @@ def array_elementwise_forward(o, n, vals, yo, ao, sa, bo, sb):
         for k in range(n):
             a = A[k]
             Y[k] = special.erfinv(a)
-    elif o == 53:  # copy
+    elif o == 53:  # where_taken
+        if sa == 1 and sb == 1:
+            A = vals[ao:ao + n]
+            B = vals[bo:bo + n]
+            Y = vals[yo:yo + n]
+            for k in range(n):
+                a = A[k]
+                b = B[k]
+                Y[k] = select(a != 0.0, b, 0.0)
+        elif sa == 1:
+            A = vals[ao:ao + n]
+            b = vals[bo]
+            Y = vals[yo:yo + n]
+            for k in range(n):
+                a = A[k]
+                Y[k] = select(a != 0.0, b, 0.0)
+        else:
+            a = vals[ao]
+            B = vals[bo:bo + n]
+            Y = vals[yo:yo + n]
+            for k in range(n):
+                b = B[k]
+                Y[k] = select(a != 0.0, b, 0.0)
+    elif o == 54:  # where_other
+        if sa == 1 and sb == 1:
+            A = vals[ao:ao + n]
+            B = vals[bo:bo + n]
+            Y = vals[yo:yo + n]
+            for k in range(n):
+                a = A[k]
+                b = B[k]
+                Y[k] = select(a != 0.0, 0.0, b)
+        elif sa == 1:
+            A = vals[ao:ao + n]
+            b = vals[bo]
+            Y = vals[yo:yo + n]
+            for k in range(n):
+                a = A[k]
+                Y[k] = select(a != 0.0, 0.0, b)
+        else:
+            a = vals[ao]
+            B = vals[bo:bo + n]
+            Y = vals[yo:yo + n]
+            for k in range(n):
+                b = B[k]
+                Y[k] = select(a != 0.0, 0.0, b)
+    elif o == 55:  # copy
         A = vals[ao:ao + n]
         Y = vals[yo:yo + n]
         for k in range(n):
             a = A[k]
             Y[k] = a
-    elif o == 54:  # stop_gradient
+    elif o == 56:  # stop_gradient
         A = vals[ao:ao + n]
         Y = vals[yo:yo + n]
         for k in range(n):
             a = A[k]
             Y[k] = a
-    elif o == 55:  # sign
+    elif o == 57:  # sign
         A = vals[ao:ao + n]
         Y = vals[yo:yo + n]
         for k in range(n):
             a = A[k]
             Y[k] = np.sign(a)
-    elif o == 56:  # floor
+    elif o == 58:  # floor
         A = vals[ao:ao + n]
         Y = vals[yo:yo + n]
         for k in range(n):
             a = A[k]
             Y[k] = np.floor(a)
-    elif o == 57:  # ceil
+    elif o == 59:  # ceil
         A = vals[ao:ao + n]
         Y = vals[yo:yo + n]
         for k in range(n):
             a = A[k]
             Y[k] = np.ceil(a)
-    elif o == 58:  # round
+    elif o == 60:  # round
         A = vals[ao:ao + n]
         Y = vals[yo:yo + n]
         for k in range(n):
             a = A[k]
             Y[k] = np.rint(a)
-    elif o == 59:  # trunc
+    elif o == 61:  # trunc
         A = vals[ao:ao + n]
         Y = vals[yo:yo + n]
         for k in range(n):
             a = A[k]
             Y[k] = np.trunc(a)
-    elif o == 60:  # floor_divide
+    elif o == 62:  # floor_divide
         if sa == 1 and sb == 1:
             A = vals[ao:ao + n]
             B = vals[bo:bo + n]
@@ -681,7 +727,7 @@ def array_elementwise_forward(o, n, vals, yo, ao, sa, bo, sb):
             for k in range(n):
                 b = B[k]
                 Y[k] = np.floor_divide(a, b)
-    elif o == 61:  # greater
+    elif o == 63:  # greater
         if sa == 1 and sb == 1:
             A = vals[ao:ao + n]
             B = vals[bo:bo + n]
@@ -704,7 +750,7 @@ def array_elementwise_forward(o, n, vals, yo, ao, sa, bo, sb):
             for k in range(n):
                 b = B[k]
                 Y[k] = select(a > b, 1.0, 0.0)
-    elif o == 62:  # greater_equal
+    elif o == 64:  # greater_equal
         if sa == 1 and sb == 1:
             A = vals[ao:ao + n]
             B = vals[bo:bo + n]
@@ -727,7 +773,7 @@ def array_elementwise_forward(o, n, vals, yo, ao, sa, bo, sb):
             for k in range(n):
                 b = B[k]
                 Y[k] = select(a >= b, 1.0, 0.0)
-    elif o == 63:  # less
+    elif o == 65:  # less
         if sa == 1 and sb == 1:
             A = vals[ao:ao + n]
             B = vals[bo:bo + n]
@@ -750,7 +796,7 @@ def array_elementwise_forward(o, n, vals, yo, ao, sa, bo, sb):
             for k in range(n):
                 b = B[k]
                 Y[k] = select(a < b, 1.0, 0.0)
-    elif o == 64:  # less_equal
+    elif o == 66:  # less_equal
         if sa == 1 and sb == 1:
             A = vals[ao:ao + n]
             B = vals[bo:bo + n]
@@ -773,7 +819,7 @@ def array_elementwise_forward(o, n, vals, yo, ao, sa, bo, sb):
             for k in range(n):
                 b = B[k]
                 Y[k] = select(a <= b, 1.0, 0.0)
-    elif o == 65:  # equal
+    elif o == 67:  # equal
         if sa == 1 and sb == 1:
             A = vals[ao:ao + n]
             B = vals[bo:bo + n]
@@ -796,7 +842,7 @@ def array_elementwise_forward(o, n, vals, yo, ao, sa, bo, sb):
             for k in range(n):
                 b = B[k]
                 Y[k] = select(a == b, 1.0, 0.0)
-    elif o == 66:  # not_equal
+    elif o == 68:  # not_equal
         if sa == 1 and sb == 1:
             A = vals[ao:ao + n]
             B = vals[bo:bo + n]
@@ -819,7 +865,7 @@ def array_elementwise_forward(o, n, vals, yo, ao, sa, bo, sb):
             for k in range(n):
                 b = B[k]
                 Y[k] = select(a != b, 1.0, 0.0)
-    elif o == 67:  # logical_and
+    elif o == 69:  # logical_and
         if sa == 1 and sb == 1:
             A = vals[ao:ao + n]
             B = vals[bo:bo + n]
@@ -842,7 +888,7 @@ def array_elementwise_forward(o, n, vals, yo, ao, sa, bo, sb):
             for k in range(n):
                 b = B[k]
                 Y[k] = select(a != 0.0 and b != 0.0, 1.0, 0.0)
-    elif o == 68:  # logical_or
+    elif o == 70:  # logical_or
         if sa == 1 and sb == 1:
             A = vals[ao:ao + n]
             B = vals[bo:bo + n]
@@ -865,7 +911,7 @@ def array_elementwise_forward(o, n, vals, yo, ao, sa, bo, sb):
             for k in range(n):
                 b = B[k]
                 Y[k] = select(a != 0.0 or b != 0.0, 1.0, 0.0)
-    elif o == 69:  # logical_xor
+    elif o == 71:  # logical_xor
         if sa == 1 and sb == 1:
             A = vals[ao:ao + n]
             B = vals[bo:bo + n]
@@ -888,19 +934,19 @@ def array_elementwise_forward(o, n, vals, yo, ao, sa, bo, sb):
             for k in range(n):
                 b = B[k]
                 Y[k] = select((a != 0.0) != (b != 0.0), 1.0, 0.0)
-    elif o == 70:  # logical_not
+    elif o == 72:  # logical_not
         A = vals[ao:ao + n]
         Y = vals[yo:yo + n]
         for k in range(n):
             a = A[k]
             Y[k] = select(a == 0.0, 1.0, 0.0)
-    elif o == 71:  # isnan
+    elif o == 73:  # isnan
         A = vals[ao:ao + n]
         Y = vals[yo:yo + n]
         for k in range(n):
             a = A[k]
             Y[k] = select(a != a, 1.0, 0.0)
-    elif o == 72:  # isfinite
+    elif o == 74:  # isfinite
         A = vals[ao:ao + n]
         Y = vals[yo:yo + n]
         for k in range(n):
@@ -2143,7 +2189,81 @@ def array_elementwise_reverse(o, n, vals, adj, yo, ao, sa, bo, sb, need_a, need_
                 GA[k] = select(g != 0.0, g * (0.8862269254527579 * np.exp(y * y)), 0.0)
             else:
                 GA[k] += select(g != 0.0, g * (0.8862269254527579 * np.exp(y * y)), 0.0)
-    elif o == 53:  # copy
+    elif o == 53:  # where_taken
+        if sa == 1 and sb == 1:
+            A = vals[ao:ao + n]
+            B = vals[bo:bo + n]
+            G = adj[yo:yo + n]
+            GB = adj[bo:bo + n]
+            for k in range(n):
+                g = G[k]
+                a = A[k]
+                b = B[k]
+                if first_b:
+                    GB[k] = select(g != 0.0, g * (select(a != 0.0, 1.0, 0.0)), 0.0)
+                else:
+                    GB[k] += select(g != 0.0, g * (select(a != 0.0, 1.0, 0.0)), 0.0)
+        elif sa == 1:
+            A = vals[ao:ao + n]
+            b = vals[bo]
+            G = adj[yo:yo + n]
+            accB = 0.0
+            for k in range(n):
+                g = G[k]
+                a = A[k]
+                accB += select(g != 0.0, g * (select(a != 0.0, 1.0, 0.0)), 0.0)
+            if need_b:
+                adj[bo] += accB
+        else:
+            a = vals[ao]
+            B = vals[bo:bo + n]
+            G = adj[yo:yo + n]
+            GB = adj[bo:bo + n]
+            for k in range(n):
+                g = G[k]
+                b = B[k]
+                if first_b:
+                    GB[k] = select(g != 0.0, g * (select(a != 0.0, 1.0, 0.0)), 0.0)
+                else:
+                    GB[k] += select(g != 0.0, g * (select(a != 0.0, 1.0, 0.0)), 0.0)
+    elif o == 54:  # where_other
+        if sa == 1 and sb == 1:
+            A = vals[ao:ao + n]
+            B = vals[bo:bo + n]
+            G = adj[yo:yo + n]
+            GB = adj[bo:bo + n]
+            for k in range(n):
+                g = G[k]
+                a = A[k]
+                b = B[k]
+                if first_b:
+                    GB[k] = select(g != 0.0, g * (select(a != 0.0, 0.0, 1.0)), 0.0)
+                else:
+                    GB[k] += select(g != 0.0, g * (select(a != 0.0, 0.0, 1.0)), 0.0)
+        elif sa == 1:
+            A = vals[ao:ao + n]
+            b = vals[bo]
+            G = adj[yo:yo + n]
+            accB = 0.0
+            for k in range(n):
+                g = G[k]
+                a = A[k]
+                accB += select(g != 0.0, g * (select(a != 0.0, 0.0, 1.0)), 0.0)
+            if need_b:
+                adj[bo] += accB
+        else:
+            a = vals[ao]
+            B = vals[bo:bo + n]
+            G = adj[yo:yo + n]
+            GB = adj[bo:bo + n]
+            for k in range(n):
+                g = G[k]
+                b = B[k]
+                if first_b:
+                    GB[k] = select(g != 0.0, g * (select(a != 0.0, 0.0, 1.0)), 0.0)
+                else:
+                    GB[k] += select(g != 0.0, g * (select(a != 0.0, 0.0, 1.0)), 0.0)
+    elif o == 55:  # copy
         A = vals[ao:ao + n]
         G = adj[yo:yo + n]
         GA = adj[ao:ao + n]
@@ -3717,7 +3837,89 @@ def elementwise_tangent(o, n, L, vals, tan, yo, ao, sa, bo, sb):
                 if t0 != 0.0:
                     t += d0 * t0
                 tan[(yo + k) * L + lane] = t
-    elif o == 53:  # copy
+    elif o == 53:  # where_taken
+        if L == 1:
+            if sa == 1 and sb == 1:
+                A = vals[ao:ao + n]
+                B = vals[bo:bo + n]
+                TY = tan[yo:yo + n]
+                TB = tan[bo:bo + n]
+                for k in range(n):
+                    a = A[k]
+                    b = B[k]
+                    u1 = TB[k]
+                    TY[k] = select(u1 != 0.0, (select(a != 0.0, 1.0, 0.0)) * u1, 0.0)
+            elif sa == 1:
+                A = vals[ao:ao + n]
+                b = vals[bo]
+                TY = tan[yo:yo + n]
+                t1 = tan[bo]
+                for k in range(n):
+                    a = A[k]
+                    u1 = t1
+                    TY[k] = select(u1 != 0.0, (select(a != 0.0, 1.0, 0.0)) * u1, 0.0)
+            else:
+                a = vals[ao]
+                B = vals[bo:bo + n]
+                TY = tan[yo:yo + n]
+                TB = tan[bo:bo + n]
+                for k in range(n):
+                    b = B[k]
+                    u1 = TB[k]
+                    TY[k] = select(u1 != 0.0, (select(a != 0.0, 1.0, 0.0)) * u1, 0.0)
+            return
+        for k in range(n):
+            a = vals[ao + k * sa]
+            b = vals[bo + k * sb]
+            d1 = select(a != 0.0, 1.0, 0.0)
+            for lane in range(L):
+                t = 0.0
+                t1 = tan[(bo + k * sb) * L + lane]
+                if t1 != 0.0:
+                    t += d1 * t1
+                tan[(yo + k) * L + lane] = t
+    elif o == 54:  # where_other
+        if L == 1:
+            if sa == 1 and sb == 1:
+                A = vals[ao:ao + n]
+                B = vals[bo:bo + n]
+                TY = tan[yo:yo + n]
+                TB = tan[bo:bo + n]
+                for k in range(n):
+                    a = A[k]
+                    b = B[k]
+                    u1 = TB[k]
+                    TY[k] = select(u1 != 0.0, (select(a != 0.0, 0.0, 1.0)) * u1, 0.0)
+            elif sa == 1:
+                A = vals[ao:ao + n]
+                b = vals[bo]
+                TY = tan[yo:yo + n]
+                t1 = tan[bo]
+                for k in range(n):
+                    a = A[k]
+                    u1 = t1
+                    TY[k] = select(u1 != 0.0, (select(a != 0.0, 0.0, 1.0)) * u1, 0.0)
+            else:
+                a = vals[ao]
+                B = vals[bo:bo + n]
+                TY = tan[yo:yo + n]
+                TB = tan[bo:bo + n]
+                for k in range(n):
+                    b = B[k]
+                    u1 = TB[k]
+                    TY[k] = select(u1 != 0.0, (select(a != 0.0, 0.0, 1.0)) * u1, 0.0)
+            return
+        for k in range(n):
+            a = vals[ao + k * sa]
+            b = vals[bo + k * sb]
+            d1 = select(a != 0.0, 0.0, 1.0)
+            for lane in range(L):
+                t = 0.0
+                t1 = tan[(bo + k * sb) * L + lane]
+                if t1 != 0.0:
+                    t += d1 * t1
+                tan[(yo + k) * L + lane] = t
+    elif o == 55:  # copy
         if L == 1:
             A = vals[ao:ao + n]
             TY = tan[yo:yo + n]
@@ -3848,7 +4050,11 @@ def elementwise_partial_tangents(o, a, b, y, ta, tb, ty):
         return select(ty != 0.0, ((2.5066282746310002) * ((np.exp(0.5 * y * y)) * (((0.5) * (1.0)) * (y) + (0.5 * y) * (1.0)))) * ty, 0.0), 0.0
     elif o == 52:  # erfinv
         return select(ty != 0.0, ((0.8862269254527579) * ((np.exp(y * y)) * ((1.0) * (y) + (y) * (1.0)))) * ty, 0.0), 0.0
-    elif o == 53:  # copy
+    elif o == 53:  # where_taken
+        return 0.0, 0.0
+    elif o == 54:  # where_other
+        return 0.0, 0.0
+    elif o == 55:  # copy
         return 0.0, 0.0
     return 0.0, 0.0
 
@@ -5995,7 +6201,149 @@ def array_elementwise_hvp(o, n, vals, tan, adj, adjd, yo, ao, sa, bo, sb):
             dd0 = select(ty != 0.0, ((0.8862269254527579) * ((np.exp(y * y)) * ((1.0) * (y) + (y) * (1.0)))) * ty, 0.0)
             GA[k] += select(g != 0.0, g * d0, 0.0)
             GDA[k] += select(gd != 0.0, gd * d0, 0.0) + select(g != 0.0, g * dd0, 0.0)
-    elif o == 53:  # copy
+    elif o == 53:  # where_taken
+        if sa == 1 and sb == 1:
+            A = vals[ao:ao + n]
+            B = vals[bo:bo + n]
+            Y = vals[yo:yo + n]
+            TA = tan[ao:ao + n]
+            TB = tan[bo:bo + n]
+            TY = tan[yo:yo + n]
+            G = adj[yo:yo + n]
+            GD = adjd[yo:yo + n]
+            GB = adj[bo:bo + n]
+            GDB = adjd[bo:bo + n]
+            for k in range(n):
+                g = G[k]
+                gd = GD[k]
+                a = A[k]
+                b = B[k]
+                y = Y[k]
+                ta = TA[k]
+                tb = TB[k]
+                ty = TY[k]
+                d1 = select(a != 0.0, 1.0, 0.0)
+                dd1 = 0.0
+                GB[k] += select(g != 0.0, g * d1, 0.0)
+                GDB[k] += select(gd != 0.0, gd * d1, 0.0) + select(g != 0.0, g * dd1, 0.0)
+        elif sa == 1:
+            A = vals[ao:ao + n]
+            b = vals[bo]
+            Y = vals[yo:yo + n]
+            TA = tan[ao:ao + n]
+            tb = tan[bo]
+            TY = tan[yo:yo + n]
+            G = adj[yo:yo + n]
+            GD = adjd[yo:yo + n]
+            accB = 0.0
+            accDB = 0.0
+            for k in range(n):
+                g = G[k]
+                gd = GD[k]
+                a = A[k]
+                y = Y[k]
+                ta = TA[k]
+                ty = TY[k]
+                d1 = select(a != 0.0, 1.0, 0.0)
+                dd1 = 0.0
+                accB += select(g != 0.0, g * d1, 0.0)
+                accDB += select(gd != 0.0, gd * d1, 0.0) + select(g != 0.0, g * dd1, 0.0)
+            adj[bo] += accB
+            adjd[bo] += accDB
+        else:
+            a = vals[ao]
+            B = vals[bo:bo + n]
+            Y = vals[yo:yo + n]
+            ta = tan[ao]
+            TB = tan[bo:bo + n]
+            TY = tan[yo:yo + n]
+            G = adj[yo:yo + n]
+            GD = adjd[yo:yo + n]
+            GB = adj[bo:bo + n]
+            GDB = adjd[bo:bo + n]
+            for k in range(n):
+                g = G[k]
+                gd = GD[k]
+                b = B[k]
+                y = Y[k]
+                tb = TB[k]
+                ty = TY[k]
+                d1 = select(a != 0.0, 1.0, 0.0)
+                dd1 = 0.0
+                GB[k] += select(g != 0.0, g * d1, 0.0)
+                GDB[k] += select(gd != 0.0, gd * d1, 0.0) + select(g != 0.0, g * dd1, 0.0)
+    elif o == 54:  # where_other
+        if sa == 1 and sb == 1:
+            A = vals[ao:ao + n]
+            B = vals[bo:bo + n]
+            Y = vals[yo:yo + n]
+            TA = tan[ao:ao + n]
+            TB = tan[bo:bo + n]
+            TY = tan[yo:yo + n]
+            G = adj[yo:yo + n]
+            GD = adjd[yo:yo + n]
+            GB = adj[bo:bo + n]
+            GDB = adjd[bo:bo + n]
+            for k in range(n):
+                g = G[k]
+                gd = GD[k]
+                a = A[k]
+                b = B[k]
+                y = Y[k]
+                ta = TA[k]
+                tb = TB[k]
+                ty = TY[k]
+                d1 = select(a != 0.0, 0.0, 1.0)
+                dd1 = 0.0
+                GB[k] += select(g != 0.0, g * d1, 0.0)
+                GDB[k] += select(gd != 0.0, gd * d1, 0.0) + select(g != 0.0, g * dd1, 0.0)
+        elif sa == 1:
+            A = vals[ao:ao + n]
+            b = vals[bo]
+            Y = vals[yo:yo + n]
+            TA = tan[ao:ao + n]
+            tb = tan[bo]
+            TY = tan[yo:yo + n]
+            G = adj[yo:yo + n]
+            GD = adjd[yo:yo + n]
+            accB = 0.0
+            accDB = 0.0
+            for k in range(n):
+                g = G[k]
+                gd = GD[k]
+                a = A[k]
+                y = Y[k]
+                ta = TA[k]
+                ty = TY[k]
+                d1 = select(a != 0.0, 0.0, 1.0)
+                dd1 = 0.0
+                accB += select(g != 0.0, g * d1, 0.0)
+                accDB += select(gd != 0.0, gd * d1, 0.0) + select(g != 0.0, g * dd1, 0.0)
+            adj[bo] += accB
+            adjd[bo] += accDB
+        else:
+            a = vals[ao]
+            B = vals[bo:bo + n]
+            Y = vals[yo:yo + n]
+            ta = tan[ao]
+            TB = tan[bo:bo + n]
+            TY = tan[yo:yo + n]
+            G = adj[yo:yo + n]
+            GD = adjd[yo:yo + n]
+            GB = adj[bo:bo + n]
+            GDB = adjd[bo:bo + n]
+            for k in range(n):
+                g = G[k]
+                gd = GD[k]
+                b = B[k]
+                y = Y[k]
+                tb = TB[k]
+                ty = TY[k]
+                d1 = select(a != 0.0, 0.0, 1.0)
+                dd1 = 0.0
+                GB[k] += select(g != 0.0, g * d1, 0.0)
+                GDB[k] += select(gd != 0.0, gd * d1, 0.0) + select(g != 0.0, g * dd1, 0.0)
+    elif o == 55:  # copy
         A = vals[ao:ao + n]
         Y = vals[yo:yo + n]
         TA = tan[ao:ao + n]

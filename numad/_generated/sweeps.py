@@ -30,13 +30,13 @@ from .elementwise import (array_elementwise_forward, array_elementwise_hvp,
 
 # The opcodes each sweep takes (the dispatch below has a case for each), from the
 # rows of STRUCTURAL: tests compare them with the op table.
-FORWARD_HANDLES = (73, 74, 75, 76, 77, 78, 79, 80, 81, 82, 83, 84, 85, 86, 87, 88, 89, 90,
-                   91, 92, 93, 94, 95, 96, 97)
-REVERSE_HANDLES = (73, 74, 75, 76, 77, 78, 79, 80, 81, 82, 83, 84, 85, 86, 87, 88, 89, 90,
-                   91, 92, 93, 94, 95, 96, 97)
-TANGENT_HANDLES = (73, 74, 75, 76, 77, 78, 79, 80, 81, 82, 83, 84, 85, 86, 87, 88, 89, 90,
-                   91, 92, 93, 94, 95, 96, 97)
-HVP_STRUCTURAL = (73, 74, 75, 76, 77, 78, 79, 80, 82, 83, 84, 86, 87, 88, 94)
+FORWARD_HANDLES = (75, 76, 77, 78, 79, 80, 81, 82, 83, 84, 85, 86, 87, 88, 89, 90, 91, 92,
+                   93, 94, 95, 96, 97, 98, 99)
+REVERSE_HANDLES = (75, 76, 77, 78, 79, 80, 81, 82, 83, 84, 85, 86, 87, 88, 89, 90, 91, 92,
+                   93, 94, 95, 96, 97, 98, 99)
+TANGENT_HANDLES = (75, 76, 77, 78, 79, 80, 81, 82, 83, 84, 85, 86, 87, 88, 89, 90, 91, 92,
+                   93, 94, 95, 96, 97, 98, 99)
+HVP_STRUCTURAL = (75, 76, 77, 78, 79, 80, 81, 82, 84, 85, 86, 88, 89, 90, 96)
 
 
 @njit(cache=True, error_model='numpy')
@@ -52,55 +52,55 @@ def forward_entry(i, op, args, off, size, pstart, params, aux_off, vals, aux):
         sa = 1 if size[a] > 1 else 0
         sb = 1 if size[b] > 1 else 0
         array_elementwise_forward(o, size[i], vals, off[i], off[a], sa, off[b], sb)
-    elif o == 73:  # input
+    elif o == 75:  # input
         pass
-    elif o == 74:  # const
+    elif o == 76:  # const
         pass
-    elif o == 75:  # alias
+    elif o == 77:  # alias
         pass
-    elif o == 76:  # where
+    elif o == 78:  # where
         return forward_where(i, op, args, off, size, pstart, params, aux_off, vals, aux)
-    elif o == 77:  # gather
+    elif o == 79:  # gather
         return forward_gather(i, op, args, off, size, pstart, params, aux_off, vals, aux)
-    elif o == 78:  # scatter_set
+    elif o == 80:  # scatter_set
         return forward_scatter(i, op, args, off, size, pstart, params, aux_off, vals, aux)
-    elif o == 79:  # scatter_add
+    elif o == 81:  # scatter_add
         return forward_scatter(i, op, args, off, size, pstart, params, aux_off, vals, aux)
-    elif o == 80:  # sum
+    elif o == 82:  # sum
         return forward_reduce(i, op, args, off, size, pstart, params, aux_off, vals, aux)
-    elif o == 81:  # prod
+    elif o == 83:  # prod
         return forward_reduce(i, op, args, off, size, pstart, params, aux_off, vals, aux)
-    elif o == 82:  # amax
+    elif o == 84:  # amax
         return forward_reduce(i, op, args, off, size, pstart, params, aux_off, vals, aux)
-    elif o == 83:  # amin
+    elif o == 85:  # amin
         return forward_reduce(i, op, args, off, size, pstart, params, aux_off, vals, aux)
-    elif o == 84:  # cumsum
+    elif o == 86:  # cumsum
         return forward_cumulative(i, op, args, off, size, pstart, params, aux_off, vals, aux)
-    elif o == 85:  # cumprod
+    elif o == 87:  # cumprod
         return forward_cumulative(i, op, args, off, size, pstart, params, aux_off, vals, aux)
-    elif o == 86:  # matmul
+    elif o == 88:  # matmul
         return forward_matmul(i, op, args, off, size, pstart, params, aux_off, vals, aux)
-    elif o == 87:  # concat
+    elif o == 89:  # concat
         return forward_concat(i, op, args, off, size, pstart, params, aux_off, vals, aux)
-    elif o == 88:  # sort
+    elif o == 90:  # sort
         return forward_sort(i, op, args, off, size, pstart, params, aux_off, vals, aux)
-    elif o == 89:  # solve
+    elif o == 91:  # solve
         return forward_solve(i, op, args, off, size, pstart, params, aux_off, vals, aux)
-    elif o == 90:  # inv
+    elif o == 92:  # inv
         return forward_inv(i, op, args, off, size, pstart, params, aux_off, vals, aux)
-    elif o == 91:  # slogdet
+    elif o == 93:  # slogdet
         return forward_slogdet(i, op, args, off, size, pstart, params, aux_off, vals, aux)
-    elif o == 92:  # cholesky
+    elif o == 94:  # cholesky
         return forward_cholesky(i, op, args, off, size, pstart, params, aux_off, vals, aux)
-    elif o == 93:  # eigh
+    elif o == 95:  # eigh
         return forward_eigh(i, op, args, off, size, pstart, params, aux_off, vals, aux)
-    elif o == 94:  # guard
+    elif o == 96:  # guard
         return forward_guard(i, op, args, off, size, pstart, params, aux_off, vals, aux)
-    elif o == 95:  # scan
+    elif o == 97:  # scan
         return True  # computed between the sweeps: stop and report it
-    elif o == 96:  # det
+    elif o == 98:  # det
         return forward_det(i, op, args, off, size, pstart, params, aux_off, vals, aux)
-    elif o == 97:  # custom
+    elif o == 99:  # custom
         return True  # computed between the sweeps: stop and report it
     else:
         raise ValueError("forward_sweep: unknown opcode")
@@ -120,55 +120,55 @@ def reverse_entry(i, op, args, off, size, pstart, params, aux_off, first, vals, 
         bo = off[b] if b >= 0 else 0
         array_elementwise_reverse(o, size[i], vals, adj, off[i], off[a], sa, bo, sb,
                                   op[a] != CONST, need_b, first[i, 0], first[i, 1])
-    elif o == 73:  # input
+    elif o == 75:  # input
         pass
-    elif o == 74:  # const
+    elif o == 76:  # const
         pass
-    elif o == 75:  # alias
+    elif o == 77:  # alias
         pass
-    elif o == 76:  # where
+    elif o == 78:  # where
         reverse_where(i, op, args, off, size, pstart, params, aux_off, first, vals, aux, adj)
-    elif o == 77:  # gather
+    elif o == 79:  # gather
         reverse_gather(i, op, args, off, size, pstart, params, aux_off, first, vals, aux, adj)
-    elif o == 78:  # scatter_set
+    elif o == 80:  # scatter_set
         reverse_scatter(i, op, args, off, size, pstart, params, aux_off, first, vals, aux, adj)
-    elif o == 79:  # scatter_add
+    elif o == 81:  # scatter_add
         reverse_scatter(i, op, args, off, size, pstart, params, aux_off, first, vals, aux, adj)
-    elif o == 80:  # sum
+    elif o == 82:  # sum
         reverse_sum(i, op, args, off, size, pstart, params, aux_off, first, vals, aux, adj)
-    elif o == 81:  # prod
+    elif o == 83:  # prod
         reverse_reduce(i, op, args, off, size, pstart, params, aux_off, first, vals, aux, adj)
-    elif o == 82:  # amax
+    elif o == 84:  # amax
         reverse_reduce(i, op, args, off, size, pstart, params, aux_off, first, vals, aux, adj)
-    elif o == 83:  # amin
+    elif o == 85:  # amin
         reverse_reduce(i, op, args, off, size, pstart, params, aux_off, first, vals, aux, adj)
-    elif o == 84:  # cumsum
+    elif o == 86:  # cumsum
         reverse_cumulative(i, op, args, off, size, pstart, params, aux_off, first, vals, aux, adj)
-    elif o == 85:  # cumprod
+    elif o == 87:  # cumprod
         reverse_cumulative(i, op, args, off, size, pstart, params, aux_off, first, vals, aux, adj)
-    elif o == 86:  # matmul
+    elif o == 88:  # matmul
         reverse_matmul(i, op, args, off, size, pstart, params, aux_off, first, vals, aux, adj)
-    elif o == 87:  # concat
+    elif o == 89:  # concat
         reverse_concat(i, op, args, off, size, pstart, params, aux_off, first, vals, aux, adj)
-    elif o == 88:  # sort
+    elif o == 90:  # sort
         reverse_sort(i, op, args, off, size, pstart, params, aux_off, first, vals, aux, adj)
-    elif o == 89:  # solve
+    elif o == 91:  # solve
         reverse_solve(i, op, args, off, size, pstart, params, aux_off, first, vals, aux, adj)
-    elif o == 90:  # inv
+    elif o == 92:  # inv
         reverse_inv(i, op, args, off, size, pstart, params, aux_off, first, vals, aux, adj)
-    elif o == 91:  # slogdet
+    elif o == 93:  # slogdet
         reverse_slogdet(i, op, args, off, size, pstart, params, aux_off, first, vals, aux, adj)
-    elif o == 92:  # cholesky
+    elif o == 94:  # cholesky
         reverse_cholesky(i, op, args, off, size, pstart, params, aux_off, first, vals, aux, adj)
-    elif o == 93:  # eigh
+    elif o == 95:  # eigh
         reverse_eigh(i, op, args, off, size, pstart, params, aux_off, first, vals, aux, adj)
-    elif o == 94:  # guard
+    elif o == 96:  # guard
         pass
-    elif o == 95:  # scan
+    elif o == 97:  # scan
         pass
-    elif o == 96:  # det
+    elif o == 98:  # det
         reverse_det(i, op, args, off, size, pstart, params, aux_off, first, vals, aux, adj)
-    elif o == 97:  # custom
+    elif o == 99:  # custom
         pass
     else:
         raise ValueError("reverse_sweep: unknown opcode")
@@ -186,55 +186,55 @@ def tangent_entry(i, op, args, off, size, pstart, params, aux_off, vals, aux, ta
         sb = 1 if b >= 0 and size[b] > 1 else 0
         bo = off[b] if b >= 0 else 0
         elementwise_tangent(o, size[i], L, vals, tan, off[i], off[a], sa, bo, sb)
-    elif o == 73:  # input
+    elif o == 75:  # input
         pass
-    elif o == 74:  # const
+    elif o == 76:  # const
         pass
-    elif o == 75:  # alias
+    elif o == 77:  # alias
         pass
-    elif o == 76:  # where
+    elif o == 78:  # where
         tangent_where(i, op, args, off, size, pstart, params, aux_off, vals, aux, tan, L)
-    elif o == 77:  # gather
+    elif o == 79:  # gather
         tangent_gather(i, op, args, off, size, pstart, params, aux_off, vals, aux, tan, L)
-    elif o == 78:  # scatter_set
+    elif o == 80:  # scatter_set
         tangent_scatter(i, op, args, off, size, pstart, params, aux_off, vals, aux, tan, L)
-    elif o == 79:  # scatter_add
+    elif o == 81:  # scatter_add
         tangent_scatter(i, op, args, off, size, pstart, params, aux_off, vals, aux, tan, L)
-    elif o == 80:  # sum
+    elif o == 82:  # sum
         tangent_reduce(i, op, args, off, size, pstart, params, aux_off, vals, aux, tan, L)
-    elif o == 81:  # prod
+    elif o == 83:  # prod
         tangent_reduce(i, op, args, off, size, pstart, params, aux_off, vals, aux, tan, L)
-    elif o == 82:  # amax
+    elif o == 84:  # amax
         tangent_reduce(i, op, args, off, size, pstart, params, aux_off, vals, aux, tan, L)
-    elif o == 83:  # amin
+    elif o == 85:  # amin
         tangent_reduce(i, op, args, off, size, pstart, params, aux_off, vals, aux, tan, L)
-    elif o == 84:  # cumsum
+    elif o == 86:  # cumsum
         tangent_cumulative(i, op, args, off, size, pstart, params, aux_off, vals, aux, tan, L)
-    elif o == 85:  # cumprod
+    elif o == 87:  # cumprod
         tangent_cumulative(i, op, args, off, size, pstart, params, aux_off, vals, aux, tan, L)
-    elif o == 86:  # matmul
+    elif o == 88:  # matmul
         tangent_matmul(i, op, args, off, size, pstart, params, aux_off, vals, aux, tan, L)
-    elif o == 87:  # concat
+    elif o == 89:  # concat
         tangent_concat(i, op, args, off, size, pstart, params, aux_off, vals, aux, tan, L)
-    elif o == 88:  # sort
+    elif o == 90:  # sort
         tangent_sort(i, op, args, off, size, pstart, params, aux_off, vals, aux, tan, L)
-    elif o == 89:  # solve
+    elif o == 91:  # solve
         tangent_solve(i, op, args, off, size, pstart, params, aux_off, vals, aux, tan, L)
-    elif o == 90:  # inv
+    elif o == 92:  # inv
         tangent_inv(i, op, args, off, size, pstart, params, aux_off, vals, aux, tan, L)
-    elif o == 91:  # slogdet
+    elif o == 93:  # slogdet
         tangent_slogdet(i, op, args, off, size, pstart, params, aux_off, vals, aux, tan, L)
-    elif o == 92:  # cholesky
+    elif o == 94:  # cholesky
         tangent_cholesky(i, op, args, off, size, pstart, params, aux_off, vals, aux, tan, L)
-    elif o == 93:  # eigh
+    elif o == 95:  # eigh
         tangent_eigh(i, op, args, off, size, pstart, params, aux_off, vals, aux, tan, L)
-    elif o == 94:  # guard
+    elif o == 96:  # guard
         tangent_guard(i, op, args, off, size, pstart, params, aux_off, vals, aux, tan, L)
-    elif o == 95:  # scan
+    elif o == 97:  # scan
         pass
-    elif o == 96:  # det
+    elif o == 98:  # det
         tangent_det(i, op, args, off, size, pstart, params, aux_off, vals, aux, tan, L)
-    elif o == 97:  # custom
+    elif o == 99:  # custom
         pass
     else:
         raise ValueError("tangent_sweep: unknown opcode")
@@ -253,48 +253,48 @@ def hvp_entry(i, op, args, off, size, pstart, params, aux_off, nofirst, vals, au
         sb = 1 if b >= 0 and size[b] > 1 else 0
         bo = off[b] if b >= 0 else 0
         array_elementwise_hvp(o, size[i], vals, tan, adj, adjd, off[i], off[a], sa, bo, sb)
-    elif o == 73:  # input
+    elif o == 75:  # input
         pass
-    elif o == 74:  # const
+    elif o == 76:  # const
         pass
-    elif o == 75:  # alias
+    elif o == 77:  # alias
         pass
-    elif o == 76:  # where
+    elif o == 78:  # where
         reverse_where(i, op, args, off, size, pstart, params, aux_off, nofirst, vals, aux, adj)
         reverse_where(i, op, args, off, size, pstart, params, aux_off, nofirst, vals, aux, adjd)
-    elif o == 77:  # gather
+    elif o == 79:  # gather
         reverse_gather(i, op, args, off, size, pstart, params, aux_off, nofirst, vals, aux, adj)
         reverse_gather(i, op, args, off, size, pstart, params, aux_off, nofirst, vals, aux, adjd)
-    elif o == 78:  # scatter_set
+    elif o == 80:  # scatter_set
         reverse_scatter(i, op, args, off, size, pstart, params, aux_off, nofirst, vals, aux, adj)
         reverse_scatter(i, op, args, off, size, pstart, params, aux_off, nofirst, vals, aux, adjd)
-    elif o == 79:  # scatter_add
+    elif o == 81:  # scatter_add
         reverse_scatter(i, op, args, off, size, pstart, params, aux_off, nofirst, vals, aux, adj)
         reverse_scatter(i, op, args, off, size, pstart, params, aux_off, nofirst, vals, aux, adjd)
-    elif o == 80:  # sum
+    elif o == 82:  # sum
         reverse_sum(i, op, args, off, size, pstart, params, aux_off, nofirst, vals, aux, adj)
         reverse_sum(i, op, args, off, size, pstart, params, aux_off, nofirst, vals, aux, adjd)
-    elif o == 82:  # amax
+    elif o == 84:  # amax
         reverse_reduce(i, op, args, off, size, pstart, params, aux_off, nofirst, vals, aux, adj)
         reverse_reduce(i, op, args, off, size, pstart, params, aux_off, nofirst, vals, aux, adjd)
-    elif o == 83:  # amin
+    elif o == 85:  # amin
         reverse_reduce(i, op, args, off, size, pstart, params, aux_off, nofirst, vals, aux, adj)
         reverse_reduce(i, op, args, off, size, pstart, params, aux_off, nofirst, vals, aux, adjd)
-    elif o == 84:  # cumsum
+    elif o == 86:  # cumsum
         reverse_cumulative(i, op, args, off, size, pstart, params, aux_off, nofirst, vals, aux,
                            adj)
         reverse_cumulative(i, op, args, off, size, pstart, params, aux_off, nofirst, vals, aux,
                            adjd)
-    elif o == 86:  # matmul
+    elif o == 88:  # matmul
         hvp_matmul(i, op, args, off, size, pstart, params, aux_off, nofirst, vals, aux, tan, adj,
                    adjd)
-    elif o == 87:  # concat
+    elif o == 89:  # concat
         reverse_concat(i, op, args, off, size, pstart, params, aux_off, nofirst, vals, aux, adj)
         reverse_concat(i, op, args, off, size, pstart, params, aux_off, nofirst, vals, aux, adjd)
-    elif o == 88:  # sort
+    elif o == 90:  # sort
         reverse_sort(i, op, args, off, size, pstart, params, aux_off, nofirst, vals, aux, adj)
         reverse_sort(i, op, args, off, size, pstart, params, aux_off, nofirst, vals, aux, adjd)
-    elif o == 94:  # guard
+    elif o == 96:  # guard
         pass
     else:
         raise ValueError("hvp_sweep: an op with no Hessian-vector step (HVP_STRUCTURAL)")
@@ -578,102 +578,112 @@ def forward_sweep(op, args, opnd, off, size, pstart, params, aux_off, vals, part
                 vals[off[i]] = y
                 partials[i, 0] = 0.8862269254527579 * np.exp(y * y)
                 partials[i, 1] = 0.0
-            elif o == 53:  # copy
+            elif o == 53:  # where_taken
+                y = select(a != 0.0, b, 0.0)
+                vals[off[i]] = y
+                partials[i, 0] = 0.0
+                partials[i, 1] = select(a != 0.0, 1.0, 0.0)
+            elif o == 54:  # where_other
+                y = select(a != 0.0, 0.0, b)
+                vals[off[i]] = y
+                partials[i, 0] = 0.0
+                partials[i, 1] = select(a != 0.0, 0.0, 1.0)
+            elif o == 55:  # copy
                 y = a
                 vals[off[i]] = y
                 partials[i, 0] = 1.0
                 partials[i, 1] = 0.0
-            elif o == 54:  # stop_gradient
+            elif o == 56:  # stop_gradient
                 y = a
                 vals[off[i]] = y
                 partials[i, 0] = 0.0
                 partials[i, 1] = 0.0
-            elif o == 55:  # sign
+            elif o == 57:  # sign
                 y = np.sign(a)
                 vals[off[i]] = y
                 partials[i, 0] = 0.0
                 partials[i, 1] = 0.0
-            elif o == 56:  # floor
+            elif o == 58:  # floor
                 y = np.floor(a)
                 vals[off[i]] = y
                 partials[i, 0] = 0.0
                 partials[i, 1] = 0.0
-            elif o == 57:  # ceil
+            elif o == 59:  # ceil
                 y = np.ceil(a)
                 vals[off[i]] = y
                 partials[i, 0] = 0.0
                 partials[i, 1] = 0.0
-            elif o == 58:  # round
+            elif o == 60:  # round
                 y = np.rint(a)
                 vals[off[i]] = y
                 partials[i, 0] = 0.0
                 partials[i, 1] = 0.0
-            elif o == 59:  # trunc
+            elif o == 61:  # trunc
                 y = np.trunc(a)
                 vals[off[i]] = y
                 partials[i, 0] = 0.0
                 partials[i, 1] = 0.0
-            elif o == 60:  # floor_divide
+            elif o == 62:  # floor_divide
                 y = np.floor_divide(a, b)
                 vals[off[i]] = y
                 partials[i, 0] = 0.0
                 partials[i, 1] = 0.0
-            elif o == 61:  # greater
+            elif o == 63:  # greater
                 y = select(a > b, 1.0, 0.0)
                 vals[off[i]] = y
                 partials[i, 0] = 0.0
                 partials[i, 1] = 0.0
-            elif o == 62:  # greater_equal
+            elif o == 64:  # greater_equal
                 y = select(a >= b, 1.0, 0.0)
                 vals[off[i]] = y
                 partials[i, 0] = 0.0
                 partials[i, 1] = 0.0
-            elif o == 63:  # less
+            elif o == 65:  # less
                 y = select(a < b, 1.0, 0.0)
                 vals[off[i]] = y
                 partials[i, 0] = 0.0
                 partials[i, 1] = 0.0
-            elif o == 64:  # less_equal
+            elif o == 66:  # less_equal
                 y = select(a <= b, 1.0, 0.0)
                 vals[off[i]] = y
                 partials[i, 0] = 0.0
                 partials[i, 1] = 0.0
-            elif o == 65:  # equal
+            elif o == 67:  # equal
                 y = select(a == b, 1.0, 0.0)
                 vals[off[i]] = y
                 partials[i, 0] = 0.0
                 partials[i, 1] = 0.0
-            elif o == 66:  # not_equal
+            elif o == 68:  # not_equal
                 y = select(a != b, 1.0, 0.0)
                 vals[off[i]] = y
                 partials[i, 0] = 0.0
                 partials[i, 1] = 0.0
-            elif o == 67:  # logical_and
+            elif o == 69:  # logical_and
                 y = select(a != 0.0 and b != 0.0, 1.0, 0.0)
                 vals[off[i]] = y
                 partials[i, 0] = 0.0
                 partials[i, 1] = 0.0
-            elif o == 68:  # logical_or
+            elif o == 70:  # logical_or
                 y = select(a != 0.0 or b != 0.0, 1.0, 0.0)
                 vals[off[i]] = y
                 partials[i, 0] = 0.0
                 partials[i, 1] = 0.0
-            elif o == 69:  # logical_xor
+            elif o == 71:  # logical_xor
                 y = select((a != 0.0) != (b != 0.0), 1.0, 0.0)
                 vals[off[i]] = y
                 partials[i, 0] = 0.0
                 partials[i, 1] = 0.0
-            elif o == 70:  # logical_not
+            elif o == 72:  # logical_not
                 y = select(a == 0.0, 1.0, 0.0)
                 vals[off[i]] = y
                 partials[i, 0] = 0.0
                 partials[i, 1] = 0.0
-            elif o == 71:  # isnan
+            elif o == 73:  # isnan
                 y = select(a != a, 1.0, 0.0)
                 vals[off[i]] = y
                 partials[i, 0] = 0.0
                 partials[i, 1] = 0.0
-            elif o == 72:  # isfinite
+            elif o == 74:  # isfinite
                 y = select(np.abs(a) < np.inf, 1.0, 0.0)
                 vals[off[i]] = y
                 partials[i, 0] = 0.0
@@ -805,45 +815,49 @@ def forward_values_sweep(op, args, opnd, off, size, pstart, params, aux_off, val
                 vals[off[i]] = special.ndtri(a)
             elif o == 52:  # erfinv
                 vals[off[i]] = special.erfinv(a)
-            elif o == 53:  # copy
+            elif o == 53:  # where_taken
+                vals[off[i]] = select(a != 0.0, b, 0.0)
+            elif o == 54:  # where_other
+                vals[off[i]] = select(a != 0.0, 0.0, b)
+            elif o == 55:  # copy
                 vals[off[i]] = a
-            elif o == 54:  # stop_gradient
+            elif o == 56:  # stop_gradient
                 vals[off[i]] = a
-            elif o == 55:  # sign
+            elif o == 57:  # sign
                 vals[off[i]] = np.sign(a)
-            elif o == 56:  # floor
+            elif o == 58:  # floor
                 vals[off[i]] = np.floor(a)
-            elif o == 57:  # ceil
+            elif o == 59:  # ceil
                 vals[off[i]] = np.ceil(a)
-            elif o == 58:  # round
+            elif o == 60:  # round
                 vals[off[i]] = np.rint(a)
-            elif o == 59:  # trunc
+            elif o == 61:  # trunc
                 vals[off[i]] = np.trunc(a)
-            elif o == 60:  # floor_divide
+            elif o == 62:  # floor_divide
                 vals[off[i]] = np.floor_divide(a, b)
-            elif o == 61:  # greater
+            elif o == 63:  # greater
                 vals[off[i]] = select(a > b, 1.0, 0.0)
-            elif o == 62:  # greater_equal
+            elif o == 64:  # greater_equal
                 vals[off[i]] = select(a >= b, 1.0, 0.0)
-            elif o == 63:  # less
+            elif o == 65:  # less
                 vals[off[i]] = select(a < b, 1.0, 0.0)
-            elif o == 64:  # less_equal
+            elif o == 66:  # less_equal
                 vals[off[i]] = select(a <= b, 1.0, 0.0)
-            elif o == 65:  # equal
+            elif o == 67:  # equal
                 vals[off[i]] = select(a == b, 1.0, 0.0)
-            elif o == 66:  # not_equal
+            elif o == 68:  # not_equal
                 vals[off[i]] = select(a != b, 1.0, 0.0)
-            elif o == 67:  # logical_and
+            elif o == 69:  # logical_and
                 vals[off[i]] = select(a != 0.0 and b != 0.0, 1.0, 0.0)
-            elif o == 68:  # logical_or
+            elif o == 70:  # logical_or
                 vals[off[i]] = select(a != 0.0 or b != 0.0, 1.0, 0.0)
-            elif o == 69:  # logical_xor
+            elif o == 71:  # logical_xor
                 vals[off[i]] = select((a != 0.0) != (b != 0.0), 1.0, 0.0)
-            elif o == 70:  # logical_not
+            elif o == 72:  # logical_not
                 vals[off[i]] = select(a == 0.0, 1.0, 0.0)
-            elif o == 71:  # isnan
+            elif o == 73:  # isnan
                 vals[off[i]] = select(a != a, 1.0, 0.0)
-            elif o == 72:  # isfinite
+            elif o == 74:  # isfinite
                 vals[off[i]] = select(np.abs(a) < np.inf, 1.0, 0.0)
         elif o == ALIAS or o == CONST or o == INPUT:
             continue  # (x[i] in a scalar loop is an alias: keep it cheap)
