@@ -80,6 +80,11 @@ class Batch:
             leaves, treedef = flatten(arg)
             arrays = []
             for leaf in leaves:
+                if on_device(leaf):
+                    arrays.append(_DeviceRows(leaf))
+                    sizes.add(arrays[-1].shape[0])
+                    columns.append(None)
+                    continue
                 arr = np.asarray(leaf)
                 if arr.ndim == 0:
                     raise ValueError(f"numad: {name}: argument {k} is batched but holds a "
@@ -102,11 +107,29 @@ class Batch:
         self.rows = sizes.pop()
         if self.rows == 0:
             raise ValueError(f"numad: {name} got a batch of 0 rows")
+        # A batch on the GPU already (a numba.cuda or CuPy array, through
+        # __cuda_array_interface__): the GPU kernel reads it where it is; the host gets a
+        # copy of a row where one is traced, of all only where the CPU needs them.
+        self.device_X = None
+        if any(c is None for c in columns):
+            if len(columns) != 1:
+                raise TypeError(f"numad: {name}: a batch on the GPU is one array of rows; "
+                                "give the other batched arguments as GPU arrays joined "
+                                "into it, or as NumPy arrays")
+            self.device_X = arrays[0].rows_matrix()
+            self._X = None
+            return
         # (one leaf of float64 rows, as a Monte Carlo draw usually is: used as it is)
-        self.X = np.ascontiguousarray(columns[0] if len(columns) == 1
-                                      else np.concatenate(columns, axis=1))
-        if not self.X.flags.writeable:   # (the kernels take writable arrays)
-            self.X = self.X.copy()
+        X = np.ascontiguousarray(columns[0] if len(columns) == 1
+                                 else np.concatenate(columns, axis=1))
+        self._X = X if X.flags.writeable else X.copy()   # (the kernels write nothing,
+        # but take writable arrays)
+
+    @property
+    def X(self):
+        if self._X is None:
+            self._X = np.ascontiguousarray(self.device_X.copy_to_host())
+        return self._X
 
     def row(self, r):
         """The positional arguments of point ``r`` (a 0-d leaf of a row as a float)."""
@@ -136,6 +159,31 @@ class Batch:
                         "or mark the argument shared (in_axes None)")
                 slots.append(entry_slots(tape, int(tape.input_entries[role])))
         return np.concatenate(slots) if slots else np.zeros(0, np.int64)
+
+
+def on_device(leaf):
+    """Whether ``leaf`` is a GPU array (it has ``__cuda_array_interface__``)."""
+    return not isinstance(leaf, np.ndarray) and hasattr(leaf, "__cuda_array_interface__")
+
+
+class _DeviceRows:
+    """A batched leaf in GPU memory: its rows as a numba.cuda array, without a copy."""
+
+    def __init__(self, leaf):
+        from numba import cuda
+        self.array = cuda.as_cuda_array(leaf)
+        if self.array.dtype != np.float64:
+            raise TypeError("numad: a batch on the GPU must hold float64 values, not "
+                            f"{self.array.dtype}")
+        self.shape = self.array.shape
+
+    def rows_matrix(self):
+        return self.array.reshape(self.shape[0], -1) if len(self.shape) > 1 else \
+            self.array.reshape(self.shape[0], 1)
+
+    def __getitem__(self, r):   # (one row to the host, to trace at)
+        return self.array[r].copy_to_host() if len(self.shape) > 1 else \
+            float(self.array[r:r + 1].copy_to_host()[0])
 
 
 def entry_slots(tape, e):
@@ -251,12 +299,13 @@ def run(batch, tape, tape_at, want_gradient, argnum=0, device="cpu", report=None
 def _sweep(batch, pending, tape, want_gradient, argnum, device, values, gradients):
     """One path: the kernel over rows ``pending``; fills their results where the tape's
     branch decisions hold and returns (status per row, whether compiled code ran)."""
-    X = batch.X if pending.size == batch.rows else np.ascontiguousarray(batch.X[pending])
+    whole = pending.size == batch.rows
+    X = None if whole and device == "cuda" and batch.device_X is not None else (
+        batch.X if whole else np.ascontiguousarray(batch.X[pending]))
     in_slots = batch.in_slots(tape)
     out_slots = output_slots(tape)
     grad_slots = gradient_slots(tape, argnum)
-    m = pending.size
-    whole = m == batch.rows   # (the first path: the kernel writes the results in place)
+    m = pending.size   # (whole: the first path; the kernel writes the results in place)
     vals = values if whole else np.empty((m, out_slots.size))
     grads = (gradients if whole else np.empty((m, grad_slots.size))) if want_gradient \
         else np.empty((0, 0))
@@ -264,8 +313,9 @@ def _sweep(batch, pending, tape, want_gradient, argnum, device, values, gradient
     seed = int(tape.off[tape.output_entries[0]]) if want_gradient else 0
     if device == "cuda":
         from . import cuda_batch
-        cuda_batch.sweep(tape, X, in_slots, out_slots, grad_slots, seed, want_gradient,
-                         vals, grads, status)
+        on_gpu = batch.device_X if whole and batch.device_X is not None else None
+        cuda_batch.sweep(tape, None if on_gpu is not None else X, in_slots, out_slots,
+                         grad_slots, seed, want_gradient, vals, grads, status, on_gpu)
         used_code = False
     else:
         from . import batch_kernels as BK
