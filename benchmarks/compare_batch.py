@@ -32,40 +32,48 @@ import numad as nd  # noqa: E402
 from asian_option_greeks import MATURITY, STRIKE, asian_call  # noqa: E402
 
 
-@njit(parallel=True, cache=True)
-def hand_pathwise(params, Z, strike, maturity):
-    """Per-path discounted payoff and its derivatives in (S0, sigma, r), by hand:
-    dS/dS0 = S / S0, dS/dsigma = S * sum(-sigma dt + sqrt(dt) z), dS/dr = S * t dt."""
+def one_path(params, Z, p, strike, maturity, values, grads):
+    """Path ``p``'s discounted payoff and its derivatives in (S0, sigma, r), by hand:
+    dS/dS0 = S / S0, dS/dsigma = S * sum(-sigma dt + sqrt(dt) z), dS/dr = S * t dt
+    (plain Python: compiled for the CPU here and for the GPU by gpu_check.py)."""
     s0, sigma, r = params[0], params[1], params[2]
-    paths, steps = Z.shape
+    steps = Z.shape[1]
     dt = maturity / steps
     sq = math.sqrt(dt)
     drift = (r - 0.5 * sigma * sigma) * dt
     discount = math.exp(-r * maturity)
+    s, total, d_sigma, total_sigma, total_r = s0, 0.0, 0.0, 0.0, 0.0
+    for t in range(steps):
+        z = Z[p, t]
+        s = s * math.exp(drift + sigma * sq * z)
+        d_sigma += -sigma * dt + sq * z     # d log S / d sigma so far
+        total += s
+        total_sigma += s * d_sigma
+        total_r += s * (t + 1) * dt
+    average = total / steps
+    if average > strike:
+        values[p] = discount * (average - strike)
+        grads[p, 0] = discount * total / (steps * s0)
+        grads[p, 1] = discount * total_sigma / steps
+        grads[p, 2] = discount * total_r / steps - maturity * values[p]
+    else:
+        values[p] = 0.0
+        grads[p, 0] = 0.0
+        grads[p, 1] = 0.0
+        grads[p, 2] = 0.0
+
+
+_one_path_cpu = njit(cache=True)(one_path)
+
+
+@njit(parallel=True, cache=True)
+def hand_pathwise(params, Z, strike, maturity):
+    """The hand-written floor: every path's payoff and Greeks, paths in parallel."""
+    paths = Z.shape[0]
     values = np.empty(paths)
     grads = np.empty((paths, 3))
     for p in prange(paths):
-        s = s0
-        total = 0.0
-        d_sigma = 0.0      # d log S / d sigma so far
-        total_sigma = 0.0
-        total_r = 0.0
-        for t in range(steps):
-            z = Z[p, t]
-            s = s * math.exp(drift + sigma * sq * z)
-            d_sigma += -sigma * dt + sq * z
-            total += s
-            total_sigma += s * d_sigma
-            total_r += s * (t + 1) * dt
-        average = total / steps
-        if average > strike:
-            values[p] = discount * (average - strike)
-            grads[p, 0] = discount * total / (steps * s0)
-            grads[p, 1] = discount * total_sigma / steps
-            grads[p, 2] = discount * total_r / steps - maturity * values[p]
-        else:
-            values[p] = 0.0
-            grads[p, 0] = grads[p, 1] = grads[p, 2] = 0.0
+        _one_path_cpu(params, Z, p, strike, maturity, values, grads)
     return values, grads
 
 

@@ -19,7 +19,6 @@ Run: python benchmarks/gpu_check.py [--paths 10000000] [--steps 252]
 (``NUMBA_ENABLE_CUDASIM=1`` with ``--paths 64 --steps 8`` runs it in numba's simulator.)
 """
 import argparse
-import math
 import pathlib
 import sys
 import time
@@ -29,8 +28,10 @@ from numba import cuda
 from numba.cuda.random import create_xoroshiro128p_states, xoroshiro128p_normal_float64
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "examples"))
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import numad as nd  # noqa: E402
 from asian_option_greeks import MATURITY, STRIKE, asian_call  # noqa: E402
+from compare_batch import one_path  # noqa: E402
 
 THREADS = 128
 
@@ -44,38 +45,16 @@ def draw_normals(states, Z):
             Z[p, t] = xoroshiro128p_normal_float64(states, p)
 
 
+_one_path_gpu = cuda.jit(device=True)(one_path)
+
+
 @cuda.jit
 def hand_pathwise(params, Z, strike, maturity, values, grads):
-    """The hand-written floor: per path, the payoff and its derivatives in (S0, sigma,
-    r) carried forward by hand (as benchmarks/compare_batch.py's CPU estimator)."""
+    """The hand-written floor: compare_batch.py's per-path derivatives by hand, one
+    thread a path."""
     p = cuda.grid(1)
-    paths, steps = Z.shape
-    if p >= paths:
-        return
-    s0, sigma, r = params[0], params[1], params[2]
-    dt = maturity / steps
-    sq = math.sqrt(dt)
-    drift = (r - 0.5 * sigma * sigma) * dt
-    discount = math.exp(-r * maturity)
-    s, total, d_sigma, total_sigma, total_r = s0, 0.0, 0.0, 0.0, 0.0
-    for t in range(steps):
-        z = Z[p, t]
-        s = s * math.exp(drift + sigma * sq * z)
-        d_sigma += -sigma * dt + sq * z
-        total += s
-        total_sigma += s * d_sigma
-        total_r += s * (t + 1) * dt
-    average = total / steps
-    if average > strike:
-        values[p] = discount * (average - strike)
-        grads[p, 0] = discount * total / (steps * s0)
-        grads[p, 1] = discount * total_sigma / steps
-        grads[p, 2] = discount * total_r / steps - maturity * values[p]
-    else:
-        values[p] = 0.0
-        grads[p, 0] = 0.0
-        grads[p, 1] = 0.0
-        grads[p, 2] = 0.0
+    if p < Z.shape[0]:
+        _one_path_gpu(params, Z, p, strike, maturity, values, grads)
 
 
 def timed(fn):

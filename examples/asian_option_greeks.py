@@ -38,30 +38,30 @@ BARRIER, SMOOTHING = 85.0, 1.0            # the barrier, and the width of its si
 NAMES = ("delta", "vega", "rho")
 
 
+def dynamics(params, steps):
+    """(S0, r, the drift and the volatility of log S over one step) of ``steps`` steps
+    to maturity, from ``params = (S0, sigma, r)``."""
+    s0, sigma, r = params[0], params[1], params[2]
+    dt = MATURITY / steps
+    return s0, r, (r - 0.5 * sigma * sigma) * dt, sigma * np.sqrt(dt)
+
+
 def asian_call(params, z):
     """The discounted payoff of one path of an arithmetic-average Asian call;
     ``params = (S0, sigma, r)``, ``z`` the path's standard normal draws."""
-    s0, sigma, r = params[0], params[1], params[2]
-    steps = len(z)
-    dt = MATURITY / steps
-    drift = (r - 0.5 * sigma * sigma) * dt
-    vol = sigma * np.sqrt(dt)
+    s0, r, drift, vol = dynamics(params, len(z))
     s, total = s0, 0.0
-    for t in range(steps):
+    for t in range(len(z)):
         s = s * np.exp(drift + vol * z[t])
         total = total + s
-    return np.exp(-r * MATURITY) * np.maximum(total / steps - STRIKE, 0.0)
+    return np.exp(-r * MATURITY) * np.maximum(total / len(z) - STRIKE, 0.0)
 
 
 def european_call(params, z):
     """The discounted payoff of one path of a European call (the same path as above)."""
-    s0, sigma, r = params[0], params[1], params[2]
-    steps = len(z)
-    dt = MATURITY / steps
-    drift = (r - 0.5 * sigma * sigma) * dt
-    vol = sigma * np.sqrt(dt)
+    s0, r, drift, vol = dynamics(params, len(z))
     s = s0
-    for t in range(steps):
+    for t in range(len(z)):
         s = s * np.exp(drift + vol * z[t])
     return np.exp(-r * MATURITY) * np.maximum(s - STRIKE, 0.0)
 
@@ -69,13 +69,9 @@ def european_call(params, z):
 def barrier_call(params, z):
     """A down-and-out call, its knock-out smoothed: the payoff is multiplied at each
     step by a sigmoid of the distance above the barrier (1 far above, 0 far below)."""
-    s0, sigma, r = params[0], params[1], params[2]
-    steps = len(z)
-    dt = MATURITY / steps
-    drift = (r - 0.5 * sigma * sigma) * dt
-    vol = sigma * np.sqrt(dt)
+    s0, r, drift, vol = dynamics(params, len(z))
     s, alive = s0, 1.0
-    for t in range(steps):
+    for t in range(len(z)):
         s = s * np.exp(drift + vol * z[t])
         alive = alive / (1.0 + np.exp((BARRIER - s) / SMOOTHING))
     return np.exp(-r * MATURITY) * np.maximum(s - STRIKE, 0.0) * alive

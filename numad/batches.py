@@ -243,7 +243,40 @@ def compiled_code(tape, rows):
     return tape.compiled
 
 
-def run(batch, tape, tape_at, want_gradient, argnum=0, device="cpu", report=None):
+# A tape whose loops (nd.scan, nd.while_loop) unrolled would have at most this many
+# entries is traced again unrolled for the batch kernel (which sweeps a tape without
+# loops; its compiled code rolls the steps up again): a 252-step path of ten operations
+# a step is 2500. Memory per block of rows is the tape's values.
+MAX_UNROLLED = 200_000
+
+
+def _unrolled_size(tape):
+    """How many entries ``tape`` would have with its loops unrolled, or None where it
+    has a stop that is not a loop (a custom rule)."""
+    size = len(tape.op)
+    for run in tape.stops:
+        if not hasattr(run, "length"):
+            return None
+        size += (run.be - run.bs) * (run.length - 1)
+    return size
+
+
+def unrolled(retrace, compile_mode):
+    """``tape_at`` for the batch kernel from ``retrace(args)`` (a fresh trace of the
+    function at ``args``): the function traced with its loops unrolled."""
+    from .recording import unrolling_loops
+
+    def tape_at(args):
+        with unrolling_loops():
+            fresh = retrace(args)
+        fresh.compile_mode = compile_mode
+        fresh.forward(check_guards=False)
+        return fresh
+    return tape_at
+
+
+def run(batch, tape, tape_at, want_gradient, argnum=0, device="cpu", report=None,
+        retrace=None):
     """``(values, gradients, info)`` of a batch: ``values`` ``(rows, m)`` (every output
     element), ``gradients`` ``(rows, n)`` (argument ``argnum``'s elements; None unless
     ``want_gradient``: the output must be one scalar).
@@ -251,7 +284,17 @@ def run(batch, tape, tape_at, want_gradient, argnum=0, device="cpu", report=None
     ``tape`` is valid at row 0 (its value buffer holds the shared arguments);
     ``tape_at(args)`` gives a tape valid at the arguments ``args`` with a forward
     sweep at them done (a cached one or a new trace; it raises where there is no way
-    to trace again). ``report(done, rows)`` hears of progress."""
+    to trace again). ``report(done, rows)`` hears of progress. ``retrace(args)``, where
+    given, traces the function afresh: a tape with loops is then traced again with
+    them unrolled (``MAX_UNROLLED``), so that the kernel takes it."""
+    if tape.stops and retrace is not None:
+        size = _unrolled_size(tape)
+        if size is not None and size <= MAX_UNROLLED:
+            twin = getattr(tape, "_unrolled_twin", None)
+            if twin is None or not twin.matches(*batch.row(0)):
+                twin = unrolled(retrace, tape.compile_mode)(batch.row(0))
+                tape._unrolled_twin = twin
+            tape, tape_at = twin, unrolled(retrace, tape.compile_mode)
     rows = batch.rows
     out_size = int(output_slots(tape).size)
     values = np.empty((rows, out_size))

@@ -30,6 +30,8 @@ import numpy as np
 from . import adapters, batches
 from .cuda_batch import check_device
 from .precision import answer_dtype, in_dtype
+from .tracer import record
+from .transforms import keywords_last
 from .pytree import flatten, unflatten
 from .progress import reporter
 
@@ -170,6 +172,7 @@ class _Transform:
 def _by_kernel(cache, batch, kwargs, kind, device, report):
     """The batch engine on the adapter's cached tapes (keyword arguments are a shared
     last argument of those tapes)."""
+    f = keywords_last(cache.f) if kwargs else cache.f
     if kwargs:
         batch = batches.Batch(batch.args + (kwargs,), batch.batched + (False,), batch.name)
 
@@ -178,9 +181,14 @@ def _by_kernel(cache, batch, kwargs, kind, device, report):
     else:
         def tape_at(row):
             return cache.tape_at(row)
+
+    def retrace(row):
+        return record(f, row, input_argnums=(0,), others_static=False, name=cache.name)
+
     first = tape_at(batch.row(0))
     first.scalar_output(f"nd.{kind}_batch")
-    values, grads, info = batches.run(batch, first, tape_at, True, 0, device, report)
+    values, grads, info = batches.run(batch, first, tape_at, True, 0, device, report,
+                                      retrace)
     G = batches.gradients_of_rows(first, grads, 0, batch.rows)
     if kind == "gradient":
         return G, info

@@ -16,7 +16,9 @@ and every recording function.
 from __future__ import annotations
 
 import collections
+import contextlib
 import math
+import threading
 
 import numpy as np
 
@@ -27,6 +29,22 @@ from .traced import Traced, TracedVector, TracedView, provide, value_of
 CONST = OPCODES["const"]
 ALIAS = OPCODES["alias"]
 GUARD = OPCODES["guard"]
+
+
+_UNROLLING = threading.local()
+
+
+@contextlib.contextmanager
+def unrolling_loops():
+    """Traces begun inside record ``nd.scan``, ``nd.while_loop`` and ``nd.fori_loop``
+    step by step, as Python loops (numad/batches.py: a tape without loops is what the
+    batch kernels sweep; its compiled code rolls the steps up again)."""
+    before = getattr(_UNROLLING, "on", False)
+    _UNROLLING.on = True
+    try:
+        yield
+    finally:
+        _UNROLLING.on = before
 
 
 class Recorder:
@@ -46,7 +64,9 @@ class Recorder:
         self.consts = {}     # scalar constant -> entry, so `2.0 * x` reuses one entry
         self.live = True     # False once finished: its traced values are then stale
         self.scans = {}      # scan entry -> its loop (numad/scan.py's ScanLoop)
-        self.scan_depth = 0  # > 0 while a scan's step is being recorded
+        # > 0 while a scan's step is being recorded (a loop met then is unrolled; a
+        # trace for a batch kernel starts at 1: ``unrolling_loops``)
+        self.scan_depth = 1 if getattr(_UNROLLING, "on", False) else 0
         self.refused = False  # a float() of a traced value was refused (see record)
         self.customs = {}    # custom entry -> its call (numad/custom_runner.py's Call)
 

@@ -735,7 +735,8 @@ class Tape:
             self.scalar_output("tape.gradient_batch")
         tape_at = batches.tape_matching(self)
         first = tape_at(batch.row(0))
-        values, grads, info = batches.run(batch, first, tape_at, gradient, 0, device)
+        values, grads, info = batches.run(batch, first, tape_at, gradient, 0, device,
+                                          retrace=self.fun.retrace if self.fun else None)
         self._batch_info = info
         rows = batch.rows
         return (batches.outputs_of_rows(self, values, rows),

@@ -7,7 +7,6 @@ import sys
 
 import numpy as np
 
-assert os.environ.get("NUMBA_ENABLE_CUDASIM") == "1"
 sys.path.insert(0, os.path.join(os.path.dirname(__file__)))
 import numad as nd  # noqa: E402
 from test_batching import P, Z, path_dependent, path_dependent_closed  # noqa: E402
@@ -22,6 +21,7 @@ def check(name, ok):
 
 
 def main():
+    assert os.environ.get("NUMBA_ENABLE_CUDASIM") == "1", "run me in numba's simulator"
     z = Z[:ROWS]
     cpu = nd.value_and_gradient_batch(path_dependent, in_axes=(None, 0), compile="never")
     gpu = nd.value_and_gradient_batch(path_dependent, in_axes=(None, 0), device="cuda")

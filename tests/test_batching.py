@@ -189,3 +189,32 @@ def test_a_function_branching_at_every_row_still_answers_every_row():
         assert v == f(x)
         np.testing.assert_array_equal(g, nd.grad(f)(x))
     assert vg.last_batch_info.paths <= 4
+
+
+def path_dependent_scan(p, z):
+    """``path_dependent`` with its time loop an nd.scan."""
+    def step(carry, zt):
+        s, total = carry
+        s = s * np.exp(p[1] * zt)
+        return (s, total + s), None
+    (_, total), _ = nd.scan(step, (p[0], 0.0), z)
+    payoff = np.maximum(total / len(z) - 1.0, 0.0)
+    if z[0] > 0.5:
+        payoff = payoff * p[1]
+    return payoff
+
+
+@pytest.mark.parametrize("compile", ["never", "always"])
+def test_a_scan_over_time_runs_in_the_kernel_unrolled(compile):
+    vg = nd.value_and_gradient_batch(path_dependent_scan, in_axes=(None, 0), compile=compile)
+    values, G = vg(P, Z)
+    closed_v, closed_g = path_dependent_closed(P, Z)
+    np.testing.assert_allclose(values, closed_v, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(G, closed_g, rtol=1e-11, atol=1e-13)
+    info = vg.last_batch_info
+    assert info.row_by_row == 0 and info.paths == 2 and info.compiled == (compile == "always")
+    tape = nd.trace(path_dependent_scan, P, Z[0])
+    assert tape.stops   # (the tape itself keeps its loop; the batch traced it unrolled)
+    np.testing.assert_allclose(tape.gradient_batch(np.broadcast_to(P, (len(Z), 2)).copy(), Z),
+                               closed_g, rtol=1e-11, atol=1e-13)
+    assert tape.last_batch_info.row_by_row == 0
