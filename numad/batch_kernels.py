@@ -20,7 +20,7 @@ from numba import njit, prange, types
 
 from . import _cache  # noqa: F401  (numad's cache keying, before any @njit)
 from .kernels import clear_adjoints, forward_sweep, reverse_sweep
-from .scan_kernels import _compiled_at_first_call
+from .scan_kernels import compiled_at_first_call
 
 # The compiled tapes' value-and-gradient functions, as the driver takes them.
 ROW_FUNCTION = types.FunctionType(types.int64(types.float64[::1], types.float64[::1],
@@ -43,7 +43,7 @@ _F1 = types.float64[::1]
 _F2 = types.float64[:, ::1]
 
 
-@_compiled_at_first_call(
+@compiled_at_first_call(
     types.void(ROW_FUNCTION, types.boolean, types.int32[::1], types.int32[:, ::1],
                types.uint64[:, ::1], _I1, _I1, _I1, _I1, _I1, types.boolean[:, ::1], _I1, _F1,
                _F1, _F2, _I1, _I1, _I1, types.int64, types.boolean, _F2, _F2, _I1),

@@ -28,6 +28,7 @@ import functools
 import numpy as np
 
 from . import adapters, batches
+from .nested import any_traced
 from .cuda_batch import check_device
 from .precision import answer_dtype, in_dtype
 from .tracer import record
@@ -101,8 +102,7 @@ def _batched(adapter, kind):
             if report is not None:
                 report(0, rows, "batch")
             tell = None if report is None else (lambda done, n: report(done, n, "batch"))
-            if kind in ("gradient", "value_and_gradient") and not adapters._nested(
-                    (args, kwargs)):
+            if kind in ("gradient", "value_and_gradient") and not any_traced((args, kwargs)):
                 result, info = _by_kernel(one_point.cache, batch, kwargs, kind, device,
                                           tell)
                 result = in_dtype(result, answer_dtype((args, kwargs)))

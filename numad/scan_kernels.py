@@ -403,7 +403,7 @@ def _pointer(typingctx, array):
     return types.CPointer(array.dtype)(array), codegen
 
 
-def _compiled_at_first_call(signature, **options):
+def compiled_at_first_call(signature, **options):
     """``@njit(signature, **options)``, compiled at the first call instead of at import.
     A signature compiles eagerly, and the reverse driver holds the whole generic reverse
     sweep (its fallback): at import, every process that never runs a compiled scan paid
@@ -424,7 +424,7 @@ def _compiled_at_first_call(signature, **options):
     return decorate
 
 
-@_compiled_at_first_call(
+@compiled_at_first_call(
     types.int64(_STEP, _I1, types.int64, _F1, _FLAT, types.boolean, _TABLE, types.int64,
                 _I1, _I2, _I2, _F2, _F2, _F1, _F1, types.int64, types.int64), cache=True)
 def compiled_scan_forward(values, at, bs, vals, flat, lazy, table, slots, gen, stack, pending,
@@ -462,7 +462,7 @@ def compiled_scan_forward(values, at, bs, vals, flat, lazy, table, slots, gen, s
     return -1
 
 
-@_compiled_at_first_call(
+@compiled_at_first_call(
     types.int64(_STEP, _STEP, _I1, _STRUCTURE, _F1, _F2, _F1, _F1, types.int64, types.int64,
                 _I1, _LAYOUT, _FLAT, types.boolean, _TABLE, types.int64, _I1, _I2, _I2, _F2,
                 _F2, _F1, _F1, types.int64, types.int64), cache=True, error_model="numpy")

@@ -88,6 +88,7 @@ def _calls_a_function(expr):
 _COSTLY = frozenset(p.opcode for p in ELEMENTWISE if _calls_a_function(p.value))
 _CSE = True  # (tests switch it off to check bit-for-bit agreement without it)
 _ZERO = -1   # a slot that stands for the literal 0.0 (see _sum_ops)
+ZERO_SLOT = _ZERO   # (scalar_ops's operand for 0.0, as its other readers see it)
 _LOOP = "loop"   # an item of a _Plan that is a loop (numad/rerolling.py)
 
 VERSION = "5"   # of the generated code's form: part of every cache key
