@@ -106,14 +106,19 @@ Z = RNG.normal(size=(300, 12)) * 0.3
 P = np.array([1.1, 0.4])
 
 
-@pytest.mark.parametrize("compile", ["never", "always"])
-def test_shared_parameters_batched_paths_every_path_against_the_closed_form(compile):
-    vg = nd.value_and_gradient_batch(path_dependent, in_axes=(None, 0), compile=compile)
+def _batched_against_closed_form(f, compile):
+    """Value and gradient of f(P, Z[i]) for every row i, checked against the closed form."""
+    vg = nd.value_and_gradient_batch(f, in_axes=(None, 0), compile=compile)
     values, G = vg(P, Z)
     closed_v, closed_g = path_dependent_closed(P, Z)
     np.testing.assert_allclose(values, closed_v, rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(G, closed_g, rtol=1e-11, atol=1e-13)
-    info = vg.last_batch_info
+    return vg, vg.last_batch_info, values, G
+
+
+@pytest.mark.parametrize("compile", ["never", "always"])
+def test_shared_parameters_batched_paths_every_path_against_the_closed_form(compile):
+    vg, info, values, G = _batched_against_closed_form(path_dependent, compile)
     assert info.rows == len(Z) and info.paths == 2 and info.row_by_row == 0
     assert info.rerouted_rows == np.count_nonzero((Z[:, 0] > 0.5) != (Z[0, 0] > 0.5))
     assert info.compiled == (compile == "always")
@@ -206,15 +211,11 @@ def path_dependent_scan(p, z):
 
 @pytest.mark.parametrize("compile", ["never", "always"])
 def test_a_scan_over_time_runs_in_the_kernel_unrolled(compile):
-    vg = nd.value_and_gradient_batch(path_dependent_scan, in_axes=(None, 0), compile=compile)
-    values, G = vg(P, Z)
-    closed_v, closed_g = path_dependent_closed(P, Z)
-    np.testing.assert_allclose(values, closed_v, rtol=1e-12, atol=1e-14)
-    np.testing.assert_allclose(G, closed_g, rtol=1e-11, atol=1e-13)
-    info = vg.last_batch_info
+    _, info, values, G = _batched_against_closed_form(path_dependent_scan, compile)
     assert info.row_by_row == 0 and info.paths == 2 and info.compiled == (compile == "always")
     tape = nd.trace(path_dependent_scan, P, Z[0])
     assert tape.stops   # (the tape itself keeps its loop; the batch traced it unrolled)
+    _, closed_g = path_dependent_closed(P, Z)
     np.testing.assert_allclose(tape.gradient_batch(np.broadcast_to(P, (len(Z), 2)).copy(), Z),
                                closed_g, rtol=1e-11, atol=1e-13)
     assert tape.last_batch_info.row_by_row == 0
