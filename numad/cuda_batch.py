@@ -77,7 +77,7 @@ class Program:
     def __init__(self, tape):
         from . import tape_compiler as TC
         from .optable import OPCODES, OPNAMES
-        _GUARD = OPCODES["guard"]
+        guard_op = OPCODES["guard"]
         ops = TC.scalar_ops(tape, 0, len(tape.op))
         if isinstance(ops, str):
             raise NotImplementedError(
@@ -86,7 +86,7 @@ class Program:
                 "use device='cpu', which runs every tape")
         kernels = device_kernels()
         unsupported = sorted({OPNAMES[o] for o, *_ in ops
-                              if o != _GUARD and not kernels.SUPPORTED[o]})
+                              if o != guard_op and not kernels.SUPPORTED[o]})
         if unsupported:
             raise NotImplementedError(
                 f"numad: device='cuda' cannot run the tape of {tape.name}: it uses "
@@ -102,16 +102,16 @@ class Program:
         zero = dense(TC.ZERO_SLOT)
         rows, written = [], set()
         for item in ops:
-            if item[0] == _GUARD:
+            if item[0] == guard_op:
                 _, entry, operand, recorded = item
-                rows.append((_GUARD, dense(recorded), dense(operand), entry))
+                rows.append((guard_op, dense(recorded), dense(operand), entry))
                 continue
             o, slot, operands = item
             a = dense(operands[0])
             b = dense(operands[1]) if len(operands) > 1 else zero
             rows.append((o, dense(slot), a, b))
             written.add(index[slot])
-        self.guard = _GUARD
+        self.guard = guard_op
         self.op = np.array([r[0] for r in rows], dtype=np.int32)
         self.out = np.array([r[1] for r in rows], dtype=np.int64)
         self.a = np.array([r[2] for r in rows], dtype=np.int64)

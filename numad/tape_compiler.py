@@ -87,8 +87,7 @@ def _calls_a_function(expr):
 
 _COSTLY = frozenset(p.opcode for p in ELEMENTWISE if _calls_a_function(p.value))
 _CSE = True  # (tests switch it off to check bit-for-bit agreement without it)
-_ZERO = -1   # a slot that stands for the literal 0.0 (see _sum_ops)
-ZERO_SLOT = _ZERO   # (scalar_ops's operand for 0.0, as its other readers see it)
+ZERO_SLOT = -1   # a slot that stands for the literal 0.0 (see _sum_ops; cuda_batch reads it)
 _LOOP = "loop"   # an item of a _Plan that is a loop (numad/rerolling.py)
 
 VERSION = "5"   # of the generated code's form: part of every cache key
@@ -184,7 +183,7 @@ def _statement_choice(tape, gradient):
 
 def _written_count(ops):
     """How many operations the code of ``ops`` writes, its loops rolled up."""
-    loops = find_loops(ops, _GUARD, _ZERO)
+    loops = find_loops(ops, _GUARD, ZERO_SLOT)
     return len(ops) - sum(loop.period * (loop.count - 1) for loop in loops)
 
 
@@ -262,7 +261,7 @@ def _sum_ops(tape, i, temporaries):
     """The adds of a ``sum`` entry, in the order (and with the rounding) of the generic
     kernel (``structural_kernels.forward_reduce``): along a contiguous line eight
     accumulators, then the rest, then the accumulators pairwise; else one accumulator.
-    ``_ZERO`` stands for 0.0, ``temporaries`` gives the slots of the partial sums."""
+    ``ZERO_SLOT`` stands for 0.0, ``temporaries`` gives the slots of the partial sums."""
     add = OPCODES["add"]
     off, p = tape.off, int(tape.pstart[i])
     pre, m, post = (int(tape.params[p + k]) for k in range(3))
@@ -278,18 +277,18 @@ def _sum_ops(tape, i, temporaries):
         for q in range(post):
             base, y = a + r * m * post + q, int(off[i]) + r * post + q
             if post == 1:
-                acc = [_ZERO] * 8
+                acc = [ZERO_SLOT] * 8
                 full = m - m % 8
                 for j in range(0, full, 8):
                     acc = [plus(acc[k], base + j + k) for k in range(8)]
-                total = _ZERO
+                total = ZERO_SLOT
                 for j in range(full, m):
                     total = plus(total, base + j)
                 left = plus(plus(acc[0], acc[1]), plus(acc[2], acc[3]))
                 right = plus(plus(acc[4], acc[5]), plus(acc[6], acc[7]))
                 plus(plus(total, left), right, y)
             else:
-                total = _ZERO
+                total = ZERO_SLOT
                 for j in range(m - 1):
                     total = plus(total, base + j * post)
                 plus(total, base + (m - 1) * post, y)
@@ -319,7 +318,7 @@ class _Plan:
         raw = scalar_ops(tape, lo, hi)
         # Loops that tracing unrolled become loops again (numad/rerolling.py): each is
         # one item (_LOOP, loop) in place of its passes.
-        self.loops = find_loops(raw, _GUARD, _ZERO) if reroll else []
+        self.loops = find_loops(raw, _GUARD, ZERO_SLOT) if reroll else []
         items, i = [], 0
         for loop in self.loops:
             items += raw[i:loop.start]
@@ -499,7 +498,7 @@ class _Plan:
         known = set()
 
         def value(slot):
-            if slot == _ZERO:
+            if slot == ZERO_SLOT:
                 return "0.0"
             if slot not in known:  # an input, a constant or a value from before: read once
                 known.add(slot)
@@ -840,7 +839,7 @@ class _Plan:
         for i, (letter, buffer, seeded) in enumerate(streams):
             for j in carried:   # (the adjoint of the value before the loop, so far)
                 s = before(j)
-                if s == _ZERO:
+                if s == ZERO_SLOT:
                     continue
                 if s in memory:
                     out.append(f"    {buffer}[{s}] = {name}a{tags[i]}{j}")
@@ -1174,7 +1173,7 @@ def hvp_source(tape, name="hvp"):
         ty = f"t{plan.n(slot)}"
         text.append(f"    {ty} = {' + '.join(terms)}")
         known_t.add(slot)
-        names = dict(zip("ab", (f"v{plan.n(s)}" if s != _ZERO else "0.0" for s in slots)))
+        names = dict(zip("ab", (f"v{plan.n(s)}" if s != ZERO_SLOT else "0.0" for s in slots)))
         names["y"] = f"v{plan.n(slot)}"
         names.update(zip(("ta", "tb"), (tangent(s) for s in slots)))
         names["ty"] = ty

@@ -113,12 +113,12 @@ def _batched_against_closed_form(f, compile):
     closed_v, closed_g = path_dependent_closed(P, Z)
     np.testing.assert_allclose(values, closed_v, rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(G, closed_g, rtol=1e-11, atol=1e-13)
-    return vg, vg.last_batch_info, values, G
+    return vg.last_batch_info, values, G
 
 
 @pytest.mark.parametrize("compile", ["never", "always"])
 def test_shared_parameters_batched_paths_every_path_against_the_closed_form(compile):
-    vg, info, values, G = _batched_against_closed_form(path_dependent, compile)
+    info, values, G = _batched_against_closed_form(path_dependent, compile)
     assert info.rows == len(Z) and info.paths == 2 and info.row_by_row == 0
     assert info.rerouted_rows == np.count_nonzero((Z[:, 0] > 0.5) != (Z[0, 0] > 0.5))
     assert info.compiled == (compile == "always")
@@ -211,7 +211,7 @@ def path_dependent_scan(p, z):
 
 @pytest.mark.parametrize("compile", ["never", "always"])
 def test_a_scan_over_time_runs_in_the_kernel_unrolled(compile):
-    _, info, values, G = _batched_against_closed_form(path_dependent_scan, compile)
+    info, values, G = _batched_against_closed_form(path_dependent_scan, compile)
     assert info.row_by_row == 0 and info.paths == 2 and info.compiled == (compile == "always")
     tape = nd.trace(path_dependent_scan, P, Z[0])
     assert tape.stops   # (the tape itself keeps its loop; the batch traced it unrolled)
