@@ -257,7 +257,8 @@ def extreme_against_constant(ops, name, x, c):
     """``maximum(x, c)`` or ``minimum(x, c)`` (``name``) of a variable ``x`` and a
     constant ``c`` without NaN: a select that keeps ``c`` where ``x <= c`` (``x >= c``).
 
-    Against a constant a tie is a kink, where API.md's convention gives ``x`` slope 0
+    Against a constant a tie is a kink, where numad's convention (see the API reference,
+    'Conventions') gives ``x`` slope 0
     (``relu'(0) = 0``); the row's partials share a tie 1/2 each, which is right only for
     two variables (``maximum(x, x)`` is ``x``). The tracer's ``elementwise`` and
     ``Dual`` both take this choice.

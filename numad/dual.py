@@ -363,8 +363,8 @@ class Dual:
     ``.value``. NumPy functions that are not ufuncs (``np.sum``, ``np.dot``) do not take
     Duals (``nd.sum``, ``nd.mean`` and ``nd.where`` do), except ``np.sinc``, a row of
     the op table. A maximum or minimum of a Dual and
-    a constant that tie gives the Dual slope 0, as for a traced value (API.md's
-    ``relu'(0) = 0``); two Duals that tie share the slope, 1/2 each.
+    a constant that tie gives the Dual slope 0, as for a traced value (numad's
+    convention ``relu'(0) = 0``); two Duals that tie share the slope, 1/2 each.
 
     Examples
     --------

@@ -18,7 +18,7 @@ The tape, as the sweeps see it (entry ``i``):
 ``partials[i, :2]``  for scalar elementwise entries, the local partial derivatives,
                      stored by the forward sweep so that the reverse sweep needs no
                      switch over opcodes (measured: 9-16 ns to 2 ns per entry on a
-                     random mix of operations, see shared/NOTES.md)
+                     random mix of operations)
 
 Buffers: ``vals`` (values), ``adj`` (adjoints, same layout), ``tan`` (tangents, ``L``
 lanes per value: value ``j`` of the buffer has tangents ``tan[j*L : j*L+L]``).

@@ -128,8 +128,9 @@ def array_ufunc(ufunc, method, inputs, kwargs):
         f"numad cannot trace {ufunc_name(ufunc)}" + ("" if method == "__call__" else
                                                         f".{method}") +
         ": it has no derivative rule in numad. Write it with the functions numad knows "
-        "(see API.md, 'Elementary functions'), or give it a rule with nd.primitive(name, "
-        "fn, vjp=..., jvp=...)")
+        "(see the list of elementary functions in numad's API reference: help(numad) or "
+        "docs/reference/api.md), or give it a rule with nd.primitive(name, fn, vjp=..., "
+        "jvp=...)")
 
 
 # ---- NumPy functions with NumPy's signatures ------------------------------------------------

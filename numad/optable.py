@@ -18,8 +18,8 @@ local partial derivatives written in terms of the inputs ``a``, ``b`` and the ou
 
 A partial of ``None`` means "identically zero" (``floor``, comparisons): the sweeps
 skip it instead of multiplying by zero. Partials are written so that they hold at every
-point with the conventions of API.md: ``abs'(0) = 0``, ``sqrt'(0) = inf``, zero slope
-for the step functions, ``maximum``/``minimum`` give 1/2 to each side at a tie (the
+point with numad's conventions (see the API reference, 'Conventions'):
+``abs'(0) = 0``, ``sqrt'(0) = inf``, zero slope for the step functions, ``maximum``/``minimum`` give 1/2 to each side at a tie (the
 max/min reductions' equal sharing: so ``maximum(x, x)`` has derivative 1; against a
 constant operand the tracer records a select instead, whose tie gives the traced side
 0, ``relu'(0) = 0``).

@@ -1,9 +1,9 @@
 """The float type of the answers: float32 inputs get float32 answers.
 
 numad's tapes, kernels and compiled code work in float64 (one compiled sweep serves every
-tape; a float32 copy of each would double the compilation). API.md asks that float32
-inputs be differentiated in float32 and that mixed inputs follow NumPy's promotion
-rules, so the transformations round their answers at the end:
+tape; a float32 copy of each would double the compilation). numad's API promises that
+float32 inputs be differentiated in float32 and that mixed inputs follow NumPy's
+promotion rules, so the transformations round their answers at the end:
 
 * a derivative has the float type of the argument it belongs to (a float32 array's
   gradient is a float32 array, a float64 one's float64, a Python float's a Python

@@ -66,7 +66,7 @@ def _refuse_complex(leaf, what="an argument"):
 
 def leaf_is_differentiable(leaf):
     """Floats and float arrays are inputs; ints, bools, strings, objects are settings.
-    Complex numbers are refused (API.md: a TracingError that says so)."""
+    Complex numbers are refused (numad's API reference: a TracingError that says so)."""
     if isinstance(leaf, (complex, np.complexfloating)) or (
             isinstance(leaf, np.ndarray) and leaf.dtype.kind == "c"):
         _refuse_complex(leaf)

@@ -234,7 +234,7 @@ def elementwise(name, *operands):
             isinstance(operands[0], Traced) != isinstance(operands[1], Traced)):
         x, c = operands if isinstance(operands[0], Traced) else operands[::-1]
         if not np.any(np.isnan(_as_number(c))):
-            # against a constant, a tie is a kink, where API.md's convention gives the
+            # against a constant, a tie is a kink, where numad's convention gives the
             # traced side 0 (relu'(0) = 0): keep the constant where x <= c (x >= c).
             # Ties of two traced operands share equally, by the op table's partials.
             # (A NaN x still comes out NaN, as NumPy's maximum gives.)

@@ -614,8 +614,9 @@ class Traced:
         if handler is None:
             raise TracingError(
                 f"numad cannot trace {qualname(func)}: it has no derivative rule in numad. "
-                "Write it with the functions numad knows (see API.md, 'Elementary "
-                "functions'), or wrap a constant part in nd.stop_gradient")
+                "Write it with the functions numad knows (see the list of elementary "
+                "functions in numad's API reference: help(numad) or "
+                "docs/reference/api.md), or wrap a constant part in nd.stop_gradient")
         return handler(*lift_objects(args), **kwargs)
 
 

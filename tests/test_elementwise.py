@@ -408,7 +408,7 @@ def test_composite_on_1000_points_against_complex_step():
 
 
 # ---------------------------------------------------------------------------------
-# The conventions of API.md at the points where a row is not differentiable
+# numad's conventions (see the API reference, 'Conventions') at the points where a row is not differentiable
 # ---------------------------------------------------------------------------------
 
 CONVENTIONS = [

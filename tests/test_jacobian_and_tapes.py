@@ -1,5 +1,5 @@
 """Jacobians in every mode, tapes and their replays, the replaying adapters' caching
-and re-tracing, and the errors of API.md."""
+and re-tracing, and the errors of numad's API reference."""
 import math
 import math as m
 import re

@@ -468,7 +468,7 @@ def test_in_place_operations_on_the_argument_are_right_and_leave_it_alone():
 
 
 def test_a_tie_with_a_constant_is_a_kink_and_a_tie_of_two_traced_values_is_not():
-    # API.md: maximum/minimum take 0 at the kink (relu'(0) = 0); issue 17: maximum(x, x)
+    # numad's convention: maximum/minimum take 0 at the kink (relu'(0) = 0); issue 17: maximum(x, x)
     # is x, so its derivative is 1
     assert nd.grad(lambda x: np.maximum(x, 0.0))(0.0) == 0.0
     assert nd.grad(lambda x: np.minimum(1.0, x))(1.0) == 0.0

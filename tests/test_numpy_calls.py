@@ -779,7 +779,7 @@ def test_reductions_over_an_axis_of_length_one(label, f):
 
 TIED = np.array([0.5, 2.0, 2.0, -1.0, 2.0])
 TIE_CONVENTIONS = [
-    # the derivative is shared equally among tied extremes (API.md)
+    # the derivative is shared equally among tied extremes (numad's convention)
     ("max", lambda x: np.max(x), TIED, np.array([0, 1, 1, 0, 1]) / 3.0),
     ("min", lambda x: np.min(-x), TIED, -np.array([0, 1, 1, 0, 1]) / 3.0),
     ("maximum.reduce", lambda x: np.maximum.reduce(x), TIED, np.array([0, 1, 1, 0, 1]) / 3.0),

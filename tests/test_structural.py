@@ -7,7 +7,8 @@ Every case is a function ``g(*xs)`` of float arrays. Reverse mode is checked wit
 along random directions. The oracle is Richardson-extrapolated central differences
 (error O(h^4) + O(eps/h)), written here independently of numad. Points are chosen away
 from kinks (ties, sort-order changes, clip bounds) by more than the step. Where a
-function is not differentiable, exact values from API.md's conventions are checked.
+function is not differentiable, exact values from numad's conventions (see the API
+reference, 'Conventions') are checked.
 """
 import numpy as np
 import pytest
