@@ -1,4 +1,5 @@
-"""Workloads shared by the asv suite (``bench_core.py``) and ``compare.py``.
+"""Workloads shared by the asv suite (``bench_core.py``), ``compare_core.py`` and
+``compare.py``.
 
 Nothing here is timed by asv itself (no ``time_*``/``track_*`` names); it only builds
 the functions, inputs and tapes, and a few timing helpers.
@@ -315,7 +316,8 @@ def make_jac_scalar_function(W):
 
 
 # ---------------------------------------------------------------------------------------
-# A reference: a minimal switch-over-opcodes sweep pair (the prototype of NOTES.md) on the
+# A reference: a minimal switch-over-opcodes sweep pair (the one-loop-one-switch design
+# that numad's sweeps grew from, without their partials, guards or array entries) on the
 # same tape arrays. It knows only input/const/alias and + - * square, so it serves the
 # scalar-loop Rosenbrock tape; it tells how fast this machine is *now* at that design.
 

@@ -5,7 +5,7 @@ or cache loading is never inside a timing. ``time_*`` methods time one thing eac
 ``track_*`` methods report per-entry or relative figures measured with
 ``time.perf_counter`` (best of several repeats) inside the method, with their unit.
 The workloads are defined in ``benchmarks/_workloads.py`` (shared with
-``benchmarks/compare.py``, which prints them side by side against the targets).
+``benchmarks/compare_core.py``, which prints them side by side against the targets).
 """
 
 import numpy as np

@@ -1,11 +1,12 @@
 """numad's core costs side by side, against the performance issue's targets.
 
-    PYTHONPATH=. .venv/bin/python benchmarks/compare.py [--repeats N]
+    PYTHONPATH=. .venv/bin/python benchmarks/compare_core.py [--repeats N]
 
 Everything runs in one process: each workload is run once first (numba compile or
 cache loading, tracing, buffer allocation excluded), then timed best-of-N with
 ``time.perf_counter``, each batch long enough (~50 ms) to swamp the timer. The
-workloads are those of the asv suite (``benchmarks/_workloads.py``).
+workloads are those of the asv suite (``benchmarks/_workloads.py``). numad against its
+peers (JAX, PyTorch, autograd, CasADi) is ``benchmarks/compare.py``.
 """
 import argparse
 import os
@@ -27,7 +28,7 @@ from benchmarks._workloads import (JAC_N, SCALAR_N, TARGETS, best_of,  # noqa: E
 
 def _check(name, got, want, rtol=1e-9, atol=1e-12):
     if not np.allclose(got, want, rtol=rtol, atol=atol):
-        raise SystemExit(f"compare.py: {name}: wrong answer (max diff "
+        raise SystemExit(f"compare_core.py: {name}: wrong answer (max diff "
                          f"{np.max(np.abs(np.asarray(got) - np.asarray(want)))})")
 
 
@@ -94,7 +95,8 @@ def main():
     row(sec, "forward + reverse (tape.gradient)", full, "ns/entry",
         f"< {TARGETS['rosen_fwdrev_ns']}", full < TARGETS["rosen_fwdrev_ns"])
     # the same tape through a minimal switch-over-opcodes sweep pair (not numad): how
-    # fast this machine is right now at the prototype design of NOTES.md
+    # fast this machine is right now at the design numad's sweeps started from, so that
+    # a slow figure above can be told apart from a slow (loaded) machine
     ref_fwd, ref_grad = reference_sweeps()
     adj = np.zeros_like(tape.vals)
     _check("reference sweeps", ref_grad(tape, adj), rosen_der(x))
