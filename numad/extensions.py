@@ -9,6 +9,7 @@ code, so nested derivatives (Hessians) differentiate them again. (The SVD and QR
 from __future__ import annotations
 
 import functools
+import inspect
 import math
 
 import numpy as np
@@ -64,5 +65,35 @@ norm_cdf = primitive(
     "norm_cdf", sps.ndtr,
     vjp=lambda g, out, x: (g * _norm_pdf(x),),
     jvp=lambda t, out, x: t[0] * _norm_pdf(x))
-norm_cdf.__doc__ = """The standard normal CDF (``scipy.special.ndtr``); its derivative is the
-normal density. One tape entry, like any ``nd.primitive``."""
+norm_cdf.__doc__ = """The standard normal cumulative distribution function, elementwise.
+
+``Phi(x) = (1 + erf(x / sqrt(2))) / 2``, computed by ``scipy.special.ndtr`` on floats,
+arrays, traced values and Duals. Its derivative is the normal density
+``exp(-x**2 / 2) / sqrt(2 pi)``. It is an ``nd.primitive``: one tape entry.
+
+Parameters
+----------
+x : float, array_like, traced value or Dual
+    The argument.
+
+Returns
+-------
+float, ndarray, traced value or Dual
+    ``Phi(x)``, in ``[0, 1]``: a Python float for a float, else an array (a traced
+    value inside a trace, a ``Dual`` for a ``Dual``).
+
+See Also
+--------
+erf, erfc
+
+Examples
+--------
+>>> import numad as nd, numpy as np
+>>> nd.norm_cdf(0.0)
+0.5
+>>> bool(np.isclose(nd.grad(nd.norm_cdf)(0.0), 1 / np.sqrt(2 * np.pi), rtol=1e-15))
+True
+"""
+# the signature documented: one argument (a primitive's calls take it positionally)
+norm_cdf.__signature__ = inspect.Signature(
+    [inspect.Parameter("x", inspect.Parameter.POSITIONAL_ONLY)])
