@@ -2,11 +2,15 @@
 
 Forward differences err by O(h) (truncation) for large h and by O(eps/h) (round-off)
 for small h; central differences by O(h^2) and O(eps/h). numad's reverse mode has no
-step at all: its error is a few units of rounding. Writes docs/figures/step_error.png.
+step at all: its error is a few units of rounding. Writes step_error.png into the
+directory ``--out`` (the docs build passes ``docs/_generated``; the default is a new
+temporary directory, never the repository).
 
-Run: python docs/plot_step_error.py   (needs matplotlib: pip install -e ".[plots]")
+Run: python docs/scripts/plot_step_error.py [--out DIR]   (needs matplotlib)
 """
+import argparse
 import pathlib
+import tempfile
 
 import matplotlib
 
@@ -26,7 +30,12 @@ def exact_derivative(x):
     return np.exp(np.sin(x)) * (np.cos(x) * (1 + x ** 2) - 2 * x) / (1 + x ** 2) ** 2
 
 
-def main():
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", help="directory for the figure (default: a temporary one)")
+    args = parser.parse_args(argv)
+    out_dir = pathlib.Path(args.out or tempfile.mkdtemp(prefix="numad-docs-"))
+    out_dir.mkdir(parents=True, exist_ok=True)
     x = 0.7
     truth = exact_derivative(x)
     ad = nd.grad(f)(x)
@@ -51,12 +60,13 @@ def main():
     ax.set_title("f(x) = exp(sin x) / (1 + x²): finite differences against AD")
     ax.legend(loc="lower left", fontsize=8)
     fig.tight_layout()
-    out = pathlib.Path(__file__).with_name("figures") / "step_error.png"
-    out.parent.mkdir(exist_ok=True)
+    out = out_dir / "step_error.png"
     fig.savefig(out, dpi=110)
+    plt.close(fig)
     print(f"wrote {out}; best forward error {np.min(np.abs(forward - truth) / abs(truth)):.1e}"
           f" at h={steps[np.argmin(np.abs(forward - truth))]:.0e}, best central "
           f"{np.min(np.abs(central - truth) / abs(truth)):.1e}, numad {ad_err:.1e}")
+    return ad_err
 
 
 if __name__ == "__main__":
