@@ -123,16 +123,42 @@ def _nested(args):
 
 
 def value_and_gradient(f, compile=None):
-    """Return ``fun(x, *args) -> (f(x, *args), gradient)`` for ``minimize(..., jac=True)``.
+    """The value and gradient of scalar ``f(x, *args)``, for ``minimize(..., jac=True)``.
 
-    One forward and one reverse sweep over a cached tape per call.
+    ``f`` is traced once per signature of its arguments (the shapes of the float
+    inputs, the values of the settings), then each call replays the cached tape: one
+    forward and one reverse sweep. Where a recorded branch decision fails at the new
+    point, ``f`` is traced again, so the answer is always the one at ``(x, args)``.
+    Float arrays and floats among ``args`` are inputs (they may change from call to
+    call); ints, bools, strings and other objects are settings (a new value traces
+    anew). Values ``f`` reads without taking them as arguments are watched: when one
+    changes, ``f`` is traced anew.
 
-    ``compile`` (``"auto"``, ``"always"``, ``"never"``; default ``nd.config.compile``):
-    whether the tape is turned into its own ``@njit`` code (numad/tape_compiler.py).
-    At present the value-and-gradient sweep of tapes of scalar operations with a scalar
-    output compiles; other tapes replay on the generic compiled sweeps. ``"auto"``
-    compiles once the replays so far, expected to come again, save more than compiling
-    costs; compiled code is cached on disk, keyed by the tape's structure.
+    Parameters
+    ----------
+    f : callable
+        ``f(x, *args, **kwargs) -> float``, a scalar function of a float or float array
+        ``x`` (and of the float inputs among ``args``).
+    compile : {"auto", "always", "never"}, optional
+        Whether the recorded tape is turned into its own ``@njit`` code; None (the
+        default) takes ``nd.config.compile``. At present the value-and-gradient sweep of tapes of
+        scalar operations with a scalar output compiles; other tapes replay on the
+        generic compiled sweeps. ``"auto"`` compiles once the replays so far, expected
+        to come again, save more than compiling costs; compiled code is cached on
+        disk, keyed by the tape's structure (an unwritable cache still works).
+
+    Returns
+    -------
+    callable
+        ``fun(x, *args, **kwargs) -> (value, gradient)``: ``f``'s value (a float) and
+        its gradient with respect to ``x``, shaped like ``x`` (a float for a float).
+        A non-scalar output raises ``ValueError`` (use ``nd.jacobian`` or ``nd.vjp``).
+
+    See Also
+    --------
+    gradient : The gradient alone.
+    value_and_grad : The same for any argument, without the tape cache.
+    numad.optimize.minimize : ``scipy.optimize.minimize`` with these derivatives.
 
     Examples
     --------
@@ -215,9 +241,33 @@ def _direct(tape, x, value):
 
 
 def gradient(f, compile=None):
-    """Return ``jac(x, *args)``: the gradient of scalar ``f``, for
-    ``scipy.optimize.minimize(f, x0, jac=nd.gradient(f))``. ``compile`` as in
-    ``nd.value_and_gradient``.
+    """The gradient of scalar ``f(x, *args)``, for ``minimize(f, x0, jac=nd.gradient(f))``.
+
+    The derivative part of ``nd.value_and_gradient(f)``: ``f`` is traced once per
+    signature of its arguments and the cached tape is replayed at every new ``x`` or
+    ``args`` (traced again where a recorded branch decision fails there).
+
+    Parameters
+    ----------
+    f : callable
+        ``f(x, *args, **kwargs) -> float``, a scalar function of a float or float array
+        ``x``.
+    compile : {"auto", "always", "never"}, optional
+        Whether the recorded tape is turned into its own ``@njit`` code; None (the
+        default) takes ``nd.config.compile``. As in ``nd.value_and_gradient``.
+
+    Returns
+    -------
+    callable
+        ``jac(x, *args, **kwargs)``: the gradient of ``f`` with respect to ``x``, shaped
+        like ``x`` (1-D for a 1-D ``x``; a float for a float). A non-scalar output
+        raises ``ValueError`` (use ``nd.jacobian`` or ``nd.vjp``).
+
+    See Also
+    --------
+    value_and_gradient : The value and the gradient from one sweep.
+    grad : The gradient with respect to any argument.
+    hessian, hvp
 
     Examples
     --------
@@ -253,14 +303,38 @@ def gradient(f, compile=None):
 
 
 def jacobian(f, mode="auto", compile=None):
-    """Return ``jac(x, *args)``: the Jacobian of vector-valued ``f``, shaped
-    ``f(x).shape + x.shape`` (``(m, n)`` for 1-D ``x`` and output).
+    """The Jacobian of vector-valued ``f(x, *args)`` with respect to ``x``.
 
-    ``mode="forward"`` pushes all n directions through one vector tangent sweep,
-    ``"reverse"`` runs m reverse sweeps, ``"auto"`` picks forward when n <= m.
-    ``compile`` as in ``nd.value_and_gradient``: forward mode's tangent sweep compiles
-    (straight-line code, up to 2500 scalar operations); reverse mode's row sweeps run
-    on the generic sweeps.
+    ``f`` is traced once per signature of its arguments and the cached tape is
+    replayed at every new ``x`` or ``args`` (traced again where a recorded branch
+    decision fails there), as for ``nd.gradient``.
+
+    Parameters
+    ----------
+    f : callable
+        ``f(x, *args, **kwargs)``, a function of a float or float array ``x`` returning
+        a float or a float array.
+    mode : {"auto", "forward", "reverse"}, optional
+        ``"forward"`` pushes all n input directions through one vector tangent sweep;
+        ``"reverse"`` runs one reverse sweep per output (m in all); ``"auto"`` (the
+        default) picks forward when n <= m, else reverse. Another value raises
+        ``ValueError``.
+    compile : {"auto", "always", "never"}, optional
+        Whether the recorded tape is turned into its own ``@njit`` code; None (the
+        default) takes ``nd.config.compile``. As in ``nd.value_and_gradient``: forward mode's tangent
+        sweep compiles (straight-line code, up to 2500 scalar operations); reverse
+        mode's row sweeps run on the generic sweeps.
+
+    Returns
+    -------
+    callable
+        ``jac(x, *args, **kwargs)``: the Jacobian, shaped ``f(x).shape + x.shape``
+        (``(m, n)`` for a 1-D ``x`` and a 1-D output), in the float type of the inputs.
+
+    See Also
+    --------
+    jvp, vjp, jacobian_batch
+    numad.optimize.least_squares : ``scipy.optimize.least_squares`` with this Jacobian.
 
     Examples
     --------
@@ -303,16 +377,35 @@ def _gradient_tape_cache(f):
 
 
 def hvp(f, compile=None):
-    """Return ``hessp(x, p, *args)``: the Hessian-vector product ``H p`` of scalar ``f``,
-    SciPy's ``hessp``. ``compile`` as in ``nd.value_and_gradient``: the tapes that
-    compile there compile their product too (``tape_compiler.hvp_source``), counting
-    products towards ``"auto"``.
+    """The Hessian-vector product ``H p`` of scalar ``f(x, *args)``: SciPy's ``hessp``.
 
     Forward over reverse, on f's cached tape: one kernel call sweeps the direction
     ``p`` forward (tangents) and then the adjoints and their tangents backward, a small
     constant times the cost of one gradient. Tapes with operations the kernel has no
     second-order step for (prod, cumprod, the linear-algebra factorizations, loops) use
     f's recorded gradient instead, with a tangent sweep over it.
+
+    Parameters
+    ----------
+    f : callable
+        ``f(x, *args, **kwargs) -> float``, a scalar function of a float or float array
+        ``x``.
+    compile : {"auto", "always", "never"}, optional
+        Whether the recorded tape is turned into its own ``@njit`` code; None (the
+        default) takes ``nd.config.compile``. As in ``nd.value_and_gradient``: the tapes that compile
+        there compile their product too, counting products towards ``"auto"``.
+
+    Returns
+    -------
+    callable
+        ``hessp(x, p, *args, **kwargs)``: ``H(x) p``, shaped like ``x``, for a direction
+        ``p`` with as many values as ``x`` (else ``ValueError``).
+
+    See Also
+    --------
+    hessian : The whole Hessian.
+    hvp_batch : Many products at once.
+    numad.optimize.minimize : Passes this as ``hessp`` to the Newton-type methods.
 
     Examples
     --------
@@ -425,11 +518,31 @@ def _copy_point(point):
 
 
 def hessian(f, compile=None):
-    """Return ``hess(x, *args)``: the ``(n, n)`` Hessian of scalar ``f``, exactly
-    symmetric.
+    """The Hessian of scalar ``f(x, *args)`` with respect to ``x``, exactly symmetric.
 
     All n Hessian-vector products in one sweep: the tangent sweep over the recorded
-    gradient with the n columns of the identity as its lanes.
+    gradient with the n columns of the identity as its lanes. The recorded gradient is
+    cached per signature of the arguments, as ``nd.gradient``'s tape is.
+
+    Parameters
+    ----------
+    f : callable
+        ``f(x, *args, **kwargs) -> float``, a scalar function of a float or float array
+        ``x``.
+    compile : {"auto", "always", "never"}, optional
+        Whether the recorded tape is turned into its own ``@njit`` code; None (the
+        default) takes ``nd.config.compile``. Checked, but Hessian sweeps do not compile yet.
+
+    Returns
+    -------
+    callable
+        ``hess(x, *args, **kwargs)``: the Hessian, shaped ``x.shape + x.shape`` (``(n,
+        n)`` for a 1-D ``x``; a float for a float), symmetrized as ``(H + H.T) / 2``.
+
+    See Also
+    --------
+    hvp : Hessian-vector products, without forming ``H``.
+    gradient
 
     Examples
     --------

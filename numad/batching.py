@@ -128,30 +128,98 @@ def _batched(adapter, kind):
 
     transform.__name__ = f"{kind}_batch"
     transform.__qualname__ = transform.__name__
-    transform.__doc__ = f"""``{kind}_batch(f, in_axes=0, device="cpu", compile=None,
-    progress=False)`` -> a function of the same arguments as ``nd.{kind}(f)``'s, each
-    batched argument with one more axis (the rows, where ``in_axes`` says), returning
-    the stack of ``nd.{kind}(f)`` over the rows: ``jax.vmap`` of ``nd.{kind}(f)``.
-    ``in_axes`` is an int (every positional argument batched along it) or one entry per
-    positional argument (``None``: shared); a batched argument may be a pytree, every
-    leaf with that axis. ``device``: ``"cpu"`` (blocks of rows on every core) or
-    ``"cuda"`` (one GPU thread a row; gradient transforms, optional extra ``cuda``).
-    ``compile`` as in ``nd.{kind}``. ``progress`` as in ``nd.scan``, with the phase
-    ``"batch"`` (``numad/progress.py``). The returned function's
-    ``last_batch_info`` (``numad.batches.BatchInfo``, per thread) says how many rows took
-    another branch path than the first row, or went one at a time. See
-    ``numad/batching.py``.
+    transform.__doc__ = _doc(kind)
+    return transform
+
+
+# what each batched transformation's function returns, and its example
+_RESULT = {
+    "gradient": ("ndarray", "The gradients, one row per batch row: an array of shape "
+                 "``(rows,) + x.shape``."),
+    "value_and_gradient": ("tuple of ndarray", "``(values, gradients)``: the values, shape "
+                           "``(rows,)``, and the gradients, shape ``(rows,) + x.shape``."),
+    "jacobian": ("ndarray", "The Jacobians, one per batch row: shape ``(rows,) + "
+                 "f(x).shape + x.shape``."),
+    "hvp": ("ndarray", "The Hessian-vector products, one row per batch row: shape "
+            "``(rows,) + x.shape``."),
+}
+_EXAMPLE = {
+    "gradient": """>>> f = lambda x, a: a * np.sum(x ** 2)
+>>> nd.gradient_batch(f, in_axes=(0, None))(np.array([[1.0, 2.0], [3.0, 4.0]]), 0.5)
+array([[1., 2.],
+       [3., 4.]])""",
+    "value_and_gradient": """>>> f = lambda x, a: a * np.sum(x ** 2)
+>>> values, grads = nd.value_and_gradient_batch(f, in_axes=(0, None))(
+...     np.array([[1.0, 2.0], [3.0, 4.0]]), 0.5)
+>>> values
+array([ 2.5, 12.5])
+>>> grads
+array([[1., 2.],
+       [3., 4.]])""",
+    "jacobian": """>>> nd.jacobian_batch(lambda x: x ** 2)(np.array([[1.0, 2.0], [3.0, 4.0]]))
+array([[[2., 0.],
+        [0., 4.]],
+<BLANKLINE>
+       [[6., 0.],
+        [0., 8.]]])""",
+    "hvp": """>>> X, P = np.array([[1.0, 2.0], [3.0, 4.0]]), np.ones((2, 2))
+>>> nd.hvp_batch(lambda x: np.sum(x ** 3))(X, P)      # H = diag(6 x)
+array([[ 6., 12.],
+       [18., 24.]])""",
+}
+
+
+def _doc(kind):
+    """The numpydoc docstring of ``nd.{kind}_batch``."""
+    returns_type, returns = _RESULT[kind]
+    cuda = ("``\"cuda\"`` runs one GPU thread per row (``numba.cuda`` kernels; optional "
+            "extra ``cuda``; without it or without a GPU, a clear error)" if kind in
+            ("gradient", "value_and_gradient") else
+            "``\"cuda\"`` is refused with ``NotImplementedError`` (the GPU runs "
+            "``gradient_batch`` and ``value_and_gradient_batch``)")
+    example = "\n    ".join(_EXAMPLE[kind].split("\n"))
+    return f"""``nd.{kind}(f)`` mapped over a leading axis of its arguments: ``jax.vmap`` of it.
+
+    The returned function takes the arguments of ``nd.{kind}(f)``'s function, each
+    batched argument with one more axis (the rows, where ``in_axes`` says), and returns
+    the stack of ``nd.{kind}(f)`` over the rows. Rows whose branch decisions differ
+    from the first row's are still answered correctly (by their own tapes). Tapes
+    holding ``nd.scan`` loops are taken too.
+
+    Parameters
+    ----------
+    f : callable
+        The function, as ``nd.{kind}`` takes it: ``f(x, *args, **kwargs)``. Keyword
+        arguments are shared by every row.
+    in_axes : int or tuple of (int or None), optional
+        The batch axis of the positional arguments: an int (every positional argument
+        batched along it; default 0), or one entry per positional argument, ``None``
+        for an argument shared by every row. A batched argument may be a pytree, every
+        leaf with that axis; a scalar cannot be batched (``ValueError``).
+    device : {{"cpu", "cuda"}}, optional
+        ``"cpu"`` (the default) runs blocks of rows in parallel on every core; {cuda}.
+    compile : {{"auto", "always", "never"}}, optional
+        As in ``nd.{kind}``; None (the default) takes ``nd.config.compile``.
+    progress : bool or callable, optional
+        ``True`` shows a progress bar (tqdm, optional) over the rows; a callable
+        receives ``(done, total, "batch")``; ``False`` (the default) reports nothing.
+
+    Returns
+    -------
+    callable
+        ``batched(*args, **kwargs)`` -> {returns_type}. {returns} Its attribute
+        ``last_batch_info`` (per thread) says how many rows of the last call took
+        another branch path than the first row, or went one at a time.
+
+    See Also
+    --------
+    {kind}
 
     Examples
     --------
     >>> import numad as nd, numpy as np
-    >>> f = lambda x, a: a * np.sum(x ** 2)
-    >>> nd.gradient_batch(f, in_axes=(0, None))(np.array([[1.0, 2.0], [3.0, 4.0]]), 0.5)
-    array([[1., 2.],
-           [3., 4.]])
+    {example}
     """
-    return transform
-
 
 class _Transform:
     """A batched transformation: call it as the function it wraps;

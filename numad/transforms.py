@@ -21,8 +21,31 @@ def trace(f, *args, compile=None):
     """Run ``f(*args)`` once on traced values and return its ``Tape``.
 
     Float and float-array leaves of the arguments are the tape's inputs; ints, bools,
-    strings and other objects are settings recorded as constants. ``compile`` as in
-    ``nd.value_and_gradient``: whether ``tape.gradient`` runs the tape as its own compiled code.
+    strings and other objects are settings recorded as constants. The tape replays
+    ``f`` at new inputs and differentiates it; replaying it where a recorded branch
+    decision no longer holds raises ``nd.ControlFlowChanged``.
+
+    Parameters
+    ----------
+    f : callable
+        The function to record, ``f(*args)``: its output may be a float, an array or a
+        pytree of them.
+    *args : float, ndarray or pytree
+        The point to record at.
+    compile : {"auto", "always", "never"}, optional
+        As in ``nd.value_and_gradient``: whether ``tape.gradient`` runs the tape as its
+        own compiled code; None (the default) takes ``nd.config.compile``.
+
+    Returns
+    -------
+    Tape
+        The recorded tape (a Wengert list): ``tape(*args)`` evaluates it, and its
+        methods differentiate it.
+
+    See Also
+    --------
+    Tape
+    value_and_gradient : A cached tape behind a SciPy-shaped function.
 
     Examples
     --------
@@ -68,10 +91,33 @@ def keywords_last(f):
 
 
 def value_and_grad(f, argnums=0):
-    """Return ``vg(*args) -> (f(*args), gradient)`` for scalar-valued ``f``.
+    """The value and gradient of scalar-valued ``f``, by reverse mode.
 
-    The gradient has the structure, shapes and float type of ``args[argnums]`` (a
-    tuple of gradients when ``argnums`` is a tuple).
+    Each call records ``f`` at the arguments given and sweeps the tape backward once
+    (no tape is cached: for many calls at one signature ``nd.value_and_gradient`` is
+    faster). Keyword arguments are passed to ``f`` and not differentiated.
+
+    Parameters
+    ----------
+    f : callable
+        ``f(*args, **kwargs) -> float``, a scalar-valued function of floats, float
+        arrays or pytrees of them.
+    argnums : int or tuple of int, optional
+        Which positional argument(s) to differentiate with respect to (default 0;
+        negative numbers count from the end). A position beyond the arguments given
+        raises ``TypeError``.
+
+    Returns
+    -------
+    callable
+        ``vg(*args, **kwargs) -> (value, gradient)``: ``f``'s value and the gradient,
+        with the structure, shapes and float type of ``args[argnums]`` (a tuple of
+        gradients when ``argnums`` is a tuple). A non-scalar output raises
+        ``ValueError`` (use ``nd.jacobian`` or ``nd.vjp``).
+
+    See Also
+    --------
+    grad, value_and_gradient
 
     Examples
     --------
@@ -106,7 +152,31 @@ def value_and_grad(f, argnums=0):
 
 
 def grad(f, argnums=0):
-    """Return ``g(*args)``: the gradient of scalar-valued ``f`` by reverse mode.
+    """The gradient of scalar-valued ``f``, by reverse mode.
+
+    Each call records ``f`` at the arguments given and sweeps the tape backward once.
+    Transformations compose: ``nd.grad(nd.grad(f))`` is the exact second derivative.
+
+    Parameters
+    ----------
+    f : callable
+        ``f(*args, **kwargs) -> float``, a scalar-valued function of floats, float
+        arrays or pytrees of them.
+    argnums : int or tuple of int, optional
+        Which positional argument(s) to differentiate with respect to (default 0;
+        negative numbers count from the end).
+
+    Returns
+    -------
+    callable
+        ``g(*args, **kwargs)``: the gradient, with the structure, shapes and float type
+        of ``args[argnums]`` (a Python float for a float; a tuple of gradients when
+        ``argnums`` is a tuple). A non-scalar output raises ``ValueError`` (use
+        ``nd.jacobian`` or ``nd.vjp``).
+
+    See Also
+    --------
+    value_and_grad, gradient, vjp
 
     Examples
     --------
@@ -124,7 +194,29 @@ def grad(f, argnums=0):
 
 
 def vjp(f, x):
-    """Return ``(f(x), vjp_fn)`` where ``vjp_fn(w)`` is ``w^T J`` at ``x``, shaped like x.
+    """The value of ``f`` at ``x`` and its vector-Jacobian product function (reverse mode).
+
+    ``f`` is recorded once at ``x``; each call of ``vjp_fn`` is one reverse sweep.
+
+    Parameters
+    ----------
+    f : callable
+        ``f(x)``, returning a float, an array or a pytree of them.
+    x : float, ndarray or pytree
+        The point.
+
+    Returns
+    -------
+    y : float, ndarray or pytree
+        ``f(x)``.
+    vjp_fn : callable
+        ``vjp_fn(w)`` -> ``w^T J``, the cotangent ``w`` (structured like ``y``; else
+        ``ValueError``) pulled back through the Jacobian ``J`` of ``f`` at ``x``, shaped
+        like ``x``.
+
+    See Also
+    --------
+    jvp, grad, jacobian
 
     Examples
     --------
@@ -152,7 +244,30 @@ def vjp(f, x):
 
 
 def jvp(f, x, v):
-    """Return ``(f(x), J v)``: forward mode, one tangent sweep.
+    """The value of ``f`` at ``x`` and its Jacobian-vector product ``J v`` (forward mode).
+
+    ``f`` is recorded at ``x`` and one tangent sweep pushes the direction ``v`` through.
+
+    Parameters
+    ----------
+    f : callable
+        ``f(x)``, returning a float, an array or a pytree of them.
+    x : float, ndarray or pytree
+        The point.
+    v : float, ndarray or pytree
+        The direction, structured like ``x`` (else ``ValueError``).
+
+    Returns
+    -------
+    y : float, ndarray or pytree
+        ``f(x)``.
+    jv : float, ndarray or pytree
+        ``J v``, the directional derivative of ``f`` at ``x`` along ``v``, structured
+        like ``y``.
+
+    See Also
+    --------
+    vjp, jacobian, Dual
 
     Examples
     --------
