@@ -72,6 +72,27 @@ def cond(pred, true_fn, false_fn, *operands):
     a branch decision, so a cached adapter replayed where it goes the other way traces
     again and runs the other branch. The derivative is the taken branch's.
 
+    Parameters
+    ----------
+    pred : bool or traced comparison
+        A scalar boolean; an array raises ``ValueError``.
+    true_fn : callable
+        ``true_fn(*operands)``, run where ``pred`` holds.
+    false_fn : callable
+        ``false_fn(*operands)``, run where it does not.
+    *operands : float, ndarray or pytree
+        The arguments of the branch taken.
+
+    Returns
+    -------
+    object
+        What the branch taken returns.
+
+    See Also
+    --------
+    where : Both branches computed, one chosen elementwise.
+    while_loop, fori_loop
+
     Examples
     --------
     >>> import numad as nd
@@ -96,6 +117,39 @@ def fori_loop(lower, upper, body_fn, init, *, checkpoint="auto", snapshots=None,
     step instead (right, with the memory of a plain traced loop). Outside a trace ``i``
     is a Python int. ``lower`` and ``upper`` are integers (a traced one is a recorded
     decision, as ``range(n)`` of a traced ``n``).
+
+    Parameters
+    ----------
+    lower : int
+        The first index.
+    upper : int
+        One past the last index (no steps when ``upper <= lower``).
+    body_fn : callable
+        ``body_fn(i, carry) -> carry``, the new carry of the structure and shapes of
+        ``init``.
+    init : float, ndarray or pytree
+        The initial carry.
+    checkpoint : {"auto", "store_all", "recompute_all", "uniform", "binomial"}, optional
+        How reverse mode gets each step's values back, as in ``nd.scan`` (default
+        ``"auto"``: binomial checkpointing within ``nd.config.memory_budget``).
+    snapshots : int, optional
+        The snapshot budget of the strategy, as in ``nd.scan``.
+    compile : {"auto", "always", "never"}, optional
+        Whether the recorded step runs as its own ``@njit`` code, as in ``nd.scan``.
+    progress : bool or callable, optional
+        As in ``nd.scan``: ``True`` shows a progress bar (tqdm, optional), a callable
+        receives ``(done, total, phase)``; ``False`` (the default) reports nothing.
+        The loop settings act inside a differentiated function; outside one the
+        loop is a plain Python loop.
+
+    Returns
+    -------
+    float, ndarray or pytree
+        The final carry.
+
+    See Also
+    --------
+    scan, while_loop
 
     Examples
     --------
@@ -135,14 +189,53 @@ def while_loop(cond_fn, body_fn, init, *, checkpoint="auto", snapshots=None, com
 
     Inside a differentiated function the trip count is found forward and recorded, and
     the loop is reversed with ``nd.scan``'s checkpointing (``checkpoint=``,
-    ``snapshots=``, ``compile=``, ``progress=`` as in ``nd.scan``; the default ``"auto"`` keeps memory
-    within ``nd.config.memory_budget``). A cached adapter replayed at inputs where the
+    ``snapshots=``, ``compile=``, ``progress=`` as in ``nd.scan``; the default ``"auto"``
+    keeps memory within ``nd.config.memory_budget``). A cached adapter replayed at inputs where the
     loop would run a different number of steps traces again: the answer is always the
     one at the new inputs. See the module docstring of ``numad/control_flow.py``.
 
     Prefer ``while_loop`` to a Python ``while`` over traced values for long loops: the
     Python loop records every step (memory grows with the trip count), ``while_loop``
     records one.
+
+    Parameters
+    ----------
+    cond_fn : callable
+        ``cond_fn(carry) -> bool``: a scalar boolean (a traced comparison inside a
+        trace); an array raises ``ValueError``. Write a combined condition as one traced
+        boolean (``np.logical_or(a > 0, b < 1)``), not with ``and``/``or``.
+    body_fn : callable
+        ``body_fn(carry) -> carry``, the new carry of the structure and shapes of
+        ``init``.
+    init : float, ndarray or pytree
+        The initial carry.
+    checkpoint : {"auto", "store_all", "recompute_all", "uniform", "binomial"}, optional
+        How reverse mode gets each step's values back, as in ``nd.scan`` (default
+        ``"auto"``: binomial checkpointing within ``nd.config.memory_budget``).
+    snapshots : int, optional
+        The snapshot budget of the strategy, as in ``nd.scan``.
+    compile : {"auto", "always", "never"}, optional
+        Whether the recorded step runs as its own ``@njit`` code, as in ``nd.scan``.
+    progress : bool or callable, optional
+        As in ``nd.scan``: ``True`` shows a progress bar (tqdm, optional), a callable
+        receives ``(done, total, phase)``; ``False`` (the default) reports nothing.
+
+    Returns
+    -------
+    float, ndarray or pytree
+        The final carry, the first for which ``cond_fn`` is false.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``checkpoint`` or ``compile``.
+    TracingError
+        Where ``cond_fn`` gives another answer on the same values, or combines
+        comparisons with ``and``/``or`` so that numad cannot tell where the loop stops.
+
+    See Also
+    --------
+    scan, fori_loop, cond
 
     Examples
     --------

@@ -109,6 +109,25 @@ class custom_vjp(_Rule):
     nested derivatives (``nd.hessian``) trace ``fwd`` and ``bwd`` on traced values,
     so for those they must be NumPy code numad can trace.
 
+    Parameters
+    ----------
+    fun : callable, optional
+        The function, ``fun(*args)``. Without it (``@nd.custom_vjp(nondiff_argnums=
+        ...)``) the call returns a decorator that takes it.
+    nondiff_argnums : tuple of int, optional
+        Positions of arguments that are not differentiated (settings, functions); they
+        are passed to ``bwd`` first.
+
+    Returns
+    -------
+    custom_vjp
+        A callable with ``fun``'s value and signature; its ``defvjp(fwd, bwd)`` sets
+        the rule. Differentiating it before ``defvjp`` raises ``TracingError``.
+
+    See Also
+    --------
+    custom_jvp, primitive
+
     Examples
     --------
     A square root whose derivative is stated rather than traced:
@@ -140,7 +159,22 @@ class custom_vjp(_Rule):
         return super().__new__(cls)
 
     def defvjp(self, fwd, bwd):
-        """Set the rule: ``fwd(*args) -> (out, residuals)``, ``bwd(residuals, g)``."""
+        """Set the rule: ``fwd(*args) -> (out, residuals)``, ``bwd(residuals, g)``.
+
+        Parameters
+        ----------
+        fwd : callable
+            ``fwd(*args) -> (out, residuals)``: the value and what ``bwd`` needs.
+        bwd : callable
+            ``bwd(residuals, g)`` (``bwd(*nondiff_args, residuals, g)`` with
+            ``nondiff_argnums``) -> a tuple of one cotangent per differentiated
+            argument (``None`` for zero).
+
+        Returns
+        -------
+        None
+            The rule is stored on the function.
+        """
         self.fwd, self.bwd = fwd, bwd
 
     def _signature_source(self):
@@ -208,6 +242,25 @@ class custom_jvp(_Rule):
     Reverse mode transposes the rule (it is linear in the tangents), tracing it, so the
     tangent part of the rule must be NumPy code numad can trace.
 
+    Parameters
+    ----------
+    fun : callable, optional
+        The function, ``fun(*args)``. Without it (``@nd.custom_jvp(nondiff_argnums=
+        ...)``) the call returns a decorator that takes it.
+    nondiff_argnums : tuple of int, optional
+        Positions of arguments that are not differentiated (settings, functions).
+
+    Returns
+    -------
+    custom_jvp
+        A callable with ``fun``'s value and signature; its ``defjvp(jvp)`` (or
+        ``defjvps(*rules)``) sets the rule. Differentiating it before raises
+        ``TracingError``.
+
+    See Also
+    --------
+    custom_vjp, primitive
+
     Examples
     --------
     >>> import numad as nd, numpy as np
@@ -235,14 +288,37 @@ class custom_jvp(_Rule):
         self.jvp = None
 
     def defjvp(self, jvp):
-        """Set the rule ``jvp(primals, tangents) -> (out, out_tangent)``; returns it, so
-        that it can be used as a decorator."""
+        """Set the rule ``jvp(primals, tangents) -> (out, out_tangent)``.
+
+        Parameters
+        ----------
+        jvp : callable
+            ``jvp(primals, tangents) -> (out, out_tangent)``, ``primals`` and
+            ``tangents`` tuples of the arguments and their tangents.
+
+        Returns
+        -------
+        callable
+            ``jvp`` itself, so that ``defjvp`` can be used as a decorator.
+        """
         self.jvp = jvp
         return jvp
 
     def defjvps(self, *rules):
-        """One rule per argument, ``rule(g, out, *args)`` -> that argument's part of the
-        output tangent (``None`` for an argument with no derivative)."""
+        """Set the rule as one function per argument.
+
+        Parameters
+        ----------
+        *rules : callable or None
+            One per argument: ``rule(g, out, *args)`` -> that argument's part of the
+            output tangent, ``g`` its tangent; ``None`` for an argument with no
+            derivative.
+
+        Returns
+        -------
+        None
+            The rule is stored on the function.
+        """
         def jvp(primals, tangents):
             out = self.fun(*primals)
             total = None
@@ -307,6 +383,30 @@ class primitive(_Rule):
     with one entry per input (zeros for inputs that are constants). A mode whose rule is
     missing raises ``TracingError`` naming it. Second derivatives trace the rules on
     traced values, so for those write them with NumPy operations.
+
+    Parameters
+    ----------
+    name : str
+        The name the tape shows for the primitive's entries.
+    fn : callable
+        ``fn(*inputs)``: the value, on NumPy arrays and floats (it may be ``@njit``).
+    vjp : callable, optional
+        ``vjp(g, out, *inputs)`` -> a tuple of one cotangent per input, for reverse
+        mode; None: reverse mode raises ``TracingError``.
+    jvp : callable, optional
+        ``jvp(tangents, out, *inputs)`` -> the tangent of ``out``, for forward mode;
+        None: forward mode raises ``TracingError``.
+
+    Returns
+    -------
+    primitive
+        ``p(*inputs)``: ``fn``'s value on floats and arrays, one tape entry on traced
+        values, the ``jvp`` rule on Duals. Its inputs are arrays and floats (a tuple,
+        list or dict raises ``TypeError``).
+
+    See Also
+    --------
+    custom_vjp, custom_jvp
 
     Examples
     --------

@@ -25,7 +25,34 @@ def minimize(fun, x0, args=(), method=None, **kw):
     The objective and its gradient come from one sweep per point (``jac=True``);
     Newton-CG, trust-ncg, trust-krylov and trust-constr get ``hessp`` (forward over
     reverse), dogleg and trust-exact ``hess``. Constraints given as functions get their
-    Jacobians from numad too.
+    Jacobians from numad too. Derivative-free methods (Nelder-Mead, Powell, COBYLA,
+    COBYQA) get no derivative; a ``jac``, ``hess`` or ``hessp`` you pass is used as
+    given.
+
+    Parameters
+    ----------
+    fun : callable
+        The objective ``fun(x, *args) -> float``, ``x`` a 1-D float array.
+    x0 : array_like
+        The starting point.
+    args : tuple, optional
+        Extra arguments of ``fun`` (a single non-tuple value is taken as one argument).
+    method : str or callable, optional
+        SciPy's ``method`` (None: SciPy's default, BFGS, L-BFGS-B or SLSQP).
+    **kw
+        Every other keyword of ``scipy.optimize.minimize`` (``bounds``,
+        ``constraints``, ``tol``, ``options``, ``callback``, ``jac``, ``hess``,
+        ``hessp``), passed through.
+
+    Returns
+    -------
+    scipy.optimize.OptimizeResult
+        SciPy's result (``x``, ``fun``, ``jac``, ``success``, ``message``, ...).
+
+    See Also
+    --------
+    least_squares, root
+    numad.value_and_gradient : The objective and gradient this passes to SciPy.
 
     Examples
     --------
@@ -59,6 +86,28 @@ def least_squares(residuals, x0, args=(), **kw):
     """``scipy.optimize.least_squares`` with the residuals' Jacobian from numad (forward
     or reverse mode, whichever the sizes favour).
 
+    Parameters
+    ----------
+    residuals : callable
+        ``residuals(x, *args)`` -> a 1-D float array, ``x`` a 1-D float array.
+    x0 : array_like
+        The starting point.
+    args : tuple, optional
+        Extra arguments of ``residuals`` (a single non-tuple value is taken as one).
+    **kw
+        Every other keyword of ``scipy.optimize.least_squares`` (``bounds``,
+        ``method``, ``loss``, ...), passed through; a ``jac`` you pass is used as given.
+
+    Returns
+    -------
+    scipy.optimize.OptimizeResult
+        SciPy's result (``x``, ``cost``, ``fun``, ``jac``, ``success``, ...).
+
+    See Also
+    --------
+    minimize, root
+    numad.jacobian : The Jacobian this passes to SciPy.
+
     Examples
     --------
     >>> import numad as nd, numpy as np
@@ -78,6 +127,29 @@ def least_squares(residuals, x0, args=(), **kw):
 def root(fun, x0, args=(), **kw):
     """``scipy.optimize.root`` with the Jacobian from numad (for the methods that take
     one: hybr, the default, and lm).
+
+    Parameters
+    ----------
+    fun : callable
+        ``fun(x, *args)`` -> a 1-D float array of as many equations as ``x`` has
+        values.
+    x0 : array_like
+        The starting point.
+    args : tuple, optional
+        Extra arguments of ``fun`` (a single non-tuple value is taken as one).
+    **kw
+        Every other keyword of ``scipy.optimize.root`` (``method``, ``tol``,
+        ``options``, ...), passed through; a ``jac`` you pass is used as given.
+
+    Returns
+    -------
+    scipy.optimize.OptimizeResult
+        SciPy's result (``x``, ``success``, ``fun``, ...).
+
+    See Also
+    --------
+    minimize, least_squares
+    numad.jacobian : The Jacobian this passes to SciPy.
 
     Examples
     --------
