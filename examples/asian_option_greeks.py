@@ -23,9 +23,13 @@ Shown:
   to the barrier, so that its pathwise derivative exists): against bump-and-revalue.
 
 Run: python examples/asian_option_greeks.py [--paths N] [--steps N] [--device cuda]
+                                             [--quick] [--out DIR]
+(``--quick``: 4000 paths of 24 steps, unless --paths and --steps say otherwise; ``--out``
+is accepted as by every example, and this one draws no figure.)
 """
 import argparse
 import math
+import sys
 import time
 
 import numpy as np
@@ -123,11 +127,15 @@ def vectorized_payoff(payoff, params, Z):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--paths", type=int, default=100_000)
-    parser.add_argument("--steps", type=int, default=252)
+    parser.add_argument("--paths", type=int, help="default 100000 (--quick: 4000)")
+    parser.add_argument("--steps", type=int, help="default 252 (--quick: 24)")
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
     parser.add_argument("--seed", type=int, default=2026)
-    args = parser.parse_args(argv)
+    parser.add_argument("--quick", action="store_true", help="fewer, shorter paths")
+    parser.add_argument("--out", help="(no figure: accepted, not used)")
+    args = parser.parse_args([] if argv is None else argv)  # None: defaults, not sys.argv
+    args.paths = args.paths or (4000 if args.quick else 100_000)
+    args.steps = args.steps or (24 if args.quick else 252)
     Z = np.random.default_rng(args.seed).standard_normal((args.paths, args.steps))
     params = np.array([S0, SIGMA, RATE])
     print(f"{args.paths} paths x {args.steps} steps, S0={S0}, sigma={SIGMA}, r={RATE}, "
@@ -155,4 +163,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -18,9 +18,12 @@ Two solutions are differentiated here and checked against central differences:
    with respect to ``theta`` (and checked against differentiating 200 unrolled
    iterations).
 
-Run: python examples/implicit_function.py
+Run: python examples/implicit_function.py [--size N] [--quick] [--out DIR]
+(``--quick``: a fixed point of size 5 unless --size says otherwise; ``--out`` is accepted
+as by every example, and this one draws no figure.)
 """
 import argparse
+import sys
 
 import numpy as np
 from scipy.optimize import brentq
@@ -121,8 +124,11 @@ def central_difference(f, x, h=1e-6):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size", type=int, default=6, help="size of the fixed point")
-    args = parser.parse_args(argv)
+    parser.add_argument("--size", type=int, help="size of the fixed point (default 6)")
+    parser.add_argument("--quick", action="store_true", help="a smaller fixed point")
+    parser.add_argument("--out", help="(no figure: accepted, not used)")
+    args = parser.parse_args([] if argv is None else argv)  # None: defaults, not sys.argv
+    args.size = args.size or (5 if args.quick else 6)
 
     print("1. x(theta) with x^3 + a x - b = 0, by brentq")
 
@@ -168,4 +174,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -22,8 +22,9 @@ its gradient is from store_all's.
 ``recompute_all`` runs ``steps * (steps + 1) / 2`` steps: it is run only for short
 simulations, and otherwise skipped with an estimate of its time.
 
-Run: python examples/long_simulation.py [--steps N] [--no-plot]
-(the plot, docs/figures/long_simulation.png, needs matplotlib)
+Run: python examples/long_simulation.py [--steps N] [--quick] [--out DIR] [--no-plot]
+(``--quick``: 300 steps, recompute_all included. The figure, long_simulation.png, needs
+matplotlib; it goes to DIR, or to a fresh temporary directory whose name is printed.)
 """
 import argparse
 import json
@@ -32,6 +33,7 @@ import pathlib
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -44,8 +46,7 @@ PARAMS = np.array([0.5, 1.0, 0.6, 0.7])   # a periodic (not chaotic) regime
 START = (1.0, 0.0)                         # theta, theta' at t = 0
 SNAPSHOTS = 20                             # binomial's snapshot budget
 RECOMPUTE_ALL_MAX_STEPS = 5000             # beyond this, recompute_all is not run
-FIGURE = pathlib.Path(__file__).resolve().parent.parent / "docs" / "figures" / \
-    "long_simulation.png"
+QUICK_STEPS = 300
 # (label, checkpoint, snapshots)
 STRATEGIES = (("store_all", "store_all", None),
               ("uniform", "uniform", None),
@@ -131,7 +132,9 @@ def run_worker(steps, checkpoint, snapshots):
 
 # ---- the comparison ---------------------------------------------------------------------
 
-def main(steps=10**6, plot=True, figure=FIGURE):
+def compare(steps=10**6, plot=True, figure=None):
+    """Run every strategy in its own process, print the table, draw the figure to the
+    path ``figure`` (None: a fresh temporary directory); returns the results."""
     steps = int(steps)
     print(f"Driven pendulum, {steps} RK4 steps (t = 0 .. {steps * H:g}); gradient of the "
           f"mean of theta^2 with respect to {', '.join(NAMES)}")
@@ -215,7 +218,11 @@ def main(steps=10**6, plot=True, figure=FIGURE):
     summary = {"steps": steps, "baseline_bytes": baseline, "strategies": results,
                "gradient": reference, "loss": results["store_all"]["loss"],
                "max_relative_difference": worst, "figure": None}
-    if plot:
+    if plot and not _has_matplotlib():
+        print("(matplotlib is not installed: no figure)")
+    elif plot:
+        if figure is None:
+            figure = figure_directory(None) / "long_simulation.png"
         summary["figure"] = str(draw(results, steps, figure))
         print(f"wrote {summary['figure']}")
     return summary
@@ -236,6 +243,22 @@ def _count(n):
     if n >= 10**4:
         return f"{n / 1e3:.0f}k"
     return str(n)
+
+
+def _has_matplotlib():
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def figure_directory(out):
+    """``out`` as a directory, or a fresh temporary one: figures never go into the
+    repository unless asked."""
+    path = pathlib.Path(out) if out else pathlib.Path(tempfile.mkdtemp(prefix="numad-"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def draw(results, steps, figure):
@@ -306,18 +329,32 @@ def draw(results, steps, figure):
     return figure
 
 
-def _arguments(argv=None):
+def main(argv=None, *, steps=None, plot=None, figure=None):
+    """Parse the command-line arguments ``argv`` (None: none) and run ``compare``;
+    returns its summary. The keywords replace the command line altogether: callers
+    that ran the comparison as ``main(steps=..., plot=..., figure=...)`` before it took
+    one (tests/test_scan_examples.py) still do."""
+    if (steps, plot, figure) != (None, None, None):
+        return compare(10**6 if steps is None else steps, plot is not False, figure)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=10**6, help="RK4 steps (default 10^6)")
+    parser.add_argument("--steps", type=int, help="RK4 steps (default 10^6)")
+    parser.add_argument("--quick", action="store_true",
+                        help=f"{QUICK_STEPS} steps (unless --steps says otherwise)")
+    parser.add_argument("--out", help="directory for the figure (default: a temporary one)")
     parser.add_argument("--no-plot", action="store_true", help="skip the figure")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--snapshots", type=int, default=0, help=argparse.SUPPRESS)
-    return parser.parse_args(argv)
+    options = parser.parse_args([] if argv is None else argv)  # None: defaults, not sys.argv
+    steps = options.steps or (QUICK_STEPS if options.quick else 10**6)
+    if options.worker:      # one strategy, in the process that run_worker started
+        print(json.dumps(worker(steps, options.worker, options.snapshots or None)))
+        return None
+    plot = not options.no_plot
+    figure = None
+    if plot and _has_matplotlib():
+        figure = figure_directory(options.out) / "long_simulation.png"
+    return compare(steps, plot, figure)
 
 
 if __name__ == "__main__":
-    options = _arguments()
-    if options.worker:
-        print(json.dumps(worker(options.steps, options.worker, options.snapshots or None)))
-    else:
-        main(options.steps, plot=not options.no_plot)
+    main(sys.argv[1:])

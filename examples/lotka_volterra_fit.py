@@ -17,8 +17,12 @@ the fitted rates next to the true ones with standard errors from the exact Hessi
 (A Hessian-vector product through a loop records the loop's steps one by one, so
 trust-ncg's first product costs about a second here; the later ones replay that tape.)
 
-Run: python examples/lotka_volterra_fit.py
+Run: python examples/lotka_volterra_fit.py [--quick] [--out DIR]
+(the fit is small already: ``--quick`` is accepted as by every example and runs it as it
+is; ``--out`` too, and this one draws no figure.)
 """
+import argparse
+import sys
 import time
 
 import numpy as np
@@ -75,7 +79,12 @@ def timed(run):
     return res, time.perf_counter() - t0
 
 
-def main():
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="(the same run: it is quick)")
+    parser.add_argument("--out", help="(no figure: accepted, not used)")
+    parser.parse_args([] if argv is None else argv)  # None: defaults, not sys.argv
+
     exact = reference_trajectory(TRUE)
     rk4_error = float(np.max(np.abs(trajectory(TRUE) / exact - 1.0)))
     rng = np.random.default_rng(7)
@@ -140,4 +149,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

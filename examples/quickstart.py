@@ -1,7 +1,12 @@
 """numad in one page: exact gradients of plain NumPy code, fed to scipy.optimize.
 
-Run: python examples/quickstart.py
+Run: python examples/quickstart.py [--quick] [--out DIR]
+(``--quick`` minimizes a 10-dimensional Rosenbrock function instead of a 50-dimensional
+one; ``--out`` is accepted as by every example, and this one draws no figure.)
 """
+import argparse
+import sys
+
 import numpy as np
 from scipy.optimize import minimize, rosen_der, rosen_hess
 
@@ -13,7 +18,12 @@ def rosenbrock(x):
     return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
 
 
-def main():
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a smaller minimization")
+    parser.add_argument("--out", help="(no figure: accepted, not used)")
+    args = parser.parse_args([] if argv is None else argv)  # None: defaults, not sys.argv
+
     # 1. Reverse mode: the exact gradient, checked against SciPy's hand-written one.
     x0 = np.array([-1.2, 1.0, 0.5, 2.0])
     g = nd.grad(rosenbrock)(x0)
@@ -26,8 +36,9 @@ def main():
 
     # 3. SciPy: nd.value_and_gradient traces once, then replays compiled sweeps.
     fun = nd.value_and_gradient(rosenbrock)
-    res = minimize(fun, np.zeros(50), jac=True, method="L-BFGS-B")
-    print(f"minimize(50-d Rosenbrock): success={res.success}, nfev={res.nfev}, "
+    n = 10 if args.quick else 50
+    res = minimize(fun, np.zeros(n), jac=True, method="L-BFGS-B")
+    print(f"minimize({n}-d Rosenbrock): success={res.success}, nfev={res.nfev}, "
           f"max|x - 1| = {np.max(np.abs(res.x - 1.0)):.2e}, traced {fun.cache.traces}x")
 
     # 4. Forward mode with a dual number: p(x) = 3x^5 - 2x^3 + 7x - 11 at x = 2.
@@ -39,7 +50,9 @@ def main():
     H = nd.jacobian(nd.gradient(rosenbrock))(x0)
     print("Hessian diagonal:", np.diag(H))
     print("max |numad - rosen_hess|:", np.max(np.abs(H - rosen_hess(x0))))
+    return {"x0": x0, "gradient": g, "tape": tape, "minimize": res,
+            "traces": fun.cache.traces, "dual": (y.value, y.tangent), "hessian": H}
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])
