@@ -167,6 +167,10 @@ def checkpoint_schedule(length, snapshots=None, strategy="binomial"):
     Returns
     -------
     Schedule
+        The plan: ``.forward_steps`` (how many times the step's forward runs in one
+        value-and-gradient computation, every re-run included), ``.peak_snapshots``
+        (states held at once, at most ``snapshots``), ``.peak_recorded`` and
+        ``.actions`` (the steps, in order).
 
     Raises
     ------

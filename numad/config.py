@@ -3,14 +3,35 @@ from __future__ import annotations
 
 
 class Config:
-    """Settings that change how numad trades memory for time.
+    """Settings that change how numad trades memory for time: ``nd.config``.
 
-    ``memory_budget``: bytes that ``nd.scan(..., checkpoint="auto")`` may spend on
-    snapshots of a loop's carry (default 1 GiB); the binomial schedule then takes as
-    many snapshots as fit.
+    ``nd.config`` is the one instance numad reads; change its attributes to change the
+    settings (for every thread). The class takes no arguments: its settings start at
+    their defaults and are set as attributes, each checked when set.
 
-    ``compile``: the default of the ``compile=`` argument of the adapters and
-    ``nd.trace`` (``"auto"``, ``"always"`` or ``"never"``; see ``numad/tape_compiler.py``).
+    Parameters
+    ----------
+    memory_budget : int
+        An attribute, not a constructor argument: the bytes that ``nd.scan(...,
+        checkpoint="auto")`` (and the loops built on it: ``nd.odeint``,
+        ``nd.while_loop``, ``nd.fori_loop``) may spend on snapshots of a loop's carry;
+        the binomial schedule then takes as many snapshots as fit. Default ``2**30``
+        (1 GiB); a value that is not positive raises ``ValueError``.
+    compile : {"auto", "always", "never"}
+        An attribute, not a constructor argument: the default of the ``compile=``
+        argument of the adapters, ``nd.trace``, ``nd.scan`` and ``nd.odeint``
+        (default ``"auto"``: compile a tape to its own ``@njit`` code when the
+        expected replays repay it). Another value raises ``ValueError``.
+
+    Returns
+    -------
+    Config
+        The settings object (``nd.config`` is the one numad reads).
+
+    See Also
+    --------
+    numad.scan : Uses ``memory_budget`` for ``checkpoint="auto"``.
+    numad.value_and_gradient : Takes ``compile=``, defaulting to ``compile``.
 
     Examples
     --------

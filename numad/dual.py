@@ -356,6 +356,11 @@ class Dual:
     tangent : float or ndarray
         The tangent; a Python float for a scalar value and one direction.
 
+    Returns
+    -------
+    Dual
+        The dual number ``(value, tangent)``.
+
     Notes
     -----
     Comparisons compare values and return plain booleans (or boolean arrays); ``float()``

@@ -50,6 +50,40 @@ def odeint(rhs, y0, t, *args, method="rk4", substeps=1, checkpoint="auto", snaps
     long integration keeps its memory bounded. ``compile`` and ``progress`` as in
     ``nd.scan``.
 
+    Parameters
+    ----------
+    rhs : callable
+        ``rhs(y, t, *args)`` -> ``y'``, an array (or a list of components) shaped like
+        ``y``.
+    y0 : float or ndarray
+        The initial state, at ``t[0]``.
+    t : array_like
+        The time grid, 1-D; the trajectory is returned at these times.
+    *args : float, ndarray or pytree
+        Extra arguments of ``rhs`` (parameters), differentiable.
+    method : {"rk4", "euler"}, optional
+        The fixed-step scheme (default ``"rk4"``); another value raises ``ValueError``.
+    substeps : int, optional
+        Steps per interval of ``t`` (``>= 1``, else ``ValueError``; default 1).
+    checkpoint : {"auto", "store_all", "recompute_all", "uniform", "binomial"}, optional
+        As in ``nd.scan`` (default ``"auto"``).
+    snapshots : int, optional
+        As in ``nd.scan``.
+    compile : {"auto", "always", "never"}, optional
+        As in ``nd.scan``.
+    progress : bool or callable, optional
+        As in ``nd.scan``.
+
+    Returns
+    -------
+    ndarray
+        The trajectory, shape ``(len(t),) + y0.shape``; row 0 is ``y0``.
+
+    See Also
+    --------
+    scan
+    numad.optimize.least_squares : Fits the parameters of an ODE to data.
+
     Examples
     --------
     >>> import numad as nd, numpy as np

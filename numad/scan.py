@@ -85,6 +85,45 @@ def scan(step, init, xs=None, length=None, *, checkpoint="auto", snapshots=None,
     receives ``(done, total, phase)`` at the start and end of each pass
     (``numad/progress.py``).
 
+    Parameters
+    ----------
+    step : callable
+        ``step(carry, x) -> (carry, y)``: the new carry, of the structure, shapes and
+        dtypes of ``init`` (else ``TypeError``), and this step's output ``y`` (or
+        ``None``).
+    init : float, ndarray or pytree
+        The initial carry.
+    xs : ndarray or pytree, optional
+        The per-step inputs, the steps along the first axis of every leaf (of one
+        length); None: ``step`` gets ``x = None``.
+    length : int, optional
+        The number of steps; needed without ``xs``, and must match its rows if both
+        are given (else ``ValueError``).
+    checkpoint : {"auto", "store_all", "recompute_all", "uniform", "binomial"}, optional
+        How reverse mode gets each step's values back (see above; default
+        ``"auto"``). Another value raises ``ValueError``.
+    snapshots : int, optional
+        The snapshot budget of ``"uniform"`` and ``"binomial"`` (``>= 1``, else
+        ``ValueError``); None: the strategy's default.
+    compile : {"auto", "always", "never"}, optional
+        Whether the step runs as its own ``@njit`` code (see above).
+    progress : bool or callable, optional
+        ``True`` shows a progress bar (tqdm, optional), a callable receives ``(done,
+        total, phase)``; ``False`` (the default) reports nothing.
+
+    Returns
+    -------
+    final_carry : float, ndarray or pytree
+        The carry after the last step.
+    ys : ndarray, pytree or None
+        The steps' outputs stacked along a new first axis; None where the step returns
+        ``y=None``.
+
+    See Also
+    --------
+    checkpoint_schedule : The time and memory of each strategy.
+    odeint, fori_loop, while_loop
+
     Examples
     --------
     >>> import numad as nd, numpy as np

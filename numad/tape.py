@@ -53,6 +53,44 @@ class Tape:
     taken from a traced value) would go the other way at the new arguments, the replay
     raises ``nd.ControlFlowChanged``; ``tape.matches(*args)`` tells in advance.
 
+    ``len(tape)`` is its number of entries, ``tape.nbytes`` its memory, ``str(tape)``
+    the Wengert list (one line per entry: index, operation, inputs, value) and
+    ``tape.to_dot()`` the computational graph as Graphviz DOT text. Every method may
+    be called from many threads at once: each thread replays its own working copy.
+
+    Parameters
+    ----------
+    op, args, off, opnd, size, pstart, params, aux_off : ndarray
+        The tape's structure, one row per entry: opcodes, input entries, value
+        offsets, operand offsets, sizes, parameter offsets, integer parameters and
+        workspace offsets (the layout is described in ``numad/kernels.py``).
+    aux, vals : ndarray
+        The float workspace and the values recorded.
+    shapes : dict
+        The shape of each non-scalar entry.
+    arg_treedefs, leaf_roles : list
+        Per positional argument: its pytree structure, and per leaf its input number
+        or ``("static", value)``.
+    input_entries, output_entries : sequence of int
+        The entries of the inputs and of the outputs.
+    out_treedef : object
+        The pytree structure of the output.
+    name : str, optional
+        The recorded function's name.
+    scans, customs : list, optional
+        The ``nd.scan`` loops and the calls with derivative rules of their own
+        recorded on the tape.
+
+    Returns
+    -------
+    Tape
+        The tape. Users get one from ``nd.trace(f, *args)``, which fills in all of
+        the above; the constructor is not meant to be called directly.
+
+    See Also
+    --------
+    trace : Records a tape.
+
     Examples
     --------
     >>> import numad as nd, numpy as np
@@ -190,11 +228,24 @@ class Tape:
 
     # ---- sizes and printing -------------------------------------------------------------
     def __len__(self):
+        """The number of entries of the tape.
+
+        Returns
+        -------
+        int
+            How many entries (operations, inputs and constants) it holds.
+        """
         return len(self.op)
 
     @property
     def nbytes(self):
-        """Bytes held by the tape's arrays and its sweep buffers."""
+        """Bytes held by the tape's arrays and its sweep buffers.
+
+        Returns
+        -------
+        int
+            The number of bytes.
+        """
         arrays = [*self.structure, self.aux, self.vals, self.partials, self.adjoints, self._tan]
         return int(sum(a.nbytes for a in arrays if a is not None))
 
@@ -207,6 +258,13 @@ class Tape:
 
     @_per_thread
     def __str__(self):
+        """The tape as a Wengert list: one line per entry.
+
+        Returns
+        -------
+        str
+            A header line, then per entry its index, operation, inputs and value.
+        """
         lines = [f"Wengert list of {self.name} ({len(self)} entries)"]
         for i in range(len(self.op)):
             lines.append(self.format_entry(i))
@@ -245,6 +303,11 @@ class Tape:
         operation and value), an edge from each input to the entry that reads it.
         Inputs are ellipses, constants plain text, outputs drawn with a double border;
         render it with ``dot -Tsvg``.
+
+        Returns
+        -------
+        str
+            The DOT text, ``digraph "name" { ... }``.
 
         Examples
         --------
@@ -631,6 +694,23 @@ class Tape:
     # ---- the public replays ------------------------------------------------------------------
     @_per_thread
     def __call__(self, *args):
+        """The recorded function's value at new inputs (a forward sweep).
+
+        Parameters
+        ----------
+        *args : float, ndarray or pytree
+            The arguments, structured and shaped as those the tape was recorded with.
+
+        Returns
+        -------
+        float, ndarray or pytree
+            The output, structured as the recorded function's.
+
+        Raises
+        ------
+        ControlFlowChanged
+            Where a recorded branch decision no longer holds at ``args``.
+        """
         self._load(args)
         self._refuse_if_stale()
         self.forward()
@@ -638,9 +718,22 @@ class Tape:
 
     @_per_thread
     def matches(self, *args):
-        """Whether the tape is its function at ``args``: the recorded branch decisions
-        all hold there, and what the function reads besides its arguments is as it was
-        when traced."""
+        """Whether the tape is its function at ``args``.
+
+        The recorded branch decisions all hold there, and what the function reads
+        besides its arguments is as it was when traced: replaying at ``args`` would not
+        raise ``ControlFlowChanged``.
+
+        Parameters
+        ----------
+        *args : float, ndarray or pytree
+            The arguments, as for ``tape(*args)``.
+
+        Returns
+        -------
+        bool
+            True where the tape may be replayed at ``args``.
+        """
         self._load(args)
         if self.watch is not None and not self.watch.holds():
             return False
@@ -648,7 +741,27 @@ class Tape:
 
     @_per_thread
     def value_and_gradient(self, *args, argnum=0):
-        """The value and the gradient with respect to argument ``argnum``."""
+        """The value and the gradient with respect to argument ``argnum``.
+
+        Parameters
+        ----------
+        *args : float, ndarray or pytree
+            The arguments, as for ``tape(*args)``.
+        argnum : int, optional
+            Which positional argument to differentiate with respect to (default 0).
+
+        Returns
+        -------
+        value : float
+            The (scalar) output at ``args``; a non-scalar output raises ``ValueError``.
+        gradient : float, ndarray or pytree
+            The gradient, shaped like ``args[argnum]``.
+
+        Raises
+        ------
+        ControlFlowChanged
+            Where a recorded branch decision no longer holds at ``args``.
+        """
         self._load(args)
         self._refuse_if_stale()
         out = self.scalar_output("the gradient")
@@ -663,7 +776,23 @@ class Tape:
 
     @_per_thread
     def gradient(self, *args):
-        """The gradient of the (scalar) output with respect to the first argument."""
+        """The gradient of the (scalar) output with respect to the first argument.
+
+        Parameters
+        ----------
+        *args : float, ndarray or pytree
+            The arguments, as for ``tape(*args)``.
+
+        Returns
+        -------
+        float, ndarray or pytree
+            The gradient, shaped like ``args[0]``.
+
+        Raises
+        ------
+        ControlFlowChanged
+            Where a recorded branch decision no longer holds at ``args``.
+        """
         return self.value_and_gradient(*args)[1]
 
     # ---- batches ---------------------------------------------------------------------------
@@ -680,6 +809,22 @@ class Tape:
         (``numad/batches.py``). ``device="cuda"`` runs the rows as ``numba.cuda``
         kernels (``numad/cuda_batch.py``).
 
+        Parameters
+        ----------
+        *X : ndarray or pytree
+            One array of rows per argument of the tape, each with a leading axis of
+            rows (a pytree argument: every leaf with that axis).
+        device : {"cpu", "cuda"}, optional
+            ``"cpu"`` (the default) runs blocks of rows on every core; ``"cuda"`` runs
+            them as ``numba.cuda`` kernels (optional extra ``cuda``; without it or
+            without a GPU, a clear error).
+
+        Returns
+        -------
+        float array or pytree
+            The outputs, structured as the tape's output, every leaf with a leading axis
+            of rows.
+
         Examples
         --------
         >>> import numad as nd, numpy as np
@@ -692,15 +837,52 @@ class Tape:
 
     @_per_thread
     def gradient_batch(self, *X, device="cpu"):
-        """The gradient of the (scalar) output with respect to the first argument at
-        every row of ``X`` (as ``forward_batch``), rows in parallel; shaped like the
-        first argument's rows. Rows whose branch decisions differ are traced anew."""
+        """The gradient of the (scalar) output at every row of ``X``, rows in parallel.
+
+        With respect to the first argument, as ``tape.gradient``, one row of ``X`` a
+        point (as ``forward_batch``). Rows whose branch decisions differ are traced
+        anew, so every row is answered correctly.
+
+        Parameters
+        ----------
+        *X : ndarray or pytree
+            One array of rows per argument of the tape, each with a leading axis of
+            rows (a pytree argument: every leaf with that axis).
+        device : {"cpu", "cuda"}, optional
+            ``"cpu"`` (the default) runs blocks of rows on every core; ``"cuda"`` runs
+            them as ``numba.cuda`` kernels (optional extra ``cuda``; without it or
+            without a GPU, a clear error).
+
+        Returns
+        -------
+        ndarray or pytree
+            The gradients, shaped like the first argument's rows.
+        """
         return self._batch(X, device, gradient=True)[1]
 
     @_per_thread
     def value_and_gradient_batch(self, *X, device="cpu"):
-        """``(values, gradients)`` at every row of ``X``: ``forward_batch`` and
-        ``gradient_batch`` from one sweep."""
+        """The values and gradients at every row of ``X``, from one sweep per row.
+
+        ``forward_batch`` and ``gradient_batch`` at once.
+
+        Parameters
+        ----------
+        *X : ndarray or pytree
+            One array of rows per argument of the tape, each with a leading axis of
+            rows (a pytree argument: every leaf with that axis).
+        device : {"cpu", "cuda"}, optional
+            ``"cpu"`` (the default) runs blocks of rows on every core; ``"cuda"`` runs
+            them as ``numba.cuda`` kernels (optional extra ``cuda``; without it or
+            without a GPU, a clear error).
+
+        Returns
+        -------
+        values : ndarray
+            The (scalar) outputs, one per row.
+        gradients : ndarray or pytree
+            The gradients, shaped like the first argument's rows.
+        """
         return self._batch(X, device, gradient=True)
 
     @property
@@ -749,7 +931,22 @@ class Tape:
 
     @_per_thread
     def vjp(self, x, w):
-        """``w^T J`` at ``x``, shaped like ``x``; ``w`` is shaped like the output."""
+        """The vector-Jacobian product ``w^T J`` at ``x`` (one reverse sweep).
+
+        For a one-argument tape (else ``TypeError``).
+
+        Parameters
+        ----------
+        x : float, ndarray or pytree
+            The point.
+        w : float, ndarray or pytree
+            The cotangent, shaped like the output.
+
+        Returns
+        -------
+        float, ndarray or pytree
+            ``w^T J``, shaped like ``x``.
+        """
         self._single_input_arg("vjp")
         self._load((x,))
         self._refuse_if_stale()
@@ -761,7 +958,24 @@ class Tape:
 
     @_per_thread
     def jvp(self, x, v):
-        """``(f(x), J v)`` for a direction ``v`` shaped like ``x``."""
+        """The value and the Jacobian-vector product ``J v`` at ``x`` (one tangent sweep).
+
+        For a one-argument tape (else ``TypeError``).
+
+        Parameters
+        ----------
+        x : float, ndarray or pytree
+            The point.
+        v : float, ndarray or pytree
+            The direction, shaped like ``x``.
+
+        Returns
+        -------
+        y : float, ndarray or pytree
+            The output at ``x``.
+        jv : float, ndarray or pytree
+            ``J v``, structured like the output.
+        """
         self._single_input_arg("jvp")
         self._load((x,))
         self._refuse_if_stale()
@@ -778,7 +992,24 @@ class Tape:
 
     @_per_thread
     def jacobian(self, x, mode="auto"):
-        """The Jacobian at ``x``, shaped ``output.shape + x.shape`` (one array output)."""
+        """The Jacobian at ``x``.
+
+        For a one-argument tape (else ``TypeError``) with one array output.
+
+        Parameters
+        ----------
+        x : float or ndarray
+            The point.
+        mode : {"auto", "forward", "reverse"}, optional
+            As in ``nd.jacobian``: forward sweeps the n input directions at once,
+            reverse one sweep per output; ``"auto"`` (the default) picks forward when
+            n <= m.
+
+        Returns
+        -------
+        ndarray
+            The Jacobian, shaped ``output.shape + x.shape``.
+        """
         self._single_input_arg("jacobian")
         self._load((x,))
         self._refuse_if_stale()
