@@ -46,9 +46,9 @@ gradient), checked against the floor's answer (a wrong gradient raises
 ``--repeat`` samples, the tools' samples interleaved so that a burst of load on a
 shared machine hits them alike, each sample a batch of calls lasting at least
 ``MIN_SAMPLE_S``. A tool is not timed where one warm call takes longer than
-``--max-seconds``, nor at the sizes above, where its call (or its first call, beyond
-``FIRST_CALL_FACTOR`` times that) would take longer still, extrapolated from its last
-size: its cell reads ``skipped (> N s)``. Threads wait passively
+``--max-seconds``, nor at the sizes above, where its call would take longer still
+(extrapolated from its last size): its cell reads ``skipped (> N s)``. First calls are
+not extrapolated (compiling a peer's code costs about the same at every size here). Threads wait passively
 (``OMP_WAIT_POLICY=PASSIVE`` unless set; see below).
 
 The table goes to stdout and to ``--markdown PATH``, the raw rows to ``--json PATH``,
@@ -102,7 +102,6 @@ TOOL_TITLES = {"floor": "hand `@njit` (floor)", "numad": "numad", "scipy-fd": "S
 TOLERANCE = {"scipy-fd": 1e-4}
 EXACT_TOLERANCE = 1e-8
 MINIMIZER_TOLERANCE = 1e-3
-FIRST_CALL_FACTOR = 6      # a first call (tracing, compiling) may take this x longer
 WARMUP_S = 0.3             # calls before timing: at least this long, and at least 2
 MIN_SAMPLE_S = 0.02        # a sample shorter than this is mostly timer and loop overhead
 ASIAN_STEPS = 52           # weekly fixings: 10^6 paths of random numbers are 0.4 GB
@@ -450,7 +449,7 @@ WORKLOADS = {w.name: w for w in (
              [10 ** 3], _rosen_problem, _rosen_makers(rosen_vec), {"scipy-fd": 2.0}),
     Workload("rosen_loop", "scalar-loop Rosenbrock", "n", [10 ** 2, 10 ** 3, 10 ** 4],
              [10 ** 2], _rosen_problem, _rosen_makers(rosen_loop),
-             {"scipy-fd": 2.0, "jax": 1.5}),
+             {"scipy-fd": 2.0}),
     Workload("lotka_volterra", "Lotka-Volterra RK4 loss", "steps",
              [10 ** 3, 10 ** 4, 10 ** 5], [10 ** 3], _lv_problem, _lv_makers()),
     Workload("asian", f"Asian-call delta, vega, rho ({ASIAN_STEPS} steps)", "paths",
@@ -524,9 +523,8 @@ def measure(workload, sizes=None, tools=None, repeat=5, max_seconds=10.0, quick=
         Timed samples per tool and size; the row's time is their median.
     max_seconds : float
         A tool whose warm call takes longer than this is not timed at that size, nor
-        at the sizes where its call would (or its first call would take
-        ``FIRST_CALL_FACTOR`` times longer), extrapolated from its previous size with
-        ``Workload.scaling``: its row's ``status`` says ``"skipped (> ... s)"``.
+        at the sizes where its call would, extrapolated from its previous size with
+        ``Workload.scaling``: its row's ``status`` says ``"skipped (> max_seconds s)"``.
     quick : bool
         The smallest sizes only (when ``sizes`` is not given).
     log : file or None
@@ -561,7 +559,7 @@ def measure(workload, sizes=None, tools=None, repeat=5, max_seconds=10.0, quick=
     if unknown:
         raise ValueError(f"compare.py: unknown tools {unknown}; choose from {TOOLS}")
     tools = ["floor"] + [t for t in here if t in wanted and t != "floor"]
-    last = {}        # tool -> (size, median_s, first_s) at its last measured size
+    last = {}        # tool -> (size, seconds a call) at its last measured size
     rows = []
     for size in sizes:
         problem = w.setup(size)
@@ -573,16 +571,11 @@ def measure(workload, sizes=None, tools=None, repeat=5, max_seconds=10.0, quick=
                        difference=None, note="")
             size_rows.append(row)
             if tool in last and tool != "floor":
-                n0, t0, f0 = last[tool]
+                n0, t0 = last[tool]
                 grow = (size / n0) ** w.scaling.get(tool, 1.0)
                 if t0 * grow > max_seconds:
                     row["status"] = f"skipped (> {max_seconds:g} s)"
                     row["note"] = f"about {t0 * grow:.3g} s a call, extrapolated"
-                    continue
-                if f0 * grow > FIRST_CALL_FACTOR * max_seconds:
-                    row["status"] = (f"skipped (first call > "
-                                     f"{FIRST_CALL_FACTOR * max_seconds:g} s)")
-                    row["note"] = f"about {f0 * grow:.3g} s, extrapolated"
                     continue
             run, answers = w.case(tool, problem)
             start = time.perf_counter()
@@ -609,7 +602,7 @@ def measure(workload, sizes=None, tools=None, repeat=5, max_seconds=10.0, quick=
             if t_warm > max_seconds and tool != "floor":
                 row["status"] = f"skipped (> {max_seconds:g} s)"
                 row["note"] = f"one call took {t_warm:.3g} s"
-                last[tool] = (size, t_warm, row["first_s"])
+                last[tool] = (size, t_warm)
                 continue
             row["calls_per_sample"] = max(1, int(MIN_SAMPLE_S / max(t_warm, 1e-9)))
             timed.append((row, run))
@@ -620,7 +613,7 @@ def measure(workload, sizes=None, tools=None, repeat=5, max_seconds=10.0, quick=
                 row["samples_s"].append(_time_batch(run, row["calls_per_sample"]))
         for row, _ in timed:
             row["median_s"] = float(np.median(row["samples_s"]))
-            last[row["tool"]] = (size, row["median_s"], row["first_s"])
+            last[row["tool"]] = (size, row["median_s"])
         floor_s = size_rows[0]["median_s"]
         for row in size_rows:
             if row["median_s"] is not None:
@@ -749,7 +742,7 @@ def main(argv=None):
                     help=f"comma-separated, among {','.join(TOOLS)} (the floor always runs)")
     ap.add_argument("--repeat", type=int, default=None, help="samples (default 5, quick 3)")
     ap.add_argument("--max-seconds", type=float, default=None,
-                    help="skip a tool where one call would take longer (default 10, quick 2)")
+                    help="skip a tool where one call would take longer (default 5, quick 2)")
     ap.add_argument("--markdown", metavar="PATH", help="write the table here too")
     ap.add_argument("--json", metavar="PATH", help="write the raw rows here")
     args = ap.parse_args(argv)
@@ -766,7 +759,7 @@ def main(argv=None):
         print(f"compare.py: not installed here, left out: {', '.join(missing)}",
               file=sys.stderr)
     repeat = args.repeat or (3 if args.quick else 5)
-    max_seconds = args.max_seconds or (2.0 if args.quick else 10.0)
+    max_seconds = args.max_seconds or (2.0 if args.quick else 5.0)
     rows = []
     for name in workloads:
         rows += measure(name, tools=tools, repeat=repeat, max_seconds=max_seconds,
