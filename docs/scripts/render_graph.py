@@ -37,7 +37,7 @@ def main(argv=None):
     if dot:
         subprocess.run([dot, "-Tsvg", str(out / "graph.dot"), "-o", str(out / "graph.svg")],
                        check=True)
-        fragment = ("```{image} graph.svg\n:alt: the computational graph of "
+        fragment = ("```{image} ../_generated/graph.svg\n:alt: the computational graph of "
                     "(a + b) * log(b + c)\n:align: center\n```\n")
         how = "rendered with Graphviz"
     else:
