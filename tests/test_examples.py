@@ -233,7 +233,8 @@ def test_ad_teaching_examples_against_hand_calculations(tmp_path, capsys):
                                    rtol=1e-13, atol=1e-14)
     np.testing.assert_allclose(flow["tape_gradient"], sawtooth_gradient(x0), rtol=1e-13)
     # 4. Huber, delta = 1: clip(r, -1, 1) everywhere for where/if; minimum/maximum
-    # follow API.md's convention (0 to both sides of a tie) at the kinks
+    # follow numad's convention at a tie against a constant (0 to the traced side; see
+    # docs/concepts/nondifferentiable.md) at the kinks
     first, second = out["huber_first"], out["huber_second"]
     for r, by_form in first.items():
         closed = min(max(r, -1.0), 1.0)
