@@ -40,7 +40,7 @@ def plot_rows(ax, rows, title):
             continue
         color, marker = STYLE.get(tool, ("C5", "."))
         ax.loglog([s for s, _ in mine], [t for _, t in mine], marker=marker, color=color,
-                  label=compare.TOOL_TITLES.get(tool, tool))
+                  label=compare.TOOL_TITLES.get(tool, tool).replace("`", ""))
     ax.set_xlabel("n (length of x)")
     ax.set_ylabel("seconds per gradient (median)")
     ax.set_title(title, fontsize=9)
