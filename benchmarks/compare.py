@@ -103,8 +103,9 @@ TOLERANCE = {"scipy-fd": 1e-4}
 EXACT_TOLERANCE = 1e-8
 MINIMIZER_TOLERANCE = 1e-3
 WARMUP_S = 1.0             # calls before timing: at least this long, and at least 2 (numad's
-                           # compile="auto" compiles a tape within about a second of
-                           # replays: the steady state a long optimization sees)
+                           # compile="auto" compiles a tape once its replays repay it: a
+                           # second of calls gets most workloads there, as a long
+                           # optimization would)
 MIN_SAMPLE_S = 0.02        # a sample shorter than this is mostly timer and loop overhead
 ASIAN_STEPS = 52           # weekly fixings: 10^6 paths of random numbers are 0.4 GB
 ASIAN_PARAMS = np.array([100.0, 0.2, 0.05])     # S0, sigma, r
