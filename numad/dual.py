@@ -287,6 +287,10 @@ def _matmul(a, b):
 
 _DUAL_OPS = Ops(row=_row, where=dual_where)
 
+# NumPy functions that are no ufuncs (reductions, joins, np.dot), answered on Duals by
+# the rules of numad/functions.py, which fills this table (it imports this module).
+NUMPY_FUNCTIONS = {}
+
 
 def _knows(ufunc):
     return ufunc in UFUNC_ROWS or ufunc in COMPOSITIONS or ufunc is np.matmul
@@ -576,7 +580,8 @@ class Dual:
         if method != "__call__":
             raise TypeError(
                 f"Dual: {ufunc.__name__}.{method} is not supported on Duals; call "
-                f"np.{ufunc.__name__}(...) elementwise, or use nd.sum / nd.prod"
+                f"np.{ufunc.__name__}(...) elementwise, or reduce with np.sum, np.prod, "
+                f"np.max or np.min (or nd.sum, ...)"
             )
         if kwargs.get("out") is not None and all(o is None for o in kwargs["out"]):
             del kwargs["out"]
@@ -592,6 +597,9 @@ class Dual:
         name = FUNCTION_ROWS.get(func)   # np.sinc: one row, as the tracer records it
         if name is not None:
             return _row(name, *args, *kwargs.values())
+        rule = NUMPY_FUNCTIONS.get(func)  # np.sum, np.prod, np.dot, np.stack, ...
+        if rule is not None:
+            return rule(*args, **kwargs)
         # any other: NumPy's own code, which refuses a Dual where it needs an array
         # (__array__), as before Dual took this protocol
         return func._implementation(*args, **kwargs)

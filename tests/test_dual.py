@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 import scipy.special as sps
 
+import numad as nd
 from numad.dual import Dual, dual_elementwise, dual_where
 from numad.optable import ELEMENTWISE, ELEMENTWISE_BY_NAME
 from test_elementwise import COMPLEX_STEP, DOMAINS as ROW_DOMAINS
@@ -323,3 +324,66 @@ def test_dual_elementwise_checks_its_arguments():
     assert dual_elementwise("stop_gradient", Dual(2.0, 1.0)).tangent == 0.0
     assert dual_elementwise("exp", 0.0) == 1.0          # no Dual: the plain NumPy result
     assert ELEMENTWISE_BY_NAME["exp"].numpy is np.exp
+
+
+# ---- the reductions and joins that are no ufuncs (API: each works on Duals) ----------
+
+_V = np.random.default_rng(7).uniform(0.5, 2.0, (3, 4))
+_T = np.random.default_rng(8).standard_normal((3, 4))
+_W = np.random.default_rng(9).standard_normal((4, 2))
+
+
+def _central(f, h=1e-6):
+    """The directional derivative of f at _V along _T, by central differences."""
+    return (f(_V + h * _T) - f(_V - h * _T)) / (2 * h)
+
+
+NO_UFUNC_CASES = {
+    "nd.prod": (lambda x: nd.prod(x), np.prod),
+    "nd.prod axis": (lambda x: nd.prod(x, axis=1), lambda w: np.prod(w, axis=1)),
+    "np.prod keepdims": (lambda x: np.prod(x, axis=0, keepdims=True),
+                         lambda w: np.prod(w, axis=0, keepdims=True)),
+    "nd.max": (lambda x: nd.max(x), np.max),
+    "np.min axis": (lambda x: np.min(x, axis=1), lambda w: np.min(w, axis=1)),
+    "np.sum": (lambda x: np.sum(x, axis=0), lambda w: np.sum(w, axis=0)),
+    "np.mean": (lambda x: np.mean(x), np.mean),
+    "nd.dot matrix": (lambda x: nd.dot(x, _W), lambda w: np.dot(w, _W)),
+    "np.dot two duals": (lambda x: np.dot(x[0], x[1]), lambda w: np.dot(w[0], w[1])),
+    "nd.stack": (lambda x: nd.stack([x, 2.0 * x], axis=-1),
+                 lambda w: np.stack([w, 2.0 * w], axis=-1)),
+    "np.stack with a constant": (lambda x: np.stack([x, np.ones((3, 4))]),
+                                 lambda w: np.stack([w, np.ones((3, 4))])),
+    "np.concatenate": (lambda x: np.concatenate([x, x[:1]]),
+                       lambda w: np.concatenate([w, w[:1]])),
+    "nd.concatenate axis None": (lambda x: nd.concatenate([x, x], axis=None),
+                                 lambda w: np.concatenate([w, w], axis=None)),
+}
+
+
+@pytest.mark.parametrize("name", NO_UFUNC_CASES)
+def test_dual_through_reductions_and_joins_matches_central_differences(name):
+    on_dual, on_floats = NO_UFUNC_CASES[name]
+    out = on_dual(Dual(_V, _T))
+    np.testing.assert_allclose(out.value, on_floats(_V), rtol=1e-15)
+    np.testing.assert_allclose(out.tangent, _central(on_floats), rtol=1e-7, atol=1e-9)
+    # two directions at once give each direction's tangent
+    both = on_dual(Dual(_V, np.stack([_T, -3.0 * _T], axis=-1)))
+    np.testing.assert_allclose(both.tangent[..., 0], out.tangent, rtol=1e-14)
+    np.testing.assert_allclose(both.tangent[..., 1], -3.0 * out.tangent, rtol=1e-14)
+
+
+def test_dual_prod_at_a_zero_entry_and_max_at_a_tie():
+    # d/dx of x0 x1 x2 at (2, 0, 3) along (1, 1, 1): x1 x2 + x0 x2 + x0 x1 = 0 + 6 + 0
+    out = nd.prod(Dual(np.array([2.0, 0.0, 3.0]), np.ones(3)))
+    assert (out.value, out.tangent) == (0.0, 6.0)
+    # tied maxima share the derivative equally (as the reverse mode's gradient does)
+    top = nd.max(Dual(np.array([1.0, 3.0, 3.0]), np.array([5.0, 1.0, 2.0])))
+    assert (top.value, top.tangent) == (3.0, 1.5)
+    assert nd.dot(Dual(2.0, 1.0), Dual(3.0, 0.0)).tangent == 3.0
+
+
+def test_dual_reductions_refuse_options_they_cannot_honour():
+    with pytest.raises(TypeError, match="nd.prod on a Dual takes only axis and keepdims"):
+        nd.prod(Dual(_V, _T), dtype=np.float64)
+    with pytest.raises(TypeError, match="out="):
+        nd.dot(Dual(_V, _T), _W, np.empty((3, 2)))
