@@ -929,6 +929,18 @@ class Tape:
             raise TypeError(f"numad: tape.{what} is for one-argument tapes; {self.name} "
                             f"takes {len(self.arg_treedefs)}")
 
+    def _check_shapes(self, method, name, what, leaves, tree, want_tree, entries):
+        """Refuse a cotangent or direction not structured and shaped like the output or
+        input it belongs to: NumPy would broadcast it into a wrong answer, or fail
+        with a message that names neither."""
+        shapes = [np.shape(leaf) for leaf in leaves]
+        wanted = [self.shape_of(e) for e in entries]
+        if tree != want_tree or shapes != wanted:
+            raise ValueError(
+                f"tape.{method}: {name} has the structure {tree} and shapes {shapes}, the "
+                f"{'output' if name == 'w' else 'input'} {want_tree} and {wanted}; give a "
+                f"{what} shaped like it")
+
     @_per_thread
     def vjp(self, x, w):
         """The vector-Jacobian product ``w^T J`` at ``x`` (one reverse sweep).
@@ -951,7 +963,9 @@ class Tape:
         self._load((x,))
         self._refuse_if_stale()
         self.forward()
-        w_leaves, _ = flatten(w)
+        w_leaves, w_tree = flatten(w)
+        self._check_shapes("vjp", "w", "cotangent", w_leaves, w_tree, self.out_treedef,
+                           self.output_entries)
         seeds = list(zip(self.output_entries, w_leaves))
         adj = self.reverse(seeds)
         return self.gather_inputs(adj, None, 0)
@@ -980,8 +994,13 @@ class Tape:
         self._load((x,))
         self._refuse_if_stale()
         self.forward()
-        v_leaves, _ = flatten(v)
+        v_leaves, v_tree = flatten(v)
         entries = [self.input_entries[r] for r in self.input_positions(0)]
+        roles = self.leaf_roles[0]
+        if len(v_leaves) == len(roles):   # the direction of the inputs among x's leaves
+            v_leaves = [leaf for leaf, r in zip(v_leaves, roles) if not isinstance(r, tuple)]
+        self._check_shapes("jvp", "v", "direction", v_leaves, v_tree, self.arg_treedefs[0],
+                           entries)
         tan = self.tangents(list(zip(entries, [np.reshape(t, (-1, 1)) for t in v_leaves])), 1)
         outs = []
         for e in self.output_entries:

@@ -647,3 +647,17 @@ def test_to_dot_draws_every_entry_and_every_operand():
     # names with quotes and backslashes stay one DOT string
     tape.name = 'my "f"\\'
     assert tape.to_dot().splitlines()[0] == r'digraph "my \"f\"\\" {'
+
+
+def test_tape_vjp_and_jvp_refuse_a_misshapen_cotangent_or_direction():
+    # NumPy would broadcast w = 1.0 or w of shape (3, 1) into a plausible, wrong number
+    x = np.array([1.0, 2.0, 3.0])
+    tape = nd.trace(lambda x: x ** 2, x)
+    np.testing.assert_array_equal(tape.vjp(x, np.array([1.0, 0.0, 2.0])), [2.0, 0.0, 12.0])
+    for w in (1.0, np.ones(2), np.ones((3, 1))):
+        with pytest.raises(ValueError, match="tape.vjp: w has .* give a cotangent shaped"):
+            tape.vjp(x, w)
+    scalar = nd.trace(lambda x: np.sum(x * x), x)
+    assert scalar.jvp(x, np.ones(3)) == (14.0, 12.0)        # 2 * (1 + 2 + 3)
+    with pytest.raises(ValueError, match="tape.jvp: v has .* give a direction shaped"):
+        scalar.jvp(x, np.ones(2))
