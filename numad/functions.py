@@ -940,7 +940,7 @@ def straight_through(fn):
             return y + (x - stop_gradient(x))
         if isinstance(x, Dual):
             return Dual(_plain(fn(x.value)), x.tangent)
-        return fn(x)
+        return _plain(fn(x))        # a float for a float, as every nd.* function gives
     st.__name__ = f"straight_through({getattr(fn, '__name__', 'fn')})"
     return st
 
