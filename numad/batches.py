@@ -230,14 +230,18 @@ def gradients_of_rows(tape, grads, argnum, rows):
 
 def compiled_code(tape, rows):
     """The tape's compiled value-and-gradient function for a batch of ``rows`` rows, or
-    None: compiled where its compile mode says the rows repay it (a batch of ``rows``
-    is ``rows`` replays), as ``Tape.sweep_value_and_gradient`` decides."""
+    None: compiled where its compile mode says the rows repay it, as
+    ``Tape.sweep_value_and_gradient`` decides. A batch of ``rows`` is ``rows`` replays,
+    counted with the tape's earlier replays (batches included): a Monte Carlo pricer
+    called again and again with 10^4 paths repays the compilation as one call with
+    10^6 does."""
     if tape.compiled is not None:
         return tape.compiled
     mode = tape.compile_mode or config.compile
     if mode == "never" or TC.compilable(tape) is not None:
         return None
-    if mode == "always" or TC.worth_compiling(tape, rows):
+    tape.replays += rows
+    if mode == "always" or TC.worth_compiling(tape, tape.replays):
         tape.compiled = TC.compile_tape(tape)
         tape.compiled_direct = TC.compile_direct(tape)
     return tape.compiled

@@ -128,6 +128,22 @@ def test_shared_parameters_batched_paths_every_path_against_the_closed_form(comp
         np.testing.assert_allclose(G[k], g, rtol=1e-12, atol=1e-15)
 
 
+def test_auto_counts_the_rows_of_every_batch_towards_compiling():
+    # one batch of 300 rows does not repay a compilation; the same pricer called again
+    # and again does, as one large batch would (and the answers stay the closed form's)
+    vg = nd.value_and_gradient_batch(path_dependent, in_axes=(None, 0), compile="auto")
+    vg(P, Z)
+    assert not vg.last_batch_info.compiled
+    for _ in range(400):
+        values, G = vg(P, Z)
+        if vg.last_batch_info.compiled:
+            break
+    assert vg.last_batch_info.compiled
+    closed_v, closed_g = path_dependent_closed(P, Z)
+    np.testing.assert_allclose(values, closed_v, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(G, closed_g, rtol=1e-11, atol=1e-13)
+
+
 def test_compiled_and_generic_batches_agree_to_the_last_bit():
     generic = nd.value_and_gradient_batch(path_dependent, in_axes=(None, 0), compile="never")
     compiled = nd.value_and_gradient_batch(path_dependent, in_axes=(None, 0),
