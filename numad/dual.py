@@ -257,39 +257,171 @@ def dual_where(cond, x, y):
     return Dual._make(_unwrap(out), _unwrap(t), ndir)
 
 
-def _matmul(a, b):
-    """``a @ b`` of Duals and constant arrays: ``(a @ b)' = a' @ b + a @ b'``, lane by
-    lane when the tangents carry several directions."""
-    duals = [v for v in (a, b) if isinstance(v, Dual)]
-    va, vb = [np.asarray(v.value) if isinstance(v, Dual) else _real_array(v, "operand")
-              for v in (a, b)]
-    y = np.matmul(va, vb)
-    ndir = _common_ndir("matmul", duals)
+def _values(operands):
+    """The operands' values as arrays (a constant as itself, refused if complex)."""
+    return [np.asarray(x.value) if isinstance(x, Dual) else _real_array(x, "operand")
+            for x in operands]
 
-    def lane(v, k):
-        """v's tangent in direction k, or None where it has none (a constant)."""
-        if not isinstance(v, Dual) or (ndir is not None and v._ndir is None):
+
+def _lanes(name, operands):
+    """``(ndir, lanes)``: ``lanes[k]`` holds each operand's tangent in direction ``k``,
+    None for a constant (or a Dual without tangent among several directions); one
+    lane when the tangents carry one direction (``ndir`` None)."""
+    ndir = _common_ndir(name, [x for x in operands if isinstance(x, Dual)])
+
+    def lane(x, k):
+        if not isinstance(x, Dual) or (ndir is not None and x._ndir is None):
             return None
-        t = np.asarray(v.tangent)
+        t = np.asarray(x.tangent)
         return t if k is None else t[..., k]
+    return ndir, [[lane(x, k) for x in operands] for k in ([None] if ndir is None
+                                                            else range(ndir))]
 
-    def tangent(k):
-        t = np.zeros(np.shape(y))
-        ta, tb = lane(a, k), lane(b, k)
-        if ta is not None:
-            t = t + np.matmul(ta, vb)
-        if tb is not None:
-            t = t + np.matmul(va, tb)
-        return t
-    t = tangent(None) if ndir is None else np.stack([tangent(k) for k in range(ndir)], -1)
-    return Dual._make(_unwrap(y), _unwrap(t), ndir)
+
+def _from_lanes(value, tangents, ndir):
+    """A Dual of ``value`` whose tangent in each direction is ``tangents[k]``."""
+    t = tangents[0] if ndir is None else np.stack(tangents, axis=-1)
+    return Dual._make(_unwrap(np.asarray(value)), _unwrap(np.asarray(t, dtype=np.float64)),
+                      ndir)
+
+
+def _bilinear(np_fn):
+    """``np_fn(a, b)`` of Duals and constants for a product that is linear in each
+    operand (``np.matmul``, ``np.dot``): ``(a b)' = a' b + a b'``, lane by lane."""
+    def rule(a, b, out=None):
+        if out is not None:
+            raise TypeError(f"np.{np_fn.__name__} on a Dual takes no out= (use the "
+                            "returned value)")
+        va, vb = _values((a, b))
+        y = np_fn(va, vb)
+        ndir, lanes = _lanes(np_fn.__name__, (a, b))
+        tangents = []
+        for ta, tb in lanes:
+            t = np.zeros(np.shape(y))
+            if ta is not None:
+                t = t + np_fn(ta, vb)
+            if tb is not None:
+                t = t + np_fn(va, tb)
+            tangents.append(t)
+        return _from_lanes(y, tangents, ndir)
+    return rule
+
+
+_matmul = _bilinear(np.matmul)
+dual_dot = _bilinear(np.dot)
+
+
+def dual_linear(np_fn):
+    """A linear NumPy function (``np.sum``, ``np.mean``) applied to a Dual's value and,
+    lane by lane, its tangent."""
+    import inspect
+
+    first = next(iter(inspect.signature(np_fn).parameters))
+
+    def rule(*args, **kwargs):
+        if args:
+            x, args = args[0], args[1:]
+        else:
+            x = kwargs.pop(first)
+        ndir, lanes = _lanes(np_fn.__name__, (x,))
+        return _from_lanes(np_fn(x.value, *args, **kwargs),
+                           [np_fn(t, *args, **kwargs) for (t,) in lanes], ndir)
+    return rule
+
+
+def _reduction_arguments(np_fn, args, kwargs):
+    """``(a, axis, keepdims)`` from a call with NumPy's signature of ``np_fn``; the other
+    options (``dtype``, ``out``, ``initial``, ``where``) are refused on a Dual."""
+    import inspect
+
+    given = inspect.signature(np_fn).bind(*args, **kwargs).arguments
+    a = given.pop("a")
+    axis, keepdims = given.pop("axis", None), bool(given.pop("keepdims", False))
+    extra = sorted(k for k, v in given.items() if v is not None)
+    if extra:
+        raise TypeError(f"nd.{np_fn.__name__} on a Dual takes only axis and keepdims; got "
+                        f"{', '.join(extra)} (apply it to .value and .tangent yourself)")
+    return a, axis, keepdims
+
+
+def _reduced_last(v, axis):
+    """``v`` with the axes in ``axis`` (None: all) moved last and merged into one."""
+    axes = tuple(range(v.ndim)) if axis is None else \
+        tuple(a % v.ndim for a in np.atleast_1d(axis))
+    kept = [a for a in range(v.ndim) if a not in axes]
+    moved = np.transpose(v, kept + list(axes))
+    return moved.reshape(moved.shape[:len(kept)] + (-1,))
+
+
+def dual_prod(*args, **kwargs):
+    """prod of a Dual: each entry's tangent times the product of the *other* entries
+    (from products on both sides of it, so exact where entries are 0 too)."""
+    a, axis, keepdims = _reduction_arguments(np.prod, args, kwargs)
+    v = np.asarray(a.value)
+    value = np.prod(v, axis=axis, keepdims=keepdims)
+    flat = _reduced_last(v, axis)
+    ones = np.ones(flat.shape[:-1] + (1,))
+    left = np.concatenate([ones, np.cumprod(flat, axis=-1)[..., :-1]], axis=-1)
+    right = np.concatenate([np.cumprod(flat[..., ::-1], axis=-1)[..., :-1][..., ::-1], ones],
+                           axis=-1)
+    others = left * right
+    ndir, lanes = _lanes("prod", (a,))
+    tangents = [np.sum(_reduced_last(t, axis) * others, axis=-1).reshape(np.shape(value))
+                for (t,) in lanes]
+    return _from_lanes(value, tangents, ndir)
+
+
+def _extreme(np_fn):
+    def rule(*args, **kwargs):
+        """max/min of a Dual: the tangent of the extreme entry, the mean of the tied
+        extremes' tangents where entries tie (the reverse mode's equal sharing)."""
+        a, axis, keepdims = _reduction_arguments(np_fn, args, kwargs)
+        v = np.asarray(a.value)
+        value = np_fn(v, axis=axis, keepdims=keepdims)
+        at_extreme = v == np_fn(v, axis=axis, keepdims=True)
+        count = np.sum(at_extreme, axis=axis, keepdims=keepdims)
+        ndir, lanes = _lanes(np_fn.__name__, (a,))
+        return _from_lanes(value, [np.sum(np.where(at_extreme, t, 0.0), axis=axis,
+                                          keepdims=keepdims) / count for (t,) in lanes], ndir)
+    return rule
+
+
+dual_max, dual_min = _extreme(np.max), _extreme(np.min)
+
+
+def _join(np_fn):
+    """``np.stack`` / ``np.concatenate`` of Duals and constants: the tangents joined as
+    the values are (a constant's tangent is 0; the directions' axis stays last)."""
+    def rule(arrays, axis=0, out=None):
+        if out is not None:
+            raise TypeError(f"np.{np_fn.__name__} of Duals takes no out= (use the returned "
+                            "value)")
+        arrays = list(arrays)
+        values = _values(arrays)
+        value = np_fn(values, axis)
+        ndir, lanes = _lanes(np_fn.__name__, arrays)
+        tangents = []
+        for lane in lanes:
+            lane = [np.zeros(np.shape(v)) if t is None else t for t, v in zip(lane, values)]
+            if axis is None:      # concatenate flattens first
+                tangents.append(np_fn([np.ravel(t) for t in lane]))
+            else:
+                tangents.append(np_fn(lane, axis % value.ndim))
+        return _from_lanes(value, tangents, ndir)
+    return rule
+
+
+dual_stack, dual_concatenate = _join(np.stack), _join(np.concatenate)
+dual_sum, dual_mean = dual_linear(np.sum), dual_linear(np.mean)
 
 
 _DUAL_OPS = Ops(row=_row, where=dual_where)
 
-# NumPy functions that are no ufuncs (reductions, joins, np.dot), answered on Duals by
-# the rules of numad/functions.py, which fills this table (it imports this module).
-NUMPY_FUNCTIONS = {}
+# NumPy functions that are no ufuncs, answered on Duals by the rules above (np.sum(x),
+# np.dot(x, W), np.stack([...]) reach them through Dual.__array_function__)
+NUMPY_FUNCTIONS = {np.sum: dual_sum, np.mean: dual_mean, np.prod: dual_prod,
+                   np.max: dual_max, np.amax: dual_max, np.min: dual_min, np.amin: dual_min,
+                   np.dot: dual_dot, np.stack: dual_stack, np.concatenate: dual_concatenate}
 
 
 def _knows(ufunc):

@@ -16,7 +16,8 @@ from . import scipy_functions  # noqa: F401 - scipy.special's logsumexp/softmax 
 from . import recording as R
 from . import numpy_dispatch as D
 from .traced import Traced
-from .dual import NUMPY_FUNCTIONS, Dual, dual_elementwise
+from .dual import (Dual, dual_concatenate, dual_dot, dual_elementwise, dual_max,
+                   dual_mean, dual_min, dual_prod, dual_stack, dual_sum)
 from .optable import ELEMENTWISE_BY_NAME
 
 __all__ = [
@@ -417,129 +418,6 @@ def _reduction_doc(numpy_fn, takes_duals):
                       examples=[">>> " + example[0], example[1]])
 
 
-def _dual_linear(np_fn):
-    """A linear NumPy function applied to a Dual's value and, lane by lane, its tangent."""
-    import inspect
-
-    first = next(iter(inspect.signature(np_fn).parameters))
-
-    def fn(*args, **kwargs):
-        if args:
-            x, args = args[0], args[1:]
-        else:
-            x = kwargs.pop(first)
-        value = np_fn(x.value, *args, **kwargs)
-        t = np.asarray(x.tangent)
-        if t.ndim > np.ndim(x.value):  # several directions: the last axis holds them
-            lanes = [np_fn(t[..., k], *args, **kwargs) for k in range(t.shape[-1])]
-            return Dual(_plain(value), np.stack(lanes, axis=-1))
-        return Dual(_plain(value), _plain(np_fn(t, *args, **kwargs)))
-    return fn
-
-
-# ---- Dual numbers through the reductions and joins that are no ufuncs ----------------
-#
-# A Dual's tangent carries one direction (the value's shape) or several (one more axis,
-# last). Each rule below is written for one direction and applied lane by lane.
-
-
-def _tangent_lanes(name, operands):
-    """The operands' tangents direction by direction: ``(ndir, lanes)`` with ``lanes[k]``
-    one array per operand (zeros for a constant); ``ndir`` None for one direction."""
-    ndir = None
-    for x in operands:
-        if isinstance(x, Dual) and np.ndim(x.tangent) > np.ndim(x.value):
-            ndir = np.shape(x.tangent)[-1]
-    lanes = []
-    for k in range(1 if ndir is None else ndir):
-        lane = []
-        for x in operands:
-            if not isinstance(x, Dual):
-                lane.append(np.zeros(np.shape(x)))
-                continue
-            t = np.asarray(x.tangent, dtype=np.float64)
-            if t.ndim > np.ndim(x.value):
-                lane.append(t[..., k])
-            elif ndir is None or not np.any(t):
-                lane.append(np.broadcast_to(t, np.shape(x.value)) if ndir is None
-                            else np.zeros(np.shape(x.value)))
-            else:
-                raise ValueError(f"nd.{name}: one operand carries a single tangent "
-                                 f"direction and another {ndir} directions; seed every "
-                                 "input with the same number of directions")
-        lanes.append(lane)
-    return ndir, lanes
-
-
-def _dual_from_lanes(value, tangents, ndir):
-    tangent = tangents[0] if ndir is None else np.stack(tangents, axis=-1)
-    return Dual(_plain(value), _plain(tangent))
-
-
-def _values(operands):
-    return [np.asarray(x.value) if isinstance(x, Dual) else np.asarray(x, dtype=float)
-            for x in operands]
-
-
-def _reduction_arguments(np_fn, name, args, kwargs):
-    """``(a, axis, keepdims)`` from a call with NumPy's signature of ``np_fn``; the other
-    options (``dtype``, ``out``, ``initial``, ``where``) are refused on a Dual."""
-    import inspect
-
-    given = inspect.signature(np_fn).bind(*args, **kwargs).arguments
-    a = given.pop("a")
-    axis, keepdims = given.pop("axis", None), bool(given.pop("keepdims", False))
-    extra = sorted(k for k, v in given.items() if v is not None)
-    if extra:
-        raise TypeError(f"nd.{name} on a Dual takes only axis and keepdims; got "
-                        f"{', '.join(extra)} (apply it to .value and .tangent yourself)")
-    return a, axis, keepdims
-
-
-def _reduced_last(v, axis):
-    """``v`` with the axes in ``axis`` (None: all) moved last and merged into one."""
-    axes = tuple(range(v.ndim)) if axis is None else \
-        tuple(a % v.ndim for a in np.atleast_1d(axis))
-    kept = [a for a in range(v.ndim) if a not in axes]
-    moved = np.transpose(v, kept + list(axes))
-    return moved.reshape(moved.shape[:len(kept)] + (-1,))
-
-
-def _dual_prod(*args, **kwargs):
-    """prod of a Dual: each entry's tangent times the product of the *other* entries
-    (from products on both sides of it, so exact where entries are 0 too)."""
-    a, axis, keepdims = _reduction_arguments(np.prod, "prod", args, kwargs)
-    v = np.asarray(a.value)
-    value = np.prod(v, axis=axis, keepdims=keepdims)
-    flat = _reduced_last(v, axis)
-    ones = np.ones(flat.shape[:-1] + (1,))
-    left = np.concatenate([ones, np.cumprod(flat, axis=-1)[..., :-1]], axis=-1)
-    right = np.concatenate([np.cumprod(flat[..., ::-1], axis=-1)[..., :-1][..., ::-1], ones],
-                           axis=-1)
-    others = left * right
-    ndir, lanes = _tangent_lanes("prod", [a])
-    shape = np.shape(value)
-    tangents = [np.sum(_reduced_last(t, axis) * others, axis=-1).reshape(shape)
-                for (t,) in lanes]
-    return _dual_from_lanes(value, tangents, ndir)
-
-
-def _dual_extreme(np_fn, name):
-    def extreme(*args, **kwargs):
-        """max/min of a Dual: the tangent of the extreme entry, the mean of the tied
-        extremes' tangents where entries tie (the reverse mode's equal sharing)."""
-        a, axis, keepdims = _reduction_arguments(np_fn, name, args, kwargs)
-        v = np.asarray(a.value)
-        value = np_fn(v, axis=axis, keepdims=keepdims)
-        at_extreme = v == np_fn(v, axis=axis, keepdims=True)
-        count = np.sum(at_extreme, axis=axis, keepdims=keepdims)
-        ndir, lanes = _tangent_lanes(name, [a])
-        tangents = [np.sum(np.where(at_extreme, t, 0.0), axis=axis, keepdims=keepdims) / count
-                    for (t,) in lanes]
-        return _dual_from_lanes(value, tangents, ndir)
-    return extreme
-
-
 def clip(a, a_min=None, a_max=None, out=None, *, min=None, max=None):  # noqa: A002
     """Clip (limit) the values of ``a`` to ``[a_min, a_max]``, elementwise.
 
@@ -687,11 +565,11 @@ def logsumexp(a, axis=None, keepdims=False):
     return extensions.logsumexp(a, axis, keepdims)
 
 
-sum = _dispatch(np.sum, _dual_linear(np.sum))  # noqa: A001
-prod = _dispatch(np.prod, _dual_prod)
-mean = _dispatch(np.mean, _dual_linear(np.mean))
-max = _dispatch(np.max, _dual_extreme(np.max, "max"))  # noqa: A001
-min = _dispatch(np.min, _dual_extreme(np.min, "min"))  # noqa: A001
+sum = _dispatch(np.sum, dual_sum)  # noqa: A001
+prod = _dispatch(np.prod, dual_prod)
+mean = _dispatch(np.mean, dual_mean)
+max = _dispatch(np.max, dual_max)  # noqa: A001
+min = _dispatch(np.min, dual_min)  # noqa: A001
 
 
 def dot(a, b, out=None):
@@ -730,12 +608,7 @@ def dot(a, b, out=None):
     if isinstance(a, Traced) or isinstance(b, Traced):
         return D.FUNCTIONS[np.dot](a, b, out)
     if isinstance(a, Dual) or isinstance(b, Dual):
-        if out is not None:
-            raise TypeError("nd.dot on a Dual takes no out= (use the returned value)")
-        va, vb = _values([a, b])
-        ndir, lanes = _tangent_lanes("dot", [a, b])
-        return _dual_from_lanes(np.dot(va, vb),
-                                [np.dot(ta, vb) + np.dot(va, tb) for ta, tb in lanes], ndir)
+        return dual_dot(a, b, out)
     return _plain(np.dot(a, b, out))
 
 
@@ -809,13 +682,7 @@ def stack(arrays, axis=0, out=None):
     if any(isinstance(a, Traced) for a in arrays):
         return D.FUNCTIONS[np.stack](arrays, axis, out)
     if any(isinstance(a, Dual) for a in arrays):
-        if out is not None:
-            raise TypeError("nd.stack of Duals takes no out= (use the returned value)")
-        values = _values(arrays)
-        value = np.stack(values, axis)
-        axis = axis % value.ndim          # the directions' axis stays last
-        ndir, lanes = _tangent_lanes("stack", arrays)
-        return _dual_from_lanes(value, [np.stack(lane, axis) for lane in lanes], ndir)
+        return dual_stack(arrays, axis, out)
     return np.stack(arrays, axis, out)
 
 
@@ -855,16 +722,7 @@ def concatenate(arrays, axis=0, out=None):
     if any(isinstance(a, Traced) for a in arrays):
         return D.FUNCTIONS[np.concatenate](arrays, axis, out)
     if any(isinstance(a, Dual) for a in arrays):
-        if out is not None:
-            raise TypeError("nd.concatenate of Duals takes no out= (use the returned value)")
-        values = _values(arrays)
-        value = np.concatenate(values, axis)
-        ndir, lanes = _tangent_lanes("concatenate", arrays)
-        if axis is None:
-            tangents = [np.concatenate([np.ravel(t) for t in lane]) for lane in lanes]
-        else:
-            tangents = [np.concatenate(lane, axis % value.ndim) for lane in lanes]
-        return _dual_from_lanes(value, tangents, ndir)
+        return dual_concatenate(arrays, axis, out)
     return np.concatenate(arrays, axis, out)
 
 
@@ -943,11 +801,3 @@ def straight_through(fn):
         return _plain(fn(x))        # a float for a float, as every nd.* function gives
     st.__name__ = f"straight_through({getattr(fn, '__name__', 'fn')})"
     return st
-
-
-# np.sum(dual) and the like reach these rules through Dual.__array_function__
-NUMPY_FUNCTIONS.update({np.sum: _dual_linear(np.sum), np.mean: _dual_linear(np.mean),
-                        np.prod: _dual_prod, np.max: _dual_extreme(np.max, "max"),
-                        np.min: _dual_extreme(np.min, "min"), np.amax: _dual_extreme(np.max, "max"),
-                        np.amin: _dual_extreme(np.min, "min"), np.dot: dot, np.stack: stack,
-                        np.concatenate: concatenate})
