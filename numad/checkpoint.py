@@ -139,7 +139,7 @@ class Schedule:
                 f"peak_recorded={self.peak_recorded})")
 
 
-def checkpoint_schedule(length, snapshots=None, strategy="binomial"):
+def checkpoint_schedule(length, snapshots=None, strategy="binomial", *, carries_only=False):
     """Plan the forward re-runs and reversals of a loop of ``length`` steps.
 
     Parameters
@@ -163,6 +163,14 @@ def checkpoint_schedule(length, snapshots=None, strategy="binomial"):
         ``"binomial"`` is Griewank and Walther's revolve: for the given number of
         slots it runs the fewest forward steps possible, ``binomial_advances(length,
         snapshots) + length`` (every step is recorded once, one at a time).
+    carries_only : bool, optional
+        For ``"binomial"``, ``"recompute_all"`` and ``"auto"``: the schedule for a driver whose recorded
+        steps keep only their input carries (``nd.scan`` with a compiled step, which
+        recomputes the rest while it reverses them). Each part of the loop that its
+        free slots reverse with every step advanced once is then recorded whole, in
+        one row, instead of advanced and then recorded a step at a time: fewer rows
+        and fewer forward runs, at the memory of at most ``snapshots + 1`` recorded
+        carries (``.peak_recorded``). Default False: one step recorded at a time.
 
     Returns
     -------
@@ -189,6 +197,9 @@ def checkpoint_schedule(length, snapshots=None, strategy="binomial"):
     55
     >>> checkpoint_schedule(3, strategy="store_all").actions.tolist()
     [[3, 0, 3], [4, 0, 3]]
+    >>> s = checkpoint_schedule(10, snapshots=3, carries_only=True)
+    >>> s.forward_steps, s.peak_snapshots, s.peak_recorded
+    (19, 3, 4)
     """
     if not isinstance(strategy, str) or strategy not in STRATEGIES:
         raise ValueError(f"checkpoint_schedule: unknown strategy {strategy!r}; "
@@ -200,7 +211,7 @@ def checkpoint_schedule(length, snapshots=None, strategy="binomial"):
     if strategy == "store_all":
         return Schedule(length, strategy, 0, _store_all(length))
     if strategy == "recompute_all":
-        return Schedule(length, strategy, 1, _binomial(length, 1))
+        return Schedule(length, strategy, 1, _binomial(length, 1, bool(carries_only)))
     if strategy == "uniform":
         if snapshots is None:
             k = math.isqrt(length - 1) + 1 if length else 1  # ceil(sqrt(length))
@@ -215,7 +226,8 @@ def checkpoint_schedule(length, snapshots=None, strategy="binomial"):
         snapshots = max(1, min(length, config.memory_budget // (8 + 48)))
     if snapshots is None:
         snapshots = max(1, math.isqrt(length - 1) + 1 if length else 1)
-    return Schedule(length, "binomial", snapshots, _binomial(length, snapshots))
+    return Schedule(length, "binomial", snapshots,
+                    _binomial(length, snapshots, bool(carries_only)))
 
 
 def binomial_advances(length, snapshots):
@@ -369,7 +381,7 @@ def _repetitions(n, s):
 # ``binomial_next`` for one row at a time, from a state of a few integers a slot.
 # ``checkpoint_schedule`` builds its table from the same generator.
 
-BINOMIAL_STATE = 3  # gen: stack top, pending rows, next pending row
+BINOMIAL_STATE = 4  # gen: stack top, pending rows, next pending row, leaves recorded whole
 
 
 @njit(cache=True)
@@ -455,7 +467,11 @@ def binomial_next(gen, stack, pending, row):
         if restore:
             _emit(gen, pending, RESTORE, slot, a)
         n = b - a
-        if n == 1:
+        if n == 1 or (gen[3] and n <= s + 1):
+            # (one step; or, where the driver records the steps' input carries only
+            # (``gen[3]``, a compiled step), a part that its s slots reverse advancing
+            # each step once: recorded whole, a row for all its steps, in the memory
+            # of s + 1 carries)
             _emit(gen, pending, RECORD, a, b)
             _emit(gen, pending, REVERSE, a, b)
         elif s == 1:
@@ -485,21 +501,23 @@ def binomial_next(gen, stack, pending, row):
 
 
 @njit(cache=True)
-def _binomial_table(length, slots, gen, stack, pending):
+def _binomial_table(length, slots, whole, gen, stack, pending):
     row = np.zeros(3, dtype=np.int64)
     count = 0
     binomial_start(length, slots, gen, stack, pending)
+    gen[3] = whole
     while binomial_next(gen, stack, pending, row):
         count += 1
     out = np.empty((count, 3), dtype=np.int64)
     binomial_start(length, slots, gen, stack, pending)
+    gen[3] = whole
     for k in range(count):
         binomial_next(gen, stack, pending, row)
         out[k, :] = row
     return out
 
 
-def _binomial(length, slots):
+def _binomial(length, slots, whole=False):
     """Revolve, one row at a time (``binomial_next``), as a table.
 
     Sub-problem ``(a, b, slot, s, t, restore)``: reverse steps ``b-1 .. a`` when slot
@@ -519,7 +537,7 @@ def _binomial(length, slots):
     ``beta(s, t) = beta(s, t-1) + beta(s-1, t)``. We take its smallest ``m``: as
     fast as any, and it needs a few percent fewer TAKEs than the largest.
     """
-    return _binomial_table(length, slots, *binomial_buffers(slots, length))
+    return _binomial_table(length, slots, whole, *binomial_buffers(slots, length))
 
 
 def _count(func, name, value, minimum):

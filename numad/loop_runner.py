@@ -141,8 +141,11 @@ class LoopRun:
                 self._plan("store_all", None)
         self.snaps = np.zeros((self.slots, max(self.carry, 1)))
         if self.step is not None:
-            # a recorded step keeps its input carry only
-            self.rec_carry = np.zeros((self.rows, max(self.carry, 1)))
+            # a recorded step keeps its input carry only; a binomial schedule then
+            # records its leaves whole (up to one more step than it has slots, see
+            # checkpoint.binomial_next)
+            rows = self.slots + 1 if self.lazy else self.rows
+            self.rec_carry = np.zeros((rows, max(self.carry, 1)))
             self.rec_vals = self.rec_aux = np.zeros((1, 1))
             self.rec_partials = np.zeros((1, 1, 2))
         else:
@@ -153,8 +156,11 @@ class LoopRun:
 
     @property
     def schedule(self):
-        """The schedule this loop runs, as ``nd.checkpoint_schedule`` describes it."""
-        return checkpoint_schedule(self.length, self.snapshots, self.strategy)
+        """The schedule this loop runs, as ``nd.checkpoint_schedule`` describes it (a
+        compiled step records input carries only: see its ``carries_only``; whether the
+        step compiles is decided at the loop's first run)."""
+        return checkpoint_schedule(self.length, self.snapshots, self.strategy,
+                                   carries_only=self.step is not None)
 
     @property
     def nbytes(self):
@@ -189,11 +195,11 @@ class LoopRun:
         return failed
 
     def _compiled_first_pass(self, tape):
-        values, _, at = self.step
+        advance, _, at = self.step
         return SK.compiled_scan_forward(
-            values, at, self.bs, tape.vals, self.flat, self.lazy, self.table,
+            advance, at, self.bs, tape.vals, self.flat, self.lazy, self.table,
             self.snapshots or 0, self.gen, self.stack, self.pending, self.snaps,
-            self.rec_carry, self.cur, tape.vals, self.p_off, self.length)
+            self.rec_carry, self.cur, self.p_off, self.length)
 
     def reverse(self, tape, adj):
         """Add the loop's adjoints into ``adj``; returns -1 or a failed guard's index."""
@@ -209,14 +215,14 @@ class LoopRun:
 
     def _reverse_pass(self, tape, adj):
         if self.step is not None:
-            values, vjp, at = self.step
+            advance, reverse, at = self.step
             failed = -1
             if not self.fresh:
                 # a second reverse at one point: the first one used up the snapshots
                 failed = self._compiled_first_pass(tape)
             if failed < 0:
                 failed = SK.compiled_scan_reverse(
-                    values, vjp, at, tape.reverse_structure, tape.vals, tape.partials,
+                    advance, reverse, at, tape.reverse_structure, tape.vals, tape.partials,
                     tape.aux, adj, self.bs, self.be, self.span, self.lay, self.flat, self.lazy,
                     self.table, self.snapshots or 0, self.gen, self.stack, self.pending,
                     self.snaps, self.rec_carry, self.cur, self.gcur, self.p_off, self.length)

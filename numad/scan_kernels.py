@@ -316,14 +316,18 @@ def scan_tangent(structure, vals, partials, aux, tan, L, bs, be, span, lay, cur,
 # ---- compiled steps ----------------------------------------------------------------------
 #
 # A step compiled into code of its own (``numad/tape_compiler.py``, ``compile_step``) comes
-# as two first-class functions of one signature, ``(vals, adj, at)``: ``values`` runs the
-# step, ``vjp`` runs it again and reverses it from its results' adjoints; ``at`` holds the
-# slots they touch. The drivers below take them as arguments of a ``FunctionType``, so
-# that these drivers are compiled once for every step. A recorded step keeps only its
-# input carry (``rec_carry``): ``vjp`` recomputes the rest in registers, which is cheaper
-# than storing and reloading it. Where ``vjp`` meets an inf or a nan that its shortcuts
-# would not treat as the generic sweeps do, it returns -2 and the step is reversed by
-# the generic sweeps instead (``tape_compiler._Plan.reverse``).
+# as two first-class functions of one signature, each running a range of steps:
+# ``advance`` runs steps a..b-1 (keeping their input carries for a RECORD row),
+# ``reverse`` runs steps b-1..a again from their input carries and reverses them; ``at``
+# holds the slots they touch. The drivers below take them as arguments of a
+# ``FunctionType``, so that these drivers are compiled once for every step, and call
+# them once a row of the schedule, not once a step: the values the step reads from before
+# the loop, and their adjoints, then stay in registers along a row, as in a hand-written
+# loop. A recorded step keeps only its input carry (``rec_carry``): ``reverse``
+# recomputes the rest in registers, which is cheaper than storing and reloading it.
+# Where ``reverse`` meets an inf or a nan that its shortcuts would not treat as the
+# generic sweeps do, it returns -2 - s and step s is reversed by the generic sweeps
+# instead (``tape_compiler._Plan.reverse``).
 
 # The step functions take raw pointers to the values, the adjoints and the slots:
 # passing arrays to a function that is not inlined costs numba's reference counting, about
@@ -332,7 +336,8 @@ _STEP = types.FunctionType(types.int64(types.CPointer(types.float64),
                                        types.CPointer(types.float64),
                                        types.CPointer(types.float64),
                                        types.CPointer(types.float64),
-                                       types.CPointer(types.int64)))
+                                       types.CPointer(types.int64),
+                                       types.int64, types.int64, types.int64))
 _I1 = types.int64[::1]
 _F1 = types.float64[::1]
 _I2 = types.int64[:, ::1]
@@ -426,39 +431,34 @@ def compiled_at_first_call(signature, **options):
 
 @compiled_at_first_call(
     types.int64(_STEP, _I1, types.int64, _F1, _FLAT, types.boolean, _TABLE, types.int64,
-                _I1, _I2, _I2, _F2, _F2, _F1, _F1, types.int64, types.int64), cache=True)
-def compiled_scan_forward(values, at, bs, vals, flat, lazy, table, slots, gen, stack, pending,
-                          snaps, rec_carry, cur, out, p_off, length):
+                _I1, _I2, _I2, _F2, _F2, _F1, types.int64, types.int64), cache=True)
+def compiled_scan_forward(advance, at, bs, vals, flat, lazy, table, slots, gen, stack, pending,
+                          snaps, rec_carry, cur, p_off, length):
     """``scan_forward`` with a compiled step (``bs``: the step's first entry): the
-    first pass, writing the packed result ``out[p_off:]``; a RECORD row keeps its
-    steps' input carries in ``rec_carry``. Returns -1 or a failed guard's index."""
+    first pass, which writes the packed result (``advance`` writes the output rows,
+    this the final carry); a RECORD row keeps its steps' input carries in
+    ``rec_carry``. Returns -1 or a failed guard's index."""
     c_in, c_out, c_init, x_in, x_src, x_stride, y_out, y_at, y_stride = flat
     nc = c_in.shape[0]
-    pvals, pat, pcur = _pointer(vals), _pointer(at), _pointer(cur)
+    pvals, pat, pcur, prec = _pointer(vals), _pointer(at), _pointer(cur), _pointer(rec_carry)
     _start(lazy, length, slots, gen, stack, pending)
+    if lazy:
+        gen[3] = 1   # (a binomial schedule's leaves recorded whole: see binomial_next)
     for k in range(nc):
         cur[k] = vals[c_init[k]]
     row = np.zeros(3, dtype=np.int64)
     while _next(lazy, table, gen, stack, pending, row):
         kind, a, b = row[0], row[1], row[2]
         if kind == ADVANCE or kind == RECORD:
-            for s in range(a, b):
-                if kind == RECORD:
-                    for k in range(nc):
-                        rec_carry[s - a, k] = cur[k]
-                for k in range(x_in.shape[0]):
-                    vals[x_in[k]] = vals[x_src[k] + s * x_stride[k]]
-                failed = values(pvals, pvals, pcur, pcur, pat)   # (the carry in place)
-                if failed >= 0:
-                    return bs + failed
-                for k in range(y_out.shape[0]):
-                    out[p_off + nc + y_at[k] + s * y_stride[k]] = vals[y_out[k]]
+            failed = advance(pvals, pvals, prec, pcur, pat, a, b, kind == RECORD)
+            if failed >= 0:
+                return bs + failed
         else:
             _take_or_restore(kind, a, cur, snaps)
         if kind == RECORD:
             break
     for k in range(nc):
-        out[p_off + k] = cur[k]
+        vals[p_off + k] = cur[k]   # (the packed result: the final carry, then the ys)
     return -1
 
 
@@ -466,18 +466,18 @@ def compiled_scan_forward(values, at, bs, vals, flat, lazy, table, slots, gen, s
     types.int64(_STEP, _STEP, _I1, _STRUCTURE, _F1, _F2, _F1, _F1, types.int64, types.int64,
                 _I1, _LAYOUT, _FLAT, types.boolean, _TABLE, types.int64, _I1, _I2, _I2, _F2,
                 _F2, _F1, _F1, types.int64, types.int64), cache=True, error_model="numpy")
-def compiled_scan_reverse(values, vjp, at, rstructure, vals, partials, aux, adj, bs, be, span,
-                          lay, flat, lazy, table, slots, gen, stack, pending, snaps, rec_carry,
-                          cur, gcur, p_off, length):
+def compiled_scan_reverse(advance, reverse, at, rstructure, vals, partials, aux, adj, bs, be,
+                          span, lay, flat, lazy, table, slots, gen, stack, pending, snaps,
+                          rec_carry, cur, gcur, p_off, length):
     """``scan_reverse`` with a compiled step, after ``compiled_scan_forward`` (run it
-    again first for a second reverse at one point). A REVERSE row runs ``vjp`` from
+    again first for a second reverse at one point). A REVERSE row runs ``reverse`` from
     each step's recorded input carry; a RECORD row just before it of the same steps
-    does not run its last step (``vjp`` recomputes it). The tape's structure,
+    does not run its last step (``reverse`` recomputes it). The tape's structure,
     partials and workspace serve the generic fallback. Returns -1 or a failed guard."""
     c_in, c_out, c_init, x_in, x_src, x_stride, y_out, y_at, y_stride = flat
     nc = c_in.shape[0]
     pvals, padj, pat = _pointer(vals), _pointer(adj), _pointer(at)
-    pcur, pgcur = _pointer(cur), _pointer(gcur)
+    pcur, pgcur, prec = _pointer(cur), _pointer(gcur), _pointer(rec_carry)
     for k in range(nc):
         gcur[k] = adj[p_off + k]
     nxt = np.zeros(3, dtype=np.int64)
@@ -486,39 +486,36 @@ def compiled_scan_reverse(values, vjp, at, rstructure, vals, partials, aux, adj,
         kind, a, b = nxt[0], nxt[1], nxt[2]
         have = _next(lazy, table, gen, stack, pending, nxt)
         if kind == REVERSE:
-            for s in range(b - 1, a - 1, -1):
-                for k in range(x_in.shape[0]):
-                    vals[x_in[k]] = vals[x_src[k] + s * x_stride[k]]
-                for k in range(y_out.shape[0]):
-                    adj[y_out[k]] = adj[p_off + nc + y_at[k] + s * y_stride[k]]
-                # the recorded carry in, gcur: the new carry's adjoint in, the input's out
-                failed = vjp(pvals, padj, _pointer(rec_carry[s - a]), pgcur, pat)
-                if failed == -2:
-                    for k in range(nc):
-                        vals[c_in[k]] = rec_carry[s - a, k]
-                    failed = _generic_reverse_step(rstructure, vals, partials, aux, adj, bs,
-                                                   be, span, lay, s, gcur, p_off)
-                    if failed >= 0:
-                        return failed
-                    continue
+            hi = b
+            while hi > a:
+                failed = reverse(pvals, padj, prec, pgcur, pat, a, hi, 0)
+                if failed == -1:
+                    break
                 if failed >= 0:
                     return bs + failed
+                # step s meets an inf or a nan: the generic sweeps reverse it
+                s = -2 - failed
+                for k in range(nc):
+                    vals[c_in[k]] = rec_carry[s - a, k]
                 for k in range(x_in.shape[0]):
-                    adj[x_src[k] + s * x_stride[k]] += adj[x_in[k]]
+                    vals[x_in[k]] = vals[x_src[k] + s * x_stride[k]]
+                failed = _generic_reverse_step(rstructure, vals, partials, aux, adj, bs,
+                                               be, span, lay, s, gcur, p_off)
+                if failed >= 0:
+                    return failed
+                hi = s
         elif kind == ADVANCE or kind == RECORD:
-            reversed_next = (kind == RECORD and have and nxt[0] == REVERSE
-                             and nxt[1] == a and nxt[2] == b)
-            for s in range(a, b):
-                if kind == RECORD:
-                    for k in range(nc):
-                        rec_carry[s - a, k] = cur[k]
-                    if reversed_next and s == b - 1:
-                        break
-                for k in range(x_in.shape[0]):
-                    vals[x_in[k]] = vals[x_src[k] + s * x_stride[k]]
-                failed = values(pvals, pvals, pcur, pcur, pat)
-                if failed >= 0:
-                    return bs + failed
+            record = kind == RECORD
+            # (a recording reversed next does not run its last step: ``reverse``
+            # recomputes it from its input carry)
+            last = b - 1 if (record and have and nxt[0] == REVERSE and nxt[1] == a
+                             and nxt[2] == b) else b
+            failed = advance(pvals, pvals, prec, pcur, pat, a, last, record)
+            if failed >= 0:
+                return bs + failed
+            if last < b:
+                for k in range(nc):
+                    rec_carry[last - a, k] = cur[k]
         else:
             _take_or_restore(kind, a, cur, snaps)
     for k in range(nc):

@@ -48,6 +48,7 @@ import glob
 import hashlib
 import importlib.util
 import os
+import re
 import sys
 import tempfile
 import threading
@@ -90,7 +91,7 @@ _CSE = True  # (tests switch it off to check bit-for-bit agreement without it)
 ZERO_SLOT = -1   # a slot that stands for the literal 0.0 (see _sum_ops; cuda_batch reads it)
 _LOOP = "loop"   # an item of a _Plan that is a loop (numad/rerolling.py)
 
-VERSION = "5"   # of the generated code's form: part of every cache key
+VERSION = "6"   # of the generated code's form: part of every cache key
 # Above this many entries numba's compile time of one straight-line function grows past
 # what replays can repay (measured cold: 1.2 s at 244 entries, 6 s at 994, 24 s at 2494).
 MAX_ENTRIES = 2500
@@ -1301,33 +1302,57 @@ def step_compilable(tape, loop):
     if why is None:
         ops = scalar_ops(tape, loop.body_start, loop.body_stop)
         why = ops if isinstance(ops, str) else None
+    if why is None:
+        # the compiled step holds the adjoints of the values it reads from before the
+        # loop in registers along a range of steps, and adds each step's row of xs's
+        # adjoint in memory: the two must not be the same memory
+        off, size = tape.off, tape.size
+        rows = [(int(off[e]), int(off[e] + size[e])) for e in loop.xs]
+        if any(lo <= s < hi for item in ops if item[0] != _GUARD for s in item[2]
+               for lo, hi in rows):
+            why = "it reads xs itself, beside its row"
     return None if why is None else "its step: " + why
 
 
 STEP_SIGNATURE = ("int64(CPointer(float64), CPointer(float64), CPointer(float64), "
-                  "CPointer(float64), CPointer(int64))")
+                  "CPointer(float64), CPointer(int64), int64, int64, int64)")
+
+# The lines of a step's code that touch memory, as ``_Plan`` writes them (any other
+# line computes locals only): ``step_source`` moves each to its place in the loops.
+_LOAD_VALUE = re.compile(r"^    v(\d+) = vals\[at\[(\d+)\]\]$")
+_LOAD_CARRY = re.compile(r"^    v(\d+) = cin\[(\d+)\]$")
+_LOAD_ADJOINT = re.compile(r"^    g(\d+) (\+?=) adj\[at\[(\d+)\]\]$")
+_SEED_CARRY = re.compile(r"^    g(\d+) (\+?=) cout\[(\d+)\]$")
+_WRITE_CARRY = re.compile(r"^    cout\[(\d+)\] = (.+)$")
+_WRITE_MEMORY = re.compile(r"^    (vals|adj)\[at\[(\d+)\]\] = (.+)$")
+_TOUCHES_MEMORY = re.compile(r"\b(vals|adj|cin|cout|at)\[")
 
 
 def step_source(tape, loop):
-    """(text, at): the Python text of the two functions of a compiled ``nd.scan`` step (the body
-    ``loop.body_start..body_stop`` of ``tape``; ``numad/scan_kernels.py`` drives them):
+    """(text, at): the Python text of the two functions of a compiled ``nd.scan`` step (the
+    body ``loop.body_start..body_stop`` of ``tape``; ``numad/scan_kernels.py`` drives
+    them), each running a range of steps:
 
-    * ``values(vals, adj, cin, cout, at)``: from the carry ``cin``, the row of ``xs``
-      (written into ``vals`` by the driver) and the values it reads from before the
-      loop, the new carry into ``cout`` (which may be ``cin``: every read comes before
-      every write) and the output row into ``vals``;
-    * ``vjp(vals, adj, cin, cout, at)``: the same values again, kept in locals, then the
-      reverse part seeded with the new carry's adjoint in ``cout`` and the output row's
-      in ``adj``: it writes the input carry's adjoint into ``cout``, the row's into
-      ``adj``, and adds those of the values from before the loop.
+    * ``advance(vals, adj, rec, cur, at, a, b, record)``: steps ``a .. b-1`` from the
+      carry in ``cur`` (the new carry back into it), each step reading its row of
+      ``xs`` and writing its output row where they lie in ``vals``; with ``record``,
+      step ``s``'s input carry is kept in row ``s - a`` of ``rec``;
+    * ``reverse(vals, adj, rec, gcur, at, a, b, _)``: steps ``b-1 .. a``, each from its
+      input carry in row ``s - a`` of ``rec``: its values again, in locals, then its
+      reverse part, seeded with the new carry's adjoint (``gcur``, handed from step to
+      step and left holding the input carry's of step ``a``) and the output row's in
+      ``adj``; it adds the rows of ``xs``'s adjoints and those of the values from before
+      the loop, which stay in locals over the whole range.
 
-    So a recorded step needs only its input carry to be reversed (JAX's
-    ``checkpoint`` of the step); ``adj`` is unused by ``values`` (one signature for
-    both). Both reach memory through ``at`` (the slots they touch, see
-    ``_Plan.names``): their text is the same wherever the loop lies in its tape. Each
-    returns -1, the index of a guard whose decision changed counted from the step's
-    first entry, or -2 (``vjp`` only) where the generic sweeps must reverse this step
-    (``_Plan.reverse``)."""
+    So a recorded step needs only its input carry to be reversed (JAX's ``checkpoint``
+    of the step). The values the step reads from before the loop are loaded once a
+    range, not once a step, as a hand-written loop holds them in registers. Both reach
+    memory through ``at`` (the slots they touch, see ``_Plan.names``, then per element
+    of ``xs``'s row and of the output row where its first row lies and its row stride):
+    their text is the same wherever the loop lies in its tape. Each returns -1, the
+    index of a guard whose decision changed counted from the step's first entry, or
+    ``-2 - s`` (``reverse`` only) where the generic sweeps must reverse step ``s``
+    (``_Plan.reverse``): the adjoints are then as they were after step ``s + 1``."""
     bs, be = loop.body_start, loop.body_stop
     off, size = tape.off, tape.size
     inputs = _input_slots(tape, list(loop.carry_in) + list(loop.x_in))
@@ -1340,15 +1365,14 @@ def step_source(tape, loop):
     results = list(loop.carry_out) + list(loop.y_out)
 
     # the carry vector's order: its leaves' elements, leaf after leaf (as the driver's)
-    carry = tuple([int(tape.off[e]) + t for e in leaves for t in range(int(tape.size[e]))]
+    carry = tuple([int(off[e]) + t for e in leaves for t in range(int(size[e]))]
                   for leaves in (loop.carry_in, loop.carry_out))
+    nc = len(carry[0])
 
     plan = _Plan(tape, bs, be, results, [], ())
     plan.names(True, *carry)
-    loads, body, _ = plan.forward(with_partials=False)
-    writes = plan.write_outputs()
-    values = ["def values(vals, adj, cin, cout, at):"] + loads + body + writes + [
-        "    return -1"]
+    v_loads, v_body, _ = plan.forward(with_partials=False)
+    v_writes = plan.write_outputs()
     at_values = plan.at
 
     plan = _Plan(tape, bs, be, results, inputs, outer)
@@ -1358,10 +1382,125 @@ def step_source(tape, loop):
     loads, body, chain = plan.forward(with_partials=True)
     seeds = [(s, plan.where(o, "adj")) for o, s in plan.outputs]
     reverse = plan.reverse(chain, seeds)
-    vjp = ["def vjp(vals, adj, cin, cout, at):"] + loads + body + reverse + ["    return -1"]
-    text = ("\n".join(values) + "\n\n\n" + _decorator(STEP_SIGNATURE) + "\n".join(vjp)
+
+    # the rows of xs and of the outputs: per element, where row 0 lies and the stride
+    at = list(plan.at)
+    rows = {}
+    y_start = int(off[loop.entry]) + nc   # (the packed result: final carry, then ys)
+    for leaves, first, stacked in ((loop.x_in, None, loop.xs), (loop.y_out, y_start, None)):
+        base = first
+        for j, e in enumerate(leaves):
+            n = int(size[e])
+            start = int(off[stacked[j]]) if stacked is not None else base
+            for t in range(n):
+                rows[int(off[e]) + t] = len(at)
+                at += [start + t, n]
+            if stacked is None:
+                base += n * loop.length
+    slot_of = plan.at
+
+    def row_of(k):   # the element ``s`` of the stacked rows, for the slot numbered k
+        r = rows[slot_of[int(k)]]
+        return f"[r_{r} + s_ * r_{r + 1}]"
+
+    def is_row(k):
+        return slot_of[int(k)] in rows
+
+    # (where the rows lie, in locals: loaded once, not once a step)
+    row_locals = [f"    r_{r} = at[{r}]" for r in range(len(plan.at), len(at))]
+
+    def unexpected(line):
+        raise AssertionError(f"step_source: a line it does not place: {line!r}")
+
+    # advance
+    hoisted, per_step = [], []
+    for line in v_loads:
+        m, c = _LOAD_VALUE.match(line), _LOAD_CARRY.match(line)
+        if m and is_row(m[2]):
+            per_step.append(f"    v{m[1]} = vals{row_of(m[2])}")
+        elif m:
+            hoisted.append(line)
+        elif c:
+            per_step.append(f"    v{c[1]} = c_{c[2]}")
+        else:
+            unexpected(line)
+    after = []
+    for line in v_body:
+        if _TOUCHES_MEMORY.search(line):
+            unexpected(line)
+    for line in v_writes:
+        c, m = _WRITE_CARRY.match(line), _WRITE_MEMORY.match(line)
+        if c:
+            after.append(f"    c_{c[1]} = {c[2]}")
+        elif m and m[1] == "vals" and is_row(m[2]):
+            after.append(f"    vals{row_of(m[2])} = {m[3]}")
+        else:
+            unexpected(line)
+    advance = (["def advance(vals, adj, rec, cur, at, a, b, record):"] + hoisted + row_locals
+               + [f"    c_{j} = cur[{j}]" for j in range(nc)]
+               + ["    for s_ in range(a, b):", "        if record:",
+                  f"            o_ = (s_ - a) * {nc}"]
+               + [f"            rec[o_ + {j}] = c_{j}" for j in range(nc)]
+               + _indent(per_step + v_body + after)
+               + [f"    cur[{j}] = c_{j}" for j in range(nc)] + ["    return -1"])
+
+    # reverse
+    hoisted, per_step, accumulators = [], [], []
+    for line in loads:
+        m, c = _LOAD_VALUE.match(line), _LOAD_CARRY.match(line)
+        if m and is_row(m[2]):
+            per_step.append(f"    v{m[1]} = vals{row_of(m[2])}")
+        elif m:
+            hoisted.append(line)
+        elif c:
+            per_step.append(f"    v{c[1]} = rec[o_ + {c[2]}]")
+        else:
+            unexpected(line)
+    for line in body:
+        if _TOUCHES_MEMORY.search(line):
+            unexpected(line)
+    step_part, written = [], []
+    for line in reverse:
+        g, c = _LOAD_ADJOINT.match(line), _SEED_CARRY.match(line)
+        w, m = _WRITE_CARRY.match(line), _WRITE_MEMORY.match(line)
+        if g and is_row(g[3]):
+            step_part.append(f"    g{g[1]} {g[2]} adj{row_of(g[3])}")
+        elif g and g[2] == "=" and g[1] == g[3]:
+            accumulators.append((g[1], g[3]))
+        elif c:
+            step_part.append(f"    g{c[1]} {c[2]} w_{c[3]}")
+        elif line == "        return -2":
+            # (the outer adjoints as they were before this step, and nothing else
+            # written yet: the caller reverses step s with the generic sweeps)
+            step_part += [f"        adj[at[{k}]] = h_{n}" for n, k in accumulators]
+            step_part += [f"        gcur[{j}] = w_{j}" for j in range(nc)]
+            step_part.append("        return -2 - s_")
+        elif w:
+            written.append(f"    w_{w[1]} = {w[2]}")
+        elif m and m[1] == "adj" and is_row(m[2]):
+            written.append(f"    adj{row_of(m[2])} += {m[3]}")
+        elif m and m[1] == "adj" and m[3] == f"g{int(m[2])}" and any(
+                k == m[2] for _, k in accumulators):
+            pass   # (written once, after the loop)
+        elif _TOUCHES_MEMORY.search(line):
+            unexpected(line)
+        else:
+            step_part.append(line)
+    vjp = (["def reverse(vals, adj, rec, gcur, at, a, b, unused):"] + hoisted + row_locals
+           + [f"    g{n} = adj[at[{k}]]" for n, k in accumulators]
+           + [f"    w_{j} = gcur[{j}]" for j in range(nc)]
+           + ["    for s_ in range(b - 1, a - 1, -1):", f"        o_ = (s_ - a) * {nc}"]
+           + [f"        h_{n} = g{n}" for n, _ in accumulators]
+           + _indent(per_step + body + step_part + written)
+           + [f"    gcur[{j}] = w_{j}" for j in range(nc)]
+           + [f"    adj[at[{k}]] = g{n}" for n, k in accumulators] + ["    return -1"])
+    text = ("\n".join(advance) + "\n\n\n" + _decorator(STEP_SIGNATURE) + "\n".join(vjp)
             + "\n")
-    return text, np.array(plan.at, dtype=np.int64)
+    return text, np.array(at, dtype=np.int64)
+
+
+def _indent(lines):
+    return ["    " + line for line in lines]
 
 
 # ---- the cache on disk ----------------------------------------------------------------------
@@ -1521,21 +1660,21 @@ def step_worth_compiling(tape, loop):
     if loop.length >= AUTO_MIN_STEPS:
         return True
     key, text, _ = _step_key_and_text(tape, loop)
-    return _is_cached(key, text, "vjp")
+    return _is_cached(key, text, "reverse")
 
 
 def compile_step(tape, loop):
-    """(values, vjp, at): the compiled functions of the step of ``loop`` and the slots
-    they take (see ``step_source``), compiled for ``STEP_SIGNATURE`` so that one compiled driver takes
-    every step as a first-class function. Raises ValueError where ``step_compilable``
-    says no."""
+    """(advance, reverse, at): the compiled functions of the step of ``loop`` and the
+    slots they take (see ``step_source``), compiled for ``STEP_SIGNATURE`` so that one
+    compiled driver takes every step as a first-class function. Raises ValueError where
+    ``step_compilable`` says no."""
     why = step_compilable(tape, loop)
     if why is not None:
         raise ValueError(f"numad: the step of nd.scan ({loop.name}) cannot be compiled: "
                          f"{why}")
     key, text, at = _step_key_and_text(tape, loop)
     module = _compiled(key, text)
-    return module.values, module.vjp, at
+    return module.advance, module.reverse, at
 
 
 def _compiled(key, text):

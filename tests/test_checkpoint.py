@@ -205,6 +205,23 @@ def test_binomial_meets_revolve_bound(l, s):
         simulate(sched)
 
 
+def test_binomial_of_recorded_carries_keeps_the_contract_with_fewer_runs():
+    # carries_only: the parts that the free slots reverse advancing each step once are
+    # recorded whole; the slots stay within budget, the recording within one more
+    for s in range(1, 8):
+        for l in range(0, 70):
+            whole = checkpoint_schedule(l, snapshots=s, carries_only=True)
+            stepwise = checkpoint_schedule(l, snapshots=s)
+            assert simulate(whole) == list(range(l - 1, -1, -1))
+            assert whole.peak_snapshots <= s and whole.peak_recorded <= s + 1
+            assert whole.forward_steps <= stepwise.forward_steps, (l, s)
+            if 2 <= l <= s + 1:   # the whole loop is one part: every step run once
+                assert whole.forward_steps == l
+    big = checkpoint_schedule(10**5, snapshots=20, carries_only=True)
+    assert big.forward_steps < checkpoint_schedule(10**5, snapshots=20).forward_steps
+    assert len(big.actions) < len(checkpoint_schedule(10**5, snapshots=20).actions) / 3
+
+
 def test_binomial_optimal_for_every_small_case():
     for s in range(1, 7):
         for l in range(0, 61):

@@ -151,19 +151,62 @@ def test_a_changed_branch_in_a_compiled_step_is_caught():
     np.testing.assert_allclose(g(other, data), np.zeros(4), atol=0)
 
 
-def test_an_inf_in_a_compiled_step_gives_the_generic_sweeps_answer():
+@pytest.mark.parametrize("strategy, snapshots", [("auto", None), ("store_all", None),
+                                                  ("binomial", 7)])
+def test_an_inf_in_a_compiled_step_gives_the_generic_sweeps_answer(strategy, snapshots):
     # u overflows to inf after a few steps, and its adjoint is 0 (min takes 2.0): the
     # compiled step's plain products would make 0 * inf = nan of it; it hands such
-    # steps to the generic sweeps, which add exactly 0
+    # steps to the generic sweeps, which add exactly 0 (in the middle of a range of
+    # steps: the compiled range then resumes below the step)
     def f(p):
         def step(c, _):
             u, s = c
             return (u * p[0], s + np.minimum(2.0, p[1] * u)), None
-        return nd.scan(step, (1.0, 0.0), length=300, compile="always")[0][1]
+        return nd.scan(step, (1.0, 0.0), length=300, compile="always", checkpoint=strategy,
+                       snapshots=snapshots)[0][1]
 
     p = np.array([1e3, 1.0])
     ((v0, g0), _, (v1, g1), _), _ = _both(f, p)
     assert v0 == v1 == 599.0 and np.array_equal(g0, g1) and np.array_equal(g1, [0.0, 1.0])
+
+
+def test_a_step_that_reads_xs_beside_its_row_is_not_compiled_and_is_right():
+    # the compiled step keeps the adjoints of what it reads from before the loop in
+    # registers along a range of steps while it adds each row's adjoint in memory:
+    # where those are the same memory, the step runs on the generic sweeps
+    def f(xs):
+        def step(c, x):
+            return c * 0.9 + x * xs[0], None
+        return nd.scan(step, 1.0, xs, compile="always")[0]
+
+    xs = np.linspace(0.5, 1.5, 250)
+    vg = nd.value_and_gradient(f, compile="always")
+    value, grad = vg(xs)
+    (tape,) = [t for ts in vg.cache.tapes.values() for t in ts]
+    assert tape.loops[0].step is None
+    assert "reads xs itself" in TC.step_compilable(tape, tape.loops[0].loop)
+    # c_N = 0.9^N + x_0 sum_k 0.9^(N-1-k) x_k
+    n = len(xs)
+    w = 0.9 ** np.arange(n - 1, -1, -1)
+    expected = xs[0] * w
+    expected[0] += w @ xs
+    np.testing.assert_allclose(value, 0.9 ** n + xs[0] * (w @ xs), rtol=1e-13)
+    np.testing.assert_allclose(grad, expected, rtol=1e-12, atol=1e-300)
+
+
+def test_a_compiled_binomial_loop_runs_the_schedule_of_recorded_carries():
+    data = lv_data(300)
+    tape = nd.trace(_scalar_lv, P0, data, "binomial", 6, compile="always")
+    tape.gradient(P0, data, "binomial", 6)
+    run = tape.loops[0]
+    assert run.step is not None
+    schedule = nd.checkpoint_schedule(300, 6, "binomial", carries_only=True)
+    assert np.array_equal(run.schedule.actions, schedule.actions)
+    assert run.rec_carry.shape[0] == 7 and schedule.peak_recorded <= 7
+    # and the gradient is the generic sweeps' (one step recorded at a time)
+    generic = nd.trace(_scalar_lv, P0, data, "binomial", 6, compile="never")
+    assert np.array_equal(tape.gradient(P0, data, "binomial", 6),
+                          generic.gradient(P0, data, "binomial", 6))
 
 
 def test_steps_of_one_structure_share_their_code_at_any_length(tmp_path):
@@ -187,7 +230,7 @@ def test_a_second_process_loads_the_compiled_step_from_the_disk_cache(tmp_path):
         tape = nd.trace(_scalar_lv, P0, lv_data(40), "store_all", None, compile="always")
         run = tape.loops[0]
         key, text, _ = TC._step_key_and_text(tape, run.loop)
-        print(TC._is_cached(key, text, "vjp"))
+        print(TC._is_cached(key, text, "reverse"))
         print(list(tape.gradient(P0, lv_data(40), "store_all", None)))
     """)
     env = dict(os.environ, NUMAD_CACHE_DIR=str(tmp_path))
