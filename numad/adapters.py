@@ -486,6 +486,35 @@ def hvp(f, compile=None):
     return hessp
 
 
+def _hessian_by_products(own, x, args, kwargs):
+    """The Hessian at ``x`` as the n compiled Hessian-vector products of f's own tape
+    (``own``, its TapeCache) with the columns of the identity, where that tape has
+    compiled product code by now (``Tape._hvp_code``'s rule, a Hessian counting as n
+    products); else None. A product that meets an inf or a nan takes the generic
+    sweep's rule (``Tape.hvp_loaded``)."""
+    tape = own.tape_at((x,) + args, kwargs)   # (its values at x: a forward sweep there)
+    if not tape.hvp_capable or tape.single_input is None:
+        return None
+    start, n, out = tape.single_input
+    if tape.compiled_hvp is None:
+        # (the rule counts products, this Hessian n of them, and decides when the count
+        # passes a power of two)
+        total = tape.hvp_replays + n
+        tape.hvp_replays = (1 << (total.bit_length() - 1)) - 1
+        fn = tape._hvp_code()
+        tape.hvp_replays = total
+        if fn is None:
+            return None
+    (e,) = [int(tape.input_entries[r]) for r in tape.input_positions(0)]
+    H = np.empty((n, n))
+    column = np.zeros(n)
+    for j in range(n):
+        column[j] = 1.0
+        H[:, j] = tape.read(tape.hvp_loaded(out, [(e, column)]), e)
+        column[j] = 0.0
+    return H
+
+
 class _LastPoint(threading.local):
     """The tape an ``hvp`` adapter last loaded in this thread, and at which point."""
 
@@ -531,7 +560,10 @@ def hessian(f, compile=None):
         ``x``.
     compile : {"auto", "always", "never"}, optional
         Whether the recorded tape is turned into its own ``@njit`` code; None (the
-        default) takes ``nd.config.compile``. Checked, but Hessian sweeps do not compile yet.
+        default) takes ``nd.config.compile``. Where ``f``'s own tape compiles its
+        Hessian-vector code (as in ``nd.hvp``; a Hessian counts as n products towards
+        ``"auto"``), the Hessian is its n products with the columns of the identity;
+        otherwise the one tangent sweep over the recorded gradient.
 
     Returns
     -------
@@ -551,10 +583,15 @@ def hessian(f, compile=None):
     array([[6., 2.],
            [2., 0.]])
     """
-    # (Hessian sweeps do not compile yet: the recorded gradient holds where entries,
-    # which the straight-line tangent code does not take)
-    compile_mode(compile, "nd.hessian")
+    mode = compile_mode(compile, "nd.hessian")
+    # (the recorded gradient holds where entries, which the straight-line tangent code
+    # does not take: compiled, the Hessian comes from f's own tape, column by column)
+    own = TapeCache(f, mode) if mode != "never" else None
     cache = _gradient_tape_cache(f)
+    # (under "auto", f's own tape is consulted, at the cost of its forward sweep, only
+    # while it answers, or where the products counted pass a power of two: the rule's
+    # points of decision)
+    products = [0, False]   # products asked for, and whether the last Hessian was products
 
     @functools.wraps(f)
     def hess(x, *args, **kwargs):
@@ -564,14 +601,23 @@ def hessian(f, compile=None):
             H = (nested_jacobian(keywords_last(g), (x,) + args + (kwargs,), "forward")
                  if kwargs else nested_jacobian(g, (x,) + args, "forward"))
             return (H + H.T) * 0.5
-        tape = cache.tape_at((x,) + args, kwargs)
-        H = tape.jacobian_loaded("forward", 0)
         n = int(np.size(x))
-        H = H.reshape(n, n)
+        H = None
+        if own is not None:
+            before = products[0]
+            products[0] += n
+            if (products[1] or mode == "always"
+                    or products[0].bit_length() > before.bit_length()):
+                H = _hessian_by_products(own, x, args, kwargs)
+                products[1] = H is not None
+        if H is None:
+            tape = cache.tape_at((x,) + args, kwargs)
+            H = tape.jacobian_loaded("forward", 0).reshape(n, n)
         # forward-over-reverse is symmetric only to rounding: make it exactly so
         H = (H + H.T) * 0.5
         return H.reshape(np.shape(x) + np.shape(x)) if np.ndim(x) else float(H[0, 0])
 
     hess = _in_input_precision(hess)
     hess.cache = cache
+    hess.own_cache = own   # (f's own tapes, for the compiled products; None: "never")
     return hess

@@ -101,3 +101,42 @@ def test_second_derivatives_of_powers_at_zero():
         x = np.array([0.0, 0.0])
         np.testing.assert_array_equal(nd.hvp(f)(x, np.ones(2)), [h0, h0])
         np.testing.assert_array_equal(nd.hessian(f)(x), h0 * np.eye(2))
+
+
+def _rosen_loop(x):
+    s = 0.0
+    for i in range(len(x) - 1):
+        s = s + 100.0 * (x[i + 1] - x[i] ** 2) ** 2 + (1 - x[i]) ** 2
+    return s
+
+
+@pytest.mark.parametrize("compile", ["always", "auto", "never"])
+def test_compiled_hessian_is_scipys_rosen_hess(compile, tmp_path, monkeypatch):
+    from scipy.optimize import rosen_hess
+    monkeypatch.setenv("NUMAD_CACHE_DIR", str(tmp_path))
+    hess = nd.hessian(_rosen_loop, compile=compile)
+    for x in (np.linspace(-1.0, 2.0, 12), np.linspace(0.5, -0.7, 12)):
+        H = hess(x)
+        np.testing.assert_allclose(H, rosen_hess(x), rtol=1e-13, atol=1e-12)
+        assert np.array_equal(H, H.T)
+    if compile == "always":   # (the n products of f's own compiled code)
+        (tape,) = [t for ts in hess.own_cache.tapes.values() for t in ts]
+        assert tape.compiled_hvp is not None
+    if compile == "never":
+        assert hess.own_cache is None
+
+
+def test_compiled_hessian_follows_branches():
+    # a branch on x[0]: each side's Hessian, from the products of its own trace
+    def f(x):
+        if x[0] > 0:
+            return x[0] ** 3 * x[1] + nd.exp(x[1])
+        return x[0] ** 2 * x[1] ** 2
+
+    hess = nd.hessian(f, compile="always")
+    a, b = 0.7, -0.4
+    np.testing.assert_allclose(hess(np.array([a, b])),
+                               [[6 * a * b, 3 * a ** 2], [3 * a ** 2, np.exp(b)]], rtol=1e-14)
+    a = -a
+    np.testing.assert_allclose(hess(np.array([a, b])),
+                               [[2 * b ** 2, 4 * a * b], [4 * a * b, 2 * a ** 2]], rtol=1e-14)
