@@ -322,8 +322,9 @@ def jacobian(f, mode="auto", compile=None):
     compile : {"auto", "always", "never"}, optional
         Whether the recorded tape is turned into its own ``@njit`` code; None (the
         default) takes ``nd.config.compile``. As in ``nd.value_and_gradient``: forward mode's tangent
-        sweep compiles (straight-line code, up to 2500 scalar operations); reverse
-        mode's row sweeps run on the generic sweeps.
+        sweep compiles (straight-line code, up to 2500 scalar operations), and so does
+        reverse mode's row (a vector-Jacobian product a call, a Jacobian counting as m
+        replays towards ``"auto"``); tapes with a scan loop run on the generic sweeps.
 
     Returns
     -------
@@ -496,15 +497,8 @@ def _hessian_by_products(own, x, args, kwargs):
     if not tape.hvp_capable or tape.single_input is None:
         return None
     start, n, out = tape.single_input
-    if tape.compiled_hvp is None:
-        # (the rule counts products, this Hessian n of them, and decides when the count
-        # passes a power of two)
-        total = tape.hvp_replays + n
-        tape.hvp_replays = (1 << (total.bit_length() - 1)) - 1
-        fn = tape._hvp_code()
-        tape.hvp_replays = total
-        if fn is None:
-            return None
+    if tape.hvp_code_for_products(n) is None:
+        return None
     (e,) = [int(tape.input_entries[r]) for r in tape.input_positions(0)]
     H = np.empty((n, n))
     column = np.zeros(n)

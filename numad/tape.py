@@ -170,6 +170,9 @@ class Tape:
         self.compiled_tangent = None   # (and the tangent sweep's: forward mode)
         self.tangent_replays = 0
         self.tangent_never = False
+        self.compiled_vjp = None   # (and the reverse Jacobian's rows: any outputs)
+        self.vjp_replays = 0
+        self.vjp_never = False
         # (start, size, output entry) when the tape is f(x) of one array to one scalar:
         # the adapters' fast path
         self.single_input = None
@@ -562,6 +565,30 @@ class Tape:
         else None."""
         return self._code_by_now("tangent", TC.tangent_compilable, TC.tangent_worth_compiling,
                                  TC.compile_tangent)
+
+    def _vjp_code(self, rows):
+        """The compiled vector-Jacobian code for a Jacobian of ``rows`` rows, where
+        ``compile_mode`` says to have it by now (counting rows), else None."""
+        return self.code_for_products("vjp", rows, TC.vjp_compilable, TC.vjp_worth_compiling,
+                                      TC.compile_vjp)
+
+    def hvp_code_for_products(self, count):
+        """The compiled Hessian-vector code for ``count`` products at once (a
+        Hessian's columns), as ``_vjp_code``; else None."""
+        return self.code_for_products("hvp", count, TC.hvp_compilable,
+                                      TC.hvp_worth_compiling, TC.compile_hvp)
+
+    def code_for_products(self, name, count, compilable, worth, compile_):
+        """``_code_by_now`` for ``count`` products at once (a Jacobian's rows, a
+        Hessian's columns): counted as ``count`` replays, decided where the count
+        passes a power of two."""
+        if getattr(self, "compiled_" + name) is not None:
+            return getattr(self, "compiled_" + name)
+        total = getattr(self, name + "_replays") + count
+        setattr(self, name + "_replays", (1 << (total.bit_length() - 1)) - 1)
+        fn = self._code_by_now(name, compilable, worth, compile_)
+        setattr(self, name + "_replays", total)
+        return fn
 
     def _code_by_now(self, name, compilable, worth, compile_):
         """The compiled ``name`` ("hvp", "tangent": attributes ``compiled_<name>``,
@@ -1061,6 +1088,11 @@ class Tape:
                     J[row:row + s] = self.read(tan, e, n).reshape(s, n)
                     row += s
         elif mode == "reverse":
+            fn = self._vjp_code(m) if argnum == 0 and n else None
+            if fn is not None:
+                # a row a call of the compiled code (which computes the values itself)
+                return self._jacobian_rows(fn, J, inputs).reshape(
+                    self._jacobian_shape(inputs, outputs))
             row = 0
             for e in outputs:
                 for k in range(int(self.size[e])):
@@ -1073,9 +1105,40 @@ class Tape:
         else:
             raise ValueError(f"numad: jacobian mode must be 'forward', 'reverse' or 'auto', "
                              f"not {mode!r}")
+        return J.reshape(self._jacobian_shape(inputs, outputs))
+
+    def _jacobian_shape(self, inputs, outputs):
+        m = int(sum(self.size[e] for e in outputs))
+        n = int(sum(self.size[e] for e in inputs))
         out_shape = self.shape_of(outputs[0]) if len(outputs) == 1 else (m,)
         in_shape = self.shape_of(inputs[0]) if len(inputs) == 1 else (n,)
-        return J.reshape(out_shape + in_shape)
+        return out_shape + in_shape
+
+    def _jacobian_rows(self, fn, J, inputs):
+        """The rows of ``J`` from the compiled vector-Jacobian code ``fn``, at the loaded
+        point; a row that meets an inf or a nan takes the generic sweeps' rule."""
+        if self.adjoints is None:
+            self.adjoints = np.zeros_like(self.vals)
+        w = np.zeros(J.shape[0])
+        for row in range(J.shape[0]):
+            w[row] = 1.0
+            failed = fn(self.vals, self.adjoints, w)
+            w[row] = 0.0
+            if failed >= 0:   # (the generic forward sweep at these inputs just passed)
+                raise AssertionError(f"numad: the compiled tape of {self.name} and its "
+                                     f"generic sweep disagree on guard v{failed}")
+            adj = self.adjoints
+            if failed == -2:
+                adj = self.adjoint_buffer()
+                position = 0
+                for e in self.output_entries:
+                    size = int(self.size[e])
+                    if position <= row < position + size:
+                        adj[self.off[e] + row - position] = 1.0
+                    position += size
+                self._reverse_sweeps(adj)
+            J[row] = np.concatenate([self.read(adj, i) for i in inputs])
+        return J
 
 
 def _same_static(a, b):

@@ -161,12 +161,14 @@ def _scalar_choice(tape):
     return _statement_choice(tape, gradient=True)
 
 
-def _statement_choice(tape, gradient):
+def _statement_choice(tape, gradient, one_output=True):
     """``_scalar_choice``, or for the tangent sweep (``gradient`` false: any outputs,
-    straight-line code without rolled-up loops) ``_tangent_choice``."""
+    straight-line code without rolled-up loops) ``_tangent_choice``; ``one_output``
+    false: reverse code for any outputs (``_vjp_choice``)."""
     if tape.stops:
         return None, "it contains a scan loop or a call with a rule of its own"
-    if gradient and (len(tape.output_entries) != 1 or tape.size[tape.output_entries[0]] != 1):
+    if gradient and one_output and (len(tape.output_entries) != 1
+                                    or tape.size[tape.output_entries[0]] != 1):
         return None, "its output is not one scalar"
     n = len(tape.op)
     if _scalar_count(tape, 0, n) > (MAX_SCANNED if gradient else MAX_ENTRIES):
@@ -996,6 +998,50 @@ def source(tape, name="value_and_gradient"):
     text += plan.reverse(chain, [(plan.outputs[0][1], "1.0")])
     text.append("    return -1")
     return "\n".join(text) + "\n"
+
+
+def vjp_source(tape, name="vjp"):
+    """The Python text of ``tape``'s compiled vector-Jacobian product: one row of a
+    reverse-mode Jacobian a call.
+
+    ``name(vals, adj, w)``: ``source``'s value-and-gradient code for a tape of any
+    outputs, seeded with ``w`` (one weight per output element, the outputs' elements in
+    order) instead of 1 at one scalar output: it writes ``w``'s product with the
+    Jacobian by the first argument's inputs into ``adj`` at those inputs, and returns
+    -1, a failed guard's index or -2 (an inf or a nan met: the generic sweeps' rule is
+    asked for), as ``source``'s does."""
+    outputs = [int(e) for e in tape.output_entries]
+    first_argument = [tape.input_entries[r] for r in tape.input_positions(0)]
+    plan = _Plan(tape, 0, len(tape.op), outputs, _input_slots(tape, first_argument),
+                 reroll=True, keep_costly=True)
+    plan.names(relocatable=False)
+    loads, body, chain = plan.forward(with_partials=True)
+    seeds = [(s, f"w[{k}]") for k, (_, s) in enumerate(plan.outputs)]
+    text = [f"def {name}(vals, adj, w):"] + loads + body + plan.reverse(chain, seeds)
+    return "\n".join(text + ["    return -1"]) + "\n"
+
+
+def vjp_compilable(tape):
+    """None when ``compile_vjp`` takes ``tape`` (``compilable``'s rule for any
+    outputs), else why not."""
+    kind, detail = _cached(tape, "_vjp_choice", _vjp_choice)
+    return detail if kind is None else None
+
+
+def _vjp_choice(tape):
+    return _statement_choice(tape, gradient=True, one_output=False)
+
+
+def vjp_worth_compiling(tape, replays):
+    """``worth_compiling``'s rule for the vector-Jacobian code (a replay: one row)."""
+    written = _cached(tape, "_vjp_choice", _vjp_choice)[1]
+    return _worth(tape, replays, written, lambda: _key_and_text_of(tape, vjp_source), "vjp")
+
+
+def compile_vjp(tape):
+    """The compiled vector-Jacobian product of ``tape`` (see ``vjp_source``); raises
+    ValueError where ``vjp_compilable`` says no."""
+    return _compile_function(tape, vjp_compilable(tape), vjp_source, "vjp")
 
 
 def tangent_source(tape, name="tangent"):
