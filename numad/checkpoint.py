@@ -164,7 +164,7 @@ def checkpoint_schedule(length, snapshots=None, strategy="binomial", *, carries_
         slots it runs the fewest forward steps possible, ``binomial_advances(length,
         snapshots) + length`` (every step is recorded once, one at a time).
     carries_only : bool, optional
-        For ``"binomial"``, ``"recompute_all"`` and ``"auto"``: the schedule for a driver whose recorded
+        For ``"binomial"`` with two snapshots or more (and ``"auto"``): the schedule for a driver whose recorded
         steps keep only their input carries (``nd.scan`` with a compiled step, which
         recomputes the rest while it reverses them). Each part of the loop that its
         free slots reverse with every step advanced once is then recorded whole, in
@@ -199,7 +199,7 @@ def checkpoint_schedule(length, snapshots=None, strategy="binomial", *, carries_
     [[3, 0, 3], [4, 0, 3]]
     >>> s = checkpoint_schedule(10, snapshots=3, carries_only=True)
     >>> s.forward_steps, s.peak_snapshots, s.peak_recorded
-    (19, 3, 4)
+    (20, 3, 4)
     """
     if not isinstance(strategy, str) or strategy not in STRATEGIES:
         raise ValueError(f"checkpoint_schedule: unknown strategy {strategy!r}; "
@@ -211,7 +211,7 @@ def checkpoint_schedule(length, snapshots=None, strategy="binomial", *, carries_
     if strategy == "store_all":
         return Schedule(length, strategy, 0, _store_all(length))
     if strategy == "recompute_all":
-        return Schedule(length, strategy, 1, _binomial(length, 1, bool(carries_only)))
+        return Schedule(length, strategy, 1, _binomial(length, 1))
     if strategy == "uniform":
         if snapshots is None:
             k = math.isqrt(length - 1) + 1 if length else 1  # ceil(sqrt(length))
@@ -467,11 +467,11 @@ def binomial_next(gen, stack, pending, row):
         if restore:
             _emit(gen, pending, RESTORE, slot, a)
         n = b - a
-        if n == 1 or (gen[3] and n <= s + 1):
+        if n == 1 or (gen[3] and s >= 2 and n <= s + 1):
             # (one step; or, where the driver records the steps' input carries only
             # (``gen[3]``, a compiled step), a part that its s slots reverse advancing
             # each step once: recorded whole, a row for all its steps, in the memory
-            # of s + 1 carries)
+            # of s + 1 carries. One slot stays recompute_all, the textbook schedule.)
             _emit(gen, pending, RECORD, a, b)
             _emit(gen, pending, REVERSE, a, b)
         elif s == 1:
