@@ -98,7 +98,8 @@ def worker(steps, checkpoint, snapshots):
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
     (loop,) = tape.loops
     # the schedule the loop ran: nd.checkpoint_schedule(steps, snapshots, strategy), as
-    # numad's loop runner calls it ("auto" is binomial with the budget's snapshots)
+    # numad's loop runner calls it ("auto" is binomial with the budget's snapshots; a
+    # compiled step, which records input carries only, runs it with carries_only=True)
     schedule = loop.schedule
     return {
         "loss": float(tape.outputs()), "gradient": [float(g) for g in gradient],
@@ -114,6 +115,7 @@ def worker(steps, checkpoint, snapshots):
         "forward_steps": int(schedule.forward_steps),
         "peak_snapshots": int(schedule.peak_snapshots),
         "peak_recorded": int(schedule.peak_recorded),
+        "compiled_step": loop.step is not None,
     }
 
 

@@ -1017,7 +1017,9 @@ def vjp_source(tape, name="vjp"):
     plan.names(relocatable=False)
     loads, body, chain = plan.forward(with_partials=True)
     seeds = [(s, f"w[{k}]") for k, (_, s) in enumerate(plan.outputs)]
-    text = [f"def {name}(vals, adj, w):"] + loads + body + plan.reverse(chain, seeds)
+    # (``value`` false: a rolled-up loop that only makes an output's value is skipped)
+    text = ([f"def {name}(vals, adj, w):", "    value = False"] + loads + body
+            + plan.reverse(chain, seeds))
     return "\n".join(text + ["    return -1"]) + "\n"
 
 
