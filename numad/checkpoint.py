@@ -199,7 +199,7 @@ def checkpoint_schedule(length, snapshots=None, strategy="binomial", *, carries_
     [[3, 0, 3], [4, 0, 3]]
     >>> s = checkpoint_schedule(10, snapshots=3, carries_only=True)
     >>> s.forward_steps, s.peak_snapshots, s.peak_recorded
-    (20, 3, 4)
+    (19, 3, 4)
     """
     if not isinstance(strategy, str) or strategy not in STRATEGIES:
         raise ValueError(f"checkpoint_schedule: unknown strategy {strategy!r}; "
@@ -467,11 +467,12 @@ def binomial_next(gen, stack, pending, row):
         if restore:
             _emit(gen, pending, RESTORE, slot, a)
         n = b - a
-        if n == 1 or (gen[3] and s >= 2 and n <= s + 1):
+        if n == 1 or (gen[3] and n <= s + 1):
             # (one step; or, where the driver records the steps' input carries only
-            # (``gen[3]``, a compiled step), a part that its s slots reverse advancing
-            # each step once: recorded whole, a row for all its steps, in the memory
-            # of s + 1 carries. One slot stays recompute_all, the textbook schedule.)
+            # (``gen[3]``, a compiled step, with two slots or more: one slot stays
+            # recompute_all, the textbook schedule), a part that its s slots reverse
+            # advancing each step once: recorded whole, a row for all its steps, in the
+            # memory of s + 1 carries)
             _emit(gen, pending, RECORD, a, b)
             _emit(gen, pending, REVERSE, a, b)
         elif s == 1:
@@ -504,6 +505,7 @@ def binomial_next(gen, stack, pending, row):
 def _binomial_table(length, slots, whole, gen, stack, pending):
     row = np.zeros(3, dtype=np.int64)
     count = 0
+    whole = whole and slots >= 2
     binomial_start(length, slots, gen, stack, pending)
     gen[3] = whole
     while binomial_next(gen, stack, pending, row):

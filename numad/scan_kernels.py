@@ -442,7 +442,7 @@ def compiled_scan_forward(advance, at, bs, vals, flat, lazy, table, slots, gen, 
     nc = c_in.shape[0]
     pvals, pat, pcur, prec = _pointer(vals), _pointer(at), _pointer(cur), _pointer(rec_carry)
     _start(lazy, length, slots, gen, stack, pending)
-    if lazy:
+    if lazy and slots >= 2:
         gen[3] = 1   # (a binomial schedule's leaves recorded whole: see binomial_next)
     for k in range(nc):
         cur[k] = vals[c_init[k]]
