@@ -91,7 +91,7 @@ _CSE = True  # (tests switch it off to check bit-for-bit agreement without it)
 ZERO_SLOT = -1   # a slot that stands for the literal 0.0 (see _sum_ops; cuda_batch reads it)
 _LOOP = "loop"   # an item of a _Plan that is a loop (numad/rerolling.py)
 
-VERSION = "6"   # of the generated code's form: part of every cache key
+VERSION = "7"   # of the generated code's form: part of every cache key
 # Above this many entries numba's compile time of one straight-line function grows past
 # what replays can repay (measured cold: 1.2 s at 244 entries, 6 s at 994, 24 s at 2494).
 MAX_ENTRIES = 2500
@@ -1430,6 +1430,7 @@ def step_source(tape, loop):
     loads, body, chain = plan.forward(with_partials=True)
     seeds = [(s, plan.where(o, "adj")) for o, s in plan.outputs]
     reverse = plan.reverse(chain, seeds)
+    body, reverse = _fold_simple_partials(body, reverse)
 
     # the rows of xs and of the outputs: per element, where row 0 lies and the stride
     at = list(plan.at)
@@ -1545,6 +1546,33 @@ def step_source(tape, loop):
     text = ("\n".join(advance) + "\n\n\n" + _decorator(STEP_SIGNATURE) + "\n".join(vjp)
             + "\n")
     return text, np.array(at, dtype=np.int64)
+
+
+_SIMPLE_PARTIAL = re.compile(r"^    (p\d+_\d+) = (-?1\.0|v\d+)$")
+_PARTIAL_NAME = re.compile(r"\bp\d+_\d+\b")
+_TIMES_ONE = re.compile(r"\b(g\d+) \* 1\.0(?![\d.e])")
+_TIMES_MINUS_ONE = re.compile(r"\b(g\d+) \* -1\.0(?![\d.e])")
+
+
+def _fold_simple_partials(body, reverse):
+    """A step's code without the partials that are a constant 1 or -1 or another local
+    (an add's, a product's): their uses name the value itself, and ``g * 1.0`` and
+    ``g * -1.0`` become ``g`` and ``-g``, which are exact. The numbers are the same; the
+    text is a quarter shorter, and numba's compile time goes with the statements."""
+    simple = {}
+    kept = []
+    for line in body:
+        m = _SIMPLE_PARTIAL.match(line)
+        if m:
+            simple[m[1]] = m[2]
+        else:
+            kept.append(line)
+
+    def fold(line):
+        line = _PARTIAL_NAME.sub(lambda m: simple.get(m[0], m[0]), line)
+        line = _TIMES_MINUS_ONE.sub(r"-\1", line)
+        return _TIMES_ONE.sub(r"\1", line)
+    return kept, [fold(line) for line in reverse]
 
 
 def _indent(lines):
