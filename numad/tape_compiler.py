@@ -1461,18 +1461,25 @@ def step_source(tape, loop):
     def unexpected(line):
         raise AssertionError(f"step_source: a line it does not place: {line!r}")
 
+    def place_loads(lines, carry):
+        """(hoisted, per step): the loads of the values from before the loop (once a
+        range), and those of the row of xs and of the carry (``carry``: where element
+        j of a step's input carry is) at the top of every step."""
+        hoisted, per_step = [], []
+        for line in lines:
+            m, c = _LOAD_VALUE.match(line), _LOAD_CARRY.match(line)
+            if m and is_row(m[2]):
+                per_step.append(f"    v{m[1]} = vals{row_of(m[2])}")
+            elif m:
+                hoisted.append(line)
+            elif c:
+                per_step.append(f"    v{c[1]} = {carry.format(c[2])}")
+            else:
+                unexpected(line)
+        return hoisted, per_step
+
     # advance
-    hoisted, per_step = [], []
-    for line in v_loads:
-        m, c = _LOAD_VALUE.match(line), _LOAD_CARRY.match(line)
-        if m and is_row(m[2]):
-            per_step.append(f"    v{m[1]} = vals{row_of(m[2])}")
-        elif m:
-            hoisted.append(line)
-        elif c:
-            per_step.append(f"    v{c[1]} = c_{c[2]}")
-        else:
-            unexpected(line)
+    hoisted, per_step = place_loads(v_loads, "c_{}")
     after = []
     for line in v_body:
         if _TOUCHES_MEMORY.search(line):
@@ -1494,17 +1501,8 @@ def step_source(tape, loop):
                + [f"    cur[{j}] = c_{j}" for j in range(nc)] + ["    return -1"])
 
     # reverse
-    hoisted, per_step, accumulators = [], [], []
-    for line in loads:
-        m, c = _LOAD_VALUE.match(line), _LOAD_CARRY.match(line)
-        if m and is_row(m[2]):
-            per_step.append(f"    v{m[1]} = vals{row_of(m[2])}")
-        elif m:
-            hoisted.append(line)
-        elif c:
-            per_step.append(f"    v{c[1]} = rec[o_ + {c[2]}]")
-        else:
-            unexpected(line)
+    hoisted, per_step = place_loads(loads, "rec[o_ + {}]")
+    accumulators = []
     for line in body:
         if _TOUCHES_MEMORY.search(line):
             unexpected(line)
