@@ -91,7 +91,7 @@ _CSE = True  # (tests switch it off to check bit-for-bit agreement without it)
 ZERO_SLOT = -1   # a slot that stands for the literal 0.0 (see _sum_ops; cuda_batch reads it)
 _LOOP = "loop"   # an item of a _Plan that is a loop (numad/rerolling.py)
 
-VERSION = "7"   # of the generated code's form: part of every cache key
+VERSION = "8"   # of the generated code's form: part of every cache key
 # Above this many entries numba's compile time of one straight-line function grows past
 # what replays can repay (measured cold: 1.2 s at 244 entries, 6 s at 994, 24 s at 2494).
 MAX_ENTRIES = 2500
@@ -1550,6 +1550,9 @@ _SIMPLE_PARTIAL = re.compile(r"^    (p\d+_\d+) = (-?1\.0|v\d+)$")
 _PARTIAL_NAME = re.compile(r"\bp\d+_\d+\b")
 _TIMES_ONE = re.compile(r"\b(g\d+) \* 1\.0(?![\d.e])")
 _TIMES_MINUS_ONE = re.compile(r"\b(g\d+) \* -1\.0(?![\d.e])")
+_ADDED_TO = re.compile(r"^    (g\d+) \+= ")
+_ADJOINT_COPY = re.compile(r"^    (g\d+) = (g\d+)$")
+_ADJOINT_NAME = re.compile(r"\bg\d+\b")
 
 
 def _fold_simple_partials(body, reverse):
@@ -1570,7 +1573,20 @@ def _fold_simple_partials(body, reverse):
         line = _PARTIAL_NAME.sub(lambda m: simple.get(m[0], m[0]), line)
         line = _TIMES_MINUS_ONE.sub(r"-\1", line)
         return _TIMES_ONE.sub(r"\1", line)
-    return kept, [fold(line) for line in reverse]
+    reverse = [fold(line) for line in reverse]
+    # then an adjoint that is a copy of another (``g7 = g54``, an add's) and takes no
+    # other contribution is that one: the reverse order reads an adjoint only once it
+    # is complete, so the two stay equal
+    added_to = {m[1] for m in map(_ADDED_TO.match, reverse) if m}
+    same, out = {}, []
+    for line in reverse:
+        line = _ADJOINT_NAME.sub(lambda m: same.get(m[0], m[0]), line)
+        m = _ADJOINT_COPY.match(line)
+        if m and m[1] not in added_to and m[1] != m[2]:
+            same[m[1]] = m[2]
+            continue
+        out.append(line)
+    return kept, out
 
 
 def _indent(lines):
