@@ -1374,6 +1374,14 @@ _SEED_CARRY = re.compile(r"^    g(\d+) (\+?=) cout\[(\d+)\]$")
 _WRITE_CARRY = re.compile(r"^    cout\[(\d+)\] = (.+)$")
 _WRITE_MEMORY = re.compile(r"^    (vals|adj)\[at\[(\d+)\]\] = (.+)$")
 _TOUCHES_MEMORY = re.compile(r"\b(vals|adj|cin|cout|at)\[")
+# (and the lines ``_fold_simple_partials`` shortens)
+_SIMPLE_PARTIAL = re.compile(r"^    (p\d+_\d+) = (-?1\.0|v\d+)$")
+_PARTIAL_NAME = re.compile(r"\bp\d+_\d+\b")
+_TIMES_ONE = re.compile(r"\b(g\d+) \* 1\.0(?![\d.e])")
+_TIMES_MINUS_ONE = re.compile(r"\b(g\d+) \* -1\.0(?![\d.e])")
+_ADDED_TO = re.compile(r"^    (g\d+) \+= ")
+_ADJOINT_COPY = re.compile(r"^    (g\d+) = (g\d+)$")
+_ADJOINT_NAME = re.compile(r"\bg\d+\b")
 
 
 def step_source(tape, loop):
@@ -1544,15 +1552,6 @@ def step_source(tape, loop):
     text = ("\n".join(advance) + "\n\n\n" + _decorator(STEP_SIGNATURE) + "\n".join(vjp)
             + "\n")
     return text, np.array(at, dtype=np.int64)
-
-
-_SIMPLE_PARTIAL = re.compile(r"^    (p\d+_\d+) = (-?1\.0|v\d+)$")
-_PARTIAL_NAME = re.compile(r"\bp\d+_\d+\b")
-_TIMES_ONE = re.compile(r"\b(g\d+) \* 1\.0(?![\d.e])")
-_TIMES_MINUS_ONE = re.compile(r"\b(g\d+) \* -1\.0(?![\d.e])")
-_ADDED_TO = re.compile(r"^    (g\d+) \+= ")
-_ADJOINT_COPY = re.compile(r"^    (g\d+) = (g\d+)$")
-_ADJOINT_NAME = re.compile(r"\bg\d+\b")
 
 
 def _fold_simple_partials(body, reverse):
