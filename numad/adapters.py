@@ -490,14 +490,14 @@ def hvp(f, compile=None):
 def _hessian_by_products(own, x, args, kwargs):
     """The Hessian at ``x`` as the n compiled Hessian-vector products of f's own tape
     (``own``, its TapeCache) with the columns of the identity, where that tape has
-    compiled product code by now (``Tape._hvp_code``'s rule, a Hessian counting as n
+    compiled product code by now (``Tape.hvp_code``'s rule, a Hessian counting as n
     products); else None. A product that meets an inf or a nan takes the generic
     sweep's rule (``Tape.hvp_loaded``)."""
     tape = own.tape_at((x,) + args, kwargs)   # (its values at x: a forward sweep there)
     if not tape.hvp_capable or tape.single_input is None:
         return None
     start, n, out = tape.single_input
-    if tape.hvp_code_for_products(n) is None:
+    if tape.hvp_code(n) is None:   # (n products: ``Tape.hvp_code``'s rule)
         return None
     (e,) = [int(tape.input_entries[r]) for r in tape.input_positions(0)]
     H = np.empty((n, n))

@@ -416,9 +416,13 @@ def binomial_buffers(slots, length):
 
 
 @njit(cache=True)
-def binomial_start(length, slots, gen, stack, pending):
-    """Start generating the binomial schedule of ``length`` steps with ``slots``."""
+def binomial_start(length, slots, gen, stack, pending, whole=False):
+    """Start generating the binomial schedule of ``length`` steps with ``slots``;
+    ``whole``: its leaves recorded whole (``checkpoint_schedule``'s ``carries_only``),
+    where it has two slots or more (one slot stays recompute_all, the textbook
+    schedule)."""
     gen[:] = 0
+    gen[3] = whole and slots >= 2
     if length == 0:
         return
     s0 = min(slots, length)  # more than length slots can never be used
@@ -469,10 +473,9 @@ def binomial_next(gen, stack, pending, row):
         n = b - a
         if n == 1 or (gen[3] and n <= s + 1):
             # (one step; or, where the driver records the steps' input carries only
-            # (``gen[3]``, a compiled step, with two slots or more: one slot stays
-            # recompute_all, the textbook schedule), a part that its s slots reverse
-            # advancing each step once: recorded whole, a row for all its steps, in the
-            # memory of s + 1 carries)
+            # (``gen[3]``, a compiled step: see binomial_start), a part that its s slots
+            # reverse advancing each step once: recorded whole, a row for all its
+            # steps, in the memory of s + 1 carries)
             _emit(gen, pending, RECORD, a, b)
             _emit(gen, pending, REVERSE, a, b)
         elif s == 1:
@@ -505,14 +508,11 @@ def binomial_next(gen, stack, pending, row):
 def _binomial_table(length, slots, whole, gen, stack, pending):
     row = np.zeros(3, dtype=np.int64)
     count = 0
-    whole = whole and slots >= 2
-    binomial_start(length, slots, gen, stack, pending)
-    gen[3] = whole
+    binomial_start(length, slots, gen, stack, pending, whole)
     while binomial_next(gen, stack, pending, row):
         count += 1
     out = np.empty((count, 3), dtype=np.int64)
-    binomial_start(length, slots, gen, stack, pending)
-    gen[3] = whole
+    binomial_start(length, slots, gen, stack, pending, whole)
     for k in range(count):
         binomial_next(gen, stack, pending, row)
         out[k, :] = row

@@ -125,10 +125,11 @@ def _carry_from_init(vals, cur, lay):
 
 
 @njit(cache=True, inline='always')
-def _start(lazy, length, slots, gen, stack, pending):
-    """Start reading a schedule: generated row by row (binomial) or from a table."""
+def _start(lazy, length, slots, gen, stack, pending, whole=False):
+    """Start reading a schedule: generated row by row (binomial, its leaves recorded
+    whole where ``whole``: see binomial_start) or from a table."""
     if lazy:
-        binomial_start(length, slots, gen, stack, pending)
+        binomial_start(length, slots, gen, stack, pending, whole)
     else:
         gen[:] = 0
 
@@ -441,9 +442,8 @@ def compiled_scan_forward(advance, at, bs, vals, flat, lazy, table, slots, gen, 
     c_in, c_out, c_init, x_in, x_src, x_stride, y_out, y_at, y_stride = flat
     nc = c_in.shape[0]
     pvals, pat, pcur, prec = _pointer(vals), _pointer(at), _pointer(cur), _pointer(rec_carry)
-    _start(lazy, length, slots, gen, stack, pending)
-    if lazy and slots >= 2:
-        gen[3] = 1   # (a binomial schedule's leaves recorded whole: see binomial_next)
+    # (a compiled step records input carries only: a binomial schedule's leaves whole)
+    _start(lazy, length, slots, gen, stack, pending, True)
     for k in range(nc):
         cur[k] = vals[c_init[k]]
     row = np.zeros(3, dtype=np.int64)

@@ -567,38 +567,22 @@ class Tape:
                                  TC.compile_tangent)
 
     def _vjp_code(self, rows):
-        """The compiled vector-Jacobian code for a Jacobian of ``rows`` rows, where
-        ``compile_mode`` says to have it by now (counting rows), else None."""
-        return self.code_for_products("vjp", rows, TC.vjp_compilable, TC.vjp_worth_compiling,
-                                      TC.compile_vjp)
+        """The compiled vector-Jacobian code for a Jacobian of ``rows`` rows (``rows``
+        replays), where ``compile_mode`` says to have it by now, else None."""
+        return self._code_by_now("vjp", TC.vjp_compilable, TC.vjp_worth_compiling,
+                                 TC.compile_vjp, rows)
 
-    def hvp_code_for_products(self, count):
-        """The compiled Hessian-vector code for ``count`` products at once (a
-        Hessian's columns), as ``_vjp_code``; else None."""
-        return self.code_for_products("hvp", count, TC.hvp_compilable,
-                                      TC.hvp_worth_compiling, TC.compile_hvp)
-
-    def code_for_products(self, name, count, compilable, worth, compile_):
-        """``_code_by_now`` for ``count`` products at once (a Jacobian's rows, a
-        Hessian's columns): counted as ``count`` replays, decided where the count
-        passes a power of two."""
-        if getattr(self, "compiled_" + name) is not None:
-            return getattr(self, "compiled_" + name)
-        total = getattr(self, name + "_replays") + count
-        setattr(self, name + "_replays", (1 << (total.bit_length() - 1)) - 1)
-        fn = self._code_by_now(name, compilable, worth, compile_)
-        setattr(self, name + "_replays", total)
-        return fn
-
-    def _code_by_now(self, name, compilable, worth, compile_):
-        """The compiled ``name`` ("hvp", "tangent": attributes ``compiled_<name>``,
+    def _code_by_now(self, name, compilable, worth, compile_, count=1):
+        """The compiled ``name`` ("hvp", "tangent", "vjp": attributes ``compiled_<name>``,
         ``<name>_replays``, ``<name>_never``), where ``compile_mode`` says to have it by
-        now (the rule of ``_compiled_now``, counting its own replays), else None."""
+        now (the rule of ``_compiled_now``, counting its own replays: ``count`` of them
+        for this call, a Jacobian's rows or a Hessian's columns), else None."""
         fn = getattr(self, "compiled_" + name)
         if fn is None and self._whole != "never" and not getattr(self, name + "_never"):
-            r = getattr(self, name + "_replays") + 1
+            before = getattr(self, name + "_replays")
+            r = before + count
             setattr(self, name + "_replays", r)
-            if not r & (r - 1):
+            if r.bit_length() > before.bit_length():   # (the count passed a power of two)
                 if compilable(self) is not None:
                     setattr(self, name + "_never", True)   # (its structure never changes)
                 elif self._whole == "always" or worth(self, r):
@@ -614,11 +598,11 @@ class Tape:
                                  np.zeros_like(self.vals))
         return self._hvp_buffers
 
-    def _hvp_code(self):
+    def hvp_code(self, count=1):
         """The compiled Hessian-vector function, where ``compile_mode`` says to have it
-        by now (counting products), else None."""
+        by now (counting products: ``count`` for this call), else None."""
         return self._code_by_now("hvp", TC.hvp_compilable, TC.hvp_worth_compiling,
-                                 TC.compile_hvp)
+                                 TC.compile_hvp, count)
 
     def _hvp_compiled(self, fn, tan, adjd):
         failed = fn(self.vals, tan, self._hvp_buffers[3], adjd)
@@ -650,7 +634,7 @@ class Tape:
         the loaded point: one kernel call, buffers and all."""
         start, n, out = self.single_input
         direction = np.ascontiguousarray(direction, dtype=np.float64).ravel()
-        fn = self._hvp_code()
+        fn = self.hvp_code()
         if fn is not None:
             _, tan, _, _, adjd = self._hvp_buffer_set()
             tan[start:start + n] = direction
@@ -673,7 +657,7 @@ class Tape:
         for e, v in seeds:
             o, n = self.off[e], self.size[e]
             tan[o:o + n] = np.asarray(v, dtype=np.float64).ravel()
-        fn = self._hvp_code()
+        fn = self.hvp_code()
         if fn is not None:
             if self._hvp_compiled(fn, tan, adjd):
                 return adjd
@@ -1088,57 +1072,41 @@ class Tape:
                     J[row:row + s] = self.read(tan, e, n).reshape(s, n)
                     row += s
         elif mode == "reverse":
+            # a row a call of the compiled code where there is one (it computes the
+            # values itself), else a generic reverse sweep seeded at the row's output
             fn = self._vjp_code(m) if argnum == 0 and n else None
-            if fn is not None:
-                # a row a call of the compiled code (which computes the values itself)
-                return self._jacobian_rows(fn, J, inputs).reshape(
-                    self._jacobian_shape(inputs, outputs))
+            w = np.zeros(m)
             row = 0
             for e in outputs:
                 for k in range(int(self.size[e])):
-                    adj = self.adjoint_buffer()
-                    adj[self.off[e] + k] = 1.0
-                    self._reverse_sweeps(adj)
+                    adj = self._compiled_row(fn, w, row) if fn is not None else None
+                    if adj is None:
+                        adj = self.adjoint_buffer()
+                        adj[self.off[e] + k] = 1.0
+                        self._reverse_sweeps(adj)
                     if n:
                         J[row] = np.concatenate([self.read(adj, i) for i in inputs])
                     row += 1
         else:
             raise ValueError(f"numad: jacobian mode must be 'forward', 'reverse' or 'auto', "
                              f"not {mode!r}")
-        return J.reshape(self._jacobian_shape(inputs, outputs))
-
-    def _jacobian_shape(self, inputs, outputs):
-        m = int(sum(self.size[e] for e in outputs))
-        n = int(sum(self.size[e] for e in inputs))
         out_shape = self.shape_of(outputs[0]) if len(outputs) == 1 else (m,)
         in_shape = self.shape_of(inputs[0]) if len(inputs) == 1 else (n,)
-        return out_shape + in_shape
+        return J.reshape(out_shape + in_shape)
 
-    def _jacobian_rows(self, fn, J, inputs):
-        """The rows of ``J`` from the compiled vector-Jacobian code ``fn``, at the loaded
-        point; a row that meets an inf or a nan takes the generic sweeps' rule."""
+    def _compiled_row(self, fn, w, row):
+        """The adjoints of output element ``row`` (the inputs' hold its Jacobian row)
+        from the compiled vector-Jacobian code ``fn``, at the loaded point; None where
+        it meets an inf or a nan (the generic sweeps' rule is asked for)."""
         if self.adjoints is None:
             self.adjoints = np.zeros_like(self.vals)
-        w = np.zeros(J.shape[0])
-        for row in range(J.shape[0]):
-            w[row] = 1.0
-            failed = fn(self.vals, self.adjoints, w)
-            w[row] = 0.0
-            if failed >= 0:   # (the generic forward sweep at these inputs just passed)
-                raise AssertionError(f"numad: the compiled tape of {self.name} and its "
-                                     f"generic sweep disagree on guard v{failed}")
-            adj = self.adjoints
-            if failed == -2:
-                adj = self.adjoint_buffer()
-                position = 0
-                for e in self.output_entries:
-                    size = int(self.size[e])
-                    if position <= row < position + size:
-                        adj[self.off[e] + row - position] = 1.0
-                    position += size
-                self._reverse_sweeps(adj)
-            J[row] = np.concatenate([self.read(adj, i) for i in inputs])
-        return J
+        w[row] = 1.0
+        failed = fn(self.vals, self.adjoints, w)
+        w[row] = 0.0
+        if failed >= 0:   # (the generic forward sweep at these inputs just passed)
+            raise AssertionError(f"numad: the compiled tape of {self.name} and its "
+                                 f"generic sweep disagree on guard v{failed}")
+        return self.adjoints if failed == -1 else None
 
 
 def _same_static(a, b):

@@ -984,20 +984,25 @@ def source(tape, name="value_and_gradient"):
     -1, the index of the first guard whose recorded decision no longer holds (``adj``
     untouched), or -2 where an inf or nan met on the way asks for the generic sweeps
     (``_Plan.reverse``; ``adj`` may hold partial sums, which the generic sweeps clear)."""
-    out = int(tape.output_entries[0])
-    # (the adjoints of argument 0 only: the one the adapters and batches differentiate
-    # by; the other arguments' inputs take none, which saves their work in every loop
-    # that reads them, a Monte Carlo path's random numbers for one)
-    first_argument = [tape.input_entries[r] for r in tape.input_positions(0)]
-    plan = _Plan(tape, 0, len(tape.op), [out], _input_slots(tape, first_argument),
-                 reroll=True, keep_costly=True)
-    plan.names(relocatable=False)
+    plan = _first_argument_plan(tape, [int(tape.output_entries[0])])
     loads, body, chain = plan.forward(with_partials=True)
     writes = plan.write_outputs()   # (first: an output that is an input adds a load)
     text = [f"def {name}(vals, adj, value):"] + loads + body + writes
     text += plan.reverse(chain, [(plan.outputs[0][1], "1.0")])
     text.append("    return -1")
     return "\n".join(text) + "\n"
+
+
+def _first_argument_plan(tape, outputs):
+    """The ``_Plan`` of the whole tape's reverse code from ``outputs``, which writes
+    the adjoints of argument 0's inputs only: the one the adapters and batches
+    differentiate by; the other arguments' inputs take none, which saves their work in
+    every loop that reads them (a Monte Carlo path's random numbers, for one)."""
+    first_argument = [tape.input_entries[r] for r in tape.input_positions(0)]
+    plan = _Plan(tape, 0, len(tape.op), outputs, _input_slots(tape, first_argument),
+                 reroll=True, keep_costly=True)
+    plan.names(relocatable=False)
+    return plan
 
 
 def vjp_source(tape, name="vjp"):
@@ -1010,11 +1015,7 @@ def vjp_source(tape, name="vjp"):
     Jacobian by the first argument's inputs into ``adj`` at those inputs, and returns
     -1, a failed guard's index or -2 (an inf or a nan met: the generic sweeps' rule is
     asked for), as ``source``'s does."""
-    outputs = [int(e) for e in tape.output_entries]
-    first_argument = [tape.input_entries[r] for r in tape.input_positions(0)]
-    plan = _Plan(tape, 0, len(tape.op), outputs, _input_slots(tape, first_argument),
-                 reroll=True, keep_costly=True)
-    plan.names(relocatable=False)
+    plan = _first_argument_plan(tape, [int(e) for e in tape.output_entries])
     loads, body, chain = plan.forward(with_partials=True)
     seeds = [(s, f"w[{k}]") for k, (_, s) in enumerate(plan.outputs)]
     # (``value`` false: a rolled-up loop that only makes an output's value is skipped)
