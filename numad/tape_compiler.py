@@ -57,7 +57,7 @@ import warnings
 import numpy as np
 
 from ._codegen import formula as _formula, kernel_expression, partial_derivative
-from .optable import ELEMENTWISE, N_ELEMENTWISE, OPCODES, OPNAMES
+from .optable import ELEMENTWISE, N_ELEMENTWISE, NUMPY_LOOP, NUMPY_LOOP_MIN, OPCODES, OPNAMES
 from .fusion import fused_plan, fused_source, has_long_arrays, statement_count
 from .rerolling import find_loops
 
@@ -91,7 +91,7 @@ _CSE = True  # (tests switch it off to check bit-for-bit agreement without it)
 ZERO_SLOT = -1   # a slot that stands for the literal 0.0 (see _sum_ops; cuda_batch reads it)
 _LOOP = "loop"   # an item of a _Plan that is a loop (numad/rerolling.py)
 
-VERSION = "8"   # of the generated code's form: part of every cache key
+VERSION = "9"   # of the generated code's form: part of every cache key
 # Above this many entries numba's compile time of one straight-line function grows past
 # what replays can repay (measured cold: 1.2 s at 244 entries, 6 s at 994, 24 s at 2494).
 MAX_ENTRIES = 2500
@@ -210,6 +210,11 @@ def scalar_ops(tape, lo, hi):
         if o < N_ELEMENTWISE:
             arity = ELEMENTWISE[o].arity
             n = int(size[i])
+            if n >= NUMPY_LOOP_MIN and NUMPY_LOOP[o]:
+                # (the generic sweeps take NumPy's loop there, whose last bits this
+                # code's libm calls would not give; fused code takes it too)
+                return (f"its {OPNAMES[o]} of {n} elements takes NumPy's loop (fused "
+                        "code or the generic sweeps do that)")
             if n == 1:
                 ops.append((o, int(off[i]), [int(opnd[i, k]) for k in range(arity)]))
                 continue
@@ -1596,8 +1601,9 @@ def _indent(lines):
 # ---- the cache on disk ----------------------------------------------------------------------
 
 _HEADER = ("# a compiled numad tape (numad/tape_compiler.py), named by the hash of this text\n"
-           "import math\n\nimport numpy as np\nfrom numba import njit\n\n"
-           "from numad._generated import special\n\n\n"
+           "import math\n\nimport numpy as np\nfrom numba import njit, objmode\n\n"
+           "from numad._generated import special\n"
+           "from numad.numpy_loops import run as numpy_loop\n\n\n"
            "@njit(cache=True)\n"
            "def select(c, x, y):\n"
            "    return x if c else y\n\n\n"

@@ -2,6 +2,7 @@
 the generic sweeps (bit for bit) and independent oracles."""
 import os
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -12,7 +13,7 @@ from scipy.special import ndtr
 import numad as nd
 from numad import recording as R
 from numad import tape_compiler as TC
-from numad.optable import ELEMENTWISE
+from numad.optable import ELEMENTWISE, NUMPY_LOOP_MIN, NUMPY_LOOP_ROWS
 from test_elementwise import DOMAINS
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -74,6 +75,41 @@ def test_every_elementwise_row_fuses_bit_for_bit():
         return total
 
     _assert_bitwise(*_both(every_row, x))
+
+
+def test_long_arrays_take_numpys_loops_in_the_generic_and_the_fused_code_alike():
+    # from NUMPY_LOOP_MIN elements on, these rows' values are NumPy's own (SIMD) loop
+    # in the generic forward sweep and in fused code: a replay gives the ufunc's numbers
+    # to the last bit (the oracle is NumPy itself, which libm's per-element calls
+    # would miss by an ulp or so), and fused and generic gradients agree bit for bit
+    n, rng = NUMPY_LOOP_MIN, np.random.default_rng(4)
+    names = sorted(NUMPY_LOOP_ROWS)
+    points = [np.concatenate([DOMAINS[name](rng, (n,))[0] for name in names])
+              for _ in range(2)]
+
+    def every_row(x):
+        return [R.elementwise(name, x[k * n:(k + 1) * n]) for k, name in enumerate(names)]
+
+    tape = nd.trace(every_row, points[0])
+    tape.compile_mode, tape.compiled = "never", None
+    for k, (name, got) in enumerate(zip(names, tape(points[1]))):
+        row = next(r for r in ELEMENTWISE if r.name == name)
+        np.testing.assert_array_equal(got, row.numpy(points[1][k * n:(k + 1) * n]),
+                                      err_msg=name)
+
+    def weighted(x):
+        return sum((0.5 + 0.01 * k) * np.sum(y * y) for k, y in enumerate(every_row(x)))
+
+    _assert_bitwise(*_both(weighted, points[1]))
+
+
+def test_numpys_loops_give_a_quiet_nan_outside_the_domain_as_the_kernels_do():
+    x = np.linspace(-1.0, 1.0, 2 * NUMPY_LOOP_MIN)   # log of negative numbers and of 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for mode in ("never", "always"):
+            v, g = nd.value_and_gradient(lambda x: np.sum(np.log(x) * 0.0 + x), compile=mode)(x)
+            assert np.isnan(v) and np.isnan(nd.trace(np.log, x)(x)).any()
 
 
 def test_black_scholes_greeks_against_the_closed_form():

@@ -6,10 +6,11 @@ scalars), and the scalar entries' partial tangents.
 import math
 
 import numpy as np
-from numba import njit
+from numba import njit, objmode
 
 from .. import _cache  # noqa: F401  (numad's cache keying, before any @njit)
 from . import special  # noqa: F401  (the kernels call it)
+from ..numpy_loops import run as numpy_loop
 
 
 @njit(cache=True)
@@ -21,11 +22,19 @@ def select(c, x, y):
 # Which opcodes have an identically-zero derivative in every input (a flag, so that
 # the sweeps skip them instead of multiplying by zero).
 ZERO_DERIVATIVE_OPS = np.array([False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, True, True, True, True, True, True, True, True, True, True, True, True, True, True, True, True, True, True, True])
+# Which opcodes take NumPy's loop from NUMPY_LOOP_MIN elements on (see
+# optable.NUMPY_LOOP_ROWS and numad/numpy_loops.py).
+NUMPY_LOOP = np.array([False, False, False, False, False, False, False, False, False, True, True, True, True, True, True, True, False, False, True, True, True, True, True, True, True, True, True, True, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False])
+NUMPY_LOOP_MIN = 1024
 
 
 @njit(cache=True, error_model='numpy')
 def array_elementwise_forward(o, n, vals, yo, ao, sa, bo, sb):
     """vals[yo:yo+n] = op(a, b); an input of stride 0 is a broadcast scalar."""
+    if n >= NUMPY_LOOP_MIN and NUMPY_LOOP[o]:   # (unary rows: SIMD in NumPy)
+        with objmode():
+            numpy_loop(o, vals[yo:yo + n], vals[ao:ao + n])
+        return
     if o == 0:  # neg
         A = vals[ao:ao + n]
         Y = vals[yo:yo + n]
