@@ -179,9 +179,9 @@ def value_and_gradient(f, compile=None):
             tape = _hot_tape(cache, x)
             if tape is not None:
                 start, n, out = tape.single_input
-                g = _direct(tape, x, True)
-                if g is not None:
-                    return float(tape.vals[tape.off[out]]), g
+                answer = _direct(tape, x, True)
+                if answer is not None:
+                    return answer
                 tape.vals[start:start + n] = x.ravel()
                 if tape.sweep_value_and_gradient(out) < 0:
                     g = tape.adjoints[start:start + n].copy()
@@ -228,16 +228,19 @@ def _hot_tape(cache, x):
 
 
 def _direct(tape, x, value):
-    """The gradient of a fused tape of one array by its direct code (it reads ``x`` and
-    writes the gradient in place: no copies through the tape's buffers), or None where
+    """(the value where ``value``, else None; the gradient) of a fused tape of one
+    array by its direct code (it reads ``x`` and writes the gradient in place: no
+    copies through the tape's buffers, which it lets go: ``Tape.shed``), or None where
     there is none, or where a branch changed or an inf or a nan met on the way asks
     for the general path."""
-    if tape.compiled_direct is None or tape.compiled is None or tape.adjoints is None:
+    if tape.compiled_direct is None or tape.compiled is None:
         return None
+    vals, adj = tape.direct_buffers()
     g = np.empty(x.shape)
-    if tape.compiled_direct(tape.vals, tape.adjoints, value, x.ravel(), g.reshape(-1)) != -1:
+    if tape.compiled_direct(vals, adj, value, x.ravel(), g.reshape(-1)) != -1:
         return None
-    return g
+    tape.shed()
+    return (float(vals[tape.direct_output]) if value else None), g
 
 
 def gradient(f, compile=None):
@@ -289,9 +292,9 @@ def gradient(f, compile=None):
             tape = _hot_tape(cache, x)
             if tape is not None:
                 start, n, out = tape.single_input
-                g = _direct(tape, x, False)
-                if g is not None:
-                    return g
+                answer = _direct(tape, x, False)
+                if answer is not None:
+                    return answer[1]
                 tape.vals[start:start + n] = x.ravel()
                 if tape.sweep_value_and_gradient(out, False) < 0:
                     g = tape.adjoints[start:start + n].copy()

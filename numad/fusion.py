@@ -58,6 +58,7 @@ other structural entries stay outside (their tapes replay on the generic sweeps)
 """
 from __future__ import annotations
 
+import bisect
 import copy
 
 import numpy as np
@@ -115,6 +116,8 @@ class FusedPlan:
         self.tape = tape
         self.why = None
         self.direct = None
+        self.touched = None   # (the slots the code reads and writes, while collected)
+        self.layout = None
         self.hoisted = set()
         self.element_loads = {}
         try:
@@ -364,6 +367,11 @@ class FusedPlan:
         input's own array ``x`` and the gradient ``g`` for the input's slots."""
         if self.direct is not None and self.direct[0] <= slot < self.direct[1]:
             return ("x" if buffer == "vals" else "g"), slot - self.direct[0]
+        if self.touched is not None:
+            self.touched.add(slot)
+        if self.layout is not None:   # (the compact buffers: see compact_layout)
+            lo, hi, at = self.layout[bisect.bisect_right(self.layout, (slot, np.inf)) - 1]
+            return buffer, at + slot - lo
         return buffer, slot
 
     def mem(self, buffer, slot, k=None):
@@ -464,7 +472,7 @@ class FusedPlan:
             operands = [self.element(chain, e, self.index(i, k), lane) for e in self.operands(i)]
             lines.append(f"{pad}w{i}{lane} = {self.value_expr(i, operands)}")
             if i in self.stored:
-                lines.append(f"{pad}vals[{int(self.tape.off[i])} + {k}] = w{i}{lane}")
+                lines.append(f"{pad}{self.mem('vals', int(self.tape.off[i]), k)} = w{i}{lane}")
         return self.take_loads(indent) + lines
 
     def numpy_call(self, chain):
@@ -475,9 +483,9 @@ class FusedPlan:
             return []
         n = chain.n
         a, at = self.where("vals", int(self.tape.off[self.operands(i)[0]]))
-        y = int(self.tape.off[i])
+        y, yt = self.where("vals", int(self.tape.off[i]))
         return ["with objmode():",
-                f"    numpy_loop({int(self.tape.op[i])}, vals[{y}:{y + n}], {a}[{at}:{at + n}])"]
+                f"    numpy_loop({int(self.tape.op[i])}, {y}[{yt}:{yt + n}], {a}[{at}:{at + n}])"]
 
     def chain_forward(self, chain):
         if chain.members == [chain.numpy]:
@@ -529,13 +537,13 @@ class FusedPlan:
                 lines += [f"c{i} = {C}", f"c{i}[:, :] = np.dot({A}, {B})"]
                 continue
             if kind == "guard":
-                a, recorded = self.value(int(self.tape.args[i, 0])), f"vals[{int(self.tape.off[i])}]"
+                a, recorded = self.value(int(self.tape.args[i, 0])), self.mem("vals", int(self.tape.off[i]))
                 lines += [f"if {a} != {recorded} and not ({a} != {a} and "
                           f"{recorded} != {recorded}):", f"    return {i}"]
                 continue
             lines.append(f"v{i} = {self.value_expr(i, [self.value(e) for e in self.operands(i)])}")
         if self.is_local(self.out):
-            lines += ["if value:", f"    vals[{int(self.tape.off[self.out])}] = "
+            lines += ["if value:", f"    {self.mem('vals', int(self.tape.off[self.out]))} = "
                       f"{self.value(self.out)}"]
         return lines
 
@@ -611,7 +619,7 @@ class FusedPlan:
         on_chain = [i for i in chain.members if i in self.on_path]
         for i in on_chain:
             if int(tape.op[i]) != _SUM:
-                body.append(f"    h{i} = adj[{int(off[i])} + k]" if i in self.stored
+                body.append(f"    h{i} = {self.mem('adj', int(off[i]), 'k')}" if i in self.stored
                             else f"    h{i} = 0.0")
         for i in reversed(on_chain):
             o = int(tape.op[i])
@@ -668,6 +676,31 @@ def has_long_arrays(tape):
                 (long_[tape.args[op == _SUM, 0]]).any())
 
 
+def compact_layout(plan):
+    """The buffers' ranges that the direct code (``fused_source``'s ``direct``) reads or
+    writes, as ``[(lo, hi, at)]`` sorted: slots ``lo..hi-1`` of the tape's buffers are
+    ``at..`` of the compact buffers that code takes. Each range is a whole entry (an
+    array the code reads through windows is there whole); the values that no loop
+    stores (the vectorized Rosenbrock's seven temporaries) are not, so a cached
+    adapter keeps the constants and the stored entries only, not every value of the
+    tape twice (values and adjoints)."""
+    tape = plan.tape
+    plan = copy.copy(plan)
+    plan.hoisted, plan.element_loads, plan.touched, plan.layout = set(), {}, set(), None
+    start, n, _ = tape.single_input
+    plan.direct = (start, start + n)
+    plan.forward(), plan.reverse(), plan.nan_check()
+    owners = sorted((int(tape.off[e]), int(tape.off[e] + tape.size[e]))
+                    for e in range(len(tape.op)) if int(tape.op[e]) != _ALIAS and tape.size[e] > 0)
+    ranges = sorted({owners[bisect.bisect_right(owners, (slot, np.inf)) - 1]
+                     for slot in plan.touched})
+    layout, at = [], 0
+    for lo, hi in ranges:
+        layout.append((lo, hi, at))
+        at += hi - lo
+    return layout
+
+
 def fused_source(plan, name="value_and_gradient", direct=False):
     """The Python text of the compiled value-and-gradient function of ``plan``'s tape,
     with the contract of ``tape_compiler.source``: ``name(vals, adj, value)`` returns
@@ -676,12 +709,14 @@ def fused_source(plan, name="value_and_gradient", direct=False):
     ``direct`` (a tape of one array input): ``name(vals, adj, value, x, g)`` reads the
     input from ``x`` and writes its gradient into ``g`` instead of the buffers' input
     slots, which saves the adapter copying ``x`` in and the gradient out (two passes
-    over memory: at n = 10^5 they cost as much as the fused loop itself)."""
+    over memory: at n = 10^5 they cost as much as the fused loop itself); ``vals`` and
+    ``adj`` are then the compact buffers of ``compact_layout``."""
     # (a copy: the plan is kept on the tape, which other threads may be writing from)
     plan = copy.copy(plan)
     plan.hoisted, plan.element_loads = set(), {}
     start, n, _ = plan.tape.single_input if direct else (None, None, None)
     plan.direct = (start, start + n) if direct else None
+    plan.touched, plan.layout = None, (compact_layout(plan) if direct else None)
     lines = plan.forward() + plan.reverse() + plan.nan_check() + ["return -1"]
     head = f"def {name}(vals, adj, value, x, g):" if direct else f"def {name}(vals, adj, value):"
     return "\n".join([head] + ["    " + line for line in lines]) + "\n"

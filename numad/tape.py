@@ -23,6 +23,7 @@ from .optable import ELEMENTWISE, N_ELEMENTWISE, N_OPS, OPCODES, OPNAMES
 from .pytree import flatten, unflatten
 
 _GUARD = OPCODES["guard"]
+_CONST = OPCODES["const"]
 _INPUT = OPCODES["input"]
 _SUM = OPCODES["sum"]
 
@@ -112,7 +113,9 @@ class Tape:
         self.params = params
         self.aux_off = aux_off
         self.aux = aux
-        self.vals = vals
+        self._vals = vals
+        self._frozen = None   # (what a shed values buffer is made again from: see shed)
+        self._direct_buffers = None
         self.shapes = shapes                  # entry -> shape for non-scalar entries
         self.arg_treedefs = arg_treedefs      # one treedef per positional argument
         self.leaf_roles = leaf_roles          # per argument: per leaf, input number or ("static", v)
@@ -183,6 +186,58 @@ class Tape:
             if self.shape_of(e) != ():
                 self.single_input = (int(off[e]), int(size[e]), int(self.output_entries[0]))
 
+    # ---- the buffers --------------------------------------------------------------------
+    @property
+    def vals(self):
+        """The values buffer: every entry's values at the inputs last swept."""
+        v = self._vals
+        if v is None:   # (shed by the direct path: made again at the first use)
+            v = self._vals = self._rebuilt_values()
+        return v
+
+    @vals.setter
+    def vals(self, v):
+        self._vals = v
+
+    def direct_buffers(self):
+        """The compact values and adjoint buffers of the direct code of a fused tape of
+        one array (``fusion.compact_layout``): the ranges of the tape's buffers that code
+        reads and writes, copied from the values buffer at the first call (constants
+        and recorded decisions, which no sweep changes)."""
+        buffers = self._direct_buffers
+        if buffers is None:
+            full = self.vals
+            parts = [full[lo:hi] for lo, hi, _ in TC.direct_layout(self)]
+            compact = np.concatenate(parts) if parts else np.zeros(1)
+            buffers = self._direct_buffers = (compact, np.zeros_like(compact))
+            self.direct_output = TC.direct_output_slot(self)
+        return buffers
+
+    def shed(self):
+        """Let the values and adjoint buffers go (the direct code answers without them),
+        keeping what a sweep does not make again: the constants and the recorded
+        decisions. A cached adapter then holds a few arrays, not every value of the
+        tape twice (18 arrays of n for the vectorized Rosenbrock); ``vals`` makes the
+        buffer again where a general path needs it (its sweeps load the inputs and
+        compute the rest)."""
+        if self._vals is None:
+            return
+        if self._frozen is None:
+            kept = [e for e in range(len(self.op))
+                    if int(self.op[e]) in (_CONST, _GUARD) and self.size[e] > 0]
+            self._frozen = (len(self._vals), [
+                (int(self.off[e]), self._vals[self.off[e]:self.off[e] + self.size[e]].copy())
+                for e in kept])
+        self._vals = None
+        self.adjoints = None
+
+    def _rebuilt_values(self):
+        length, kept = self._frozen
+        vals = np.zeros(length)
+        for at, values in kept:
+            vals[at:at + len(values)] = values
+        return vals
+
     # ---- threads -----------------------------------------------------------------------
     def local(self):
         """This thread's view of the tape: the same recording, with working buffers
@@ -200,7 +255,12 @@ class Tape:
     def _working_copy(self):
         twin = copy.copy(self)
         twin.owner = threading.get_ident()
-        twin.vals = self.vals.copy()
+        # (never through the property: rebuilding the owner's buffer from this thread
+        # would swap it under the owner's sweeps)
+        mine = self._vals
+        twin._vals = mine.copy() if mine is not None else self._rebuilt_values()
+        twin._direct_buffers = (None if self._direct_buffers is None
+                                else tuple(b.copy() for b in self._direct_buffers))
         twin.aux = self.aux.copy()
         twin.partials = np.zeros_like(self.partials)
         twin.adjoints = twin._tan = twin._hvp_buffers = None

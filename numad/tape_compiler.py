@@ -58,7 +58,8 @@ import numpy as np
 
 from ._codegen import formula as _formula, kernel_expression, partial_derivative
 from .optable import ELEMENTWISE, N_ELEMENTWISE, NUMPY_LOOP, NUMPY_LOOP_MIN, OPCODES, OPNAMES
-from .fusion import fused_plan, fused_source, has_long_arrays, statement_count
+from .fusion import (compact_layout, fused_plan, fused_source, has_long_arrays,
+                     statement_count)
 from .rerolling import find_loops
 
 _INPUT = OPCODES["input"]
@@ -1734,12 +1735,28 @@ def compile_tape(tape):
     return _compiled(*_key_and_text(tape)).value_and_gradient
 
 
+def direct_layout(tape):
+    """The compact buffers' layout of ``compile_direct``'s code (``fusion.compact_layout``)."""
+    return _cached(tape, "_direct_layout", lambda tape: compact_layout(_choice(tape)[1]))
+
+
+def direct_output_slot(tape):
+    """Where the direct code leaves the output's value in its compact values buffer, or
+    None where it does not hold it (an output that is an element of the input)."""
+    slot = int(tape.off[tape.single_input[2]])
+    for lo, hi, at in direct_layout(tape):
+        if lo <= slot < hi:
+            return at + slot - lo
+    return None
+
+
 def compile_direct(tape):
     """For a fused tape of one array input, the variant of its compiled function that
     reads the input from the caller's array and writes the gradient into the caller's
-    (``fusion.fused_source``'s ``direct``); else None. Compile ``compile_tape`` first."""
+    (``fusion.fused_source``'s ``direct``, on the compact buffers of ``direct_layout``);
+    else None. Compile ``compile_tape`` first."""
     kind, _ = _choice(tape)
-    if kind != "fused" or tape.single_input is None:
+    if kind != "fused" or tape.single_input is None or direct_output_slot(tape) is None:
         return None
     return _compiled(*_key_and_text(tape)).gradient_direct
 

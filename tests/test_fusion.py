@@ -359,3 +359,45 @@ def test_the_adapters_direct_path_reads_x_in_place_and_falls_back_where_it_must(
         out = g2(square)
     assert out.shape == (10, 10)
     np.testing.assert_allclose(out, np.cos(square), rtol=1e-15)
+
+
+def test_a_cached_adapter_lets_the_tapes_buffers_go_and_makes_them_again_on_need():
+    # the direct code works on compact buffers (the constants and the entries its loops
+    # store), so the adapter sheds the values and adjoint buffers (every value of the
+    # tape, twice); a general path that needs them gets them made again, and answers
+    x = np.random.default_rng(11).normal(size=4000)
+    c = np.linspace(0.5, 1.5, 4000)   # a constant array the code reads
+
+    def f(x):
+        return rosenbrock(x) + np.sum(c * np.tanh(x))
+
+    def oracle(x):
+        return rosen_der(x) + c * (1.0 - np.tanh(x) ** 2)
+
+    jac = nd.gradient(f, compile="always")
+    vg = nd.value_and_gradient(f, compile="always")
+    for _ in range(2):
+        np.testing.assert_allclose(jac(x), oracle(x), rtol=1e-12, atol=1e-12)
+        v, g = vg(x)
+    np.testing.assert_allclose(v, rosen(x) + np.sum(c * np.tanh(x)), rtol=1e-12)
+    (tape,) = [t for ts in jac.cache.tapes.values() for t in ts]
+    assert tape._vals is None and tape.adjoints is None
+    compact, _ = tape.direct_buffers()
+    assert compact.size < 3 * x.size < tape.vals.size   # (c, tanh's operand and value)
+    tape.shed()
+    # the general paths: a point with a nan (the direct code hands it on), the tape's
+    # own sweeps, another thread's copy; then the direct code again
+    x_nan = x.copy()
+    x_nan[3] = np.nan
+    np.testing.assert_array_equal(jac(x_nan), nd.gradient(f, compile="never")(x_nan))
+    y = x[::-1].copy()
+    tape.shed()
+    np.testing.assert_allclose(tape.gradient(y), oracle(y), rtol=1e-12, atol=1e-12)
+    tape.shed()
+    answers = {}
+    thread = __import__("threading").Thread(target=lambda: answers.update(g=jac(y)))
+    thread.start()
+    thread.join()
+    np.testing.assert_allclose(answers["g"], oracle(y), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(jac(x), oracle(x), rtol=1e-12, atol=1e-12)
+    assert tape._vals is None
