@@ -372,3 +372,20 @@ class FusedVectorRosenbrock:
                 / best_of(lambda: self.floor(self.x, self.g)))
 
     track_fused_ratio_to_floor.unit = "ratio"
+
+
+class FusedRosenbrockMemory:
+    """Peak memory of the cached fused gradient of the vectorized Rosenbrock at
+    n = 10**6, in arrays of n above the input (what the adapter holds, the returned
+    gradient and the call's temporaries), each figure from a fresh process
+    (``benchmarks/compare_fused.py --memory`` prints them all). asv's own ``peakmem_``
+    would count the tracing of setup: every value of the tape, about 23 arrays, which
+    ``compare_fused.py --memory`` prints as the first call's peak)."""
+
+    timeout = 120
+
+    def track_cached_call_peak_arrays(self):
+        from benchmarks.compare_fused import memory
+        return memory(10 ** 6, ("always",))["always"][1]
+
+    track_cached_call_peak_arrays.unit = "arrays of n"

@@ -12,6 +12,8 @@ and the cached ``nd.gradient`` / ``nd.value_and_gradient`` calls with
 shape (3, n)), against the closed-form delta, vega and rho evaluated with NumPy; and a
 two-layer ``tanh`` network (batch 1000, 20 inputs, 100 hidden units, 10 outputs,
 least-squares loss) against hand-written NumPy backpropagation. Every gradient is checked against its oracle before its time is printed.
+Last, the peak memory of the Rosenbrock gradient at the largest ``n``, each figure
+from a fresh process (``--memory [n]`` prints only that).
 """
 import sys
 import time
@@ -100,7 +102,91 @@ def check(name, got, want, rtol):
         raise SystemExit(f"{name}: relative error {err:.2e} > {rtol}")
 
 
+def _status_mb(key):
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(key):
+                return int(line.split()[1]) / 1e3
+    raise KeyError(key)
+
+
+def _memory_child(what, n):
+    """Prints, in arrays of n doubles above the process before the call (the input and
+    the warmed kernels excluded): the first call's peak, and the peak of cached calls
+    (what the adapter holds, the returned gradient and the call's temporaries). glibc's
+    ``malloc_trim`` gives freed memory back first, so that RSS counts live data;
+    ``/proc/self/clear_refs`` resets the peak between the two."""
+    import ctypes
+    trim = ctypes.CDLL("libc.so.6").malloc_trim
+    floor = rosen_grad_njit()
+    small = rosen_point(100)
+    floor(small, np.empty(100))
+    nd.gradient(rosen_vec, compile="always")(small)
+    nd.gradient(rosen_vec, compile="never")(small)
+    x, arr = rosen_point(n), 8 * n / 1e6
+    trim(0)
+    base = _status_mb("VmRSS")
+
+    def reset_peak():
+        trim(0)
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+
+    reset_peak()
+    if what == "primal":
+        rosen_vec(x)
+        print((_status_mb("VmHWM") - base) / arr, 0.0)
+        return
+    if what == "floor":
+        g = np.empty(n)
+        floor(x, g)
+        print((_status_mb("VmHWM") - base) / arr, (_status_mb("VmHWM") - base) / arr)
+        return
+    fn = nd.gradient(rosen_vec, compile=what)
+    r = fn(x)
+    first = (_status_mb("VmHWM") - base) / arr
+    for _ in range(3):
+        r = fn(x)
+    del r
+    reset_peak()
+    for _ in range(3):
+        r = fn(x)
+    print(first, (_status_mb("VmHWM") - base) / arr)
+
+
+def memory(n, whats=("primal", "floor", "never", "always")):
+    """{what: (first call's peak, cached calls' peak)} in arrays of n, each measured in a
+    fresh process (see ``_memory_child``)."""
+    import os
+    import subprocess
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [root] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
+    out = {}
+    for what in whats:
+        res = subprocess.run([sys.executable, os.path.abspath(__file__), "--memory-child",
+                              what, str(n)], capture_output=True, text=True, check=True,
+                             env=env)
+        out[what] = tuple(float(v) for v in res.stdout.split())
+    return out
+
+
+def print_memory(n):
+    m = memory(n)
+    print(f"\nPeak memory, vectorized Rosenbrock at n = {n}, in arrays of n above the input"
+          " (each in a fresh process):")
+    print(f"  NumPy primal {m['primal'][0]:.1f}; hand-written @njit gradient {m['floor'][0]:.1f}"
+          " (its output)")
+    for what, name in (("never", "generic sweeps"), ("always", "fused")):
+        print(f"  numad {name}: first call (tracing) {m[what][0]:.1f}, cached calls"
+              f" {m[what][1]:.1f}")
+
+
 def main():
+    if sys.argv[1:2] == ["--memory-child"]:
+        return _memory_child(sys.argv[2], int(sys.argv[3]))
+    if sys.argv[1:2] == ["--memory"]:
+        return print_memory(int(float(sys.argv[2])) if len(sys.argv) > 2 else 10 ** 6)
     sizes = [int(float(a)) for a in sys.argv[1:]] or [10 ** 4, 10 ** 5, 10 ** 6]
     floor = rosen_grad_njit()
     print("Vectorized Rosenbrock: times in ms, ratios to the hand-written @njit gradient")
@@ -148,6 +234,7 @@ def main():
     tb, tn, tg = best_interleaved([lambda: backprop(w), lambda: never(w), lambda: fused(w)])
     print(f"\nTwo-layer tanh network {NET}: NumPy backpropagation {tb * 1e3:.3f} ms; numad "
           f"generic {tn * 1e3:.3f} ms ({tn / tb:.2f}x), fused {tg * 1e3:.3f} ms ({tg / tb:.2f}x)")
+    print_memory(max(sizes))
 
 
 if __name__ == "__main__":

@@ -50,6 +50,15 @@ chain (its contributions are summed in a local, then added; the generic ``where`
 them one by one, and a scalar statement recorded among the chain's entries may add its
 own in between).
 
+Parallel loops: the adapters' direct code (``direct``) runs a chain's loop of at least
+``PARALLEL_MIN`` elements as blocks of ``BLOCK`` passes in parallel (``prange``), a
+reverse loop that adds through windows in two phases (even blocks, then odd), so that
+neighbouring blocks never add to one element at once. The blocks are a function of the
+length alone, and no sum is split among them (a loop that ends in a sum or adds into a
+broadcast scalar's adjoint stays one loop), so the numbers are the same with one thread
+and with many; the two phases add an odd block's first element's contributions in
+another order than one loop does (the window case above: a last-bit difference).
+
 What fuses: inputs, constants, slices (windows), elementwise operations of one row of
 the op table on arrays of one length with scalars broadcast, ``where`` (so ``maximum``
 with a constant, ``clip``, a ReLU), full sums, and guards;
@@ -80,6 +89,13 @@ _MATMUL = OPCODES["matmul"]
 # (shorter arrays are written one statement per element by tape_compiler's scalar path).
 FUSE_MIN = 64
 LANES = 8   # the generic sum's accumulators (structural_kernels.forward_reduce)
+# The adapters' direct code runs the loops of chains of at least PARALLEL_MIN elements
+# as blocks of BLOCK passes on every core (numba's prange): the blocks depend on the
+# length only, never on the number of threads, and no sum is split among them (a
+# chain that ends in a sum, or adds into a broadcast scalar's adjoint, keeps one
+# loop), so the numbers are the same with one thread and with many.
+PARALLEL_MIN = 2 ** 17
+BLOCK = 2 ** 15
 
 # The cost rule of the reverse loops: an entry of these (a few flops) is computed again
 # from its operands; any other (a call to exp, tanh, ndtr, pow: tens of cycles each, as
@@ -116,6 +132,7 @@ class FusedPlan:
         self.tape = tape
         self.why = None
         self.direct = None
+        self.parallel = False   # (blocks on every core: the direct code's loops)
         self.touched = None   # (the slots the code reads and writes, while collected)
         self.layout = None
         self.hoisted = set()
@@ -428,14 +445,35 @@ class FusedPlan:
         broadcast (a gather) reads its row's ``jj``-th."""
         return "jj" if int(self.tape.op[i]) == _GATHER else k
 
-    def rows(self, chain, body):
+    def rows(self, chain, body, phases=0):
         """``body`` (statements of one pass ``k``, indented by 4) as ``chain``'s loop: one
         loop over k, or for a chain with row broadcasts a loop over rows and one over
-        the row (``jj``), so that no pass divides to find its place in the row."""
+        the row (``jj``), so that no pass divides to find its place in the row.
+
+        ``phases`` (1 or 2, a chain that ``parallel`` allows): blocks of ``BLOCK``
+        passes in parallel (``prange``); with 2, the even blocks, then the odd ones, so
+        that no two neighbouring blocks run at once (the reverse loops add into an
+        array through windows at several offsets: pass k and pass k + 1 may add to one
+        element, but never passes a block apart)."""
+        if phases and self.parallel_ok(chain):
+            blocks = -(-chain.n // BLOCK)
+            inner = [f"for k in range(b * {BLOCK}, min({chain.n}, b * {BLOCK} + {BLOCK})):"]
+            inner += ["    " + line for line in body]
+            if phases == 1:
+                return [f"for b in prange({blocks}):"] + ["    " + line for line in inner]
+            return (["for phase in range(2):",
+                     f"    for bb in prange(({blocks} + 1 - phase) // 2):",
+                     "        b = 2 * bb + phase"] + ["        " + line for line in inner])
         if chain.m is None:
             return [f"for k in range({chain.n}):"] + body
         return ([f"for i0 in range({chain.n // chain.m}):", f"    for jj in range({chain.m}):",
                  f"        k = i0 * {chain.m} + jj"] + ["    " + line for line in body])
+
+    def parallel_ok(self, chain):
+        """Whether ``chain``'s loops may run in parallel blocks: in the adapters' direct
+        code (``self.parallel``), from ``PARALLEL_MIN`` elements, without row broadcasts
+        (whose adjoints every row adds to)."""
+        return self.parallel and chain.n >= PARALLEL_MIN and chain.m is None
 
     def take_loads(self, indent):
         """The loads of the elements ``element`` named since the last call."""
@@ -495,8 +533,8 @@ class FusedPlan:
     def chain_loop_forward(self, chain):
         sums = [i for i in chain.members if int(self.tape.op[i]) == _SUM]
         n = chain.n
-        if not sums:
-            return self.hoist(self.rows(chain, self.chain_body(chain, "k", "", 4)))
+        if not sums:   # (every pass writes its own elements: blocks in parallel)
+            return self.hoist(self.rows(chain, self.chain_body(chain, "k", "", 4), phases=1))
         if chain.m is not None:   # (rows: the lanes are an array indexed by k & 7)
             lines = [f"s{i} = np.zeros({LANES})" for i in sums] + [f"s{i}_t = 0.0" for i in sums]
             lines += self.rows(chain, self.chain_body(chain, "k", "", 4))
@@ -602,12 +640,17 @@ class FusedPlan:
         or nan, so only at non-finite values, and then by a nan that reaches an input's
         adjoint. (A select per contribution cost 60% of Rosenbrock's gradient.)"""
         tape = self.tape
-        lines = ["bad = False"]
+        lines = ["bad = False", "nans = 0"]
         for e in tape.input_entries:
             lo, hi = int(tape.off[e]), int(tape.off[e] + tape.size[e])
             ref = self.mem("adj", lo, "s")
-            lines += [f"for s in range({hi - lo}):", f"    bad |= {ref} != {ref}"]
-        return lines + ["if bad:", "    return -2"]
+            if self.parallel and hi - lo >= PARALLEL_MIN:   # (a count: exact in any order)
+                lines += [f"for b in prange({-(-(hi - lo) // BLOCK)}):",
+                          f"    for s in range(b * {BLOCK}, min({hi - lo}, b * {BLOCK} + {BLOCK})):",
+                          f"        if {ref} != {ref}:", "            nans += 1"]
+            else:
+                lines += [f"for s in range({hi - lo}):", f"    bad |= {ref} != {ref}"]
+        return lines + ["if bad or nans > 0:", "    return -2"]
 
     def chain_reverse(self, chain, add):
         """The chain's reverse loop: recompute element k, then carry the adjoints back
@@ -615,6 +658,7 @@ class FusedPlan:
         tape = self.tape
         off, size = tape.off, tape.size
         lines, after = [], []
+        chain_reads_written = set()
         body = self.chain_body_values(chain)
         on_chain = [i for i in chain.members if i in self.on_path]
         for i in on_chain:
@@ -641,8 +685,13 @@ class FusedPlan:
                 else:
                     at = self.mem('adj', int(off[e]), self.index(i, 'k'))
                     body.append(f"    {at} += {term}")
+                    chain_reads_written.add(e)
         body = self.take_loads(4) + body
-        return self.hoist(lines + self.rows(chain, body) + after)
+        # (in parallel only without a broadcast scalar's sum, which would be reassociated
+        # by the blocks; in two phases where it adds through windows, see rows)
+        windows = any(self.root(e) != e for e in chain_reads_written)
+        phases = 0 if lines else (2 if windows else 1)
+        return self.hoist(lines + self.rows(chain, body, phases) + after)
 
     def chain_body_values(self, chain):
         """Element k of the chain's elementwise entries again (no stores, no sums)."""
@@ -717,6 +766,7 @@ def fused_source(plan, name="value_and_gradient", direct=False):
     start, n, _ = plan.tape.single_input if direct else (None, None, None)
     plan.direct = (start, start + n) if direct else None
     plan.touched, plan.layout = None, (compact_layout(plan) if direct else None)
+    plan.parallel = direct
     lines = plan.forward() + plan.reverse() + plan.nan_check() + ["return -1"]
     head = f"def {name}(vals, adj, value, x, g):" if direct else f"def {name}(vals, adj, value):"
     return "\n".join([head] + ["    " + line for line in lines]) + "\n"

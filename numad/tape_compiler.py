@@ -1602,7 +1602,7 @@ def _indent(lines):
 # ---- the cache on disk ----------------------------------------------------------------------
 
 _HEADER = ("# a compiled numad tape (numad/tape_compiler.py), named by the hash of this text\n"
-           "import math\n\nimport numpy as np\nfrom numba import njit, objmode\n\n"
+           "import math\n\nimport numpy as np\nfrom numba import njit, objmode, prange\n\n"
            "from numad._generated import special\n"
            "from numad.numpy_loops import run as numpy_loop\n\n\n"
            "@njit(cache=True)\n"
@@ -1641,9 +1641,9 @@ def cache_directory():
     return None
 
 
-def _decorator(signature=None):
+def _decorator(signature=None, parallel=False):
     sig = f"{signature!r}, " if signature else ""
-    return f"@njit({sig}cache=True, error_model='numpy')\n"
+    return f"@njit({sig}cache=True, error_model='numpy'{', parallel=True' if parallel else ''})\n"
 
 
 def _module_text(body, signature=None):
@@ -1655,7 +1655,9 @@ def _key_and_text(tape):
     if kind == "fused":
         body = fused_source(plan)
         if tape.single_input is not None:   # (compiled at its first call only)
-            body += "\n\n" + _decorator() + fused_source(plan, "gradient_direct", direct=True)
+            direct = fused_source(plan, "gradient_direct", direct=True)
+            # (its long loops run in blocks on every core: fusion.PARALLEL_MIN)
+            body += "\n\n" + _decorator(parallel="prange(" in direct) + direct
         text = _module_text(body)
     else:
         text = _module_text(source(tape))

@@ -401,3 +401,32 @@ def test_a_cached_adapter_lets_the_tapes_buffers_go_and_makes_them_again_on_need
     np.testing.assert_allclose(answers["g"], oracle(y), rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(jac(x), oracle(x), rtol=1e-12, atol=1e-12)
     assert tape._vals is None
+
+
+def test_long_loops_of_the_direct_code_run_in_parallel_blocks_with_one_threads_numbers():
+    # from fusion.PARALLEL_MIN elements the adapters' direct code runs its loops in
+    # blocks on every core (its reverse loop adds into x's adjoint through two windows:
+    # even blocks, then odd ones); the blocks depend on n only, so one thread and two
+    # give the same numbers
+    import numba
+
+    from numad.fusion import PARALLEL_MIN
+    n = 2 * PARALLEL_MIN + 3
+    x = np.random.default_rng(12).normal(size=n)
+    jac = nd.gradient(rosenbrock, compile="always")
+    first = jac(x)
+    (tape,) = [t for ts in jac.cache.tapes.values() for t in ts]
+    assert "prange(" in TC._key_and_text(tape)[1]
+    threads = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        one = jac(x)
+    finally:
+        numba.set_num_threads(threads)
+    np.testing.assert_array_equal(jac(x), one)
+    # (the first call, the tape's own code in one loop, adds an odd block's first
+    # element's contributions in the other order: a last-bit difference at most)
+    np.testing.assert_allclose(first, one, rtol=1e-15, atol=1e-15 * np.max(np.abs(one)))
+    np.testing.assert_allclose(one, rosen_der(x), rtol=1e-12, atol=1e-12)
+    x[PARALLEL_MIN] = np.nan   # (a nan in a later block: the generic sweeps answer)
+    np.testing.assert_array_equal(jac(x), nd.gradient(rosenbrock, compile="never")(x))
