@@ -798,6 +798,12 @@ def fused_source(plan, name="value_and_gradient", direct=False):
     return "\n".join([head] + ["    " + line for line in lines]) + "\n"
 
 
+def runs_in_parallel(plan):
+    """Whether the direct code of ``plan`` has loops in parallel blocks."""
+    return any(isinstance(item, _Chain) and item.n >= PARALLEL_MIN and item.m is None
+               for item in plan.items)
+
+
 def statement_count(plan):
     """How many statements the fused code has (for the cost of compiling it)."""
     return fused_source(plan).count("\n")
