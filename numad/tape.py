@@ -309,7 +309,11 @@ class Tape:
         int
             The number of bytes.
         """
-        arrays = [*self.structure, self.aux, self.vals, self.partials, self.adjoints, self._tan]
+        # (what it holds now: a shed values buffer is not made again to be counted)
+        kept = [] if self._frozen is None or self._vals is not None else [
+            values for _, values in self._frozen[1]]
+        arrays = [*self.structure, self.aux, self._vals, self.partials, self.adjoints, self._tan,
+                  *(self._direct_buffers or ()), *kept]
         return int(sum(a.nbytes for a in arrays if a is not None))
 
     def shape_of(self, entry):

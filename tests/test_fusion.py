@@ -386,7 +386,10 @@ def test_a_cached_adapter_lets_the_tapes_buffers_go_and_makes_them_again_on_need
     (tape,) = [t for ts in jac.cache.tapes.values() for t in ts]
     assert tape._vals is None and tape.adjoints is None
     compact, _ = tape.direct_buffers()
+    held = tape.nbytes   # (counted without making the values buffer again)
+    assert tape._vals is None
     assert compact.size < 3 * x.size < tape.vals.size   # (c, tanh's operand and value)
+    assert held < tape.vals.nbytes
     tape.shed()
     # the general paths: a point with a nan (the direct code hands it on), the tape's
     # own sweeps, another thread's copy; then the direct code again
