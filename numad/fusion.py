@@ -609,7 +609,11 @@ class FusedPlan:
                            if e in self.on_path}
                         | {(int(off[i]), int(off[i] + size[i])) for kind, i in self.blas
                            if i in self.on_path})
-        lines = []
+        # (the direct code counts the nan terms its loops add into the input's adjoint,
+        # instead of a pass over it at the end: see nan_check)
+        self.inputs = {int(e) for e in tape.input_entries}
+        self.checked, self.unchecked = set(), set()
+        lines = ["nans = 0"]
         for lo, hi in zeroed:
             name, at = self.where("adj", lo)
             if self.parallel and hi - lo >= PARALLEL_MIN:   # (and its pages first touched
@@ -626,6 +630,7 @@ class FusedPlan:
 
         def add(e, term, out):
             """Add ``term`` to the adjoint of the scalar ``e`` (outside any loop)."""
+            self.unchecked.add(self.root(e))
             out.append(f"{self.adjoint(e)} += {term}")
 
         for item in reversed(self.items):
@@ -640,6 +645,7 @@ class FusedPlan:
                 A, B, _ = self.matrices(i, "vals")
                 gA, gB, G = self.matrices(i, "adj")
                 a, b = self.operands(i)
+                self.unchecked.update((self.root(a), self.root(b)))
                 if int(tape.op[a]) != _CONST:
                     lines += [f"ga{i} = {gA}", f"ga{i} += np.dot({G}, {B}.T)"]
                 if int(tape.op[b]) != _CONST:
@@ -658,11 +664,19 @@ class FusedPlan:
         partial ``d`` is finite at finite values (the op table's flags); the generic
         sweeps make it exactly 0 where ``g`` is 0, which differs only where ``d`` is inf
         or nan, so only at non-finite values, and then by a nan that reaches an input's
-        adjoint. (A select per contribution cost 60% of Rosenbrock's gradient.)"""
+        adjoint. (A select per contribution cost 60% of Rosenbrock's gradient.) The
+        direct code counts the nan terms its loops add into the input's adjoint as they
+        go (``nans``) and skips the pass over an input whose adjoint got nothing else:
+        one pass over memory less."""
         tape = self.tape
-        lines = ["bad = False", "nans = 0"]
+        lines = ["bad = False"]
         for e in tape.input_entries:
             lo, hi = int(tape.off[e]), int(tape.off[e] + tape.size[e])
+            if int(e) in self.checked and int(e) not in self.unchecked:
+                # (every contribution it got was a loop's term, counted there when nan:
+                # a sum of terms none of which is nan is nan only as inf - inf, which
+                # the generic sweeps' sum of the same terms gives too)
+                continue
             if self.parallel and hi - lo >= PARALLEL_MIN:   # (a count: exact in any order)
                 self.unsigned = {"s"}
                 ref = self.mem("adj", lo, "s")
@@ -709,8 +723,17 @@ class FusedPlan:
                     add(e, acc, after)
                 else:
                     at = self.mem('adj', int(off[e]), self.index(i, 'k'))
-                    body.append(f"    {at} += {term}")
                     chain_reads_written.add(e)
+                    if self.direct is not None and self.root(e) in self.inputs:
+                        self.checked.add(self.root(e))
+                        # (counted in a local of the pass, added to the count once:
+                        # numba's parallel loops take one update of it a pass)
+                        body += [f"    t{i}_{j} = {term}", f"    {at} += t{i}_{j}",
+                                 f"    z_ += t{i}_{j} != t{i}_{j}"]
+                    else:
+                        body.append(f"    {at} += {term}")
+        if any("z_ += " in line for line in body):
+            body = ["    z_ = 0"] + body + ["    nans += z_"]
         body = self.take_loads(4) + body
         # (in parallel only without a broadcast scalar's sum, which would be reassociated
         # by the blocks; in two phases where it adds through windows, see rows)
