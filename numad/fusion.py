@@ -136,6 +136,7 @@ class FusedPlan:
         self.unsigned = set()   # (the passes' names that are unsigned: see mem)
         self.touched = None   # (the slots the code reads and writes, while collected)
         self.layout = None
+        self._compact = None   # (compact_layout's answer, once asked)
         self.hoisted = set()
         self.element_loads = {}
         try:
@@ -388,8 +389,7 @@ class FusedPlan:
         if self.touched is not None:
             self.touched.add(slot)
         if self.layout is not None:   # (the compact buffers: see compact_layout)
-            lo, hi, at = self.layout[bisect.bisect_right(self.layout, (slot, np.inf)) - 1]
-            return buffer, at + slot - lo
+            return buffer, compact_slot(self.layout, slot)
         return buffer, slot
 
     def mem(self, buffer, slot, k=None):
@@ -484,7 +484,7 @@ class FusedPlan:
         """Whether ``chain``'s loops may run in parallel blocks: in the adapters' direct
         code (``self.parallel``), from ``PARALLEL_MIN`` elements, without row broadcasts
         (whose adjoints every row adds to)."""
-        return self.parallel and chain.n >= PARALLEL_MIN and chain.m is None
+        return self.parallel and _long_rows(chain)
 
     def take_loads(self, indent):
         """The loads of the elements ``element`` named since the last call."""
@@ -697,6 +697,7 @@ class FusedPlan:
         off, size = tape.off, tape.size
         lines, after = [], []
         chain_reads_written = set()
+        counts_nans = False
         self.unsigned = {"k"} if self.parallel_ok(chain) else set()
         body = self.chain_body_values(chain)
         on_chain = [i for i in chain.members if i in self.on_path]
@@ -726,13 +727,14 @@ class FusedPlan:
                     chain_reads_written.add(e)
                     if self.direct is not None and self.root(e) in self.inputs:
                         self.checked.add(self.root(e))
+                        counts_nans = True
                         # (counted in a local of the pass, added to the count once:
                         # numba's parallel loops take one update of it a pass)
                         body += [f"    t{i}_{j} = {term}", f"    {at} += t{i}_{j}",
                                  f"    z_ += t{i}_{j} != t{i}_{j}"]
                     else:
                         body.append(f"    {at} += {term}")
-        if any("z_ += " in line for line in body):
+        if counts_nans:
             body = ["    z_ = 0"] + body + ["    nans += z_"]
         body = self.take_loads(4) + body
         # (in parallel only without a broadcast scalar's sum, which would be reassociated
@@ -782,21 +784,43 @@ def compact_layout(plan):
     stores (the vectorized Rosenbrock's seven temporaries) are not, so a cached
     adapter keeps the constants and the stored entries only, not every value of the
     tape twice (values and adjoints)."""
+    if plan._compact is not None:
+        return plan._compact
     tape = plan.tape
-    plan = copy.copy(plan)
-    plan.hoisted, plan.element_loads, plan.touched, plan.layout = set(), {}, set(), None
-    start, n, _ = tape.single_input
-    plan.direct = (start, start + n)
-    plan.forward(), plan.reverse(), plan.nan_check()
+    writer = _writer(plan, direct=True)
+    writer.touched, writer.layout = set(), None
+    writer.forward(), writer.reverse(), writer.nan_check()
     owners = sorted((int(tape.off[e]), int(tape.off[e] + tape.size[e]))
                     for e in range(len(tape.op)) if int(tape.op[e]) != _ALIAS and tape.size[e] > 0)
     ranges = sorted({owners[bisect.bisect_right(owners, (slot, np.inf)) - 1]
-                     for slot in plan.touched})
+                     for slot in writer.touched})
     layout, at = [], 0
     for lo, hi in ranges:
         layout.append((lo, hi, at))
         at += hi - lo
+    plan._compact = layout   # (structure only: the same for every thread that asks)
     return layout
+
+
+def compact_slot(layout, slot):
+    """Where ``slot`` of the tape's buffers is in the compact buffers of ``layout``,
+    or None where they do not hold it."""
+    k = bisect.bisect_right(layout, (slot, np.inf)) - 1
+    if k < 0 or not layout[k][0] <= slot < layout[k][1]:
+        return None
+    lo, _, at = layout[k]
+    return at + slot - lo
+
+
+def _writer(plan, direct):
+    """A copy of ``plan`` to write code with (the plan is kept on the tape, which other
+    threads may be writing from), with fresh per-text state."""
+    writer = copy.copy(plan)
+    writer.hoisted, writer.element_loads = set(), {}
+    start, n, _ = plan.tape.single_input if direct else (None, None, None)
+    writer.direct = (start, start + n) if direct else None
+    writer.parallel = direct
+    return writer
 
 
 def fused_source(plan, name="value_and_gradient", direct=False):
@@ -809,22 +833,22 @@ def fused_source(plan, name="value_and_gradient", direct=False):
     slots, which saves the adapter copying ``x`` in and the gradient out (two passes
     over memory: at n = 10^5 they cost as much as the fused loop itself); ``vals`` and
     ``adj`` are then the compact buffers of ``compact_layout``."""
-    # (a copy: the plan is kept on the tape, which other threads may be writing from)
-    plan = copy.copy(plan)
-    plan.hoisted, plan.element_loads = set(), {}
-    start, n, _ = plan.tape.single_input if direct else (None, None, None)
-    plan.direct = (start, start + n) if direct else None
-    plan.touched, plan.layout = None, (compact_layout(plan) if direct else None)
-    plan.parallel = direct
+    layout = compact_layout(plan) if direct else None
+    plan = _writer(plan, direct)
+    plan.touched, plan.layout = None, layout
     lines = plan.forward() + plan.reverse() + plan.nan_check() + ["return -1"]
     head = f"def {name}(vals, adj, value, x, g):" if direct else f"def {name}(vals, adj, value):"
     return "\n".join([head] + ["    " + line for line in lines]) + "\n"
 
 
+def _long_rows(chain):
+    """Whether ``chain`` is long enough for parallel blocks, without row broadcasts."""
+    return chain.n >= PARALLEL_MIN and chain.m is None
+
+
 def runs_in_parallel(plan):
     """Whether the direct code of ``plan`` has loops in parallel blocks."""
-    return any(isinstance(item, _Chain) and item.n >= PARALLEL_MIN and item.m is None
-               for item in plan.items)
+    return any(isinstance(item, _Chain) and _long_rows(item) for item in plan.items)
 
 
 def statement_count(plan):

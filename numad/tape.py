@@ -116,6 +116,7 @@ class Tape:
         self._vals = vals
         self._frozen = None   # (what a shed values buffer is made again from: see shed)
         self._direct_buffers = None
+        self.direct_output = None   # (the output's slot in them: see direct_buffers)
         self.shapes = shapes                  # entry -> shape for non-scalar entries
         self.arg_treedefs = arg_treedefs      # one treedef per positional argument
         self.leaf_roles = leaf_roles          # per argument: per leaf, input number or ("static", v)

@@ -58,8 +58,8 @@ import numpy as np
 
 from ._codegen import formula as _formula, kernel_expression, partial_derivative
 from .optable import ELEMENTWISE, N_ELEMENTWISE, NUMPY_LOOP, NUMPY_LOOP_MIN, OPCODES, OPNAMES
-from .fusion import (compact_layout, fused_plan, fused_source, has_long_arrays,
-                     runs_in_parallel, statement_count)
+from .fusion import (compact_layout, compact_slot, fused_plan, fused_source,
+                     has_long_arrays, runs_in_parallel, statement_count)
 from .rerolling import find_loops
 
 _INPUT = OPCODES["input"]
@@ -1745,17 +1745,13 @@ def compile_tape(tape):
 
 def direct_layout(tape):
     """The compact buffers' layout of ``compile_direct``'s code (``fusion.compact_layout``)."""
-    return _cached(tape, "_direct_layout", lambda tape: compact_layout(_choice(tape)[1]))
+    return compact_layout(_choice(tape)[1])
 
 
 def direct_output_slot(tape):
     """Where the direct code leaves the output's value in its compact values buffer, or
     None where it does not hold it (an output that is an element of the input)."""
-    slot = int(tape.off[tape.single_input[2]])
-    for lo, hi, at in direct_layout(tape):
-        if lo <= slot < hi:
-            return at + slot - lo
-    return None
+    return compact_slot(direct_layout(tape), int(tape.off[tape.single_input[2]]))
 
 
 def compile_direct(tape):
