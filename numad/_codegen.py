@@ -183,6 +183,17 @@ def _differentiable_cases():
             for k, p in enumerate(rows)]
 
 
+def _nonzero(t, prim, which, d):
+    """The condition under which the term ``d * t`` of input ``which`` (``t`` a tangent
+    or an adjoint, ``d`` the partial, a local or an op-table expression) is taken: ``t``
+    nonzero (a zero tangent or adjoint contributes exactly 0, even against an inf or a
+    nan partial), and where the row's partial is a strong zero (optable._STRONG_ZERO:
+    ``adjoint_mul``'s b) the partial nonzero too."""
+    if not prim.strong_zero[which]:
+        return f"{t} != 0.0"
+    return f"{t} != 0.0 and ({kernel_expression(d)}) != 0.0"
+
+
 def _array_forward():
     out = [
         "@njit(cache=True, error_model='numpy')",
@@ -242,7 +253,7 @@ def _array_reverse():
                     continue
                 name = "A" if which == 0 else "B"
                 # a select rather than an if: no branch in the loop body
-                term = f"select(g != 0.0, g * ({kernel_expression(d)}), 0.0)"
+                term = f"select({_nonzero('g', p, which, d)}, g * ({kernel_expression(d)}), 0.0)"
                 if arrays[which]:
                     # no `if need` here: it would keep the loop from vectorizing, and
                     # adding into a constant array's (unread) adjoint is harmless
@@ -303,7 +314,8 @@ def _tangent():
                 name = "A" if which == 0 else "B"
                 tv = f"T{name}[k]" if arr else f"t{which}"
                 lines.append(f"{pad}    u{which} = {tv}")
-                terms.append(f"select(u{which} != 0.0, ({kernel_expression(d)}) * u{which}, 0.0)")
+                terms.append(f"select({_nonzero(f'u{which}', p, which, d)}, "
+                             f"({kernel_expression(d)}) * u{which}, 0.0)")
             lines.append(f"{pad}    TY[k] = {' + '.join(terms)}")
             return lines
         out.append("        if L == 1:")
@@ -321,7 +333,7 @@ def _tangent():
         for which in names:
             src = "ao + k * sa" if which == 0 else "bo + k * sb"
             out.append(f"                t{which} = tan[({src}) * L + lane]")
-            out.append(f"                if t{which} != 0.0:")
+            out.append(f"                if {_nonzero(f't{which}', p, which, f'd{which}')}:")
             out.append(f"                    t += d{which} * t{which}")
         out.append("                tan[(yo + k) * L + lane] = t")
     return out
@@ -508,8 +520,8 @@ def _array_hvp():
                 name = "A" if which == 0 else "B"
                 lines.append(f"{inner}d{which} = {kernel_expression(d)}")
                 lines.append(f"{inner}dd{which} = {partial_tangent(d)}")
-                first_term = f"select(g != 0.0, g * d{which}, 0.0)"
-                second = (f"select(gd != 0.0, gd * d{which}, 0.0) + "
+                first_term = f"select({_nonzero('g', p, which, f'd{which}')}, g * d{which}, 0.0)"
+                second = (f"select({_nonzero('gd', p, which, f'd{which}')}, gd * d{which}, 0.0) + "
                           f"select(g != 0.0, g * dd{which}, 0.0)")
                 if arrays[which]:
                     lines.append(f"{inner}G{name}[k] += {first_term}")
@@ -683,6 +695,9 @@ def _elementwise_module():
     zero = ", ".join("True" if all(d is None for d in p.partials) else "False"
                      for p in ELEMENTWISE)
     numpy_loop = ", ".join(str(bool(flag)) for flag in NUMPY_LOOP)
+    strong = ", ".join("[" + ", ".join(str(bool(z)) for z in
+                                       (tuple(p.strong_zero) + (False, False))[:2]) + "]"
+                       for p in ELEMENTWISE)
     runtime = [
         "@njit(cache=True)",
         "def select(c, x, y):",
@@ -693,6 +708,10 @@ def _elementwise_module():
         "# Which opcodes have an identically-zero derivative in every input (a flag, so that",
         "# the sweeps skip them instead of multiplying by zero).",
         f"ZERO_DERIVATIVE_OPS = np.array([{zero}])",
+        "# Per opcode and input, whether a zero partial there is a strong zero: the input's",
+        "# term is exactly 0 even against an inf or nan tangent (optable._STRONG_ZERO; the",
+        "# scalar paths of numad/kernels.py read it, having no switch over the opcodes).",
+        f"STRONG_ZERO_OPS = np.array([{strong}])",
         "# Which opcodes take NumPy's loop from NUMPY_LOOP_MIN elements on (see",
         "# optable.NUMPY_LOOP_ROWS and numad/numpy_loops.py).",
         f"NUMPY_LOOP = np.array([{numpy_loop}])",

@@ -24,18 +24,20 @@ Buffers: ``vals`` (values), ``adj`` (adjoints, same layout), ``tan`` (tangents, 
 lanes per value: value ``j`` of the buffer has tangents ``tan[j*L : j*L+L]``).
 
 Conventions: a zero adjoint or a zero tangent contributes nothing (so the untaken side
-of a ``where`` never turns an ``inf`` into ``0 * inf = nan``); inputs of stride 0 in an
-elementwise op are scalars broadcast over the output.
+of a ``where`` never turns an ``inf`` into ``0 * inf = nan``), nor does a zero partial
+that the op table calls a strong zero (``STRONG_ZERO_OPS``: ``adjoint_mul``'s second
+input, whose partial is an adjoint); inputs of stride 0 in an elementwise op are scalars
+broadcast over the output.
 """
 import numpy as np
 from numba import njit
 
 from . import _cache  # noqa: F401  (numad's cache keying, before any @njit)
 # (numad.kernels is the one import point of the sweeps: the names below are re-exported)
-from ._generated.elementwise import (ZERO_DERIVATIVE_OPS, array_elementwise_forward,
-                                     array_elementwise_hvp, array_elementwise_reverse,
-                                     elementwise_partial_tangents, elementwise_tangent,
-                                     select)
+from ._generated.elementwise import (STRONG_ZERO_OPS, ZERO_DERIVATIVE_OPS,
+                                     array_elementwise_forward, array_elementwise_hvp,
+                                     array_elementwise_reverse, elementwise_partial_tangents,
+                                     elementwise_tangent, select)
 from ._generated.sweeps import (FORWARD_HANDLES, HVP_STRUCTURAL, REVERSE_HANDLES,
                                 TANGENT_HANDLES, forward_entry, forward_sweep,
                                 forward_values_sweep, hvp_entry, reverse_entry, tangent_entry)
@@ -101,18 +103,23 @@ def tangent_sweep(op, args, opnd, off, size, pstart, params, aux_off, vals, part
             # scalar entries use the partials the forward sweep stored: no switch
             d0 = partials[i, 0]
             d1 = partials[i, 1]
+            # (a strong zero partial, adjoint_mul's b at a zero adjoint: no term at all)
+            s0 = d0 != 0.0 or not STRONG_ZERO_OPS[o, 0]
+            s1 = d1 != 0.0 or not STRONG_ZERO_OPS[o, 1]
             pa = np.int64(opnd[i, 0]) * L
             pb = np.int64(opnd[i, 1]) * L
             yl = off[i] * L
             if L == 1:
                 u0 = tan[pa]
                 u1 = tan[pb]
-                tan[yl] = (d0 * u0 if u0 != 0.0 else 0.0) + (d1 * u1 if u1 != 0.0 else 0.0)
+                tan[yl] = ((d0 * u0 if u0 != 0.0 and s0 else 0.0)
+                           + (d1 * u1 if u1 != 0.0 and s1 else 0.0))
                 continue
             for lane in range(L):
                 u0 = tan[pa + lane]
                 u1 = tan[pb + lane]
-                tan[yl + lane] = (d0 * u0 if u0 != 0.0 else 0.0) + (d1 * u1 if u1 != 0.0 else 0.0)
+                tan[yl + lane] = ((d0 * u0 if u0 != 0.0 and s0 else 0.0)
+                                  + (d1 * u1 if u1 != 0.0 and s1 else 0.0))
             continue
         if o == ALIAS or o == CONST or o == INPUT:
             continue
@@ -158,7 +165,9 @@ def hvp_sweep(op, args, opnd, off, size, pstart, params, aux_off, nofirst, vals,
             tb = tan[pb]
             d0 = partials[i, 0]
             d1 = partials[i, 1]
-            ty = (d0 * ta if ta != 0.0 else 0.0) + (d1 * tb if tb != 0.0 else 0.0)
+            s0 = d0 != 0.0 or not STRONG_ZERO_OPS[o, 0]
+            s1 = d1 != 0.0 or not STRONG_ZERO_OPS[o, 1]
+            ty = (d0 * ta if ta != 0.0 and s0 else 0.0) + (d1 * tb if tb != 0.0 and s1 else 0.0)
             tan[off[i]] = ty
             dd0, dd1 = elementwise_partial_tangents(o, vals[pa], vals[pb], vals[off[i]], ta,
                                                     tb, ty)

@@ -50,16 +50,6 @@ def _namespace():
 
 _NS = _namespace()
 
-# Partials that can be inf or nan at a finite input (the op table's may_be_infinite
-# flags: 1 / a, exp's y): only those need the mask for a zero adjoint; the rest are a
-# plain product. Keyed by the expression; one that two rows share is masked if either
-# row flags it.
-_MAY_BE_INFINITE = {}
-for _p in ELEMENTWISE:
-    for _d, _inf in zip(_p.partials, _p.may_be_infinite):
-        if _d is not None:
-            _MAY_BE_INFINITE[_d] = _MAY_BE_INFINITE.get(_d, False) or _inf
-del _p, _d, _inf
 _COMPILED = {}
 
 
@@ -121,21 +111,21 @@ def _scatter_into_zeros(rec, shape, positions, g):
     return R.wrap(rec, i, new_v)
 
 
-def _times_partial(g, d, may_be_infinite=True):
-    """``g * d``, but 0 where the adjoint is 0 and the partial is not finite (so an
-    untaken ``where`` branch's inf stays out, as in the compiled sweep). Only that
-    case is masked: a zero adjoint still has a derivative (at a minimum the gradient's
-    adjoints are 0, and the Hessian comes from their derivatives)."""
+def _times_partial(g, d):
+    """The contribution ``g * d`` of adjoint ``g`` through partial ``d``, recorded as
+    the op table's ``adjoint_mul``: exactly 0 where ``g`` is 0, whatever ``d`` is (an
+    untaken ``where`` branch's ``log(0)`` or ``1 / 0``), as the compiled sweeps add
+    nothing for a zero adjoint. A plain ``g * d`` would record 0 * inf = nan there, in
+    the gradient's value and in its derivatives. ``adjoint_mul`` keeps that rule at
+    every point its tape is replayed, and in its own derivatives (its second input's
+    zero partial is a strong zero: a zero ``g`` passes nothing of ``d``'s tangent on,
+    not even an inf), while a zero ``g`` that varies still meets ``d`` (``h'(u) = 0``
+    with ``h''(u) != 0`` keeps its second-order term ``h'' u'^2``)."""
     if not isinstance(d, Traced):
         return g if d == 1.0 else (-g if d == -1.0 else g * d)
-    product = g * d
-    if not may_be_infinite:
-        return product
     if not isinstance(g, Traced) and np.all(np.asarray(g) != 0.0):
-        return product
-    masked = R.elementwise("logical_and", R.elementwise("equal", g, 0.0),
-                           R.elementwise("logical_not", R.elementwise("isfinite", d)))
-    return R.where(masked, 0.0, product)
+        return g * d   # (a constant nonzero adjoint: the product is already exact)
+    return R.elementwise("adjoint_mul", g, d)
 
 
 class _Scattered:
@@ -212,7 +202,7 @@ def reverse_range(rec, adj, lo, hi, start):
                 if k >= prim.arity or prim.partials[k] is None or src < start:
                     continue
                 d = _partial(prim, k, ta, tb, ty)
-                contrib = _times_partial(g, d, _MAY_BE_INFINITE[prim.partials[k]])
+                contrib = _times_partial(g, d)
                 accumulate(adj, src, fit_shape(contrib, _shape(rec, src)))
             continue
         name = OPNAMES[o]

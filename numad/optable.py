@@ -13,8 +13,9 @@ local partial derivatives written in terms of the inputs ``a``, ``b`` and the ou
 * ``Dual`` numbers and nested (higher-order) derivatives evaluate the same partial
   expressions on their own number types;
 * the tracer's and ``Dual``'s ufunc dispatch (``UFUNC_ROWS``) come from each row's
-  ``ufuncs``, and the nested sweeps' masking of inf partials from its
-  ``may_be_infinite`` flags (both in ``_FACTS``, with a one-line ``doc``).
+  ``ufuncs``, and the compiled tapes' tests of a zero adjoint against inf partials from
+  its ``may_be_infinite`` flags (both in ``_FACTS``, with a one-line ``doc``); the
+  inputs whose zero partial contributes exactly 0 are ``_STRONG_ZERO``'s.
 
 A partial of ``None`` means "identically zero" (``floor``, comparisons): the sweeps
 skip it instead of multiplying by zero. Partials are written so that they hold at every
@@ -324,6 +325,7 @@ class Elementwise:
     ufuncs: tuple = ()       # the NumPy/SciPy ufuncs that mean this row (np.fabs -> abs)
     may_be_infinite: tuple = ()  # per input: MAYBE_INF or FINITE (see _FACTS)
     doc: str = ""            # what it computes, in one line
+    strong_zero: tuple = ()  # per input: a zero partial contributes exactly 0 (STRONG_ZERO)
 
 
 def _e(name, numpy_fn, value, *partials):
@@ -373,6 +375,12 @@ def _where_taken(c, x):
 def _where_other(c, z):
     """The row where_other on arrays: z where c == 0, else 0.0."""
     return np.where(np.asarray(c) != 0.0, 0.0, z)
+
+
+def _adjoint_mul(g, d):
+    """The row adjoint_mul on arrays: g * d, exactly 0.0 where g == 0 (inf or nan d)."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        return np.where(np.asarray(g) != 0.0, np.multiply(g, d), 0.0)
 
 
 _ELEMENTWISE_ROWS = [
@@ -458,6 +466,14 @@ _ELEMENTWISE_ROWS = [
     # Each is exactly 0.0 on its untaken side, so an inf or a nan there leaks nothing.
     _e("where_taken", _where_taken,       "select(a != 0.0, b, 0.0)", None,                                      "select(a != 0.0, 1.0, 0.0)"),
     _e("where_other", _where_other,       "select(a != 0.0, 0.0, b)", None,                                      "select(a != 0.0, 0.0, 1.0)"),
+    # An adjoint times a partial, as the nested (recorded) reverse sweeps write each
+    # contribution (numad/nested.py; never traced from user code): the "strong zero"
+    # product, exactly 0.0 where the adjoint a is 0, even against an inf or a nan partial
+    # b (an untaken ``where`` branch's), as the compiled sweeps' g * d is. Its
+    # derivative keeps that rule (its b's zero partial is strong: STRONG_ZERO): a zero
+    # a passes nothing of b's tangent on, while b's value still meets a's tangent (a
+    # zero adjoint that varies keeps its second-order term).
+    _e("adjoint_mul", _adjoint_mul,       "select(a != 0.0, a * b, 0.0)", "b",                                   "a"),
     # Pass-throughs: the value of the input, with derivative one (copy) or zero (stop).
     _e("copy",       np.positive,         "a",                        "1.0"),
     _e("stop_gradient", np.positive,      "a",                        None),
@@ -493,13 +509,26 @@ _ELEMENTWISE_ROWS = [
 #     square's ``2 a`` at 1e308), FINITE when it is finite at every finite input (an
 #     identically-zero partial is FINITE). Overflow counts although the value overflows
 #     there too, because ``where`` evaluates its untaken branch: there the value may be
-#     inf harmlessly, and the nested sweeps (numad/nested.py) multiply the zero adjoint
-#     by the partial, which is nan for an inf partial unless masked; they mask only the
-#     MAYBE_INF partials (the masking costs entries). tests/test_optable_complete.py
+#     inf harmlessly, and a sweep that multiplies the zero adjoint by the partial gets
+#     nan for an inf partial unless it tests the adjoint; the compiled tapes and the
+#     fused loops test only at the MAYBE_INF partials (the test costs). (The nested
+#     sweeps, numad/nested.py, write every contribution as ``adjoint_mul``, whose value
+#     is exactly 0 where the adjoint is: a value that is inf in an untaken branch, such
+#     as log(0) as mul's partial, makes any partial inf.) tests/test_optable_complete.py
 #     checks both ways on a grid of finite points;
 #   * what it computes, in one line.
 MAYBE_INF, FINITE = True, False
 _I, _F = MAYBE_INF, FINITE
+
+# The inputs whose zero partial is a "strong zero": there the input's term is exactly 0
+# in every sweep, even against an inf or a nan tangent or adjoint (which would make it
+# 0 * inf = nan), as it is for a zero tangent or adjoint in any row. Only adjoint_mul's
+# b has one: its partial is the adjoint a, and a zero adjoint contributes nothing, in
+# value or in derivative. The sweeps (numad/_codegen.py's kernels, numad/kernels.py's
+# scalar paths, numad/tape_compiler.py's tangent code) test such a partial for 0. Every
+# other input's zero partial is an ordinary number: sqrt(x) * sqrt(x) at 0 has the
+# partial 0 times the tangent inf, and its derivative is not 0.
+_STRONG_ZERO = {"adjoint_mul": (False, True)}
 
 # fmt: off
 _FACTS = {
@@ -559,6 +588,7 @@ _FACTS = {
     "erfinv":        ((sps.erfinv,),                   (_I,),     "the inverse of erf"),
     "where_taken":   ((),                              (_F, _F),  "b where a != 0, else 0 (one side of a compiled scalar where)"),
     "where_other":   ((),                              (_F, _F),  "b where a == 0, else 0 (the other side of a compiled scalar where)"),
+    "adjoint_mul":   ((),                              (_F, _F),  "a * b, exactly 0 where a == 0 (an adjoint times a partial, nested sweeps)"),
     "copy":          ((np.positive, np.conjugate),     (_F,),     "a (conjugate too: complex values are refused)"),
     "stop_gradient": ((),                              (_F,),     "a, with zero derivative (nd.stop_gradient)"),
     "sign":          ((np.sign,),                      (_F,),     "-1, 0 or 1"),
@@ -697,11 +727,18 @@ def _with_facts(code, row):
         raise AssertionError(f"optable: {row.name!r} needs one MAYBE_INF/FINITE flag per input")
     if any(d is None and f is MAYBE_INF for d, f in zip(row.partials, flags)):
         raise AssertionError(f"optable: {row.name!r} flags an identically-zero partial MAYBE_INF")
-    return replace(row, opcode=code, ufuncs=ufuncs, may_be_infinite=flags, doc=doc)
+    strong = _STRONG_ZERO.get(row.name, (False,) * row.arity)
+    if len(strong) != row.arity or any(d is None and z for d, z in zip(row.partials, strong)):
+        raise AssertionError(f"optable: {row.name!r} needs one strong-zero flag per input, "
+                             "and none for an identically-zero partial")
+    return replace(row, opcode=code, ufuncs=ufuncs, may_be_infinite=flags, doc=doc,
+                   strong_zero=strong)
 
 
 if [r.name for r in _ELEMENTWISE_ROWS] != list(_FACTS):
     raise AssertionError("optable: _FACTS must have one line per elementwise row, in order")
+if not set(_STRONG_ZERO) <= set(_FACTS):
+    raise AssertionError("optable: _STRONG_ZERO names a row that does not exist")
 ELEMENTWISE = [_with_facts(code, row) for code, row in enumerate(_ELEMENTWISE_ROWS)]
 
 ELEMENTWISE_BY_NAME = {p.name: p for p in ELEMENTWISE}

@@ -1067,9 +1067,18 @@ def tangent_source(tape, name="tangent"):
     plan.names(relocatable=False)
     loads, body, chain = plan.forward(with_partials=True)
     lines = [f"def {name}(vals, tan, L):"] + loads + body
+    op_of = {item[1]: item[0] for item in plan.ops if item[0] not in (_GUARD, _LOOP)}
     for slot, kept in chain:
-        terms = [f"({p} * tan[{plan.mem(a)} * L + l] if tan[{plan.mem(a)} * L + l] != 0.0 "
-                 "else 0.0)" for a, p, _ in kept] or ["0.0"]
+        strong = ELEMENTWISE[op_of[slot]].strong_zero
+        terms = []
+        for a, p, _ in kept:
+            t = f"tan[{plan.mem(a)} * L + l]"
+            # (a strong zero partial, adjoint_mul's b, takes no term where it is 0, as
+            # the generic sweep: optable._STRONG_ZERO)
+            strong_k = strong[int(p.rsplit("_", 1)[1])]
+            terms.append(f"({p} * {t} if {t} != 0.0{f' and {p} != 0.0' if strong_k else ''} "
+                         "else 0.0)")
+        terms = terms or ["0.0"]
         # (the generic sweep adds the second operand's term, 0.0 where it has none)
         total = " + ".join(terms) if len(terms) == 2 else f"{terms[0]} + 0.0"
         lines += ["    for l in range(L):", f"        tan[{plan.mem(slot)} * L + l] = {total}"]

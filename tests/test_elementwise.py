@@ -170,6 +170,7 @@ DOMAINS = {
     "erfinv": _intervals((-0.9, 0.9)),
     "where_taken": lambda rng, shape: (_zeros_and_ones(rng, shape), _u(-2, 2)(rng, shape)),
     "where_other": lambda rng, shape: (_zeros_and_ones(rng, shape), _u(-2, 2)(rng, shape)),
+    "adjoint_mul": _signed_sample((0.3, 2.0), (0.3, 2.0)),
     "copy": _intervals((-2, 2)),
     # identically-zero rows
     "stop_gradient": _intervals((-2, 2)),
@@ -206,12 +207,13 @@ COMPLEX_STEP = {
 def function_of(row):
     """What the user writes for this row. ``stop_gradient``'s NumPy stand-in is
     ``np.positive`` (which traces as ``copy``), so it is reached through nd.stop_gradient;
-    ``polygamma`` is reached through digamma's derivatives only, and ``where_taken``
-    / ``where_other`` through compiled code only, so they are recorded by name (on
-    plain numbers, their NumPy functions)."""
+    ``polygamma`` is reached through digamma's derivatives only, ``where_taken``
+    / ``where_other`` through compiled code only and ``adjoint_mul`` through nested
+    derivatives only, so they are recorded by name (on plain numbers, their NumPy
+    functions)."""
     if row.name == "stop_gradient":
         return nd.stop_gradient
-    if row.name in ("polygamma", "where_taken", "where_other"):
+    if row.name in ("polygamma", "where_taken", "where_other", "adjoint_mul"):
         return lambda a, b: R.elementwise(row.name, a, b)
     return row.numpy
 

@@ -101,13 +101,18 @@ def test_tracer_composites_are_the_shared_compositions():
     assert not set(D.COMPOSITE_UFUNCS) & set(D.UFUNCS)
 
 
-def test_nested_masks_are_the_rows_flags():
-    for row in ELEMENTWISE:
-        for d, flag in zip(row.partials, row.may_be_infinite):
-            if d is not None:
-                assert nested._MAY_BE_INFINITE[d] is flag, (row.name, d)
-    assert set(nested._MAY_BE_INFINITE) == {d for r in ELEMENTWISE for d in r.partials
-                                            if d is not None}
+def test_nested_contributions_are_strong_zero_products():
+    """The nested sweeps write each contribution g * d as adjoint_mul, whose value is
+    exactly 0 where the adjoint is, against any partial; its second input's zero
+    partial (the adjoint) is the table's one strong zero."""
+    row = ELEMENTWISE_BY_NAME["adjoint_mul"]
+    assert row.strong_zero == (False, True)
+    assert [r.name for r in ELEMENTWISE if any(r.strong_zero)] == ["adjoint_mul"]
+    with np.errstate(all="ignore"):
+        np.testing.assert_array_equal(row.numpy(np.array([0.0, 0.0, 2.0]),
+                                                np.array([np.inf, np.nan, 3.0])), [0.0, 0.0, 6.0])
+    tape = nd.trace(nd.grad(lambda x: np.sum(np.sin(x) * x)), np.array([0.5, 1.0]))
+    assert "adjoint_mul" in str(tape)
 
 
 def test_nested_evaluates_every_expression_function_as_a_row():

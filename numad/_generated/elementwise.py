@@ -21,10 +21,14 @@ def select(c, x, y):
 
 # Which opcodes have an identically-zero derivative in every input (a flag, so that
 # the sweeps skip them instead of multiplying by zero).
-ZERO_DERIVATIVE_OPS = np.array([False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, True, True, True, True, True, True, True, True, True, True, True, True, True, True, True, True, True, True, True])
+ZERO_DERIVATIVE_OPS = np.array([False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, True, True, True, True, True, True, True, True, True, True, True, True, True, True, True, True, True, True, True])
+# Per opcode and input, whether a zero partial there is a strong zero: the input's
+# term is exactly 0 even against an inf or nan tangent (optable._STRONG_ZERO; the
+# scalar paths of numad/kernels.py read it, having no switch over the opcodes).
+STRONG_ZERO_OPS = np.array([[False, False], [False, False], [False, False], [False, False], [False, False], [False, False], [False, False], [False, False], [False, False], [False, False], [False, False], [False, False], [False, False], [False, False], [False, False], [False, False], [False, False], [False, False], [False, False], [False, False], [False, False], [False, False], [False, False], [False, False], [False, False], [False, False], [False, False], [False, False], [False, False], [False, False], [False, False], [False, False], [False, False], [False, False], [False, False], [False, False], [False, False], [False, False], [False, False], [False, False], [False, False], [False, False], [False, False], [False, False], [False, False], [False, False], [False, False], [False, False], [False, False], [False, False], [False, False], [False, False], [False, False], [False, False], [False, False], [False, True], [False, False], [False, False], [False, False], [False, False], [False, False], [False, False], [False, False], [False, False], [False, False], [False, False], [False, False], [False, False], [False, False], [False, False], [False, False], [False, False], [False, False], [False, False], [False, False], [False, False]])
 # Which opcodes take NumPy's loop from NUMPY_LOOP_MIN elements on (see
 # optable.NUMPY_LOOP_ROWS and numad/numpy_loops.py).
-NUMPY_LOOP = np.array([False, False, False, False, False, False, False, False, False, True, True, True, True, True, True, True, False, False, True, True, True, True, True, True, True, True, True, True, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False])
+NUMPY_LOOP = np.array([False, False, False, False, False, False, False, False, False, True, True, True, True, True, True, True, False, False, True, True, True, True, True, True, True, True, True, True, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False, False])
 NUMPY_LOOP_MIN = 1024
 
 
@@ -671,49 +675,72 @@ def array_elementwise_forward(o, n, vals, yo, ao, sa, bo, sb):
             for k in range(n):
                 b = B[k]
                 Y[k] = select(a != 0.0, 0.0, b)
-    elif o == 55:  # copy
+    elif o == 55:  # adjoint_mul
+        if sa == 1 and sb == 1:
+            A = vals[ao:ao + n]
+            B = vals[bo:bo + n]
+            Y = vals[yo:yo + n]
+            for k in range(n):
+                a = A[k]
+                b = B[k]
+                Y[k] = select(a != 0.0, a * b, 0.0)
+        elif sa == 1:
+            A = vals[ao:ao + n]
+            b = vals[bo]
+            Y = vals[yo:yo + n]
+            for k in range(n):
+                a = A[k]
+                Y[k] = select(a != 0.0, a * b, 0.0)
+        else:
+            a = vals[ao]
+            B = vals[bo:bo + n]
+            Y = vals[yo:yo + n]
+            for k in range(n):
+                b = B[k]
+                Y[k] = select(a != 0.0, a * b, 0.0)
+    elif o == 56:  # copy
         A = vals[ao:ao + n]
         Y = vals[yo:yo + n]
         for k in range(n):
             a = A[k]
             Y[k] = a
-    elif o == 56:  # stop_gradient
+    elif o == 57:  # stop_gradient
         A = vals[ao:ao + n]
         Y = vals[yo:yo + n]
         for k in range(n):
             a = A[k]
             Y[k] = a
-    elif o == 57:  # sign
+    elif o == 58:  # sign
         A = vals[ao:ao + n]
         Y = vals[yo:yo + n]
         for k in range(n):
             a = A[k]
             Y[k] = np.sign(a)
-    elif o == 58:  # floor
+    elif o == 59:  # floor
         A = vals[ao:ao + n]
         Y = vals[yo:yo + n]
         for k in range(n):
             a = A[k]
             Y[k] = np.floor(a)
-    elif o == 59:  # ceil
+    elif o == 60:  # ceil
         A = vals[ao:ao + n]
         Y = vals[yo:yo + n]
         for k in range(n):
             a = A[k]
             Y[k] = np.ceil(a)
-    elif o == 60:  # round
+    elif o == 61:  # round
         A = vals[ao:ao + n]
         Y = vals[yo:yo + n]
         for k in range(n):
             a = A[k]
             Y[k] = np.rint(a)
-    elif o == 61:  # trunc
+    elif o == 62:  # trunc
         A = vals[ao:ao + n]
         Y = vals[yo:yo + n]
         for k in range(n):
             a = A[k]
             Y[k] = np.trunc(a)
-    elif o == 62:  # floor_divide
+    elif o == 63:  # floor_divide
         if sa == 1 and sb == 1:
             A = vals[ao:ao + n]
             B = vals[bo:bo + n]
@@ -736,7 +763,7 @@ def array_elementwise_forward(o, n, vals, yo, ao, sa, bo, sb):
             for k in range(n):
                 b = B[k]
                 Y[k] = np.floor_divide(a, b)
-    elif o == 63:  # greater
+    elif o == 64:  # greater
         if sa == 1 and sb == 1:
             A = vals[ao:ao + n]
             B = vals[bo:bo + n]
@@ -759,7 +786,7 @@ def array_elementwise_forward(o, n, vals, yo, ao, sa, bo, sb):
             for k in range(n):
                 b = B[k]
                 Y[k] = select(a > b, 1.0, 0.0)
-    elif o == 64:  # greater_equal
+    elif o == 65:  # greater_equal
         if sa == 1 and sb == 1:
             A = vals[ao:ao + n]
             B = vals[bo:bo + n]
@@ -782,7 +809,7 @@ def array_elementwise_forward(o, n, vals, yo, ao, sa, bo, sb):
             for k in range(n):
                 b = B[k]
                 Y[k] = select(a >= b, 1.0, 0.0)
-    elif o == 65:  # less
+    elif o == 66:  # less
         if sa == 1 and sb == 1:
             A = vals[ao:ao + n]
             B = vals[bo:bo + n]
@@ -805,7 +832,7 @@ def array_elementwise_forward(o, n, vals, yo, ao, sa, bo, sb):
             for k in range(n):
                 b = B[k]
                 Y[k] = select(a < b, 1.0, 0.0)
-    elif o == 66:  # less_equal
+    elif o == 67:  # less_equal
         if sa == 1 and sb == 1:
             A = vals[ao:ao + n]
             B = vals[bo:bo + n]
@@ -828,7 +855,7 @@ def array_elementwise_forward(o, n, vals, yo, ao, sa, bo, sb):
             for k in range(n):
                 b = B[k]
                 Y[k] = select(a <= b, 1.0, 0.0)
-    elif o == 67:  # equal
+    elif o == 68:  # equal
         if sa == 1 and sb == 1:
             A = vals[ao:ao + n]
             B = vals[bo:bo + n]
@@ -851,7 +878,7 @@ def array_elementwise_forward(o, n, vals, yo, ao, sa, bo, sb):
             for k in range(n):
                 b = B[k]
                 Y[k] = select(a == b, 1.0, 0.0)
-    elif o == 68:  # not_equal
+    elif o == 69:  # not_equal
         if sa == 1 and sb == 1:
             A = vals[ao:ao + n]
             B = vals[bo:bo + n]
@@ -874,7 +901,7 @@ def array_elementwise_forward(o, n, vals, yo, ao, sa, bo, sb):
             for k in range(n):
                 b = B[k]
                 Y[k] = select(a != b, 1.0, 0.0)
-    elif o == 69:  # logical_and
+    elif o == 70:  # logical_and
         if sa == 1 and sb == 1:
             A = vals[ao:ao + n]
             B = vals[bo:bo + n]
@@ -897,7 +924,7 @@ def array_elementwise_forward(o, n, vals, yo, ao, sa, bo, sb):
             for k in range(n):
                 b = B[k]
                 Y[k] = select(a != 0.0 and b != 0.0, 1.0, 0.0)
-    elif o == 70:  # logical_or
+    elif o == 71:  # logical_or
         if sa == 1 and sb == 1:
             A = vals[ao:ao + n]
             B = vals[bo:bo + n]
@@ -920,7 +947,7 @@ def array_elementwise_forward(o, n, vals, yo, ao, sa, bo, sb):
             for k in range(n):
                 b = B[k]
                 Y[k] = select(a != 0.0 or b != 0.0, 1.0, 0.0)
-    elif o == 71:  # logical_xor
+    elif o == 72:  # logical_xor
         if sa == 1 and sb == 1:
             A = vals[ao:ao + n]
             B = vals[bo:bo + n]
@@ -943,19 +970,19 @@ def array_elementwise_forward(o, n, vals, yo, ao, sa, bo, sb):
             for k in range(n):
                 b = B[k]
                 Y[k] = select((a != 0.0) != (b != 0.0), 1.0, 0.0)
-    elif o == 72:  # logical_not
+    elif o == 73:  # logical_not
         A = vals[ao:ao + n]
         Y = vals[yo:yo + n]
         for k in range(n):
             a = A[k]
             Y[k] = select(a == 0.0, 1.0, 0.0)
-    elif o == 73:  # isnan
+    elif o == 74:  # isnan
         A = vals[ao:ao + n]
         Y = vals[yo:yo + n]
         for k in range(n):
             a = A[k]
             Y[k] = select(a != a, 1.0, 0.0)
-    elif o == 74:  # isfinite
+    elif o == 75:  # isfinite
         A = vals[ao:ao + n]
         Y = vals[yo:yo + n]
         for k in range(n):
@@ -2272,7 +2299,58 @@ def array_elementwise_reverse(o, n, vals, adj, yo, ao, sa, bo, sb, need_a, need_
                     GB[k] = select(g != 0.0, g * (select(a != 0.0, 0.0, 1.0)), 0.0)
                 else:
                     GB[k] += select(g != 0.0, g * (select(a != 0.0, 0.0, 1.0)), 0.0)
-    elif o == 55:  # copy
+    elif o == 55:  # adjoint_mul
+        if sa == 1 and sb == 1:
+            A = vals[ao:ao + n]
+            B = vals[bo:bo + n]
+            G = adj[yo:yo + n]
+            GA = adj[ao:ao + n]
+            GB = adj[bo:bo + n]
+            for k in range(n):
+                g = G[k]
+                a = A[k]
+                b = B[k]
+                if first_a:
+                    GA[k] = select(g != 0.0, g * (b), 0.0)
+                else:
+                    GA[k] += select(g != 0.0, g * (b), 0.0)
+                if first_b:
+                    GB[k] = select(g != 0.0 and (a) != 0.0, g * (a), 0.0)
+                else:
+                    GB[k] += select(g != 0.0 and (a) != 0.0, g * (a), 0.0)
+        elif sa == 1:
+            A = vals[ao:ao + n]
+            b = vals[bo]
+            G = adj[yo:yo + n]
+            GA = adj[ao:ao + n]
+            accB = 0.0
+            for k in range(n):
+                g = G[k]
+                a = A[k]
+                if first_a:
+                    GA[k] = select(g != 0.0, g * (b), 0.0)
+                else:
+                    GA[k] += select(g != 0.0, g * (b), 0.0)
+                accB += select(g != 0.0 and (a) != 0.0, g * (a), 0.0)
+            if need_b:
+                adj[bo] += accB
+        else:
+            a = vals[ao]
+            B = vals[bo:bo + n]
+            G = adj[yo:yo + n]
+            accA = 0.0
+            GB = adj[bo:bo + n]
+            for k in range(n):
+                g = G[k]
+                b = B[k]
+                accA += select(g != 0.0, g * (b), 0.0)
+                if first_b:
+                    GB[k] = select(g != 0.0 and (a) != 0.0, g * (a), 0.0)
+                else:
+                    GB[k] += select(g != 0.0 and (a) != 0.0, g * (a), 0.0)
+            if need_a:
+                adj[ao] += accA
+    elif o == 56:  # copy
         A = vals[ao:ao + n]
         G = adj[yo:yo + n]
         GA = adj[ao:ao + n]
@@ -3928,7 +4006,58 @@ def elementwise_tangent(o, n, L, vals, tan, yo, ao, sa, bo, sb):
                 if t1 != 0.0:
                     t += d1 * t1
                 tan[(yo + k) * L + lane] = t
-    elif o == 55:  # copy
+    elif o == 55:  # adjoint_mul
+        if L == 1:
+            if sa == 1 and sb == 1:
+                A = vals[ao:ao + n]
+                B = vals[bo:bo + n]
+                TY = tan[yo:yo + n]
+                TA = tan[ao:ao + n]
+                TB = tan[bo:bo + n]
+                for k in range(n):
+                    a = A[k]
+                    b = B[k]
+                    u0 = TA[k]
+                    u1 = TB[k]
+                    TY[k] = select(u0 != 0.0, (b) * u0, 0.0) + select(u1 != 0.0 and (a) != 0.0, (a) * u1, 0.0)
+            elif sa == 1:
+                A = vals[ao:ao + n]
+                b = vals[bo]
+                TY = tan[yo:yo + n]
+                TA = tan[ao:ao + n]
+                t1 = tan[bo]
+                for k in range(n):
+                    a = A[k]
+                    u0 = TA[k]
+                    u1 = t1
+                    TY[k] = select(u0 != 0.0, (b) * u0, 0.0) + select(u1 != 0.0 and (a) != 0.0, (a) * u1, 0.0)
+            else:
+                a = vals[ao]
+                B = vals[bo:bo + n]
+                TY = tan[yo:yo + n]
+                t0 = tan[ao]
+                TB = tan[bo:bo + n]
+                for k in range(n):
+                    b = B[k]
+                    u0 = t0
+                    u1 = TB[k]
+                    TY[k] = select(u0 != 0.0, (b) * u0, 0.0) + select(u1 != 0.0 and (a) != 0.0, (a) * u1, 0.0)
+            return
+        for k in range(n):
+            a = vals[ao + k * sa]
+            b = vals[bo + k * sb]
+            d0 = b
+            d1 = a
+            for lane in range(L):
+                t = 0.0
+                t0 = tan[(ao + k * sa) * L + lane]
+                if t0 != 0.0:
+                    t += d0 * t0
+                t1 = tan[(bo + k * sb) * L + lane]
+                if t1 != 0.0 and (d1) != 0.0:
+                    t += d1 * t1
+                tan[(yo + k) * L + lane] = t
+    elif o == 56:  # copy
         if L == 1:
             A = vals[ao:ao + n]
             TY = tan[yo:yo + n]
@@ -4063,7 +4192,9 @@ def elementwise_partial_tangents(o, a, b, y, ta, tb, ty):
         return 0.0, 0.0
     elif o == 54:  # where_other
         return 0.0, 0.0
-    elif o == 55:  # copy
+    elif o == 55:  # adjoint_mul
+        return select(tb != 0.0, (1.0) * tb, 0.0), select(ta != 0.0, (1.0) * ta, 0.0)
+    elif o == 56:  # copy
         return 0.0, 0.0
     return 0.0, 0.0
 
@@ -6352,7 +6483,98 @@ def array_elementwise_hvp(o, n, vals, tan, adj, adjd, yo, ao, sa, bo, sb):
                 dd1 = 0.0
                 GB[k] += select(g != 0.0, g * d1, 0.0)
                 GDB[k] += select(gd != 0.0, gd * d1, 0.0) + select(g != 0.0, g * dd1, 0.0)
-    elif o == 55:  # copy
+    elif o == 55:  # adjoint_mul
+        if sa == 1 and sb == 1:
+            A = vals[ao:ao + n]
+            B = vals[bo:bo + n]
+            Y = vals[yo:yo + n]
+            TA = tan[ao:ao + n]
+            TB = tan[bo:bo + n]
+            TY = tan[yo:yo + n]
+            G = adj[yo:yo + n]
+            GD = adjd[yo:yo + n]
+            GA = adj[ao:ao + n]
+            GDA = adjd[ao:ao + n]
+            GB = adj[bo:bo + n]
+            GDB = adjd[bo:bo + n]
+            for k in range(n):
+                g = G[k]
+                gd = GD[k]
+                a = A[k]
+                b = B[k]
+                y = Y[k]
+                ta = TA[k]
+                tb = TB[k]
+                ty = TY[k]
+                d0 = b
+                dd0 = select(tb != 0.0, (1.0) * tb, 0.0)
+                GA[k] += select(g != 0.0, g * d0, 0.0)
+                GDA[k] += select(gd != 0.0, gd * d0, 0.0) + select(g != 0.0, g * dd0, 0.0)
+                d1 = a
+                dd1 = select(ta != 0.0, (1.0) * ta, 0.0)
+                GB[k] += select(g != 0.0 and (d1) != 0.0, g * d1, 0.0)
+                GDB[k] += select(gd != 0.0 and (d1) != 0.0, gd * d1, 0.0) + select(g != 0.0, g * dd1, 0.0)
+        elif sa == 1:
+            A = vals[ao:ao + n]
+            b = vals[bo]
+            Y = vals[yo:yo + n]
+            TA = tan[ao:ao + n]
+            tb = tan[bo]
+            TY = tan[yo:yo + n]
+            G = adj[yo:yo + n]
+            GD = adjd[yo:yo + n]
+            GA = adj[ao:ao + n]
+            GDA = adjd[ao:ao + n]
+            accB = 0.0
+            accDB = 0.0
+            for k in range(n):
+                g = G[k]
+                gd = GD[k]
+                a = A[k]
+                y = Y[k]
+                ta = TA[k]
+                ty = TY[k]
+                d0 = b
+                dd0 = select(tb != 0.0, (1.0) * tb, 0.0)
+                GA[k] += select(g != 0.0, g * d0, 0.0)
+                GDA[k] += select(gd != 0.0, gd * d0, 0.0) + select(g != 0.0, g * dd0, 0.0)
+                d1 = a
+                dd1 = select(ta != 0.0, (1.0) * ta, 0.0)
+                accB += select(g != 0.0 and (d1) != 0.0, g * d1, 0.0)
+                accDB += select(gd != 0.0 and (d1) != 0.0, gd * d1, 0.0) + select(g != 0.0, g * dd1, 0.0)
+            adj[bo] += accB
+            adjd[bo] += accDB
+        else:
+            a = vals[ao]
+            B = vals[bo:bo + n]
+            Y = vals[yo:yo + n]
+            ta = tan[ao]
+            TB = tan[bo:bo + n]
+            TY = tan[yo:yo + n]
+            G = adj[yo:yo + n]
+            GD = adjd[yo:yo + n]
+            accA = 0.0
+            accDA = 0.0
+            GB = adj[bo:bo + n]
+            GDB = adjd[bo:bo + n]
+            for k in range(n):
+                g = G[k]
+                gd = GD[k]
+                b = B[k]
+                y = Y[k]
+                tb = TB[k]
+                ty = TY[k]
+                d0 = b
+                dd0 = select(tb != 0.0, (1.0) * tb, 0.0)
+                accA += select(g != 0.0, g * d0, 0.0)
+                accDA += select(gd != 0.0, gd * d0, 0.0) + select(g != 0.0, g * dd0, 0.0)
+                d1 = a
+                dd1 = select(ta != 0.0, (1.0) * ta, 0.0)
+                GB[k] += select(g != 0.0 and (d1) != 0.0, g * d1, 0.0)
+                GDB[k] += select(gd != 0.0 and (d1) != 0.0, gd * d1, 0.0) + select(g != 0.0, g * dd1, 0.0)
+            adj[ao] += accA
+            adjd[ao] += accDA
+    elif o == 56:  # copy
         A = vals[ao:ao + n]
         Y = vals[yo:yo + n]
         TA = tan[ao:ao + n]

@@ -30,13 +30,13 @@ from .elementwise import (array_elementwise_forward, array_elementwise_hvp,
 
 # The opcodes each sweep takes (the dispatch below has a case for each), from the
 # rows of STRUCTURAL: tests compare them with the op table.
-FORWARD_HANDLES = (75, 76, 77, 78, 79, 80, 81, 82, 83, 84, 85, 86, 87, 88, 89, 90, 91, 92,
-                   93, 94, 95, 96, 97, 98, 99)
-REVERSE_HANDLES = (75, 76, 77, 78, 79, 80, 81, 82, 83, 84, 85, 86, 87, 88, 89, 90, 91, 92,
-                   93, 94, 95, 96, 97, 98, 99)
-TANGENT_HANDLES = (75, 76, 77, 78, 79, 80, 81, 82, 83, 84, 85, 86, 87, 88, 89, 90, 91, 92,
-                   93, 94, 95, 96, 97, 98, 99)
-HVP_STRUCTURAL = (75, 76, 77, 78, 79, 80, 81, 82, 84, 85, 86, 88, 89, 90, 96)
+FORWARD_HANDLES = (76, 77, 78, 79, 80, 81, 82, 83, 84, 85, 86, 87, 88, 89, 90, 91, 92, 93,
+                   94, 95, 96, 97, 98, 99, 100)
+REVERSE_HANDLES = (76, 77, 78, 79, 80, 81, 82, 83, 84, 85, 86, 87, 88, 89, 90, 91, 92, 93,
+                   94, 95, 96, 97, 98, 99, 100)
+TANGENT_HANDLES = (76, 77, 78, 79, 80, 81, 82, 83, 84, 85, 86, 87, 88, 89, 90, 91, 92, 93,
+                   94, 95, 96, 97, 98, 99, 100)
+HVP_STRUCTURAL = (76, 77, 78, 79, 80, 81, 82, 83, 85, 86, 87, 89, 90, 91, 97)
 
 
 @njit(cache=True, error_model='numpy')
@@ -52,55 +52,55 @@ def forward_entry(i, op, args, off, size, pstart, params, aux_off, vals, aux):
         sa = 1 if size[a] > 1 else 0
         sb = 1 if size[b] > 1 else 0
         array_elementwise_forward(o, size[i], vals, off[i], off[a], sa, off[b], sb)
-    elif o == 75:  # input
+    elif o == 76:  # input
         pass
-    elif o == 76:  # const
+    elif o == 77:  # const
         pass
-    elif o == 77:  # alias
+    elif o == 78:  # alias
         pass
-    elif o == 78:  # where
+    elif o == 79:  # where
         return forward_where(i, op, args, off, size, pstart, params, aux_off, vals, aux)
-    elif o == 79:  # gather
+    elif o == 80:  # gather
         return forward_gather(i, op, args, off, size, pstart, params, aux_off, vals, aux)
-    elif o == 80:  # scatter_set
+    elif o == 81:  # scatter_set
         return forward_scatter(i, op, args, off, size, pstart, params, aux_off, vals, aux)
-    elif o == 81:  # scatter_add
+    elif o == 82:  # scatter_add
         return forward_scatter(i, op, args, off, size, pstart, params, aux_off, vals, aux)
-    elif o == 82:  # sum
+    elif o == 83:  # sum
         return forward_reduce(i, op, args, off, size, pstart, params, aux_off, vals, aux)
-    elif o == 83:  # prod
+    elif o == 84:  # prod
         return forward_reduce(i, op, args, off, size, pstart, params, aux_off, vals, aux)
-    elif o == 84:  # amax
+    elif o == 85:  # amax
         return forward_reduce(i, op, args, off, size, pstart, params, aux_off, vals, aux)
-    elif o == 85:  # amin
+    elif o == 86:  # amin
         return forward_reduce(i, op, args, off, size, pstart, params, aux_off, vals, aux)
-    elif o == 86:  # cumsum
+    elif o == 87:  # cumsum
         return forward_cumulative(i, op, args, off, size, pstart, params, aux_off, vals, aux)
-    elif o == 87:  # cumprod
+    elif o == 88:  # cumprod
         return forward_cumulative(i, op, args, off, size, pstart, params, aux_off, vals, aux)
-    elif o == 88:  # matmul
+    elif o == 89:  # matmul
         return forward_matmul(i, op, args, off, size, pstart, params, aux_off, vals, aux)
-    elif o == 89:  # concat
+    elif o == 90:  # concat
         return forward_concat(i, op, args, off, size, pstart, params, aux_off, vals, aux)
-    elif o == 90:  # sort
+    elif o == 91:  # sort
         return forward_sort(i, op, args, off, size, pstart, params, aux_off, vals, aux)
-    elif o == 91:  # solve
+    elif o == 92:  # solve
         return forward_solve(i, op, args, off, size, pstart, params, aux_off, vals, aux)
-    elif o == 92:  # inv
+    elif o == 93:  # inv
         return forward_inv(i, op, args, off, size, pstart, params, aux_off, vals, aux)
-    elif o == 93:  # slogdet
+    elif o == 94:  # slogdet
         return forward_slogdet(i, op, args, off, size, pstart, params, aux_off, vals, aux)
-    elif o == 94:  # cholesky
+    elif o == 95:  # cholesky
         return forward_cholesky(i, op, args, off, size, pstart, params, aux_off, vals, aux)
-    elif o == 95:  # eigh
+    elif o == 96:  # eigh
         return forward_eigh(i, op, args, off, size, pstart, params, aux_off, vals, aux)
-    elif o == 96:  # guard
+    elif o == 97:  # guard
         return forward_guard(i, op, args, off, size, pstart, params, aux_off, vals, aux)
-    elif o == 97:  # scan
+    elif o == 98:  # scan
         return True  # computed between the sweeps: stop and report it
-    elif o == 98:  # det
+    elif o == 99:  # det
         return forward_det(i, op, args, off, size, pstart, params, aux_off, vals, aux)
-    elif o == 99:  # custom
+    elif o == 100:  # custom
         return True  # computed between the sweeps: stop and report it
     else:
         raise ValueError("forward_sweep: unknown opcode")
@@ -120,55 +120,55 @@ def reverse_entry(i, op, args, off, size, pstart, params, aux_off, first, vals, 
         bo = off[b] if b >= 0 else 0
         array_elementwise_reverse(o, size[i], vals, adj, off[i], off[a], sa, bo, sb,
                                   op[a] != CONST, need_b, first[i, 0], first[i, 1])
-    elif o == 75:  # input
+    elif o == 76:  # input
         pass
-    elif o == 76:  # const
+    elif o == 77:  # const
         pass
-    elif o == 77:  # alias
+    elif o == 78:  # alias
         pass
-    elif o == 78:  # where
+    elif o == 79:  # where
         reverse_where(i, op, args, off, size, pstart, params, aux_off, first, vals, aux, adj)
-    elif o == 79:  # gather
+    elif o == 80:  # gather
         reverse_gather(i, op, args, off, size, pstart, params, aux_off, first, vals, aux, adj)
-    elif o == 80:  # scatter_set
+    elif o == 81:  # scatter_set
         reverse_scatter(i, op, args, off, size, pstart, params, aux_off, first, vals, aux, adj)
-    elif o == 81:  # scatter_add
+    elif o == 82:  # scatter_add
         reverse_scatter(i, op, args, off, size, pstart, params, aux_off, first, vals, aux, adj)
-    elif o == 82:  # sum
+    elif o == 83:  # sum
         reverse_sum(i, op, args, off, size, pstart, params, aux_off, first, vals, aux, adj)
-    elif o == 83:  # prod
+    elif o == 84:  # prod
         reverse_reduce(i, op, args, off, size, pstart, params, aux_off, first, vals, aux, adj)
-    elif o == 84:  # amax
+    elif o == 85:  # amax
         reverse_reduce(i, op, args, off, size, pstart, params, aux_off, first, vals, aux, adj)
-    elif o == 85:  # amin
+    elif o == 86:  # amin
         reverse_reduce(i, op, args, off, size, pstart, params, aux_off, first, vals, aux, adj)
-    elif o == 86:  # cumsum
+    elif o == 87:  # cumsum
         reverse_cumulative(i, op, args, off, size, pstart, params, aux_off, first, vals, aux, adj)
-    elif o == 87:  # cumprod
+    elif o == 88:  # cumprod
         reverse_cumulative(i, op, args, off, size, pstart, params, aux_off, first, vals, aux, adj)
-    elif o == 88:  # matmul
+    elif o == 89:  # matmul
         reverse_matmul(i, op, args, off, size, pstart, params, aux_off, first, vals, aux, adj)
-    elif o == 89:  # concat
+    elif o == 90:  # concat
         reverse_concat(i, op, args, off, size, pstart, params, aux_off, first, vals, aux, adj)
-    elif o == 90:  # sort
+    elif o == 91:  # sort
         reverse_sort(i, op, args, off, size, pstart, params, aux_off, first, vals, aux, adj)
-    elif o == 91:  # solve
+    elif o == 92:  # solve
         reverse_solve(i, op, args, off, size, pstart, params, aux_off, first, vals, aux, adj)
-    elif o == 92:  # inv
+    elif o == 93:  # inv
         reverse_inv(i, op, args, off, size, pstart, params, aux_off, first, vals, aux, adj)
-    elif o == 93:  # slogdet
+    elif o == 94:  # slogdet
         reverse_slogdet(i, op, args, off, size, pstart, params, aux_off, first, vals, aux, adj)
-    elif o == 94:  # cholesky
+    elif o == 95:  # cholesky
         reverse_cholesky(i, op, args, off, size, pstart, params, aux_off, first, vals, aux, adj)
-    elif o == 95:  # eigh
+    elif o == 96:  # eigh
         reverse_eigh(i, op, args, off, size, pstart, params, aux_off, first, vals, aux, adj)
-    elif o == 96:  # guard
+    elif o == 97:  # guard
         pass
-    elif o == 97:  # scan
+    elif o == 98:  # scan
         pass
-    elif o == 98:  # det
+    elif o == 99:  # det
         reverse_det(i, op, args, off, size, pstart, params, aux_off, first, vals, aux, adj)
-    elif o == 99:  # custom
+    elif o == 100:  # custom
         pass
     else:
         raise ValueError("reverse_sweep: unknown opcode")
@@ -186,55 +186,55 @@ def tangent_entry(i, op, args, off, size, pstart, params, aux_off, vals, aux, ta
         sb = 1 if b >= 0 and size[b] > 1 else 0
         bo = off[b] if b >= 0 else 0
         elementwise_tangent(o, size[i], L, vals, tan, off[i], off[a], sa, bo, sb)
-    elif o == 75:  # input
+    elif o == 76:  # input
         pass
-    elif o == 76:  # const
+    elif o == 77:  # const
         pass
-    elif o == 77:  # alias
+    elif o == 78:  # alias
         pass
-    elif o == 78:  # where
+    elif o == 79:  # where
         tangent_where(i, op, args, off, size, pstart, params, aux_off, vals, aux, tan, L)
-    elif o == 79:  # gather
+    elif o == 80:  # gather
         tangent_gather(i, op, args, off, size, pstart, params, aux_off, vals, aux, tan, L)
-    elif o == 80:  # scatter_set
+    elif o == 81:  # scatter_set
         tangent_scatter(i, op, args, off, size, pstart, params, aux_off, vals, aux, tan, L)
-    elif o == 81:  # scatter_add
+    elif o == 82:  # scatter_add
         tangent_scatter(i, op, args, off, size, pstart, params, aux_off, vals, aux, tan, L)
-    elif o == 82:  # sum
+    elif o == 83:  # sum
         tangent_reduce(i, op, args, off, size, pstart, params, aux_off, vals, aux, tan, L)
-    elif o == 83:  # prod
+    elif o == 84:  # prod
         tangent_reduce(i, op, args, off, size, pstart, params, aux_off, vals, aux, tan, L)
-    elif o == 84:  # amax
+    elif o == 85:  # amax
         tangent_reduce(i, op, args, off, size, pstart, params, aux_off, vals, aux, tan, L)
-    elif o == 85:  # amin
+    elif o == 86:  # amin
         tangent_reduce(i, op, args, off, size, pstart, params, aux_off, vals, aux, tan, L)
-    elif o == 86:  # cumsum
+    elif o == 87:  # cumsum
         tangent_cumulative(i, op, args, off, size, pstart, params, aux_off, vals, aux, tan, L)
-    elif o == 87:  # cumprod
+    elif o == 88:  # cumprod
         tangent_cumulative(i, op, args, off, size, pstart, params, aux_off, vals, aux, tan, L)
-    elif o == 88:  # matmul
+    elif o == 89:  # matmul
         tangent_matmul(i, op, args, off, size, pstart, params, aux_off, vals, aux, tan, L)
-    elif o == 89:  # concat
+    elif o == 90:  # concat
         tangent_concat(i, op, args, off, size, pstart, params, aux_off, vals, aux, tan, L)
-    elif o == 90:  # sort
+    elif o == 91:  # sort
         tangent_sort(i, op, args, off, size, pstart, params, aux_off, vals, aux, tan, L)
-    elif o == 91:  # solve
+    elif o == 92:  # solve
         tangent_solve(i, op, args, off, size, pstart, params, aux_off, vals, aux, tan, L)
-    elif o == 92:  # inv
+    elif o == 93:  # inv
         tangent_inv(i, op, args, off, size, pstart, params, aux_off, vals, aux, tan, L)
-    elif o == 93:  # slogdet
+    elif o == 94:  # slogdet
         tangent_slogdet(i, op, args, off, size, pstart, params, aux_off, vals, aux, tan, L)
-    elif o == 94:  # cholesky
+    elif o == 95:  # cholesky
         tangent_cholesky(i, op, args, off, size, pstart, params, aux_off, vals, aux, tan, L)
-    elif o == 95:  # eigh
+    elif o == 96:  # eigh
         tangent_eigh(i, op, args, off, size, pstart, params, aux_off, vals, aux, tan, L)
-    elif o == 96:  # guard
+    elif o == 97:  # guard
         tangent_guard(i, op, args, off, size, pstart, params, aux_off, vals, aux, tan, L)
-    elif o == 97:  # scan
+    elif o == 98:  # scan
         pass
-    elif o == 98:  # det
+    elif o == 99:  # det
         tangent_det(i, op, args, off, size, pstart, params, aux_off, vals, aux, tan, L)
-    elif o == 99:  # custom
+    elif o == 100:  # custom
         pass
     else:
         raise ValueError("tangent_sweep: unknown opcode")
@@ -253,48 +253,48 @@ def hvp_entry(i, op, args, off, size, pstart, params, aux_off, nofirst, vals, au
         sb = 1 if b >= 0 and size[b] > 1 else 0
         bo = off[b] if b >= 0 else 0
         array_elementwise_hvp(o, size[i], vals, tan, adj, adjd, off[i], off[a], sa, bo, sb)
-    elif o == 75:  # input
+    elif o == 76:  # input
         pass
-    elif o == 76:  # const
+    elif o == 77:  # const
         pass
-    elif o == 77:  # alias
+    elif o == 78:  # alias
         pass
-    elif o == 78:  # where
+    elif o == 79:  # where
         reverse_where(i, op, args, off, size, pstart, params, aux_off, nofirst, vals, aux, adj)
         reverse_where(i, op, args, off, size, pstart, params, aux_off, nofirst, vals, aux, adjd)
-    elif o == 79:  # gather
+    elif o == 80:  # gather
         reverse_gather(i, op, args, off, size, pstart, params, aux_off, nofirst, vals, aux, adj)
         reverse_gather(i, op, args, off, size, pstart, params, aux_off, nofirst, vals, aux, adjd)
-    elif o == 80:  # scatter_set
+    elif o == 81:  # scatter_set
         reverse_scatter(i, op, args, off, size, pstart, params, aux_off, nofirst, vals, aux, adj)
         reverse_scatter(i, op, args, off, size, pstart, params, aux_off, nofirst, vals, aux, adjd)
-    elif o == 81:  # scatter_add
+    elif o == 82:  # scatter_add
         reverse_scatter(i, op, args, off, size, pstart, params, aux_off, nofirst, vals, aux, adj)
         reverse_scatter(i, op, args, off, size, pstart, params, aux_off, nofirst, vals, aux, adjd)
-    elif o == 82:  # sum
+    elif o == 83:  # sum
         reverse_sum(i, op, args, off, size, pstart, params, aux_off, nofirst, vals, aux, adj)
         reverse_sum(i, op, args, off, size, pstart, params, aux_off, nofirst, vals, aux, adjd)
-    elif o == 84:  # amax
+    elif o == 85:  # amax
         reverse_reduce(i, op, args, off, size, pstart, params, aux_off, nofirst, vals, aux, adj)
         reverse_reduce(i, op, args, off, size, pstart, params, aux_off, nofirst, vals, aux, adjd)
-    elif o == 85:  # amin
+    elif o == 86:  # amin
         reverse_reduce(i, op, args, off, size, pstart, params, aux_off, nofirst, vals, aux, adj)
         reverse_reduce(i, op, args, off, size, pstart, params, aux_off, nofirst, vals, aux, adjd)
-    elif o == 86:  # cumsum
+    elif o == 87:  # cumsum
         reverse_cumulative(i, op, args, off, size, pstart, params, aux_off, nofirst, vals, aux,
                            adj)
         reverse_cumulative(i, op, args, off, size, pstart, params, aux_off, nofirst, vals, aux,
                            adjd)
-    elif o == 88:  # matmul
+    elif o == 89:  # matmul
         hvp_matmul(i, op, args, off, size, pstart, params, aux_off, nofirst, vals, aux, tan, adj,
                    adjd)
-    elif o == 89:  # concat
+    elif o == 90:  # concat
         reverse_concat(i, op, args, off, size, pstart, params, aux_off, nofirst, vals, aux, adj)
         reverse_concat(i, op, args, off, size, pstart, params, aux_off, nofirst, vals, aux, adjd)
-    elif o == 90:  # sort
+    elif o == 91:  # sort
         reverse_sort(i, op, args, off, size, pstart, params, aux_off, nofirst, vals, aux, adj)
         reverse_sort(i, op, args, off, size, pstart, params, aux_off, nofirst, vals, aux, adjd)
-    elif o == 96:  # guard
+    elif o == 97:  # guard
         pass
     else:
         raise ValueError("hvp_sweep: an op with no Hessian-vector step (HVP_STRUCTURAL)")
@@ -588,102 +588,107 @@ def forward_sweep(op, args, opnd, off, size, pstart, params, aux_off, vals, part
                 vals[off[i]] = y
                 partials[i, 0] = 0.0
                 partials[i, 1] = select(a != 0.0, 0.0, 1.0)
-            elif o == 55:  # copy
+            elif o == 55:  # adjoint_mul
+                y = select(a != 0.0, a * b, 0.0)
+                vals[off[i]] = y
+                partials[i, 0] = b
+                partials[i, 1] = a
+            elif o == 56:  # copy
                 y = a
                 vals[off[i]] = y
                 partials[i, 0] = 1.0
                 partials[i, 1] = 0.0
-            elif o == 56:  # stop_gradient
+            elif o == 57:  # stop_gradient
                 y = a
                 vals[off[i]] = y
                 partials[i, 0] = 0.0
                 partials[i, 1] = 0.0
-            elif o == 57:  # sign
+            elif o == 58:  # sign
                 y = np.sign(a)
                 vals[off[i]] = y
                 partials[i, 0] = 0.0
                 partials[i, 1] = 0.0
-            elif o == 58:  # floor
+            elif o == 59:  # floor
                 y = np.floor(a)
                 vals[off[i]] = y
                 partials[i, 0] = 0.0
                 partials[i, 1] = 0.0
-            elif o == 59:  # ceil
+            elif o == 60:  # ceil
                 y = np.ceil(a)
                 vals[off[i]] = y
                 partials[i, 0] = 0.0
                 partials[i, 1] = 0.0
-            elif o == 60:  # round
+            elif o == 61:  # round
                 y = np.rint(a)
                 vals[off[i]] = y
                 partials[i, 0] = 0.0
                 partials[i, 1] = 0.0
-            elif o == 61:  # trunc
+            elif o == 62:  # trunc
                 y = np.trunc(a)
                 vals[off[i]] = y
                 partials[i, 0] = 0.0
                 partials[i, 1] = 0.0
-            elif o == 62:  # floor_divide
+            elif o == 63:  # floor_divide
                 y = np.floor_divide(a, b)
                 vals[off[i]] = y
                 partials[i, 0] = 0.0
                 partials[i, 1] = 0.0
-            elif o == 63:  # greater
+            elif o == 64:  # greater
                 y = select(a > b, 1.0, 0.0)
                 vals[off[i]] = y
                 partials[i, 0] = 0.0
                 partials[i, 1] = 0.0
-            elif o == 64:  # greater_equal
+            elif o == 65:  # greater_equal
                 y = select(a >= b, 1.0, 0.0)
                 vals[off[i]] = y
                 partials[i, 0] = 0.0
                 partials[i, 1] = 0.0
-            elif o == 65:  # less
+            elif o == 66:  # less
                 y = select(a < b, 1.0, 0.0)
                 vals[off[i]] = y
                 partials[i, 0] = 0.0
                 partials[i, 1] = 0.0
-            elif o == 66:  # less_equal
+            elif o == 67:  # less_equal
                 y = select(a <= b, 1.0, 0.0)
                 vals[off[i]] = y
                 partials[i, 0] = 0.0
                 partials[i, 1] = 0.0
-            elif o == 67:  # equal
+            elif o == 68:  # equal
                 y = select(a == b, 1.0, 0.0)
                 vals[off[i]] = y
                 partials[i, 0] = 0.0
                 partials[i, 1] = 0.0
-            elif o == 68:  # not_equal
+            elif o == 69:  # not_equal
                 y = select(a != b, 1.0, 0.0)
                 vals[off[i]] = y
                 partials[i, 0] = 0.0
                 partials[i, 1] = 0.0
-            elif o == 69:  # logical_and
+            elif o == 70:  # logical_and
                 y = select(a != 0.0 and b != 0.0, 1.0, 0.0)
                 vals[off[i]] = y
                 partials[i, 0] = 0.0
                 partials[i, 1] = 0.0
-            elif o == 70:  # logical_or
+            elif o == 71:  # logical_or
                 y = select(a != 0.0 or b != 0.0, 1.0, 0.0)
                 vals[off[i]] = y
                 partials[i, 0] = 0.0
                 partials[i, 1] = 0.0
-            elif o == 71:  # logical_xor
+            elif o == 72:  # logical_xor
                 y = select((a != 0.0) != (b != 0.0), 1.0, 0.0)
                 vals[off[i]] = y
                 partials[i, 0] = 0.0
                 partials[i, 1] = 0.0
-            elif o == 72:  # logical_not
+            elif o == 73:  # logical_not
                 y = select(a == 0.0, 1.0, 0.0)
                 vals[off[i]] = y
                 partials[i, 0] = 0.0
                 partials[i, 1] = 0.0
-            elif o == 73:  # isnan
+            elif o == 74:  # isnan
                 y = select(a != a, 1.0, 0.0)
                 vals[off[i]] = y
                 partials[i, 0] = 0.0
                 partials[i, 1] = 0.0
-            elif o == 74:  # isfinite
+            elif o == 75:  # isfinite
                 y = select(np.abs(a) < np.inf, 1.0, 0.0)
                 vals[off[i]] = y
                 partials[i, 0] = 0.0
@@ -819,45 +824,47 @@ def forward_values_sweep(op, args, opnd, off, size, pstart, params, aux_off, val
                 vals[off[i]] = select(a != 0.0, b, 0.0)
             elif o == 54:  # where_other
                 vals[off[i]] = select(a != 0.0, 0.0, b)
-            elif o == 55:  # copy
+            elif o == 55:  # adjoint_mul
+                vals[off[i]] = select(a != 0.0, a * b, 0.0)
+            elif o == 56:  # copy
                 vals[off[i]] = a
-            elif o == 56:  # stop_gradient
+            elif o == 57:  # stop_gradient
                 vals[off[i]] = a
-            elif o == 57:  # sign
+            elif o == 58:  # sign
                 vals[off[i]] = np.sign(a)
-            elif o == 58:  # floor
+            elif o == 59:  # floor
                 vals[off[i]] = np.floor(a)
-            elif o == 59:  # ceil
+            elif o == 60:  # ceil
                 vals[off[i]] = np.ceil(a)
-            elif o == 60:  # round
+            elif o == 61:  # round
                 vals[off[i]] = np.rint(a)
-            elif o == 61:  # trunc
+            elif o == 62:  # trunc
                 vals[off[i]] = np.trunc(a)
-            elif o == 62:  # floor_divide
+            elif o == 63:  # floor_divide
                 vals[off[i]] = np.floor_divide(a, b)
-            elif o == 63:  # greater
+            elif o == 64:  # greater
                 vals[off[i]] = select(a > b, 1.0, 0.0)
-            elif o == 64:  # greater_equal
+            elif o == 65:  # greater_equal
                 vals[off[i]] = select(a >= b, 1.0, 0.0)
-            elif o == 65:  # less
+            elif o == 66:  # less
                 vals[off[i]] = select(a < b, 1.0, 0.0)
-            elif o == 66:  # less_equal
+            elif o == 67:  # less_equal
                 vals[off[i]] = select(a <= b, 1.0, 0.0)
-            elif o == 67:  # equal
+            elif o == 68:  # equal
                 vals[off[i]] = select(a == b, 1.0, 0.0)
-            elif o == 68:  # not_equal
+            elif o == 69:  # not_equal
                 vals[off[i]] = select(a != b, 1.0, 0.0)
-            elif o == 69:  # logical_and
+            elif o == 70:  # logical_and
                 vals[off[i]] = select(a != 0.0 and b != 0.0, 1.0, 0.0)
-            elif o == 70:  # logical_or
+            elif o == 71:  # logical_or
                 vals[off[i]] = select(a != 0.0 or b != 0.0, 1.0, 0.0)
-            elif o == 71:  # logical_xor
+            elif o == 72:  # logical_xor
                 vals[off[i]] = select((a != 0.0) != (b != 0.0), 1.0, 0.0)
-            elif o == 72:  # logical_not
+            elif o == 73:  # logical_not
                 vals[off[i]] = select(a == 0.0, 1.0, 0.0)
-            elif o == 73:  # isnan
+            elif o == 74:  # isnan
                 vals[off[i]] = select(a != a, 1.0, 0.0)
-            elif o == 74:  # isfinite
+            elif o == 75:  # isfinite
                 vals[off[i]] = select(np.abs(a) < np.inf, 1.0, 0.0)
         elif o == ALIAS or o == CONST or o == INPUT:
             continue  # (x[i] in a scalar loop is an alias: keep it cheap)
