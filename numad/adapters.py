@@ -26,10 +26,11 @@ from .transforms import keywords_last, value_and_grad
 _FLOAT64 = np.dtype(np.float64)   # (``is``: the hot paths' cheapest test of a float array)
 
 
-def _signature(args):
-    """What a cached tape depends on: structure, input shapes and the settings."""
+def _signature(args, name="f"):
+    """What a cached tape depends on: structure, input shapes and the settings
+    (``name``: the function's, for the message that refuses a complex argument)."""
     key = []
-    for arg in args:
+    for k, arg in enumerate(args):
         if type(arg) is np.ndarray and arg.dtype.kind == "f":
             key.append(arg.shape)
             continue
@@ -39,7 +40,7 @@ def _signature(args):
         leaves, treedef = flatten(arg)
         parts = [treedef]
         for leaf in leaves:
-            if leaf_is_differentiable(leaf):
+            if leaf_is_differentiable(leaf, f"argument {k} of {name}"):
                 parts.append(np.shape(leaf))
             elif isinstance(leaf, np.ndarray):
                 parts.append(("s", leaf.dtype.str, leaf.shape, leaf.tobytes()))
@@ -78,9 +79,10 @@ class TapeCache:
         """This thread's view of a tape whose values (and stored partials) are those at
         ``args``: a cached one whose branch decisions and watched values hold there, or
         a new trace."""
-        key = _signature(args)
+        key = _signature(args, self.name)
         if kwargs:
-            args, key = args + (kwargs,), ("keywords",) + _signature(args + (kwargs,))
+            args, key = args + (kwargs,), ("keywords",) + _signature(args + (kwargs,),
+                                                                     self.name)
         with self.lock:
             tapes = list(self.tapes.get(key, ()))
         for tape in tapes:

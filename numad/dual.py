@@ -26,6 +26,7 @@ import numbers
 import numpy as np
 import scipy.special as sps
 
+from .errors import TracingError
 from .compositions import COMPOSITIONS, Ops, extreme_against_constant
 from .optable import (ELEMENTWISE, ELEMENTWISE_BY_NAME, EXPRESSION_FUNCTIONS, FUNCTION_ROWS,
                       ROW_OF_FUNCTION, UFUNC_ROWS)
@@ -682,13 +683,21 @@ class Dual:
 
     # -- conversions that would drop the tangent ----------------------------------------
     def _dropped(self, what):
-        return TypeError(
+        # (a TracingError, a TypeError: math.* calls float() and says nothing itself)
+        return TracingError(
             f"{what} would drop its tangent: use .value (and .tangent), or a NumPy ufunc "
             f"or an nd.* function, which work on Duals"
         )
 
     def __float__(self):
-        raise self._dropped("float() of a Dual")
+        raise self._dropped("float() of a Dual (or a math.* function on one)")
+
+    def __round__(self, ndigits=None):
+        # round() as np.round: a Dual (a whole-number value where ndigits is None), with
+        # derivative zero, as nd.round
+        return Dual._make(_unwrap(np.round(self.value, ndigits or 0)),
+                          _unwrap(np.zeros_like(np.asarray(self.tangent, dtype=float))),
+                          self._ndir)
 
     def __int__(self):
         raise self._dropped("int() of a Dual")

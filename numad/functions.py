@@ -7,6 +7,7 @@ from the op table (``numad.optable``); nothing here restates one.
 """
 from __future__ import annotations
 
+import builtins
 import textwrap
 
 import numpy as np
@@ -522,7 +523,8 @@ def where(condition, x, y):
         yd = y if isinstance(y, Dual) else Dual(y, 0.0)
         c = np.asarray(cond.value if isinstance(cond, Dual) else cond)
         tx, ty = np.asarray(xd.tangent), np.asarray(yd.tangent)
-        lanes = max(tx.ndim - np.ndim(xd.value), ty.ndim - np.ndim(yd.value), 0)
+        # (the builtin: this module's ``max`` is numad's reduction)
+        lanes = builtins.max(tx.ndim - np.ndim(xd.value), ty.ndim - np.ndim(yd.value), 0)
         cm = c.reshape(c.shape + (1,) * lanes)
         return Dual(_plain(np.where(c, xd.value, yd.value)), _plain(np.where(cm, tx, ty)))
     return _plain(np.where(cond, x, y))

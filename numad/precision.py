@@ -60,16 +60,30 @@ def in_dtype(result, dtype):
 
 def like_argument(derivative, argument):
     """``derivative`` with each leaf in the float type of the argument's leaf it belongs
-    to (the derivative has the argument's structure)."""
+    to (the derivative has the argument's structure), and a 0-d array where that leaf
+    is a 0-d array (the tapes hold a 0-d input as a scalar)."""
+    if type(argument) is np.ndarray and argument.ndim and argument.dtype == _FLOAT64:
+        return derivative   # (the hot case)
     arg_leaves, _ = flatten(argument)
-    if all(_float_dtype(a) in (None, _FLOAT64) for a in arg_leaves):
+    if all(_float_dtype(a) in (None, _FLOAT64) and not _zero_d(a) for a in arg_leaves):
         return derivative
     leaves, treedef = flatten(derivative)
     if len(leaves) != len(arg_leaves):
         return derivative
-    return unflatten(treedef, [leaf if _float_dtype(a) in (None, _FLOAT64)
-                               else _cast(leaf, _float_dtype(a))
-                               for leaf, a in zip(leaves, arg_leaves)])
+    return unflatten(treedef, [_like_leaf(leaf, a) for leaf, a in zip(leaves, arg_leaves)])
+
+
+def _zero_d(leaf):
+    return isinstance(leaf, np.ndarray) and leaf.ndim == 0
+
+
+def _like_leaf(derivative, leaf):
+    dtype = _float_dtype(leaf)
+    if dtype not in (None, _FLOAT64):
+        derivative = _cast(derivative, dtype)
+    if _zero_d(leaf) and not isinstance(derivative, np.ndarray):
+        derivative = np.asarray(derivative, dtype=dtype if dtype is not None else _FLOAT64)
+    return derivative
 
 
 def _cast(leaf, dtype):

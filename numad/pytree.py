@@ -64,12 +64,13 @@ def _refuse_complex(leaf, what="an argument"):
                                                f"an array of dtype {leaf.dtype}"))
 
 
-def leaf_is_differentiable(leaf):
+def leaf_is_differentiable(leaf, what="an argument"):
     """Floats and float arrays are inputs; ints, bools, strings, objects are settings.
-    Complex numbers are refused (numad's API reference: a TracingError that says so)."""
+    Complex numbers are refused (numad's API reference: a TracingError that says so,
+    naming ``what``: the argument, and the function where the caller knows it)."""
     if isinstance(leaf, (complex, np.complexfloating)) or (
             isinstance(leaf, np.ndarray) and leaf.dtype.kind == "c"):
-        _refuse_complex(leaf)
+        _refuse_complex(leaf, what)
     if isinstance(leaf, bool) or isinstance(leaf, np.bool_):
         return False
     if isinstance(leaf, (float, np.floating)):

@@ -20,6 +20,7 @@ from .cuda_batch import check_device
 from .custom_runner import CustomRun
 from .loop_runner import LoopRun, loop_runs
 from .optable import ELEMENTWISE, N_ELEMENTWISE, N_OPS, OPCODES, OPNAMES
+from .precision import answer_dtype, in_dtype, like_argument
 from .pytree import flatten, unflatten
 
 _GUARD = OPCODES["guard"]
@@ -125,6 +126,9 @@ class Tape:
         self.out_treedef = out_treedef
         self.name = name
         self.fun = None  # how to trace again where a batch row branches differently
+        # the keyword arguments nd.trace recorded f with (the tape's last argument, a
+        # dict: see _with_keywords), or None
+        self.keywords = None
         # what f reads besides its arguments, as it was when traced (numad/watch.py);
         # None when it reads nothing else
         self.watch = None
@@ -285,8 +289,8 @@ class Tape:
         why = self.stale()
         if why is not None:
             raise ControlFlowChanged(
-                f"numad: the tape of {self.name} is stale: {why} since it was traced, so "
-                "the recorded operations are not the function any more. Trace again "
+                f"numad: the tape of {self.name} is stale: {why} changed since it was "
+                "traced, so the recorded operations are not the function any more. Trace again "
                 "(nd.trace), or use nd.gradient / nd.value_and_gradient, which re-trace "
                 "by themselves")
 
@@ -437,6 +441,21 @@ class Tape:
                     raise ValueError(f"numad: input of shape {arr.shape} where the tape of "
                                      f"{self.name} recorded {self.shape_of(e)}; trace again")
                 vals[o:o + n] = arr.ravel()
+
+    def _with_keywords(self, args, kwargs):
+        """The arguments as the tape holds them: ``args``, then, for a tape that
+        ``nd.trace`` recorded with keyword arguments, one dict of them (the recorded
+        value of each one not given: their floats are inputs, as in the adapters)."""
+        if self.keywords is None:
+            if kwargs:
+                raise TypeError(f"numad: the tape of {self.name} was traced without keyword "
+                                f"arguments; got {sorted(kwargs)}")
+            return args
+        unknown = sorted(set(kwargs) - set(self.keywords))
+        if unknown:
+            raise TypeError(f"numad: the tape of {self.name} was traced with the keyword "
+                            f"arguments {sorted(self.keywords)}; got {unknown} too")
+        return tuple(args) + ({**self.keywords, **kwargs},)
 
     def input_positions(self, argnum=0):
         """Input numbers (into ``input_entries``) of the leaves of argument ``argnum``."""
@@ -769,13 +788,16 @@ class Tape:
 
     # ---- the public replays ------------------------------------------------------------------
     @_per_thread
-    def __call__(self, *args):
+    def __call__(self, *args, **kwargs):
         """The recorded function's value at new inputs (a forward sweep).
 
         Parameters
         ----------
         *args : float, ndarray or pytree
             The arguments, structured and shaped as those the tape was recorded with.
+        **kwargs
+            For a tape traced with keyword arguments: new values of some of them (the
+            others keep their recorded values).
 
         Returns
         -------
@@ -787,13 +809,15 @@ class Tape:
         ControlFlowChanged
             Where a recorded branch decision no longer holds at ``args``.
         """
+        args = self._with_keywords(args, kwargs)
         self._load(args)
         self._refuse_if_stale()
         self.forward()
-        return self.outputs()
+        # (float32 arguments: float32 answers, numad/precision.py, as the adapters give)
+        return in_dtype(self.outputs(), answer_dtype(args))
 
     @_per_thread
-    def matches(self, *args):
+    def matches(self, *args, **kwargs):
         """Whether the tape is its function at ``args``.
 
         The recorded branch decisions all hold there, and what the function reads
@@ -804,19 +828,21 @@ class Tape:
         ----------
         *args : float, ndarray or pytree
             The arguments, as for ``tape(*args)``.
+        **kwargs
+            For a tape traced with keyword arguments: new values of some of them.
 
         Returns
         -------
         bool
             True where the tape may be replayed at ``args``.
         """
-        self._load(args)
+        self._load(self._with_keywords(args, kwargs))
         if self.watch is not None and not self.watch.holds():
             return False
         return self.forward_sweeps() < 0
 
     @_per_thread
-    def value_and_gradient(self, *args, argnum=0):
+    def value_and_gradient(self, *args, argnum=0, **kwargs):
         """The value and the gradient with respect to argument ``argnum``.
 
         Parameters
@@ -825,6 +851,8 @@ class Tape:
             The arguments, as for ``tape(*args)``.
         argnum : int, optional
             Which positional argument to differentiate with respect to (default 0).
+        **kwargs
+            For a tape traced with keyword arguments: new values of some of them.
 
         Returns
         -------
@@ -838,26 +866,31 @@ class Tape:
         ControlFlowChanged
             Where a recorded branch decision no longer holds at ``args``.
         """
+        args = self._with_keywords(args, kwargs)
         self._load(args)
         self._refuse_if_stale()
         out = self.scalar_output("the gradient")
         if argnum != 0:   # (compiled code has the first argument's adjoints only)
             self.forward()
-            return float(self.entry_value(out)), self.gather_inputs(
-                self.reverse([(out, 1.0)]), None, argnum)
-        failed = self.sweep_value_and_gradient(out)
-        if failed >= 0:
-            raise self._changed_branch(failed)
-        return float(self.entry_value(out)), self.gather_inputs(self.adjoints, None, argnum)
+            gradient = self.gather_inputs(self.reverse([(out, 1.0)]), None, argnum)
+        else:
+            failed = self.sweep_value_and_gradient(out)
+            if failed >= 0:
+                raise self._changed_branch(failed)
+            gradient = self.gather_inputs(self.adjoints, None, argnum)
+        return (in_dtype(float(self.entry_value(out)), answer_dtype(args)),
+                like_argument(gradient, args[argnum]))
 
     @_per_thread
-    def gradient(self, *args):
+    def gradient(self, *args, **kwargs):
         """The gradient of the (scalar) output with respect to the first argument.
 
         Parameters
         ----------
         *args : float, ndarray or pytree
             The arguments, as for ``tape(*args)``.
+        **kwargs
+            For a tape traced with keyword arguments: new values of some of them.
 
         Returns
         -------
@@ -869,7 +902,7 @@ class Tape:
         ControlFlowChanged
             Where a recorded branch decision no longer holds at ``args``.
         """
-        return self.value_and_gradient(*args)[1]
+        return self.value_and_gradient(*args, **kwargs)[1]
 
     # ---- batches ---------------------------------------------------------------------------
     @_per_thread
@@ -909,7 +942,7 @@ class Tape:
         array([ 5., 25.])
         """
         values, _ = self._batch(X, device, gradient=False)
-        return values
+        return in_dtype(values, answer_dtype(X))
 
     @_per_thread
     def gradient_batch(self, *X, device="cpu"):
@@ -934,7 +967,7 @@ class Tape:
         ndarray or pytree
             The gradients, shaped like the first argument's rows.
         """
-        return self._batch(X, device, gradient=True)[1]
+        return like_argument(self._batch(X, device, gradient=True)[1], X[0])
 
     @_per_thread
     def value_and_gradient_batch(self, *X, device="cpu"):
@@ -959,7 +992,8 @@ class Tape:
         gradients : ndarray or pytree
             The gradients, shaped like the first argument's rows.
         """
-        return self._batch(X, device, gradient=True)
+        values, gradients = self._batch(X, device, gradient=True)
+        return in_dtype(values, answer_dtype(X)), like_argument(gradients, X[0])
 
     @property
     def last_batch_info(self):
@@ -970,6 +1004,10 @@ class Tape:
     def _batch(self, X, device, gradient):
         from . import batches
         check_device(device, "tape.forward_batch")
+        if self.keywords is not None:
+            raise TypeError(f"numad: the tape of {self.name} was traced with keyword "
+                            "arguments, which its batches do not take; trace it with them "
+                            "as positional arguments, or use nd.value_and_gradient_batch")
         if len(X) != len(self.arg_treedefs):
             raise TypeError(f"numad: the tape of {self.name} takes {len(self.arg_treedefs)} "
                             f"arguments; a batch gives one array of rows for each, got "
@@ -1001,9 +1039,10 @@ class Tape:
                 batches.gradients_of_rows(self, grads, 0, rows) if gradient else None)
 
     def _single_input_arg(self, what):
-        if len(self.arg_treedefs) != 1:
+        positional = len(self.arg_treedefs) - (self.keywords is not None)
+        if positional != 1:
             raise TypeError(f"numad: tape.{what} is for one-argument tapes; {self.name} "
-                            f"takes {len(self.arg_treedefs)}")
+                            f"takes {positional}")
 
     def _check_shapes(self, method, name, what, leaves, tree, want_tree, entries):
         """Refuse a cotangent or direction not structured and shaped like the output or
@@ -1036,7 +1075,7 @@ class Tape:
             ``w^T J``, shaped like ``x``.
         """
         self._single_input_arg("vjp")
-        self._load((x,))
+        self._load(self._with_keywords((x,), {}))
         self._refuse_if_stale()
         self.forward()
         w_leaves, w_tree = flatten(w)
@@ -1044,7 +1083,7 @@ class Tape:
                            self.output_entries)
         seeds = list(zip(self.output_entries, w_leaves))
         adj = self.reverse(seeds)
-        return self.gather_inputs(adj, None, 0)
+        return like_argument(self.gather_inputs(adj, None, 0), x)
 
     @_per_thread
     def jvp(self, x, v):
@@ -1067,7 +1106,7 @@ class Tape:
             ``J v``, structured like the output.
         """
         self._single_input_arg("jvp")
-        self._load((x,))
+        self._load(self._with_keywords((x,), {}))
         self._refuse_if_stale()
         self.forward()
         v_leaves, v_tree = flatten(v)
@@ -1083,7 +1122,8 @@ class Tape:
             t = self.read(tan, e).copy()
             shape = self.shape_of(e)
             outs.append(float(t[0]) if shape == () else t.reshape(shape))
-        return self.outputs(), unflatten(self.out_treedef, outs)
+        dtype = answer_dtype((x, v))
+        return in_dtype(self.outputs(), dtype), in_dtype(unflatten(self.out_treedef, outs), dtype)
 
     @_per_thread
     def jacobian(self, x, mode="auto"):
@@ -1106,10 +1146,10 @@ class Tape:
             The Jacobian, shaped ``output.shape + x.shape``.
         """
         self._single_input_arg("jacobian")
-        self._load((x,))
+        self._load(self._with_keywords((x,), {}))
         self._refuse_if_stale()
         self.forward()
-        return self.jacobian_loaded(mode, 0)
+        return in_dtype(self.jacobian_loaded(mode, 0), answer_dtype(x))
 
     def jacobian_loaded(self, mode, argnum):
         """The Jacobian of the outputs by argument ``argnum`` at the loaded point."""

@@ -76,8 +76,9 @@ def record(f, args, input_argnums=None, name=None, others_static=True, replayed=
                                    "(nested differentiation goes through nd.grad, "
                                    "nd.gradient, nd.jacobian)")
             floats_are_inputs = input_argnums is None or not others_static
-            is_input = take_all or (floats_are_inputs and leaf_is_differentiable(leaf))
-            if take_all and not (leaf_is_differentiable(leaf) or _is_int_like(leaf)):
+            what = f"argument {k} of {name}"
+            is_input = take_all or (floats_are_inputs and leaf_is_differentiable(leaf, what))
+            if take_all and not (leaf_is_differentiable(leaf, what) or _is_int_like(leaf)):
                 raise TracingError(f"numad: cannot differentiate with respect to a "
                                 f"{type(leaf).__name__}; the argument must hold floats or "
                                 "float arrays")
@@ -85,7 +86,7 @@ def record(f, args, input_argnums=None, name=None, others_static=True, replayed=
                 roles.append(("static", leaf))
                 new_leaves.append(leaf)
                 continue
-            arr = as_float_array(leaf)
+            arr = as_float_array(leaf, what)
             value = arr if arr.ndim else float(arr)
             e = rec.push(INPUT, -1, -1, -1, value)
             roles.append(len(input_entries))

@@ -17,7 +17,7 @@ from .pytree import flatten, unflatten
 from .tracer import record
 
 
-def trace(f, *args, compile=None):
+def trace(f, *args, compile=None, **kwargs):
     """Run ``f(*args)`` once on traced values and return its ``Tape``.
 
     Float and float-array leaves of the arguments are the tape's inputs; ints, bools,
@@ -35,6 +35,11 @@ def trace(f, *args, compile=None):
     compile : {"auto", "always", "never"}, optional
         As in ``nd.value_and_gradient``: whether ``tape.gradient`` runs the tape as its
         own compiled code; None (the default) takes ``nd.config.compile``.
+    **kwargs
+        Keyword arguments for ``f``, as in the other transformations: their floats and
+        float arrays are inputs of the tape (not differentiated), the rest settings.
+        The tape's methods take new values of them by keyword (``tape(x, a=2.0)``),
+        the recorded ones where none is given.
 
     Returns
     -------
@@ -57,7 +62,12 @@ def trace(f, *args, compile=None):
     8.788898
     """
     mode = compile_mode(compile, "nd.trace")
-    tape = record(f, args)
+    if kwargs:
+        tape = record(keywords_last(f), args + (kwargs,),
+                      name=getattr(f, "__name__", "f"))
+        tape.keywords = dict(kwargs)
+    else:
+        tape = record(f, args)
     tape.compile_mode = mode
     return tape
 

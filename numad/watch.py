@@ -17,13 +17,17 @@ function without passing through its arguments:
 
 What is watched, exactly (the rule the docs state): the names a function's code uses
 that are its module's globals, its closure cells, its ``__defaults__`` and
-``__kwdefaults__``, recursively through the Python functions it reaches that way (not
-those of NumPy, SciPy, numad or the standard library); the instance attributes
-(``vars(obj)``) of objects among those values and among the arguments, to a depth of
-three; the items of lists, tuples and dicts among them. Numbers and strings are
-compared by value, arrays by contents, other objects by identity. Modules' attributes
-and class attributes are not watched. At most ``Watch.LIMIT`` values are watched per
-function (the rest are not, and a warning says so).
+``__kwdefaults__`` (the tuple and dict themselves, and their items), recursively through
+the Python functions it reaches that way (not those of NumPy, SciPy, numad or the
+standard library); the attributes of objects among those values and among the
+arguments, to a depth of three: instance attributes (``vars(obj)``), ``__slots__``, and
+class attributes that hold data (numbers, strings, arrays, lists, tuples, dicts), read
+through the object so that a class attribute later shadowed by the instance's is seen
+too; the attributes of the user's own modules (not libraries') that the function's
+code names (``mod.K``); the items of lists, tuples and dicts among them. Numbers and
+strings are compared by value, arrays by contents, other objects by identity. At most
+``Watch.LIMIT`` values are watched per function (the rest are not, and a warning says
+so).
 
 Cost: a cached call checks each watched value (an identity test for most: tens of
 nanoseconds; a byte comparison for a small array). A function that reads nothing
@@ -59,6 +63,19 @@ _SIZED = 3          # a list or dict: the same object with the same length
 _SMALL_ARRAY = 4096  # elements; up to this a byte comparison is the fastest test
 
 
+class _Attr:
+    """A probe's key that reads an attribute of its holder (``getattr``): a function's
+    ``__defaults__``, a slot, a class attribute read through its object, a module's."""
+    __slots__ = ("name",)
+
+    def __init__(self, name):
+        self.name = name
+
+
+# The values of class attributes worth watching: data, not methods or descriptors.
+_DATA = (bool, int, float, complex, str, bytes, np.generic, np.ndarray, list, tuple, dict)
+
+
 def _library_function(fn):
     module = (getattr(fn, "__module__", None) or "").partition(".")[0]
     return module in _LIBRARIES or module in _STDLIB
@@ -72,8 +89,9 @@ class Watch:
     """Snapshots of the values a function reads besides its arguments.
 
     ``probes`` is a list of ``(holder, key, kind, expected, frozen, label)``: read
-    ``holder[key]`` (a dict), the contents of ``holder`` (a closure cell, ``key`` None)
-    or item ``key`` of ``holder`` (a list or tuple), and compare it with ``expected``
+    ``holder[key]`` (a dict), the contents of ``holder`` (a closure cell, ``key`` None),
+    an attribute of ``holder`` (``key`` an ``_Attr``) or item ``key`` of ``holder`` (a
+    list or tuple), and compare it with ``expected``
     as ``kind`` says; ``frozen`` is an array's (shape, dtype, bytes or copy), or a
     container's length.
     Parents come before their contents, so the first change found is the outermost.
@@ -96,6 +114,8 @@ class Watch:
                     now = _MISSING
             elif type(holder) is dict:
                 now = holder.get(key, _MISSING)
+            elif type(key) is _Attr:
+                now = getattr(holder, key.name, _MISSING)
             else:
                 now = holder[key] if key < len(holder) else _MISSING
             if now is expected:
@@ -211,9 +231,46 @@ class _Gatherer:
             if type(attrs) is dict:
                 for k, v in list(attrs.items()):
                     self.probe(attrs, k, v, f"{label}.{k}", depth - 1)
+            self.class_attributes(value, attrs, label, depth)
             call = getattr(type(value), "__call__", None)
             if isinstance(call, types.FunctionType):
                 self.function(call, depth)
+        elif depth > 0 and _user_class(type(value)) and _slots(type(value)):
+            if id(value) in self.seen:
+                return
+            self.seen.add(id(value))
+            self.keep.append(value)
+            self.class_attributes(value, {}, label, depth)
+
+    def class_attributes(self, obj, attrs, label, depth):
+        """Watch what ``obj`` reads from its class (data attributes, not methods) and its
+        ``__slots__``, through ``getattr(obj, name)``: a change to the class attribute
+        or a later instance attribute of the same name is seen."""
+        for name in _slots(type(obj)):
+            value = getattr(obj, name, _MISSING)
+            if value is not _MISSING and name not in attrs:
+                self.probe(obj, _Attr(name), value, f"{label}.{name}", depth - 1)
+        done = set(attrs)   # (a name once: the instance's, else the nearest class's)
+        for cls in type(obj).__mro__:
+            if not _user_class(cls):
+                continue
+            for name, value in list(vars(cls).items()):
+                if name.startswith("__") or name in done or not isinstance(value, _DATA):
+                    continue
+                done.add(name)
+                self.probe(obj, _Attr(name), getattr(obj, name, _MISSING),
+                           f"{label}.{name} (an attribute of class {cls.__name__})",
+                           depth - 1)
+
+    def module_attributes(self, module, names, label, depth):
+        """Watch the attributes of a user's module that a function's code names."""
+        if id(module) in self.seen:
+            return
+        self.seen.add(id(module))
+        attrs = vars(module)
+        for name in sorted(names):
+            if name in attrs and not name.startswith("__"):
+                self.probe(attrs, name, attrs[name], f"{label}.{name}", depth - 1)
 
     def function(self, fn, depth=3):
         if not isinstance(fn, (types.FunctionType, types.MethodType, functools.partial)):
@@ -240,6 +297,7 @@ class _Gatherer:
         if _library_function(fn) and not own:
             return
         name = _name(fn)
+        names = _global_names(fn.__code__)
         # numad's own wrappers (the adapters' closures) lead to the user's function
         # through their closure cells; their globals are numad's
         for cell, var in zip(fn.__closure__ or (), fn.__code__.co_freevars):
@@ -252,16 +310,49 @@ class _Gatherer:
                     self.function(v, depth)
                 continue
             self.probe(cell, None, v, f"{var} (a closure variable of {name})", depth)
+            if isinstance(v, types.ModuleType) and _user_module(v):
+                self.module_attributes(v, names, f"the module {var}", depth)
         if own:
             return
         g = fn.__globals__
-        for var in _global_names(fn.__code__):
+        for var in names:
             if var in g:
                 self.probe(g, var, g[var], f"the global {var} (read by {name})", depth)
-        if fn.__defaults__:
-            self.contents(fn.__defaults__, f"the default arguments of {name}", depth)
-        if fn.__kwdefaults__:
-            self.contents(fn.__kwdefaults__, f"the keyword defaults of {name}", depth)
+                if isinstance(g[var], types.ModuleType) and _user_module(g[var]):
+                    # (``mod.K``: the names the code uses, as attributes of the module)
+                    self.module_attributes(g[var], names, f"the module {var}", depth)
+        # the tuple and dict themselves (``f.__defaults__ = ...`` replaces them), then
+        # their items
+        if fn.__defaults__ is not None:
+            self.probe(fn, _Attr("__defaults__"), fn.__defaults__,
+                       f"the default arguments of {name}", depth)
+        if fn.__kwdefaults__ is not None:
+            self.probe(fn, _Attr("__kwdefaults__"), fn.__kwdefaults__,
+                       f"the keyword defaults of {name}", depth)
+
+
+def _user_class(cls):
+    """A class of the user's (not object's, a library's or the standard library's)."""
+    module = (getattr(cls, "__module__", None) or "").partition(".")[0]
+    return cls is not object and module not in _LIBRARIES and module not in _STDLIB
+
+
+def _user_module(module):
+    top = (getattr(module, "__name__", None) or "").partition(".")[0]
+    return top not in _LIBRARIES and top not in _STDLIB
+
+
+def _slots(cls):
+    """The names in the ``__slots__`` of ``cls`` and its bases (the user's classes)."""
+    names = []
+    for c in cls.__mro__:
+        if not _user_class(c):
+            continue
+        slots = vars(c).get("__slots__", ())
+        for name in ((slots,) if isinstance(slots, str) else slots):
+            if name not in ("__dict__", "__weakref__") and name not in names:
+                names.append(name)
+    return names
 
 
 def _name(fn):

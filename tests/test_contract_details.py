@@ -1,0 +1,180 @@
+"""Details of the API contract (``shared/API.md``) that a review against it found
+missing: watched values read through modules, classes, slots and replaced defaults;
+``nd.where`` and ``round`` on Duals; the float type and shape of a tape's answers; keyword
+arguments of ``nd.trace``; messages that name the function. Oracles: closed forms."""
+import math
+import sys
+import types
+
+import numpy as np
+import pytest
+
+import numad as nd
+
+X = np.array([1.0, 2.0])
+
+
+def sum_of_squares_gradient(k, x=X):
+    return 2.0 * k * x   # d/dx k * sum(x**2)
+
+
+# ---- watched values: "globals, closure cells, default arguments, attributes of argument
+# objects" (a change traces anew; a Tape refuses to replay)
+
+
+def test_a_class_attribute_read_through_an_argument_object_is_watched():
+    class Params:
+        k = 2.0
+
+    p = Params()
+    jac = nd.gradient(lambda x, p: p.k * np.sum(x ** 2))
+    np.testing.assert_allclose(jac(X, p), sum_of_squares_gradient(2.0))
+    Params.k = 5.0
+    np.testing.assert_allclose(jac(X, p), sum_of_squares_gradient(5.0))
+    p.k = 7.0   # an instance attribute now shadows the class's
+    np.testing.assert_allclose(jac(X, p), sum_of_squares_gradient(7.0))
+
+
+def test_a_slot_of_an_argument_object_is_watched():
+    class Slotted:
+        __slots__ = ("k",)
+
+    s = Slotted()
+    s.k = 2.0
+    jac = nd.gradient(lambda x, s: s.k * np.sum(x ** 2))
+    np.testing.assert_allclose(jac(X, s), sum_of_squares_gradient(2.0))
+    s.k = 5.0
+    np.testing.assert_allclose(jac(X, s), sum_of_squares_gradient(5.0))
+
+
+def test_replaced_default_arguments_are_watched():
+    def f(x, k=2.0, *, m=1.0):
+        return m * k * np.sum(x ** 2)
+
+    jac = nd.gradient(f)
+    np.testing.assert_allclose(jac(X), sum_of_squares_gradient(2.0))
+    f.__defaults__ = (3.0,)
+    np.testing.assert_allclose(jac(X), sum_of_squares_gradient(3.0))
+    f.__kwdefaults__ = {"m": 2.0}
+    np.testing.assert_allclose(jac(X), sum_of_squares_gradient(6.0))
+
+
+def test_an_attribute_of_a_users_module_is_watched():
+    module = types.ModuleType("numad_test_settings")
+    module.K = 2.0
+    sys.modules["numad_test_settings"] = module
+    try:
+        import numad_test_settings as settings
+
+        def by_closure(x):
+            return settings.K * np.sum(x ** 2)
+
+        # the same function with the module as a global (a module-level import)
+        namespace = {"settings": settings, "np": np}
+        exec("def as_global(x):\n    return settings.K * np.sum(x ** 2)\n", namespace)
+        as_global = namespace["as_global"]
+        for f in (by_closure, as_global):
+            settings.K = 2.0
+            jac = nd.gradient(f)
+            np.testing.assert_allclose(jac(X), sum_of_squares_gradient(2.0))
+            settings.K = 5.0
+            np.testing.assert_allclose(jac(X), sum_of_squares_gradient(5.0))
+            tape = nd.trace(f, X)
+            settings.K = 6.0
+            with pytest.raises(nd.ControlFlowChanged, match="settings.K changed"):
+                tape(X)
+    finally:
+        del sys.modules["numad_test_settings"]
+
+
+# ---- Duals
+
+
+def test_where_on_duals_follows_the_branch_taken():
+    a = nd.Dual(0.4, 1.0)
+    r = nd.where(a > 0, a * a, 1.0)
+    assert (r.value, r.tangent) == pytest.approx((0.16, 0.8))
+    # an array with two directions: the untaken branch's nan (log 0) stays out
+    v = nd.Dual(np.array([0.0, 4.0]), np.array([[1.0, 0.0], [0.0, 1.0]]))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = nd.where(v > 0, v * nd.log(v), 0.0)
+    np.testing.assert_allclose(r.value, [0.0, 4.0 * math.log(4.0)])
+    np.testing.assert_allclose(r.tangent, [[0.0, 0.0], [0.0, math.log(4.0) + 1.0]])
+
+
+def test_round_of_a_dual_has_derivative_zero_and_math_functions_refuse_one():
+    r = round(nd.Dual(2.6, 1.0))
+    assert (r.value, r.tangent) == (3.0, 0.0)
+    r = round(nd.Dual(np.array([1.26, 2.54]), np.ones(2)), 1)
+    np.testing.assert_allclose(r.value, [1.3, 2.5])
+    np.testing.assert_array_equal(r.tangent, [0.0, 0.0])
+    with pytest.raises(nd.TracingError, match="math"):
+        math.exp(nd.Dual(1.0, 1.0))
+
+
+# ---- a tape's answers: the argument's float type and shape
+
+
+def test_a_float32_tape_answers_in_float32():
+    x32 = np.array([1.5, 0.5], np.float32)
+    tape = nd.trace(lambda v: np.sum(v ** 2), x32)
+    assert tape(x32).dtype == np.float32
+    value, g = tape.value_and_gradient(x32)
+    assert value.dtype == np.float32 and g.dtype == np.float32
+    np.testing.assert_allclose(g, 2.0 * x32)
+    assert tape.gradient(x32).dtype == np.float32
+    assert tape.vjp(x32, 1.0).dtype == np.float32
+    y, jv = tape.jvp(x32, np.ones(2, np.float32))
+    assert y.dtype == np.float32 and jv.dtype == np.float32 and jv == pytest.approx(4.0)
+    rows = np.array([[1.0, 2.0], [3.0, 4.0]], np.float32)
+    assert tape.forward_batch(rows).dtype == np.float32
+    np.testing.assert_allclose(tape.gradient_batch(rows), 2.0 * rows)
+    assert tape.gradient_batch(rows).dtype == np.float32
+    vector = nd.trace(lambda v: v ** 2, x32)
+    assert vector.jacobian(x32).dtype == np.float32
+    np.testing.assert_allclose(vector.jacobian(x32), np.diag(2.0 * x32))
+    # a float64 point on the same tape answers in float64
+    assert tape.gradient(x32.astype(np.float64)).dtype == np.float64
+
+
+def test_a_zero_dimensional_array_gets_a_zero_dimensional_derivative():
+    g = nd.grad(lambda a: a ** 3)(np.array(2.0))
+    assert isinstance(g, np.ndarray) and g.shape == () and float(g) == 12.0
+    g = nd.grad(lambda a: a ** 3)(np.array(2))            # an int: a float derivative
+    assert isinstance(g, np.ndarray) and g.dtype == np.float64 and float(g) == 12.0
+    g = nd.grad(lambda a: a ** 3)(np.array(2.0, np.float32))
+    assert g.dtype == np.float32 and g.shape == ()
+    assert type(nd.grad(lambda a: a ** 3)(2.0)) is float
+    _, vjp_fn = nd.vjp(lambda a: a ** 3, np.array(2.0))
+    assert np.shape(vjp_fn(1.0)) == () and isinstance(vjp_fn(1.0), np.ndarray)
+
+
+# ---- keyword arguments of nd.trace, and messages that name the function
+
+
+def test_trace_takes_keyword_arguments_as_the_other_transformations_do():
+    def f(v, a=1.0):
+        return a * np.sum(v ** 3)
+
+    tape = nd.trace(f, X, a=2.0)
+    assert tape(X) == pytest.approx(18.0)
+    assert tape(X, a=3.0) == pytest.approx(27.0)
+    np.testing.assert_allclose(tape.gradient(X), 6.0 * X ** 2)
+    np.testing.assert_allclose(tape.gradient(X, a=1.0), 3.0 * X ** 2)
+    np.testing.assert_allclose(tape.vjp(X, 1.0), 6.0 * X ** 2)
+    np.testing.assert_allclose(tape.jacobian(X), 6.0 * X ** 2)
+    with pytest.raises(TypeError, match="keyword"):
+        tape(X, b=1.0)
+    with pytest.raises(TypeError, match="keyword"):
+        nd.trace(f, X)(X, a=2.0)
+
+
+def test_a_complex_argument_is_refused_with_the_functions_name():
+    def my_objective(x):
+        return np.sum(x * x)
+
+    for transform in (nd.gradient, nd.grad, nd.hessian):
+        with pytest.raises(nd.TracingError, match="my_objective"):
+            transform(my_objective)(np.array([1.0 + 1.0j, 2.0]))
+    with pytest.raises(nd.TracingError, match="my_objective"):
+        nd.trace(my_objective, 1.0j)
