@@ -18,6 +18,8 @@ except ImportError:  # asv with environment_type "existing" does not install the
 
 from numad import kernels as K
 
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
 # ---------------------------------------------------------------------------------------
 # Targets from the performance issue
 
@@ -162,6 +164,38 @@ def make_mix_function(prog, pool=MIX_POOL):
 
 # ---------------------------------------------------------------------------------------
 # Vectorized Rosenbrock
+
+
+_MIX_COMPILE = r"""
+import sys, time, warnings
+sys.path.insert(0, sys.argv[2])
+import numpy as np
+import numad as nd
+from numad import tape_compiler as TC
+from benchmarks._workloads import make_mix_function, make_mix_program, mix_point
+x = mix_point()
+with warnings.catch_warnings():   # (the program is more values than numad watches)
+    warnings.simplefilter("ignore")
+    tape = nd.trace(make_mix_function(make_mix_program(target=int(sys.argv[1]))), x,
+                    compile="never")
+t0 = time.perf_counter()
+TC.compile_tape(tape)(tape.vals, np.zeros_like(tape.vals), True)  # (writes, compiles or loads)
+print(len(tape), time.perf_counter() - t0)
+"""
+
+
+def mix_compile_seconds(target):
+    """(entries, cold, from disk): the seconds to write and compile the value-and-gradient
+    code of a random mix of about ``target`` entries (no loop to roll up) in a fresh
+    process with an empty cache directory, then to load it in a second fresh process."""
+    import subprocess
+    import tempfile
+    with tempfile.TemporaryDirectory() as cache:
+        env = dict(os.environ, NUMAD_CACHE_DIR=cache)
+        runs = [subprocess.run([sys.executable, "-c", _MIX_COMPILE, str(target), _ROOT],
+                               env=env, capture_output=True, text=True,
+                               check=True).stdout.split() for _ in range(2)]
+    return int(runs[0][-2]), float(runs[0][-1]), float(runs[1][-1])
 
 
 def rosen_vec(x):

@@ -12,7 +12,7 @@ import numpy as np
 
 from ._workloads import (JAC_N, SCALAR_N, best_of, forward_kernel, jac_matrix, load,
                          make_jac_function, make_jac_scalar_function, make_mix_function,
-                         make_mix_program, mix_point, nd, reverse_kernel, rosen_grad_njit,
+                         make_mix_program, mix_compile_seconds, mix_point, nd, reverse_kernel, rosen_grad_njit,
                          rosen_loop, rosen_point, rosen_vec, warm, warm_numad)
 
 
@@ -278,6 +278,29 @@ class CachedCallTiny:
 # ---------------------------------------------------------------------------------------
 # Compiled tapes (numad/tape_compiler.py); benchmarks/compare_compiled.py prints the same
 # side by side with the first-call (compile) times
+
+
+class CompileTimeRandomMix:
+    """Seconds to write and compile the value-and-gradient code of a tape of distinct
+    scalar operations (a random mix, no loop to roll up), cold (a fresh process and
+    cache directory) and from the disk cache (a second fresh process); the targets
+    are 1 s at 200 entries and 5 s at 5000 (issue 11)."""
+
+    params = ([200, 5000],)
+    param_names = ["entries"]
+    timeout = 600
+
+    def setup_cache(self):
+        return {n: mix_compile_seconds(n) for n in self.params[0]}
+
+    def track_compile_seconds(self, seconds, entries):
+        return seconds[entries][1]
+
+    def track_load_seconds(self, seconds, entries):
+        return seconds[entries][2]
+
+    track_compile_seconds.unit = "seconds"
+    track_load_seconds.unit = "seconds"
 
 
 class CompiledScalarRosenbrock:

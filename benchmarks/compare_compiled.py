@@ -1,6 +1,6 @@
 """Compiled tapes against the generic sweeps and a hand-written ``@njit`` gradient.
 
-    python benchmarks/compare_compiled.py [n ...]
+    python benchmarks/compare_compiled.py [n ...] [--mix entries ...]
 
 For the scalar-loop Rosenbrock (``benchmarks/_workloads.py``'s ``rosen_loop``, a Python
 loop over ``x[i]``) at each ``n`` (default 25 100 250): the cached ``nd.gradient`` call
@@ -10,6 +10,9 @@ code, numad/tape_compiler.py), the compiled function alone, and the hand-written
 and the time to compile the tape and run it once, cold (a fresh cache directory) and from the
 disk cache (a second process). Ratios are to the floor. Then ``nd.hvp`` at a new point
 with ``compile="never"`` and ``"always"`` against the compiled ``nd.gradient`` call.
+Last, the time to write and compile the code of random mixes of distinct scalar
+operations (no loop to roll up; ``--mix``, default 200 1000 5000 entries), cold and from
+the disk cache, each in a fresh process (numad/llvm_lowering.py lowers them).
 """
 import os
 import subprocess
@@ -47,7 +50,12 @@ def first_call(n, cache):
 def main():
     import numad as nd
     from benchmarks._workloads import best_of, rosen_grad_njit, rosen_loop, rosen_point, warm
-    sizes = [int(a) for a in sys.argv[1:]] or [25, 100, 250]
+    args = sys.argv[1:]
+    mixes = [200, 1000, 5000]
+    if "--mix" in args:
+        mixes = [int(a) for a in args[args.index("--mix") + 1:]]
+        args = args[:args.index("--mix")]
+    sizes = [int(a) for a in args] or [25, 100, 250]
     floor = rosen_grad_njit()
     print(f"{'n':>5s} {'entries':>8s} {'never us':>9s} {'always us':>10s} {'kernel us':>10s} "
           f"{'floor us':>9s} {'never/floor':>12s} {'always/floor':>13s} "
@@ -97,6 +105,11 @@ def main():
     for n, t_hn, t_ha, t_always in hvp_rows:
         print(f"{n:5d} {t_hn * 1e6:13.2f} {t_ha * 1e6:14.2f} {t_always * 1e6:19.2f} "
               f"{t_ha / t_always:29.2f}")
+    from benchmarks._workloads import mix_compile_seconds
+    print(f"\n{'random mix, entries':>20s} {'compile cold s':>15s} {'from disk s':>12s}")
+    for target in mixes:
+        entries, cold, disk = mix_compile_seconds(target)
+        print(f"{entries:20d} {cold:15.2f} {disk:12.2f}")
 
 
 if __name__ == "__main__":

@@ -52,11 +52,26 @@ class _Rename(ast.NodeTransformer):
         return node
 
 
+_PLACEHOLDERS = {name: f"__numad_{name}__" for name in ("a", "b", "y", "ta", "tb", "ty")}
+_TEMPLATES = {}
+
+
 def formula(expr, names, spelled=False):
     """``expr`` (an op-table formula; ``spelled``: already in the kernels' spelling)
     with the locals ``names`` in place of a, b, y (and ta, tb, ty)."""
-    text = expr if spelled else kernel_expression(expr)
-    return ast.unparse(_Rename(names).visit(ast.parse(text, mode="eval")))
+    # (parsed and written once per formula, with placeholders that each call replaces:
+    # a compiled tape writes thousands of formulas, and parsing each took most of the
+    # time to write its code)
+    key = (expr, spelled)
+    template = _TEMPLATES.get(key)
+    if template is None:
+        text = expr if spelled else kernel_expression(expr)
+        template = ast.unparse(_Rename(_PLACEHOLDERS).visit(ast.parse(text, mode="eval")))
+        _TEMPLATES[key] = template
+    for name, placeholder in _PLACEHOLDERS.items():
+        if placeholder in template:
+            template = template.replace(placeholder, names.get(name, name))
+    return template
 
 
 def _loads(prim, indent, y_too):

@@ -47,6 +47,7 @@ import ast
 import glob
 import hashlib
 import importlib.util
+import math
 import os
 import re
 import sys
@@ -61,6 +62,7 @@ from .optable import ELEMENTWISE, N_ELEMENTWISE, NUMPY_LOOP, NUMPY_LOOP_MIN, OPC
 from .fusion import (compact_layout, compact_slot, fused_plan, fused_source,
                      has_long_arrays, runs_in_parallel, statement_count)
 from .rerolling import find_loops
+from . import llvm_lowering
 
 _INPUT = OPCODES["input"]
 _CONST = OPCODES["const"]
@@ -92,10 +94,15 @@ _CSE = True  # (tests switch it off to check bit-for-bit agreement without it)
 ZERO_SLOT = -1   # a slot that stands for the literal 0.0 (see _sum_ops; cuda_batch reads it)
 _LOOP = "loop"   # an item of a _Plan that is a loop (numad/rerolling.py)
 
-VERSION = "9"   # of the generated code's form: part of every cache key
-# Above this many entries numba's compile time of one straight-line function grows past
-# what replays can repay (measured cold: 1.2 s at 244 entries, 6 s at 994, 24 s at 2494).
-MAX_ENTRIES = 2500
+VERSION = "10"   # of the generated code's form: part of every cache key
+# Above this many scalar operations written, compiling one function takes longer than
+# replays are likely to repay: LLVM's time grows faster than the code (register
+# allocation over the partials that live from the forward part to the reverse part).
+# Lowered by numad/llvm_lowering.py, a random mix of operations compiled cold in 0.12 s
+# at 216 entries, 0.6 s at 1016, 3.7 to 4.2 s at 5016 and 14 s at 10016
+# (benchmarks/compare_compiled.py --mix); through numba's front end it took 1.2 s at
+# 244 entries, 6 s at 994 and 24 s at 2494.
+MAX_ENTRIES = 10_000
 # Tapes of more scalar operations than this are not searched for loops (the search
 # takes about 10 us an operation).
 MAX_SCANNED = 200_000
@@ -1130,7 +1137,7 @@ def _compile_function(tape, why, write, name):
 
 def _key_and_text_of(tape, write):
     text = _module_text(write(tape))
-    return hashlib.sha256((VERSION + text).encode()).hexdigest()[:24], text
+    return _key(text), text
 
 
 def hvp_source(tape, name="hvp"):
@@ -1659,6 +1666,51 @@ def _module_text(body, signature=None):
     return _HEADER + _decorator(signature) + body
 
 
+def _key(text):
+    """The cache key of a module's text (which ``_load`` lowers where it can: the key
+    says whether it may)."""
+    return hashlib.sha256((VERSION + ("lowered" if _LOWER else "") + text).encode()
+                          ).hexdigest()[:24]
+
+
+_HEADER_NAMES = {}
+_LOWER = True   # (benchmarks switch it off to compare with numba's front end)
+
+
+_FUNCTION_HEAD = re.compile(r"(@njit\(.*\)\n)def (\w+)\(([\w, ]*)\):")
+
+
+def _lowered(text):
+    """``text`` (a module ``_module_text`` wrote) with its functions lowered to LLVM by
+    numad itself (``numad/llvm_lowering.py``: a tape's code compiles in a fraction of
+    numba's time), or ``text`` itself where one of them is not code of that small
+    language. Each function's text is kept in the module, so a process that does not
+    find the compiled code in the cache lowers it again; numba compiles a one-line
+    function that calls it."""
+    if not _LOWER or not text.startswith(_HEADER):
+        return text
+    if not _HEADER_NAMES:   # (the names the header imports; select and times are lowered)
+        from ._generated import special
+        _HEADER_NAMES.update(math=math, np=np, special=special)
+    module = [_HEADER, "from numad.llvm_lowering import lowered\n\n"]
+    for chunk in text[len(_HEADER):].split("\n\n\n"):
+        head = _FUNCTION_HEAD.match(chunk)
+        if head is None:
+            return text
+        decorator, name, params = head.groups()
+        function = chunk[len(decorator):]
+        why = llvm_lowering.lowerable(function, _HEADER_NAMES)
+        if os.environ.get("NUMAD_DEBUG_LOWERING"):
+            with open(os.environ["NUMAD_DEBUG_LOWERING"], "a") as log:
+                log.write(f"{name}: {why}\n")
+        if why is not None:
+            return text
+        module.append(f"_{name}_text = {function!r}\n"
+                      f"_{name} = lowered(_{name}_text, globals())\n\n\n"
+                      f"{decorator}def {name}({params}):\n    return _{name}({params})\n\n\n")
+    return "".join(module)
+
+
 def _key_and_text(tape):
     kind, plan = _choice(tape)
     if kind == "fused":
@@ -1670,13 +1722,13 @@ def _key_and_text(tape):
         text = _module_text(body)
     else:
         text = _module_text(source(tape))
-    return hashlib.sha256((VERSION + text).encode()).hexdigest()[:24], text
+    return _key(text), text
 
 
 def _step_key_and_text(tape, loop):
     body, at = step_source(tape, loop)
     text = _module_text(body, STEP_SIGNATURE)
-    return hashlib.sha256((VERSION + text).encode()).hexdigest()[:24], text, at
+    return _key(text), text, at
 
 
 def is_cached(tape):
@@ -1698,13 +1750,15 @@ def _is_cached(key, text, function):
 # save more than compiling costs. Measured on the scalar-loop Rosenbrock with
 # benchmarks/compare_compiled.py (244, 994 and 2494 entries, this machine): a compiled
 # gradient call saves about 2.5 us + 3.7 ns an entry against the generic sweeps;
-# compiling costs 1.2 s, 6 s and 24 s cold (numba's time grows faster than the entries:
-# 0.3 s + 6 ms an entry is the middle of it), and loading a tape of the same structure
-# from the disk cache 0.02 to 0.2 s. Compiling follows the operations the code writes,
-# loops rolled up (numad/rerolling.py): the 9994 entries of n = 1000 write about 30 and
-# compile in 0.5 s.
+# compiling, lowered by numad/llvm_lowering.py, costs about 0.1 s + 1 ms an operation
+# written, cold (see MAX_ENTRIES), and loading a tape of the same structure from the
+# disk cache 0.02 to 0.2 s. Compiling follows the operations the code writes, loops
+# rolled up (numad/rerolling.py): the 9994 entries of n = 1000 write about 30 and
+# compile in 0.4 s. Fused array code goes through numba's front end, which costs about
+# 0.3 s + 6 ms a statement (1.2 s, 6 s and 24 s at 244, 994 and 2494 entries).
 SAVED_PER_REPLAY = (2.5e-6, 3.7e-9)      # seconds: fixed, per entry
-COMPILE_COST = (0.3, 6e-3)               # seconds: fixed, per operation written
+COMPILE_COST = (0.1, 1e-3)               # seconds: fixed, per operation written (lowered)
+NUMBA_COMPILE_COST = (0.3, 6e-3)         # seconds: fixed, per statement (fused code)
 LOAD_COST = 0.1                          # seconds
 # Fused array loops (numad/fusion.py) save per element as well: the vectorized
 # Rosenbrock's gradient at n = 10^5 (8 elementwise entries of n) took 1.3 ms on the
@@ -1727,10 +1781,11 @@ def worth_compiling(tape, replays):
     extra = (PARALLEL_COMPILE_COST if kind == "fused" and tape.single_input is not None
              and runs_in_parallel(detail) else 0.0)
     return _worth(tape, replays, written, lambda: _key_and_text(tape), "value_and_gradient",
-                  per_element, extra)
+                  per_element, extra, NUMBA_COMPILE_COST if kind == "fused" else COMPILE_COST)
 
 
-def _worth(tape, replays, written, key_and_text, function, per_element=0.0, extra=0.0):
+def _worth(tape, replays, written, key_and_text, function, per_element=0.0, extra=0.0,
+           cost=COMPILE_COST):
     """The rule above, for code of ``written`` operations whose module
     ``key_and_text()`` names (``function``: one of its functions, to look in the disk
     cache for)."""
@@ -1739,7 +1794,7 @@ def _worth(tape, replays, written, key_and_text, function, per_element=0.0, extr
         return False
     if _is_cached(*key_and_text(), function):
         return True
-    return saved >= COMPILE_COST[0] + COMPILE_COST[1] * written + extra
+    return saved >= cost[0] + cost[1] * written + extra
 
 
 def compile_tape(tape):
@@ -1826,7 +1881,7 @@ def _load(key, text):
             if not os.path.exists(path):
                 tmp = f"{path}.{os.getpid()}.{threading.get_ident()}.tmp"
                 with open(tmp, "w") as f:
-                    f.write(text)
+                    f.write(_lowered(text))
                 os.replace(tmp, path)  # atomic: a concurrent process sees all or nothing
             spec = importlib.util.spec_from_file_location(name, path)
             module = importlib.util.module_from_spec(spec)
@@ -1841,5 +1896,6 @@ def _load(key, text):
                       "NUMAD_CACHE_DIR); compiling in memory, so every process compiles "
                       "its tapes anew", RuntimeWarning, stacklevel=3)
     namespace = {}
-    exec(compile(text.replace("cache=True", "cache=False"), name, "exec"), namespace)
+    exec(compile(_lowered(text).replace("cache=True", "cache=False"), name, "exec"),
+         namespace)
     return _Namespace(namespace)
