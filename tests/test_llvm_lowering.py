@@ -162,3 +162,17 @@ def test_arrays_that_are_not_contiguous_are_read_through_their_stride():
     vals, adj = np.arange(12.0)[::3], np.zeros(8)[::2]   # (0, 3, 6, 9) and every other
     assert space["f"](vals, adj, True) == -1
     np.testing.assert_array_equal(adj, [-1.0, 60.0, 0.0, 0.0])
+
+
+def test_a_fresh_process_lowers_operators_numba_types():
+    # (numba's typing context knows the operators only once refreshed: a check that
+    # asked it first, in a fresh process, found none, and numba's front end would have
+    # compiled the tape instead, slowly but silently)
+    import subprocess
+    import sys
+    script = ("from numad import llvm_lowering as L\n"
+              "print(L.lowerable('def f(vals, adj, value):\\n    v = -vals[0]\\n'\n"
+              "                  '    w = -(v ** 3) % 2.0\\n    return -1\\n', {}))\n")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip().splitlines()[-1] == "None"
