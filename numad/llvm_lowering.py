@@ -656,6 +656,8 @@ def lowerable(text, namespace):
         _Lowering(_function(text), namespace).run()
     except (Unsupported, SyntaxError) as exc:
         return str(exc) or type(exc).__name__
+    except Exception as exc:   # (a case this module gets wrong: numba's front end is
+        return f"{type(exc).__name__}: {exc}"   # slower, but compiles it right)
     return None
 
 
