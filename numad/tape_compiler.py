@@ -1922,7 +1922,13 @@ def _load(key, text):
             spec = importlib.util.spec_from_file_location(name, path)
             module = importlib.util.module_from_spec(spec)
             sys.modules[name] = module
-            spec.loader.exec_module(module)
+            try:
+                spec.loader.exec_module(module)
+                _compile_lowered(module)
+            except OSError:
+                raise
+            except Exception as exc:   # (see _compile_lowered)
+                return _unlowered(name, text, exc)
             return module
         except OSError:
             pass
@@ -1932,6 +1938,51 @@ def _load(key, text):
                       "NUMAD_CACHE_DIR); compiling in memory, so every process compiles "
                       "its tapes anew", RuntimeWarning, stacklevel=3)
     namespace = {}
-    exec(compile(_lowered(text).replace("cache=True", "cache=False"), name, "exec"),
-         namespace)
+    try:
+        exec(compile(_lowered(text).replace("cache=True", "cache=False"), name, "exec"),
+             namespace)
+        module = _Namespace(namespace)
+        _compile_lowered(module)
+    except Exception as exc:
+        return _unlowered(name, text, exc)
+    return module
+
+
+# The types of the parameters the compiled functions are called with that are not the
+# tapes' buffers (C-contiguous float64 arrays).
+_CALLED_WITH = {"value": "boolean", "L": "int64"}
+
+
+def _compile_lowered(module):
+    """Compile a lowered module's functions now, for the types their callers pass, so
+    that a lowering that fails (numba's internals, which numad/llvm_lowering.py uses,
+    change between numba versions) fails here, where ``_load`` can fall back to numba's
+    front end, and not at a call deep in a sweep. (A scan step's functions have their
+    signature and compiled when the module was run.)"""
+    from numba import types
+    from numba.core.dispatcher import Dispatcher
+    names = vars(module)
+    for fn in list(names.values()):
+        if (not isinstance(fn, Dispatcher) or fn.signatures
+                or f"_{fn.py_func.__name__}_text" not in names):
+            continue
+        code = fn.py_func.__code__
+        fn.compile(tuple(getattr(types, _CALLED_WITH[p]) if p in _CALLED_WITH
+                         else types.float64[::1] for p in code.co_varnames[:code.co_argcount]))
+
+
+def _unlowered(name, text, exc):
+    """The module of ``text`` compiled by numba's front end, in memory, where its
+    lowered form failed to compile (said once: a numba that numad's lowering does not
+    know)."""
+    if not _WARNED_LOWERING:
+        _WARNED_LOWERING.append(True)
+        warnings.warn(f"numad: compiled tapes lowered by numad failed to compile with this "
+                      f"numba ({type(exc).__name__}: {exc}); numba compiles them itself "
+                      "(slower to compile, the same numbers)", RuntimeWarning, stacklevel=4)
+    namespace = {}
+    exec(compile(text.replace("cache=True", "cache=False"), name, "exec"), namespace)
     return _Namespace(namespace)
+
+
+_WARNED_LOWERING = []
