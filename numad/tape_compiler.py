@@ -5,7 +5,10 @@ step replayed many times, or an optimizer's objective replayed thousands of time
 interpretation is most of the cost. ``compile_tape`` writes the tape instead as
 straight-line Python, one statement per live entry, from the op table's own formulas
 (``numad/optable.py``: the rows' values and partials, spelled for numba as the generated
-kernels spell them), and compiles it with numba:
+kernels spell them), and compiles it: lowered to LLVM by numad itself
+(``numad/llvm_lowering.py``, a fraction of numba's front end's time), with numba
+compiling a one-line wrapper around it, or by numba's front end where the code is not
+of the small language that module lowers (fused array code):
 
 * forward: every scalar value is a local (``v<offset>``), read from the tape's values
   buffer once where it is an input or a constant; each entry's partials that the
@@ -100,7 +103,7 @@ VERSION = "10"   # of the generated code's form: part of every cache key
 # replays are likely to repay: LLVM's time grows faster than the code (register
 # allocation over the partials that live from the forward part to the reverse part).
 # Lowered by numad/llvm_lowering.py, a random mix of operations compiled cold in 0.12 s
-# at 216 entries, 0.6 s at 1016, 3.7 to 4.2 s at 5016 and 14 s at 10016
+# at 216 entries, 0.6 s at 1016, 3.5 to 4.8 s at 5016 and 14 s at 10016
 # (benchmarks/compare_compiled.py --mix); through numba's front end it took 1.2 s at
 # 244 entries, 6 s at 994 and 24 s at 2494.
 MAX_ENTRIES = 10_000
@@ -1687,7 +1690,8 @@ def _lowered(text):
     numba's time), or ``text`` itself where one of them is not code of that small
     language. Each function's text is kept in the module, so a process that does not
     find the compiled code in the cache lowers it again; numba compiles a one-line
-    function that calls it."""
+    function that calls it. (With ``NUMAD_DEBUG_LOWERING`` set to a file's path, each
+    function's name and why it is not lowered, or None, is appended to that file.)"""
     if not _LOWER or not text.startswith(_HEADER):
         return text
     if not _HEADER_NAMES:   # (the names the header imports; select and times are lowered)
