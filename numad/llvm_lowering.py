@@ -542,6 +542,15 @@ class _Lowering:
     def ufunc_call(self, ufunc, arguments):
         """A NumPy ufunc of floats: numba's own scalar loop body for it (``ufunc_db``),
         the code numba's ufunc machinery wraps in a loop of one element."""
+        if ufunc is np.sign and self.builder is not None:
+            # numba's sign of a float, as selects rather than its branches (x itself
+            # for a zero and a nan): the same values, and the long tapes' many signs
+            # (abs's partial) no longer leave LLVM three blocks each to merge
+            b, x = self.builder, arguments[0].llvm
+            zero = self.constant(0.0).llvm
+            negative = b.select(b.fcmp_ordered("<", x, zero), self.constant(-1.0).llvm, x)
+            return _Value("f", b.select(b.fcmp_ordered(">", x, zero),
+                                        self.constant(1.0).llvm, negative))
         loop = "d" * len(arguments) + "->"
         implementations = ufunc_db.get_ufunc_info(ufunc)
         for out, kind in (("d", "f"), ("?", "b")):
