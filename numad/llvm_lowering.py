@@ -27,7 +27,7 @@ loop counter), ``array[lo:hi] = x``; ``for k in range(...)``; ``if``/``else``;
 
 Measured cold on a random mix of distinct operations
 (``benchmarks/compare_compiled.py --mix``): 0.13 s for 216 entries, 0.6 s for 1016,
-3.6 to 4.8 s for 5016; a scan's RK4 step in 0.13 s (numba's front end: 0.45 to 1 s).
+3.6 to 5.2 s for 5016; a scan's RK4 step in 0.13 s (numba's front end: 0.45 to 1 s).
 What remains is mostly LLVM's register allocation, which grows a little faster than the
 code (a gradient's partials live from its forward part to its reverse part).
 

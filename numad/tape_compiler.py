@@ -103,7 +103,7 @@ VERSION = "10"   # of the generated code's form: part of every cache key
 # replays are likely to repay: LLVM's time grows faster than the code (register
 # allocation over the partials that live from the forward part to the reverse part).
 # Lowered by numad/llvm_lowering.py, a random mix of operations compiled cold in 0.12 s
-# at 216 entries, 0.6 s at 1016, 3.5 to 4.8 s at 5016 and 14 s at 10016
+# at 216 entries, 0.6 s at 1016, 3.6 to 5.2 s at 5016 and 14 s at 10016
 # (benchmarks/compare_compiled.py --mix); through numba's front end it took 1.2 s at
 # 244 entries, 6 s at 994 and 24 s at 2494.
 MAX_ENTRIES = 10_000
