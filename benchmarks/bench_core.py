@@ -12,8 +12,9 @@ import numpy as np
 
 from ._workloads import (JAC_N, SCALAR_N, best_of, forward_kernel, jac_matrix, load,
                          make_jac_function, make_jac_scalar_function, make_mix_function,
-                         make_mix_program, mix_compile_seconds, mix_point, nd, reverse_kernel, rosen_grad_njit,
-                         rosen_loop, rosen_point, rosen_vec, warm, warm_numad)
+                         make_mix_program, mix_compile_seconds, mix_point, nd,
+                         reverse_kernel, rosen_grad_njit, rosen_loop, rosen_point, rosen_vec,
+                         warm, warm_numad)
 
 
 # ---------------------------------------------------------------------------------------

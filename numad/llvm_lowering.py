@@ -69,7 +69,7 @@ _OPERATOR = {ast.Pow: operator.pow, ast.Mod: operator.mod, ast.FloorDiv: operato
 _KIND = {types.float64: "f", types.boolean: "b", types.int64: "i"}
 _TYPE = {"f": types.float64, "b": types.boolean, "i": types.int64}
 _DOUBLE, _I64, _I1 = ir.DoubleType(), ir.IntType(64), ir.IntType(1)
-_FLOATS = {}   # float -> its LLVM constant, spelled once
+_FLOATS = {}   # repr of a float -> its LLVM constant, spelled once
 
 
 class Unsupported(Exception):
@@ -215,7 +215,7 @@ class _Lowering:
         array, kind = self.arrays[target.value.id]
         if kind != "f":
             raise Unsupported(ast.unparse(target))
-        with _counted_loop(b, lo.llvm, hi.llvm, 1) as index:
+        with _counted_loop(b, lo.llvm, hi.llvm) as index:
             b.store(value.llvm, self.address(array, index))
 
     def loop(self, st):
@@ -608,11 +608,11 @@ def _dotted(node):
 
 
 class _counted_loop:
-    """``with _counted_loop(builder, lo, hi, step) as i:`` emits a loop of ``i`` from
-    ``lo`` up to ``hi`` (exclusive) around the statements of its block."""
+    """``with _counted_loop(builder, lo, hi) as i:`` emits a loop of ``i`` from ``lo`` up
+    to ``hi`` (exclusive) around the statements of its block."""
 
-    def __init__(self, builder, lo, hi, step):
-        self.b, self.lo, self.hi, self.step = builder, lo, hi, step
+    def __init__(self, builder, lo, hi):
+        self.b, self.lo, self.hi = builder, lo, hi
 
     def __enter__(self):
         b = self.b
@@ -630,7 +630,7 @@ class _counted_loop:
 
     def __exit__(self, *exc):
         b = self.b
-        self.index.add_incoming(b.add(self.index, ir.Constant(_I64, self.step)), b.block)
+        self.index.add_incoming(b.add(self.index, ir.Constant(_I64, 1)), b.block)
         b.branch(self.header)
         b.position_at_end(self.after)
         return False

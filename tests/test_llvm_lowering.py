@@ -1,5 +1,7 @@
 """numad/llvm_lowering.py: tape code lowered to LLVM by numad, against numba's front end
 and the generic sweeps."""
+import math
+
 import numpy as np
 import pytest
 
@@ -14,7 +16,7 @@ def _tape_cache(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("NUMAD_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "lowered"))
 
 
-NAMES = {"np": np, "math": __import__("math")}
+NAMES = {"np": np, "math": math}
 
 
 def _mix(n, seed=3):
