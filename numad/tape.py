@@ -337,18 +337,34 @@ class Tape:
         str
             A header line, then per entry its index, operation, inputs and value.
         """
+        reached = self._values_for_display()
         lines = [f"Wengert list of {self.name} ({len(self)} entries)"]
         for i in range(len(self.op)):
-            lines.append(self.format_entry(i))
+            lines.append(self.format_entry(i, reached))
         return "\n".join(lines)
 
-    def format_entry(self, i):
+    def _values_for_display(self):
+        """Make every value in the buffer belong to the inputs last loaded, and return
+        the last entry that holds one of them.
+
+        A compiled replay writes only what it answers (the output, the inputs'
+        adjoints), and a replay stopped by a changed branch leaves the entries after
+        the guard at an earlier evaluation's values: printed as they are, the list
+        would mix two points. A forward sweep at the loaded inputs makes them one
+        point's again (what ``tape(*args)`` at those inputs would do); where a branch
+        goes the other way there, the entries after its guard are not the function's
+        and are shown as such."""
+        failed = self.forward_sweeps()
+        return len(self.op) - 1 if failed < 0 else failed
+
+    def format_entry(self, i, reached=None):
         """One line of the Wengert list: index, operation, inputs, value."""
-        name, ins, shown = self._entry_parts(i)
+        name, ins, shown = self._entry_parts(i, reached)
         return f"v{i:<5d} {name:<14s} {', '.join(ins):<18s} = {shown}"
 
-    def _entry_parts(self, i):
-        """An entry's operation name, its inputs (``v3``) and its value, as text."""
+    def _entry_parts(self, i, reached=None):
+        """An entry's operation name, its inputs (``v3``) and its value, as text;
+        past entry ``reached`` (a guard that failed at the loaded inputs), no value."""
         name = OPNAMES[int(self.op[i])]
         ins = [f"v{int(a)}" for a in self.args[i] if a >= 0]
         if i in self.customs:
@@ -361,6 +377,8 @@ class Tape:
             count = self.params[p + 2]
             ins = [f"v{int(self.params[p + 3 + 2 * s])}" for s in range(count)]
         shape = self.shape_of(i)
+        if reached is not None and i > reached:
+            return name, ins, f"(not reached: the branch at v{reached} goes the other way)"
         value = self.entry_value(i)
         if shape == ():
             shown = f"{float(value):.6g}"
@@ -370,6 +388,7 @@ class Tape:
             shown = f"array{tuple(shape)} [{body}]"
         return name, ins, shown
 
+    @_per_thread
     def to_dot(self):
         """The computational graph as Graphviz DOT text: one node per entry (its index,
         operation and value), an edge from each input to the entry that reads it.
@@ -394,11 +413,12 @@ class Tape:
             escaped = [str(t).replace("\\", "\\\\").replace('"', '\\"') for t in lines]
             return '"' + "\\n".join(escaped) + '"'
 
+        reached = self._values_for_display()
         outputs = {int(e) for e in self.output_entries}
         lines = [f"digraph {quoted(self.name)} {{", "  rankdir=TB;",
                  '  node [shape=box, fontname="Helvetica"];']
         for i in range(len(self.op)):
-            name, ins, shown = self._entry_parts(i)
+            name, ins, shown = self._entry_parts(i, reached)
             style = {"input": ", shape=ellipse", "const": ", shape=plaintext"}.get(name, "")
             if i in outputs:
                 style += ", peripheries=2"

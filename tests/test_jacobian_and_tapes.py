@@ -183,6 +183,34 @@ def test_tape_with_several_arguments_gradient_is_by_the_first():
     np.testing.assert_allclose(tape.gradient(x2, a2, 3.0), 2 * a2 * x2 * 3.0, rtol=1e-14)
 
 
+def test_the_printed_tape_shows_one_points_values_after_any_replay():
+    # A compiled gradient writes only the inputs' adjoints and the output, and a replay
+    # stopped by a changed branch leaves the entries after its guard at the earlier
+    # point: the list must not mix two points (closed forms: sin(x) * x entrywise).
+    def f(x):
+        return np.sum(np.sin(x) * x)
+
+    tape = nd.trace(f, np.array([1.0, 2.0]), compile="always")
+    tape(np.array([3.0, 4.0]))
+    tape.gradient(np.array([5.0, 6.0]))
+    values = [line.rsplit("[", 1)[1].rstrip("]") for line in str(tape).splitlines()[1:4]]
+    x = np.array([5.0, 6.0])
+    for shown, want in zip(values, (x, np.sin(x), np.sin(x) * x)):
+        np.testing.assert_allclose([float(v) for v in shown.split(",")], want, rtol=1e-3)
+    assert f"{f(x):.6g}" in str(tape).splitlines()[-1]
+    assert f"{np.sin(6.0) * 6.0:.4g}" in tape.to_dot()
+
+    def g(x):
+        y = x * 2.0
+        return np.sin(y) if y > 1.0 else np.cos(y)
+
+    tape = nd.trace(g, 1.0)
+    with pytest.raises(nd.ControlFlowChanged):
+        tape(0.1)
+    last = str(tape).splitlines()[-1]
+    assert "not reached" in last and f"{np.sin(2.0):.6g}" not in last, last
+
+
 def test_tape_sizes_and_printing():
     x = np.array([0.5, 1.5, -2.0])
     tape = nd.trace(lambda x: np.sum(np.exp(x) * np.sin(x)) + x[0], x)
