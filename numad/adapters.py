@@ -22,6 +22,7 @@ from .precision import answer_dtype, in_dtype, like_argument
 from .pytree import flatten, leaf_is_differentiable, unflatten
 from .tracer import record
 from .transforms import keywords_last, value_and_grad
+from .watch import Unwatched
 
 _FLOAT64 = np.dtype(np.float64)   # (``is``: the hot paths' cheapest test of a float array)
 
@@ -102,6 +103,8 @@ class TapeCache:
             self._remember(key, tape)
         elif not self.warned:
             self.warned = True
+            if isinstance(tape.watch, Unwatched):
+                return tape   # (the trace warned: f reads more than numad watches)
             warnings.warn(f"numad: {self.name} changes what it reads while it runs "
                           f"({why}), so it is traced again at every call (correct, but "
                           "slower). Pass such state in as an argument, or keep it "

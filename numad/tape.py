@@ -856,7 +856,10 @@ class Tape:
         bool
             True where the tape may be replayed at ``args``.
         """
-        self._load(self._with_keywords(args, kwargs))
+        try:
+            self._load(self._with_keywords(args, kwargs))
+        except ControlFlowChanged:   # (a setting other than the recorded one)
+            return False
         if self.watch is not None and not self.watch.holds():
             return False
         return self.forward_sweeps() < 0

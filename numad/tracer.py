@@ -7,6 +7,10 @@ recorded through the registrations of numad/numpy_dispatch.py.
 """
 from __future__ import annotations
 
+import array
+import collections
+import copy
+
 import threading
 
 import numpy as np
@@ -19,7 +23,7 @@ from .pytree import as_float_array, flatten, leaf_is_differentiable
 from .recording import Recorder, objects_to_traced
 from .tape import Tape
 from .traced import Traced, TracedVector
-from .watch import Volatile as VOLATILE, reach, side_channels, watch_of
+from .watch import Volatile as VOLATILE, Watch, reach, side_channels, watch_of
 
 INPUT = OPCODES["input"]
 CONST = OPCODES["const"]
@@ -83,7 +87,7 @@ def record(f, args, input_argnums=None, name=None, others_static=True, replayed=
                                 f"{type(leaf).__name__}; the argument must hold floats or "
                                 "float arrays")
             if not is_input:
-                roles.append(("static", leaf))
+                roles.append(("static", _snapshot(leaf)))
                 new_leaves.append(leaf)
                 continue
             arr = as_float_array(leaf, what)
@@ -121,12 +125,26 @@ def record(f, args, input_argnums=None, name=None, others_static=True, replayed=
     tape = finish(rec, out, arg_treedefs, leaf_roles, input_entries, name)
     tape.fun = _Retrace(f, input_argnums, name, others_static)
     watch = watch_of(reached) if replayed else None
-    if watch is not None:
+    if isinstance(watch, Watch):
         # f changed what it reads while it ran (a counter, an accumulator, a cache):
         # its tape is f at this one call, never to be replayed
         changed = watch.changed()
         tape.watch = watch if changed is None else VOLATILE(changed)
+    else:
+        tape.watch = watch   # (None, or an Unwatched, which never holds)
     return tape
+
+
+def _snapshot(setting):
+    """What a tape keeps of a setting to compare later ones with (``tape._load``): a
+    copy of a mutable container (a deque, a set, an ``array.array``), which the caller
+    may change in place between calls; the object itself otherwise."""
+    if isinstance(setting, (collections.deque, set, array.array, bytearray)):
+        try:
+            return copy.deepcopy(setting)
+        except Exception:   # (not copyable: compared by identity, as other objects)
+            return setting
+    return setting
 
 
 class _Retrace:

@@ -20,14 +20,17 @@ that are its module's globals, its closure cells, its ``__defaults__`` and
 ``__kwdefaults__`` (the tuple and dict themselves, and their items), recursively through
 the Python functions it reaches that way (not those of NumPy, SciPy, numad or the
 standard library); the attributes of objects among those values and among the
-arguments, to a depth of three: instance attributes (``vars(obj)``), ``__slots__``, and
-class attributes that hold data (numbers, strings, arrays, lists, tuples, dicts), read
-through the object so that a class attribute later shadowed by the instance's is seen
-too; the attributes of the user's own modules (not libraries') that the function's
-code names (``mod.K``); the items of lists, tuples and dicts among them. Numbers and
-strings are compared by value, arrays by contents, other objects by identity. At most
-``Watch.LIMIT`` values are watched per function (the rest are not, and a warning says
-so).
+arguments, to a depth of ``DEPTH`` (8): instance attributes (``vars(obj)``),
+``__slots__``, and class attributes that hold data (numbers, strings, arrays, lists,
+tuples, dicts), read through the object so that a class attribute later shadowed by the
+instance's is seen too; the attributes of the user's own modules (not libraries') that
+the function's code names (``mod.K``); the items of the containers among them (lists,
+tuples, dicts and every other mapping, deques, ``array.array`` objects). Numbers and
+strings are compared by value, arrays (masked ones with their masks) by contents, a mutable
+container of numbers and strings by its items, other objects by identity. Where a
+function reads more than that (past ``DEPTH``, or more than ``Watch.LIMIT`` values),
+numad cannot tell that its tape still holds: a warning says so, the adapters trace it
+again at every call and its Tape refuses to replay (``Unwatched``).
 
 Cost: a cached call checks each watched value (an identity test for most: tens of
 nanoseconds; a byte comparison for a small array). A function that reads nothing
@@ -35,6 +38,9 @@ but its arguments has no watch at all.
 """
 from __future__ import annotations
 
+import array as _array
+import collections
+import collections.abc
 import functools
 import random as _random
 import sys
@@ -58,9 +64,33 @@ _STDLIB = frozenset(getattr(sys, "stdlib_module_names", ())) | {"builtins"}
 _SAME_OBJECT = 0    # an object whose own contents are watched separately, or opaque
 _BY_VALUE = 1       # a number, string, bytes, None: equal value is the same
 _ARRAY = 2          # an ndarray: same dtype, shape and contents
-_SIZED = 3          # a list or dict: the same object with the same length
+_SIZED = 3          # a list, dict or other mutable container: the same object with the
+                    # same length (its items are probes of their own)
+_ITEMS = 4          # a mutable container of numbers and strings only: the same items
+                    # (one probe for a list of 1000 floats, compared at C speed)
 
 _SMALL_ARRAY = 4096  # elements; up to this a byte comparison is the fastest test
+# How deep the walk goes (globals -> their attributes and items -> theirs ...). Where
+# something walkable lies deeper, the watch is incomplete (``Unwatched``): the adapters
+# trace again at every call, a Tape refuses to replay, and a warning says why.
+DEPTH = 8
+
+_SCALARS = (bool, int, float, complex, str, bytes, np.generic)
+# Mutable containers: their items are watched (Mappings by key, the rest by position).
+_SEQUENCES = (list, collections.deque, _array.array, bytearray)
+_MAPPINGS = collections.abc.Mapping
+
+
+def _is_scalar(value):
+    return value is None or isinstance(value, _SCALARS)
+
+
+def _items_of(container):
+    """A comparable copy of a container of scalars: its items in order (a set's as a
+    frozenset)."""
+    if isinstance(container, (set, frozenset)):
+        return frozenset(container)
+    return list(container)
 
 
 class _Attr:
@@ -97,7 +127,7 @@ class Watch:
     Parents come before their contents, so the first change found is the outermost.
     """
 
-    LIMIT = 512
+    LIMIT = 4096
     __slots__ = ("probes",)
 
     def __init__(self, probes):
@@ -116,8 +146,14 @@ class Watch:
                 now = holder.get(key, _MISSING)
             elif type(key) is _Attr:
                 now = getattr(holder, key.name, _MISSING)
+            elif isinstance(holder, _MAPPINGS):
+                now = holder[key] if key in holder else _MISSING
             else:
                 now = holder[key] if key < len(holder) else _MISSING
+            if kind == _ITEMS:
+                if type(now) is type(expected) and _items_of(now) == frozen:
+                    continue
+                return label
             if now is expected:
                 if kind == _SAME_OBJECT or kind == _BY_VALUE:
                     continue
@@ -145,7 +181,7 @@ class Watch:
                 now = holder.get(key, _MISSING)
             else:
                 return self.changed() is None
-            if now is not expected or kind == _SIZED:
+            if now is not expected or kind == _SIZED or kind == _ITEMS:
                 return self.changed() is None
             if kind == _ARRAY and (type(frozen[2]) is not bytes
                                    or now.tobytes() != frozen[2]):
@@ -155,14 +191,19 @@ class Watch:
 
 def _same_array(now, expected, frozen):
     shape, dtype, frozen = frozen
-    if type(now) is not np.ndarray or now.shape != shape or now.dtype != dtype:
+    if type(now) is not type(expected) or now.shape != shape or now.dtype != dtype:
         return False
     if type(frozen) is bytes:
         return now.tobytes() == frozen
     try:
-        return bool(np.array_equal(now, frozen, equal_nan=now.dtype.kind in "fc"))
+        if not np.array_equal(np.asarray(now), np.asarray(frozen),
+                              equal_nan=now.dtype.kind in "fc"):
+            return False
     except TypeError:  # object arrays
         return False
+    # (a masked array: its mask too)
+    return type(now) is np.ndarray or bool(np.array_equal(np.ma.getmaskarray(now),
+                                                          np.ma.getmaskarray(frozen)))
 
 
 class _Gatherer:
@@ -173,6 +214,7 @@ class _Gatherer:
         self.seen = set()      # ids of functions and objects already walked
         self.keep = []         # keeps walked objects alive, so their ids stay theirs
         self.full = False
+        self.too_deep = None   # the label of the first thing past DEPTH
         self.generators = []   # the random generators met on the way (side_channels)
 
     def probe(self, holder, key, value, label, depth):
@@ -180,18 +222,21 @@ class _Gatherer:
         if len(self.probes) >= Watch.LIMIT:
             self.full = True
             return
-        if isinstance(value, (bool, int, float, complex, str, bytes, np.generic)) \
-                or value is None:
+        if _is_scalar(value):
             self.probes.append((holder, key, _BY_VALUE, value, None, label))
-        elif type(value) is np.ndarray:
-            # small arrays keep their bytes (the fastest comparison), large ones a copy
-            frozen = value.tobytes() if value.size <= _SMALL_ARRAY else value.copy()
+        elif isinstance(value, np.ndarray):
+            # small arrays keep their bytes (the fastest comparison), large ones and
+            # subclasses (a masked array's mask) a copy
+            frozen = (value.tobytes() if value.size <= _SMALL_ARRAY
+                      and type(value) is np.ndarray else value.copy())
             self.probes.append((holder, key, _ARRAY, value,
                                 (value.shape, value.dtype, frozen), label))
         elif isinstance(value, (types.ModuleType, type, types.BuiltinFunctionType,
                                 np.ufunc)):
             return  # (rebinding np or a class is not a change numad looks for)
-        elif type(value) in (list, dict):
+        elif isinstance(value, (*_SEQUENCES, set)) and all(map(_is_scalar, value)):
+            self.probes.append((holder, key, _ITEMS, value, _items_of(value), label))
+        elif isinstance(value, (*_SEQUENCES, _MAPPINGS)):
             self.probes.append((holder, key, _SIZED, value, len(value), label))
             self.contents(value, label, depth)
         else:
@@ -199,11 +244,16 @@ class _Gatherer:
             self.value(value, label, depth)
 
     def contents(self, container, label, depth):
-        if depth <= 0 or id(container) in self.seen:
+        if id(container) in self.seen:
+            return
+        if not isinstance(container, _MAPPINGS) and all(map(_is_scalar, container)):
+            return   # (a tuple of numbers cannot change)
+        if depth <= 0:
+            self.too_deep = self.too_deep or label
             return
         self.seen.add(id(container))
         self.keep.append(container)
-        if type(container) is dict:
+        if isinstance(container, _MAPPINGS):
             for k, v in list(container.items()):
                 self.probe(container, k, v, f"{label}[{k!r}]", depth - 1)
         else:
@@ -221,9 +271,13 @@ class _Gatherer:
                 self.generators.append(value)
         elif isinstance(value, (types.ModuleType, type, types.BuiltinFunctionType, np.ufunc)):
             return
-        elif depth > 0 and hasattr(value, "__dict__") and type(value).__module__ and \
+        elif hasattr(value, "__dict__") and type(value).__module__ and \
                 (type(value).__module__.partition(".")[0] not in _LIBRARIES):
             if id(value) in self.seen:
+                return
+            if depth <= 0:
+                if vars(value) or _data_attributes(type(value)):
+                    self.too_deep = self.too_deep or label
                 return
             self.seen.add(id(value))
             self.keep.append(value)
@@ -235,8 +289,11 @@ class _Gatherer:
             call = getattr(type(value), "__call__", None)
             if isinstance(call, types.FunctionType):
                 self.function(call, depth)
-        elif depth > 0 and _user_class(type(value)) and _slots(type(value)):
+        elif _user_class(type(value)) and _slots(type(value)):
             if id(value) in self.seen:
+                return
+            if depth <= 0:
+                self.too_deep = self.too_deep or label
                 return
             self.seen.add(id(value))
             self.keep.append(value)
@@ -272,7 +329,7 @@ class _Gatherer:
             if name in attrs and not name.startswith("__"):
                 self.probe(attrs, name, attrs[name], f"{label}.{name}", depth - 1)
 
-    def function(self, fn, depth=3):
+    def function(self, fn, depth=DEPTH):
         if not isinstance(fn, (types.FunctionType, types.MethodType, functools.partial)):
             self.value(fn, _name(fn), depth)  # a callable object
             return
@@ -342,6 +399,12 @@ def _user_module(module):
     return top not in _LIBRARIES and top not in _STDLIB
 
 
+def _data_attributes(cls):
+    """Whether the user's classes among ``cls``'s bases hold data attributes."""
+    return any(isinstance(v, _DATA) and not k.startswith("__")
+               for c in cls.__mro__ if _user_class(c) for k, v in vars(c).items())
+
+
 def _slots(cls):
     """The names in the ``__slots__`` of ``cls`` and its bases (the user's classes)."""
     names = []
@@ -382,17 +445,26 @@ def reach(f, args, name):
         for leaf in leaves:
             if not isinstance(leaf, (bool, int, float, complex, str, bytes, np.ndarray,
                                      np.generic)) and leaf is not None:
-                gather.value(leaf, f"argument {k} of {name} ({type(leaf).__name__})", 3)
-    if gather.full:
-        warnings.warn(f"numad: {name} reaches more than {Watch.LIMIT} values besides its "
-                      "arguments; only the first are watched for changes, so a change to "
-                      "another one is not seen by a cached tape. Pass what changes as an "
-                      "argument", RuntimeWarning, stacklevel=4)
+                gather.value(leaf, f"argument {k} of {name} ({type(leaf).__name__})",
+                             DEPTH)
+    gather.name = name
     return gather
 
 
 def watch_of(gather):
-    """The ``Watch`` of a walk (``reach``), or None when there is nothing to watch."""
+    """The ``Watch`` of a walk (``reach``), or None when there is nothing to watch; an
+    ``Unwatched`` where the walk could not see everything ``f`` may read."""
+    why = None
+    if gather.full:
+        why = f"more than {Watch.LIMIT} values besides its arguments"
+    elif gather.too_deep is not None:
+        why = f"values nested more than {DEPTH} levels deep ({gather.too_deep})"
+    if why is not None:
+        warnings.warn(f"numad: {gather.name} reads {why}: numad cannot watch all of them "
+                      "for changes, so the adapters trace it again at every call (slow, "
+                      "but never a stale answer) and its Tape refuses to replay. Pass "
+                      "what changes as an argument", RuntimeWarning, stacklevel=4)
+        return Unwatched(gather.name, why)
     return Watch(gather.probes) if gather.probes else None
 
 
@@ -546,6 +618,22 @@ def _describe(gen):
         return "Python's global generator (random.*)"
     return f"a {type(gen).__module__}.{type(gen).__name__}"
 
+
+
+class Unwatched:
+    """The watch of a function that reads more than numad can watch (``watch_of``):
+    whether its tape still is the function is unknown, so it never holds."""
+
+    __slots__ = ("label",)
+
+    def __init__(self, name, why):
+        self.label = f"{name} reads {why}, more than numad watches, and one of them may have"
+
+    def changed(self):
+        return self.label
+
+    def holds(self):
+        return False
 
 
 class Volatile:

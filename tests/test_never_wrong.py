@@ -3,10 +3,13 @@
 Every case compares with a closed form or finite differences, or checks that numad
 raises its own error (``nd.TracingError`` / ``nd.ControlFlowChanged``) with a remedy.
 """
+import array
+import collections
 import functools
 import random
 import threading
 import time
+import types
 import warnings
 
 import numpy as np
@@ -253,6 +256,84 @@ def test_functools_partial_arguments_are_seen():
     assert np.allclose(g(X), quad(2.0))
     k[0] = 9.0
     assert np.allclose(g(X), quad(9.0))
+
+
+_CONTAINERS = {
+    "OrderedDict": lambda: collections.OrderedDict(k=2.0),
+    "defaultdict": lambda: collections.defaultdict(float, k=2.0),
+    "dict subclass": lambda: type("Settings", (dict,), {})(k=2.0),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(_CONTAINERS))
+def test_items_of_other_mappings_are_seen(kind):
+    cfg = _CONTAINERS[kind]()
+    g = nd.gradient(lambda x: cfg["k"] * np.sum(x ** 2))
+    assert np.allclose(g(X), quad(2.0))
+    cfg["k"] = 3.0
+    assert np.allclose(g(X), quad(3.0))
+
+
+def test_deques_arrays_proxies_masked_arrays_and_big_lists_are_seen():
+    dq, ar, base = collections.deque([2.0]), array.array("d", [2.0]), {"k": 2.0}
+    proxy = types.MappingProxyType(base)
+    masked = np.ma.array([2.0, 2.0], mask=[False, True])
+    data = [2.0] * 1000   # (one probe for the whole list, not 1000)
+    cases = [(lambda x: dq[0] * np.sum(x ** 2), lambda: dq.__setitem__(0, 3.0)),
+             (lambda x: ar[0] * np.sum(x ** 2), lambda: ar.__setitem__(0, 3.0)),
+             (lambda x: proxy["k"] * np.sum(x ** 2), lambda: base.__setitem__("k", 3.0)),
+             (lambda x: masked.filled(3.0)[1] * np.sum(x ** 2),
+              lambda: masked.__setitem__(1, np.ma.masked) or masked.mask.__setitem__(1, False)),
+             (lambda x: data[999] * np.sum(x ** 2), lambda: data.__setitem__(999, 3.0))]
+    for f, change in cases:
+        g = nd.gradient(f)
+        before = g(X)
+        change()
+        np.testing.assert_allclose(g(X), nd.numerical_gradient(f, X), rtol=1e-6)
+        assert not np.allclose(g(X), before)
+
+
+def test_values_nested_deep_and_a_setting_changed_in_place_are_seen():
+    params = {"a": {"b": {"c": {"d": [2.0]}}}}
+
+    class Node:
+        pass
+    o = Node()
+    o.a = Node()
+    o.a.b = Node()
+    o.a.b.c = Node()
+    o.a.b.c.d = 2.0
+    g = nd.gradient(lambda x: params["a"]["b"]["c"]["d"][0] * o.a.b.c.d * np.sum(x ** 2))
+    assert np.allclose(g(X), quad(4.0))
+    params["a"]["b"]["c"]["d"][0] = 3.0
+    o.a.b.c.d = 5.0
+    assert np.allclose(g(X), quad(15.0))
+
+    def h(x, scales):
+        return scales[0] * np.sum(x ** 2)
+    scales = collections.deque([2.0])
+    gh = nd.gradient(h)
+    assert np.allclose(gh(X, scales), quad(2.0))
+    scales[0] = 3.0   # (a setting, changed in place)
+    assert np.allclose(gh(X, scales), quad(3.0))
+
+
+def test_what_is_nested_too_deep_to_watch_is_traced_at_every_call():
+    deep = [[[[[[[[[[2.0]]]]]]]]]]
+
+    def f(x):
+        return deep[0][0][0][0][0][0][0][0][0][0] * np.sum(x ** 2)
+    with pytest.warns(RuntimeWarning, match="more than 8 levels deep"):
+        g = nd.gradient(f)
+        assert np.allclose(g(X), quad(2.0))
+    deep[0][0][0][0][0][0][0][0][0][0] = 3.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        assert np.allclose(g(X), quad(3.0))
+        tape = nd.trace(f, X)
+    assert not tape.matches(X)
+    with pytest.raises(nd.ControlFlowChanged, match="levels deep"):
+        tape(X)
 
 
 def test_a_stale_tape_refuses_to_replay():
