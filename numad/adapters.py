@@ -19,7 +19,7 @@ import numpy as np
 
 from .config import compile_mode
 from .precision import answer_dtype, in_dtype, like_argument
-from .pytree import flatten, leaf_is_differentiable, unflatten
+from .pytree import flatten, leaf_is_differentiable, real_values, unflatten
 from .tracer import record
 from .transforms import keywords_last, value_and_grad
 from .watch import Unwatched
@@ -437,7 +437,7 @@ def hvp(f, compile=None):
     def hessp(x, p, *args, **kwargs):
         tape = last.tape
         if (not args and not kwargs and last.kernel and tape is not None and type(x) is np.ndarray
-                and type(p) is np.ndarray
+                and type(p) is np.ndarray and p.dtype is _FLOAT64
                 and x.dtype is _FLOAT64 and tape.single_input is not None
                 and x.shape == last.shape and p.size == x.size
                 and (tape.watch is None or tape.watch.holds())):
@@ -476,7 +476,7 @@ def hvp(f, compile=None):
                 tape = gradient_tapes[0].tape_at((x,) + args, kwargs)
             last.tape, last.point, last.shape = tape, _copy_point(point), np.shape(x)
         (e,) = [int(tape.input_entries[r]) for r in tape.input_positions(0)]
-        direction = np.asarray(p, dtype=np.float64).reshape(-1, 1)
+        direction = real_values(p, "hvp's p").reshape(-1, 1)
         if direction.shape[0] != tape.size[e]:
             raise ValueError(f"numad: hvp's p has {direction.shape[0]} values, x has "
                              f"{tape.size[e]}")

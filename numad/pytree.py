@@ -93,6 +93,15 @@ def as_float_array(leaf, what="argument"):
     return np.array(arr, dtype=np.float64)
 
 
+def real_values(value, what="a value"):
+    """``value`` as a float64 array (no copy where it is one); complex numbers are
+    refused, never dropped to their real parts."""
+    arr = np.asarray(value)
+    if arr.dtype.kind == "c":
+        _refuse_complex(value, what)
+    return arr if arr.dtype == np.float64 else arr.astype(np.float64)
+
+
 def like_leaf(value, leaf):
     """``value`` given the type of ``leaf``: a Python float for a scalar leaf."""
     if isinstance(leaf, np.ndarray):

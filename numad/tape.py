@@ -21,7 +21,7 @@ from .custom_runner import CustomRun
 from .loop_runner import LoopRun, loop_runs
 from .optable import ELEMENTWISE, N_ELEMENTWISE, N_OPS, OPCODES, OPNAMES
 from .precision import answer_dtype, in_dtype, like_argument
-from .pytree import flatten, unflatten
+from .pytree import flatten, real_values, unflatten
 
 _GUARD = OPCODES["guard"]
 _CONST = OPCODES["const"]
@@ -456,7 +456,7 @@ class Tape:
                     continue
                 e = self.input_entries[role]
                 o, n = off[e], size[e]
-                arr = np.asarray(leaf, dtype=np.float64)
+                arr = real_values(leaf, f"an input of the tape of {self.name}")
                 if arr.size != n or (arr.shape != self.shape_of(e) and arr.shape != ()):
                     raise ValueError(f"numad: input of shape {arr.shape} where the tape of "
                                      f"{self.name} recorded {self.shape_of(e)}; trace again")
@@ -630,7 +630,7 @@ class Tape:
         adj = self.adjoint_buffer()
         for e, w in seeds:
             o, n = self.off[e], self.size[e]
-            adj[o:o + n] += np.asarray(w, dtype=np.float64).ravel()
+            adj[o:o + n] += real_values(w, "a cotangent").ravel()
         self._reverse_sweeps(adj)
         return adj
 
@@ -644,7 +644,7 @@ class Tape:
         tan = self._tan
         for e, t in seeds:
             o, n = self.off[e], self.size[e]
-            tan[o * L:(o + n) * L] = np.asarray(t, dtype=np.float64).reshape(n * L)
+            tan[o * L:(o + n) * L] = real_values(t, "a tangent").reshape(n * L)
         fn = self._tangent_code()
         if fn is not None:
             failed = fn(self.vals, tan, L)
@@ -723,7 +723,7 @@ class Tape:
         if fn is not None:
             start, n, _ = self.single_input
             _, tan, _, adj, adjd = self._hvp_buffer_set()
-            tan[start:start + n] = np.ascontiguousarray(direction, dtype=np.float64).ravel()
+            tan[start:start + n] = real_values(direction, "hvp's direction").ravel()
             failed = fn(self.vals, tan, adj, adjd)
             if failed == -1:
                 return adjd[start:start + n].copy()
@@ -737,7 +737,7 @@ class Tape:
         """H v for a tape of one array input and a scalar output (``single_input``), at
         the loaded point: one kernel call, buffers and all."""
         start, n, out = self.single_input
-        direction = np.ascontiguousarray(direction, dtype=np.float64).ravel()
+        direction = np.ascontiguousarray(real_values(direction, "hvp's direction")).ravel()
         fn = self.hvp_code()
         if fn is not None:
             _, tan, _, _, adjd = self._hvp_buffer_set()
@@ -760,7 +760,7 @@ class Tape:
         tan[:] = 0.0
         for e, v in seeds:
             o, n = self.off[e], self.size[e]
-            tan[o:o + n] = np.asarray(v, dtype=np.float64).ravel()
+            tan[o:o + n] = real_values(v, "a tangent").ravel()
         fn = self.hvp_code()
         if fn is not None:
             if self._hvp_compiled(fn, tan, adjd):

@@ -247,6 +247,10 @@ def vjp(f, x):
         if w_def != tape.out_treedef:
             raise ValueError(f"numad: vjp_fn takes a cotangent structured like f's output "
                              f"({tape.out_treedef}), got {w_def}")
+        for e, leaf in zip(tape.output_entries, w_leaves):
+            if np.size(leaf) != tape.size[e]:
+                raise ValueError(f"numad: vjp_fn of {tape.name} takes a cotangent shaped like "
+                                 f"f's output {tape.shape_of(e)}, got shape {np.shape(leaf)}")
         adj = tape.reverse(list(zip(tape.output_entries, w_leaves)))
         return like_argument(tape.gather_inputs(adj, None, 0), x)
 
@@ -296,6 +300,10 @@ def jvp(f, x, v):
     if v_def != x_def:
         raise ValueError("numad: jvp's direction v must have the structure of x")
     entries = [tape.input_entries[r] for r in tape.input_positions(0)]
+    for leaf, x_leaf in zip(v_leaves, x_leaves):
+        if np.shape(leaf) != np.shape(x_leaf):
+            raise ValueError(f"numad: jvp of {tape.name}: the direction v must be shaped like "
+                             f"x, {np.shape(x_leaf)}; got {np.shape(leaf)}")
     tan = tape.tangents(list(zip(entries, [np.reshape(t, (-1, 1)) for t in v_leaves])), 1)
     outs = []
     for e in tape.output_entries:

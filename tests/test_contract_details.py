@@ -178,3 +178,28 @@ def test_a_complex_argument_is_refused_with_the_functions_name():
             transform(my_objective)(np.array([1.0 + 1.0j, 2.0]))
     with pytest.raises(nd.TracingError, match="my_objective"):
         nd.trace(my_objective, 1.0j)
+
+
+def test_complex_values_given_to_a_replay_or_a_direction_are_refused_not_dropped():
+    # NumPy's float64 conversion keeps the real part with only a warning: a tape
+    # replayed at 1j once answered 0.0, and hvp's p = x * 1j gave zeros
+    def f(x):
+        return np.sum(x ** 2)
+    x = np.array([1.0, 2.0])
+    tape = nd.trace(f, x)
+    replays = [lambda: tape(x * 1j), lambda: tape.gradient(x * 1j),
+               lambda: tape.matches(x * 1j), lambda: tape.jacobian(x + 1j),
+               lambda: tape.jvp(x, x * 1j), lambda: tape.vjp(x, 1j),
+               lambda: nd.hvp(f)(x, x * 1j), lambda: nd.vjp(np.sin, x)[1](x * 1j),
+               lambda: nd.jvp(np.sin, x, x * 1j)]
+    for replay in replays:
+        with pytest.raises(nd.TracingError, match="complex"):
+            replay()
+
+
+def test_directions_and_cotangents_of_the_wrong_shape_name_the_function():
+    x = np.array([1.0, 2.0])
+    with pytest.raises(ValueError, match="vjp_fn of sin.*shaped like f's output"):
+        nd.vjp(np.sin, x)[1](np.ones(3))
+    with pytest.raises(ValueError, match="jvp of sin.*shaped like x"):
+        nd.jvp(np.sin, x, np.ones(3))
