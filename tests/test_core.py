@@ -397,3 +397,34 @@ def test_second_derivatives_where_the_gradient_vanishes():
     assert nd.grad(nd.grad(nd.grad(lambda x: x ** 3)))(0.0) == 6.0
     # and the untaken branch's inf still stays out at second order
     assert nd.grad(nd.grad(lambda x: nd.where(x > 0, nd.sqrt(x), 0.0)))(0.0) == 0.0
+
+
+_VIEWS = {
+    "x[:]": lambda t: t[:], "x[0:n]": lambda t: t[0:t.shape[0]], "x[::1]": lambda t: t[::1],
+    "x[...]": lambda t: t[...], "ravel": lambda t: t.ravel(), "reshape(-1)": lambda t: t.reshape(-1),
+    "squeeze": np.squeeze,
+}
+
+
+@pytest.mark.parametrize("view", sorted(_VIEWS))
+def test_a_view_of_an_array_combined_with_the_array_gets_both_contributions(view):
+    # The view's adjoint goes into the array's buffer: the entry that reads both
+    # once assigned the array's adjoint over what the view had just added (half of
+    # the gradient of x[:] * x was lost). Closed forms: d/dx sum(x*x) = 2x, sum(x+x) = 2,
+    # sum(x**x) = x**x (log x + 1), sum(exp(x*x)) = 2x exp(x*x).
+    v = _VIEWS[view]
+    x = np.array([0.3, 0.5, 0.9])
+    cases = [(lambda t: np.sum(v(t) * t), 2 * x), (lambda t: np.sum(v(t) + t), 2 + 0 * x),
+             (lambda t: np.sum(v(t) ** t), x ** x * (np.log(x) + 1))]
+    for f, want in cases:
+        np.testing.assert_allclose(nd.grad(f)(x), want, rtol=1e-13)
+        np.testing.assert_allclose(nd.gradient(f, compile="never")(x), want, rtol=1e-13)
+        np.testing.assert_allclose(nd.vjp(f, x)[1](1.0), want, rtol=1e-13)
+        np.testing.assert_allclose(nd.trace(f, x).gradient_batch(np.stack([x, x]))[1],
+                                   want, rtol=1e-13)
+    big = np.linspace(0.1, 1.0, 300)   # (the fused loops' size)
+    f = lambda t: np.sum(np.exp(v(t) * t))   # noqa: E731
+    for mode in ("never", "always"):
+        np.testing.assert_allclose(nd.gradient(f, compile=mode)(big),
+                                   2 * big * np.exp(big * big), rtol=1e-13)
+    np.testing.assert_allclose(nd.grad(lambda a: np.reshape(a, ()) + a)(1.5), 2.0)
