@@ -1079,14 +1079,15 @@ def eigvalsh(a, UPLO="L"):
 
 
 def clip(x, a_min=None, a_max=None, out=None, **kw):
-    """Clip with zero derivative at and beyond the bounds (the kink takes 0)."""
+    """Clip with zero derivative at and beyond the bounds (the kink takes 0): NumPy's
+    ``minimum(maximum(x, a_min), a_max)``, so a_min > a_max gives a_max, as NumPy."""
     if out is not None:
         raise TracingError("numad: np.clip(..., out=...) is not supported while tracing")
     y = x
     if a_min is not None:
         y = where(elementwise("less_equal", x, a_min), a_min, y)
     if a_max is not None:
-        y = where(elementwise("greater_equal", x, a_max), a_max, y)
+        y = where(elementwise("greater_equal", y, a_max), a_max, y)
     if y is x:
         return copy_of(x)
     return y

@@ -888,3 +888,14 @@ def test_linear_algebra_at_repeated_spectra_and_singular_points():
     C = _cofactors(b)
     np.testing.assert_allclose(nd.grad(f)(b), 2.0 * np.linalg.det(b) * C + fd(
         lambda b: np.linalg.det(b @ b.T), b), atol=1e-6)
+
+
+def test_clip_with_crossed_bounds_is_numpys_and_so_is_its_derivative():
+    # NumPy computes minimum(maximum(x, lo), hi): with lo > hi every value is hi, and
+    # only hi's derivative is 1 (the traced clip once answered lo)
+    x = np.array([0.5, 1.25, 2.0])
+    np.testing.assert_array_equal(nd.jvp(lambda t: np.clip(t, 1.3, 1.2), x, np.ones(3))[0],
+                                  np.clip(x, 1.3, 1.2))
+    assert nd.value_and_grad(lambda lo: nd.clip(0.5, lo, 1.2))(1.3) == (1.2, 0.0)
+    assert nd.value_and_grad(lambda hi: nd.clip(0.5, 1.3, hi))(1.2) == (1.2, 1.0)
+    assert nd.clip(nd.Dual(0.5, 1.0), 1.3, 1.2).value == np.clip(0.5, 1.3, 1.2)
