@@ -175,7 +175,13 @@ def value_and_gradient(f, compile=None):
     >>> bool(np.allclose(res.x, 1.0, atol=1e-4))
     True
     """
-    cache = TapeCache(f, compile_mode(compile, "nd.value_and_gradient"))
+    return _value_and_gradient(f, compile, "nd.value_and_gradient")
+
+
+def _value_and_gradient(f, compile, what):
+    """``nd.value_and_gradient``'s adapter, its errors naming ``what`` (the adapter
+    the user called: ``nd.gradient`` is built on it)."""
+    cache = TapeCache(f, compile_mode(compile, what))
 
     @functools.wraps(f)
     def fun(x, *args, **kwargs):
@@ -196,7 +202,7 @@ def value_and_gradient(f, compile=None):
         if _nested((args, kwargs)):
             return value_and_grad(f)(*args, **kwargs)
         tape = cache.tape_at(args, kwargs)
-        out = tape.scalar_output("nd.value_and_gradient")
+        out = tape.scalar_output(what)
         adj = tape.gradient_loaded(out)
         value = in_dtype(float(tape.vals[tape.off[out]]), answer_dtype((args, kwargs)))
         return value, like_argument(tape.gather_inputs(adj, None, 0), x)
@@ -287,7 +293,7 @@ def gradient(f, compile=None):
     >>> bool(np.allclose(nd.gradient(rosen)(x), rosen_der(x)))
     True
     """
-    vg = value_and_gradient(f, compile_mode(compile, "nd.gradient"))
+    vg = _value_and_gradient(f, compile, "nd.gradient")
     cache = vg.cache
 
     @functools.wraps(f)

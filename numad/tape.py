@@ -783,6 +783,10 @@ class Tape:
         return unflatten(self.out_treedef, vals)
 
     def scalar_output(self, what):
+        if not self.output_entries:
+            raise ValueError(f"numad: {what} of {self.name} needs a scalar output, but it "
+                             "returns no number (None, or a structure without floats); "
+                             "return the value to differentiate")
         if len(self.output_entries) != 1 or self.size[self.output_entries[0]] != 1:
             shapes = [self.shape_of(e) for e in self.output_entries]
             raise ValueError(f"numad: {what} of {self.name} needs a scalar output, but it "

@@ -135,6 +135,11 @@ def value_and_grad(f, argnums=0):
     >>> nd.value_and_grad(lambda x: np.sum(x ** 3))(np.array([1.0, 2.0]))
     (9.0, array([ 3., 12.]))
     """
+    return _value_and_grad(f, argnums, "nd.value_and_grad")
+
+
+def _value_and_grad(f, argnums, what):
+    """``nd.value_and_grad``, its errors naming ``what`` (``nd.grad`` is built on it)."""
     _argnums_tuple(argnums)  # (refuses a malformed argnums at once)
     name = getattr(f, "__name__", "f")
 
@@ -150,8 +155,10 @@ def value_and_grad(f, argnums=0):
             value, grads = nested_value_and_grad(fn, args, nums)
             return value, (grads[0] if isinstance(argnums, int) else grads)
         tape = record(fn, args, input_argnums=nums, replayed=False)
-        out = tape.scalar_output("nd.grad")
-        value = float(tape.entry_value(out))
+        out = tape.scalar_output(what)
+        # (an output of one element in an array, f returning np.sum(..., keepdims=True),
+        # is differentiated as its element: its value is that array, as f's)
+        value = tape.outputs() if tape.shape_of(out) != () else float(tape.entry_value(out))
         tape.forward(check_guards=False)
         adj = tape.reverse([(out, 1.0)])
         grads = tuple(like_argument(tape.gather_inputs(adj, None, k), args[k]) for k in nums)
@@ -194,7 +201,7 @@ def grad(f, argnums=0):
     >>> nd.grad(lambda x, y: x * np.exp(y) - np.sin(x), argnums=(0, 1))(np.pi / 3, 0.0)
     (0.4999999999999999, 1.0471975511965976)
     """
-    vg = value_and_grad(f, argnums)
+    vg = _value_and_grad(f, argnums, "nd.grad")
 
     @functools.wraps(f)
     def g(*args, **kwargs):

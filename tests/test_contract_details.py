@@ -203,3 +203,24 @@ def test_directions_and_cotangents_of_the_wrong_shape_name_the_function():
         nd.vjp(np.sin, x)[1](np.ones(3))
     with pytest.raises(ValueError, match="jvp of sin.*shaped like x"):
         nd.jvp(np.sin, x, np.ones(3))
+
+
+def test_a_one_element_output_is_differentiated_as_its_element_everywhere():
+    # np.sum(..., keepdims=True) and x[:1] ** 2: nd.gradient took them, nd.grad raised
+    # NumPy's TypeError. Closed form: d/dx sum(x ** 2) = 2x.
+    x = np.array([0.3, 0.5, 0.9])
+    f = lambda t: np.sum(t ** 2, keepdims=True)   # noqa: E731
+    value, g = nd.value_and_grad(f)(x)
+    np.testing.assert_allclose(value, f(x))
+    for got in (g, nd.grad(f)(x), nd.gradient(f)(x)):
+        np.testing.assert_allclose(got, 2 * x, rtol=1e-15)
+    np.testing.assert_allclose(nd.grad(lambda t: t[:1] ** 2)(x), [0.6, 0.0, 0.0])
+
+
+@pytest.mark.parametrize("name", ["grad", "value_and_grad", "gradient", "value_and_gradient"])
+def test_a_vector_output_error_names_the_transformation_called(name):
+    x = np.array([0.3, 0.5])
+    with pytest.raises(ValueError, match=f"nd.{name} of .*jacobian"):
+        getattr(nd, name)(lambda t: t ** 2)(x)
+    with pytest.raises(ValueError, match="returns no number"):
+        getattr(nd, name)(lambda t: None)(x)
