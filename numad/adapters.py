@@ -123,8 +123,8 @@ class TapeCache:
 
 
 def _nested(args):
-    from .nested import any_traced
-    return any_traced(args)
+    from .nested import inside_trace
+    return inside_trace(args)
 
 
 def value_and_gradient(f, compile=None):

@@ -35,6 +35,16 @@ def any_traced(args):
     return any(isinstance(leaf, Traced) for leaf in leaves)
 
 
+def inside_trace(args):
+    """Whether a transformation called with ``args`` is nested in a trace: an argument
+    is traced, or this thread is tracing (the function differentiated may close over
+    the outer trace's values even at a constant point: ``nd.grad(lambda b: b * a)(1.0)``
+    inside a function of ``a``). Then it records on the outer trace, so that the outer
+    derivative sees through it."""
+    from .tracer import active_recorder
+    return active_recorder() is not None or any_traced(args)
+
+
 # ---- evaluating the op table's partial expressions on traced values -----------------------
 
 def _namespace():
@@ -491,7 +501,10 @@ def _rec_of(args):
     for leaf in leaves:
         if isinstance(leaf, Traced):
             return recorder_of_traced(leaf)
-    raise AssertionError("no traced argument")
+    from .tracer import active_recorder
+    rec = active_recorder()
+    assert rec is not None, "no traced argument and no trace in progress"
+    return rec
 
 
 def _fresh_inputs(rec, arg):

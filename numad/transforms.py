@@ -150,8 +150,8 @@ def _value_and_grad(f, argnums, what):
         if kwargs:
             # keyword arguments travel as a trailing dict argument, never differentiated
             fn, args = keywords_last(f), args + (kwargs,)
-        from .nested import any_traced, nested_value_and_grad
-        if any_traced(args):
+        from .nested import inside_trace, nested_value_and_grad
+        if inside_trace(args):
             value, grads = nested_value_and_grad(fn, args, nums)
             return value, (grads[0] if isinstance(argnums, int) else grads)
         tape = record(fn, args, input_argnums=nums, replayed=False)
@@ -242,8 +242,8 @@ def vjp(f, x):
     >>> back(np.array([1.0, 1.0]))
     array([2., 4.])
     """
-    from .nested import any_traced, nested_vjp
-    if any_traced((x,)):
+    from .nested import inside_trace, nested_vjp
+    if inside_trace((x,)):
         return nested_vjp(f, x)
     tape = record(f, (x,), input_argnums=(0,), replayed=False)
     y = in_dtype(tape.outputs(), answer_dtype(x))
@@ -296,8 +296,8 @@ def jvp(f, x, v):
     >>> nd.jvp(np.sin, 0.0, 1.0)
     (0.0, 1.0)
     """
-    from .nested import any_traced, nested_jvp
-    if any_traced((x, v)):
+    from .nested import inside_trace, nested_jvp
+    if inside_trace((x, v)):
         return nested_jvp(f, x, v)
     tape = record(f, (x,), input_argnums=(0,), replayed=False)
     y = tape.outputs()

@@ -146,14 +146,19 @@ def test_complex_inputs_are_refused():
         nd.gradient(lambda z: np.sum(z * z).real)(X + 1j)
 
 
-def test_an_array_of_another_traces_values_is_refused():
-    # the inner function closes over the outer trace's value: a clear error, not a
-    # constant (pass it as an argument instead)
+def test_an_inner_function_closing_over_the_outer_traces_value_is_differentiated():
+    # the inner gradient, at a constant point, closes over the outer trace's value:
+    # it records on the outer trace, so the outer derivative sees through it (it was
+    # refused). outer(a) = a * cos(1) + 2a, so outer'(a) = cos(1) + 2.
     def outer(a):
-        return nd.grad(lambda x: np.sum(x * np.array([a, a])))(np.ones(2))[0]
+        return nd.grad(lambda x: np.sum(np.sin(x) * np.array([a, a]) + x * a))(np.ones(2))[0] \
+            + a
 
-    with pytest.raises(nd.TracingError, match="two different traces"):
-        nd.grad(outer)(2.0)
+    assert nd.grad(outer)(2.0) == pytest.approx(np.cos(1.0) + 2.0, rel=1e-14)
+    assert nd.grad(nd.grad(outer))(2.0) == 0.0
+
+
+def test_a_traced_value_kept_past_its_trace_is_refused():
     kept = []
     nd.grad(lambda x: kept.append(np.array([x[0], x[1]])) or np.sum(x))(X)
     with pytest.raises(nd.TracingError, match="outlived its trace"):

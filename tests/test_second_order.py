@@ -140,3 +140,27 @@ def test_compiled_hessian_follows_branches():
     a = -a
     np.testing.assert_allclose(hess(np.array([a, b])),
                                [[2 * b ** 2, 4 * a * b], [4 * a * b, 2 * a ** 2]], rtol=1e-14)
+
+
+def test_a_transformation_at_a_constant_point_inside_a_traced_function_composes():
+    # The inner function closes over the outer variable a; the inner point is a
+    # constant. Closed forms: d/db (sin(b) a) = a cos(b), so every outer derivative
+    # below is a closed form in cos and sin of the constant points.
+    c1, c2, s1, s2 = np.cos(1.0), np.cos(2.0), np.sin(1.0), np.sin(2.0)
+    pts = np.array([1.0, 2.0])
+    cases = [
+        (lambda a: nd.grad(lambda b: np.sin(b) * a)(1.0), c1),
+        (lambda a: np.sum(nd.gradient(lambda b: np.sum(np.sin(b)) * a)(pts)), c1 + c2),
+        (lambda a: nd.vjp(lambda b: np.sin(b) * a, 1.0)[1](1.0), c1),
+        (lambda a: nd.jvp(lambda b: np.sin(b) * a, 1.0, 1.0)[1], c1),
+        (lambda a: np.sum(nd.jacobian(lambda b: np.sin(b) * a)(pts)), c1 + c2),
+        (lambda a: np.sum(nd.hessian(lambda b: np.sum(np.sin(b)) * a)(pts)), -s1 - s2),
+        (lambda a: np.sum(nd.hvp(lambda b: np.sum(np.sin(b)) * a)(pts, np.ones(2))), -s1 - s2),
+    ]
+    for f, want in cases:
+        assert nd.grad(f)(2.0) == pytest.approx(want, rel=1e-13)
+        assert nd.jvp(f, 2.0, 1.0)[1] == pytest.approx(want, rel=1e-13)
+    # (a cached outer adapter too: its tape holds the inner derivative's operations)
+    outer = nd.gradient(lambda a: nd.grad(lambda b: np.sin(b) * a[0] * a[1])(1.0))
+    np.testing.assert_allclose(outer(np.array([2.0, 3.0])), [3.0 * c1, 2.0 * c1], rtol=1e-13)
+    np.testing.assert_allclose(outer(np.array([5.0, 7.0])), [7.0 * c1, 5.0 * c1], rtol=1e-13)
