@@ -699,6 +699,12 @@ def _traced_window(flat, start, stop, shape):
 
 def _rule_custom(rec, i, a, b, c, g, adj, start):
     call = rec.customs[i]
+    if all(e < start for e in call.in_entries):
+        # every cotangent would be dropped (inputs from before the derivative being
+        # taken are its constants): skip the rule. A custom_jvp rule that calls its own
+        # function for the primal, ``(h(x), 3 * h(x) * t)``, records such a call inside
+        # its transpose, and running its rule there would recurse without end.
+        return
     args = call.arguments([nested.traced_entry(rec, e) for e in call.in_entries])
     out = call.unpack(nested.traced_entry(rec, i), _traced_window)
     if not isinstance(g, Traced):
