@@ -32,6 +32,7 @@ def main(argv=None):
 
     # 2. The tape behind it: a Wengert list of (a + b) * ln(b + c) at (1, 3, 6).
     tape = nd.trace(lambda a, b, c: (a + b) * np.log(b + c), 1.0, 3.0, 6.0)
+    print("Wengert list of (a + b) * ln(b + c) at (1, 3, 6):")
     print(tape)
 
     # 3. SciPy: nd.value_and_gradient traces once, then replays compiled sweeps.

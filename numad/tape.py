@@ -335,13 +335,11 @@ class Tape:
         Returns
         -------
         str
-            A header line, then per entry its index, operation, inputs and value.
+            One line per entry: its index, operation, inputs and value.
         """
         reached = self._values_for_display()
-        lines = [f"Wengert list of {self.name} ({len(self)} entries)"]
-        for i in range(len(self.op)):
-            lines.append(self.format_entry(i, reached))
-        return "\n".join(lines)
+        # (one line per entry and nothing else, as the API says: repr(tape) names f)
+        return "\n".join(self.format_entry(i, reached) for i in range(len(self.op)))
 
     def _values_for_display(self):
         """Make every value in the buffer belong to the inputs last loaded, and return

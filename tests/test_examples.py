@@ -214,7 +214,7 @@ def test_ad_teaching_examples_against_hand_calculations(tmp_path, capsys):
     wengert = out["wengert"]
     assert wengert["entries"] == 7
     lines = wengert["tape"].splitlines()
-    assert [line.split()[1] for line in lines[1:]] == [
+    assert [line.split()[1] for line in lines] == [
         "input", "input", "input", "add", "add", "log", "mul"]
     assert "Wengert list" in printed
     a, b, c = 1.0, 3.0, 6.0

@@ -193,7 +193,7 @@ def test_the_printed_tape_shows_one_points_values_after_any_replay():
     tape = nd.trace(f, np.array([1.0, 2.0]), compile="always")
     tape(np.array([3.0, 4.0]))
     tape.gradient(np.array([5.0, 6.0]))
-    values = [line.rsplit("[", 1)[1].rstrip("]") for line in str(tape).splitlines()[1:4]]
+    values = [line.rsplit("[", 1)[1].rstrip("]") for line in str(tape).splitlines()[0:3]]
     x = np.array([5.0, 6.0])
     for shown, want in zip(values, (x, np.sin(x), np.sin(x) * x)):
         np.testing.assert_allclose([float(v) for v in shown.split(",")], want, rtol=1e-3)
@@ -221,7 +221,7 @@ def test_tape_sizes_and_printing():
     lines = text.splitlines()
     entry_lines = [ln for ln in lines if re.match(r"^\s*v?\d+\b", ln)]
     assert len(entry_lines) == n, text
-    assert len(lines) - len(entry_lines) <= 1, "at most one header line"
+    assert len(lines) == n, "one line per entry and nothing else"
     # index, operation, inputs and value on every line, in order
     for k, ln in enumerate(entry_lines):
         assert int(re.match(r"^\s*v?(\d+)", ln).group(1)) == k
