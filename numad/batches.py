@@ -96,7 +96,9 @@ class Batch:
                                     f"{arr.dtype} values; batched arguments hold numbers")
                 sizes.add(arr.shape[0])
                 arrays.append(arr)
-                columns.append(arr.reshape(arr.shape[0], -1).astype(np.float64, copy=False))
+                # (the row's size spelt out: -1 is ambiguous for a batch of 0 rows)
+                columns.append(arr.reshape(arr.shape[0], int(np.prod(arr.shape[1:])))
+                               .astype(np.float64, copy=False))
             self.treedefs.append(treedef)
             self.leaves.append(arrays)
         if len(sizes) > 1:
@@ -106,7 +108,8 @@ class Batch:
             raise ValueError(f"numad: {name} needs at least one batched argument")
         self.rows = sizes.pop()
         if self.rows == 0:
-            raise ValueError(f"numad: {name} got a batch of 0 rows")
+            raise ValueError(f"numad: {name} got a batch of 0 rows: there is no point to "
+                             "trace the function at; skip the call for an empty batch")
         # A batch on the GPU already (a numba.cuda or CuPy array, through
         # __cuda_array_interface__): the GPU kernel reads it where it is; the host gets a
         # copy of a row where one is traced, of all only where the CPU needs them.

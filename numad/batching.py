@@ -30,7 +30,7 @@ import numpy as np
 from . import adapters, batches
 from .nested import any_traced
 from .cuda_batch import check_device
-from .precision import answer_dtype, in_dtype
+from .precision import answer_dtype, in_dtype, like_argument
 from .tracer import record
 from .transforms import keywords_last
 from .pytree import flatten, unflatten
@@ -105,7 +105,13 @@ def _batched(adapter, kind):
             if kind in ("gradient", "value_and_gradient") and not any_traced((args, kwargs)):
                 result, info = _by_kernel(one_point.cache, batch, kwargs, kind, device,
                                           tell)
-                result = in_dtype(result, answer_dtype((args, kwargs)))
+                # (the values in NumPy's promotion of every input, each gradient in its
+                # argument's float type, as nd.value_and_gradient gives them)
+                if kind == "gradient":
+                    result = like_argument(result, args[0])
+                else:
+                    result = (in_dtype(result[0], answer_dtype((args, kwargs))),
+                              like_argument(result[1], args[0]))
             else:
                 if device == "cuda":
                     raise NotImplementedError(

@@ -1028,7 +1028,8 @@ class Tape:
 
     def _batch(self, X, device, gradient):
         from . import batches
-        check_device(device, "tape.forward_batch")
+        what = "tape.gradient_batch" if gradient else "tape.forward_batch"
+        check_device(device, what)
         if self.keywords is not None:
             raise TypeError(f"numad: the tape of {self.name} was traced with keyword "
                             "arguments, which its batches do not take; trace it with them "
@@ -1038,7 +1039,7 @@ class Tape:
                             f"arguments; a batch gives one array of rows for each, got "
                             f"{len(X)}")
         self._refuse_if_stale()
-        batch = batches.Batch(X, [True] * len(X), "tape.forward_batch")
+        batch = batches.Batch(X, [True] * len(X), what)
         for arg, treedef, batched in zip(X, self.arg_treedefs, batch.treedefs):
             if batched != treedef:
                 raise ValueError(f"numad: the tape of {self.name} was recorded for arguments "
@@ -1053,7 +1054,7 @@ class Tape:
                         f"numad: a batch for an input of shape {shape} has shape "
                         f"(rows,) + {shape}, not {leaf.shape}")
         if gradient:
-            self.scalar_output("tape.gradient_batch")
+            self.scalar_output(what)
         tape_at = batches.tape_matching(self)
         first = tape_at(batch.row(0))
         values, grads, info = batches.run(batch, first, tape_at, gradient, 0, device,

@@ -235,3 +235,25 @@ def test_a_scan_over_time_runs_in_the_kernel_unrolled(compile):
     np.testing.assert_allclose(tape.gradient_batch(np.broadcast_to(P, (len(Z), 2)).copy(), Z),
                                closed_g, rtol=1e-11, atol=1e-13)
     assert tape.last_batch_info.row_by_row == 0
+
+
+def test_batched_gradients_have_their_arguments_float_types_and_empty_batches_say_so():
+    # a float32 argument's gradient is float32 beside a float64 one (as nd.grad gives
+    # it); the value follows NumPy's promotion of every input
+    def f(p, a):
+        return np.sum(np.sin(p[0]) * a) + np.sum(p[1] ** 2)
+    P = (np.full((4, 3), 0.5, np.float32), np.full((4, 2), 0.25))
+    a = np.array([1.0, 2.0, 3.0])
+    values, grads = nd.value_and_gradient_batch(f, in_axes=(0, None))(P, a)
+    assert values.dtype == np.float64
+    assert [g.dtype for g in grads] == [np.float32, np.float64]
+    np.testing.assert_allclose(grads[0], np.cos(np.float32(0.5)) * np.tile(a, (4, 1)), rtol=1e-6)
+    np.testing.assert_allclose(grads[1], 0.5, rtol=1e-15)
+    grads = nd.gradient_batch(f, in_axes=(0, None))(P, a)
+    assert [g.dtype for g in grads] == [np.float32, np.float64]
+    empty = np.zeros((0, 3))
+    with pytest.raises(ValueError, match="nd.gradient_batch got a batch of 0 rows"):
+        nd.gradient_batch(lambda x: np.sum(x ** 2))(empty)
+    tape = nd.trace(lambda x: np.sum(x ** 2), np.ones(3))
+    with pytest.raises(ValueError, match="tape.gradient_batch got a batch of 0 rows"):
+        tape.gradient_batch(empty)
