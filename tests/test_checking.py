@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 
+import numad as nd
 from numad.checking import check_grad, numerical_gradient
 
 # Expected relative accuracy of each method with its default step on smooth, O(1)
@@ -105,3 +106,16 @@ def test_bad_arguments_are_refused():
 
 def test_check_grad_is_importable():
     assert callable(check_grad)
+
+
+def test_the_complex_step_sees_through_norm_cdf_and_logsumexp():
+    # nd.primitive's plain call cast its result to float64, dropping the imaginary
+    # part: the complex step then read a derivative of 0. Oracle: the closed forms
+    # (the normal density; the softmax).
+    x = np.array([0.3, 0.5, -1.2])
+    np.testing.assert_allclose(
+        nd.numerical_gradient(lambda t: nd.sum(nd.norm_cdf(t)), x, method="complex"),
+        np.exp(-x ** 2 / 2) / np.sqrt(2 * np.pi), rtol=1e-13)
+    np.testing.assert_allclose(
+        nd.numerical_gradient(nd.logsumexp, x, method="complex"),
+        np.exp(x) / np.sum(np.exp(x)), rtol=1e-13)
