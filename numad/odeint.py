@@ -7,6 +7,7 @@ import numpy as np
 
 from .config import compile_mode
 from .recording import objects_to_traced
+from .precision import answer_dtype, in_dtype
 from .traced import Traced, value_of
 from .scan import STRATEGIES, scan
 
@@ -115,9 +116,11 @@ def odeint(rhs, y0, t, *args, method="rk4", substeps=1, checkpoint="auto", snaps
     m = int(substeps)
     if type(y0) is np.ndarray and y0.dtype == object:
         y0 = objects_to_traced(None, y0)
+    # (float32 inputs outside a trace give a float32 trajectory, as the transformations')
+    dtype = answer_dtype((y0, t, args))
     y0 = y0 if isinstance(y0, Traced) else np.asarray(y0, dtype=np.float64)
     if np.size(value_of(grid)) == 1:
-        return np.reshape(y0, (1,) + np.shape(value_of(y0)))
+        return in_dtype(np.reshape(y0, (1,) + np.shape(value_of(y0))), dtype)
 
     def interval(y, span):
         t0, h = span[0], span[1] / m
@@ -129,4 +132,4 @@ def odeint(rhs, y0, t, *args, method="rk4", substeps=1, checkpoint="auto", snaps
     _, ys = scan(interval, y0, spans, checkpoint=checkpoint, snapshots=snapshots,
                  compile=compile, progress=progress)
     first = np.reshape(y0, (1,) + np.shape(value_of(y0)))
-    return np.concatenate([first, ys], axis=0)
+    return in_dtype(np.concatenate([first, ys], axis=0), dtype)

@@ -1,10 +1,13 @@
-"""Pytrees: nestings of tuples, lists and dicts whose leaves are floats and arrays.
+"""Pytrees: nestings of tuples (namedtuples too), lists and dicts (OrderedDicts too)
+whose leaves are floats and arrays.
 
 ``flatten`` turns a point into a list of leaves and a hashable description of its
 structure; ``unflatten`` builds the same structure around new leaves. Derivatives are
 returned in the structure of the argument they belong to.
 """
 from __future__ import annotations
+
+import collections
 
 import numpy as np
 
@@ -19,12 +22,16 @@ def flatten(tree):
 
 
 def _flatten_into(tree, leaves):
-    if isinstance(tree, (tuple, list)) and not hasattr(tree, "_fields"):
+    if isinstance(tree, (tuple, list)):
+        if hasattr(tree, "_fields"):   # a namedtuple: rebuilt as its own class
+            return ("namedtuple", type(tree), tuple(_flatten_into(t, leaves) for t in tree))
         kind = "tuple" if isinstance(tree, tuple) else "list"
         return (kind, tuple(_flatten_into(t, leaves) for t in tree))
     if isinstance(tree, dict):
         keys = tuple(tree.keys())
-        return ("dict", keys, tuple(_flatten_into(tree[k], leaves) for k in keys))
+        # (an OrderedDict comes back an OrderedDict; other dicts as dicts)
+        kind = "ordered" if isinstance(tree, collections.OrderedDict) else "dict"
+        return (kind, keys, tuple(_flatten_into(tree[k], leaves) for k in keys))
     if tree is None:
         return ("none",)
     leaves.append(tree)
@@ -48,6 +55,11 @@ def _build(treedef, it):
         return [_build(t, it) for t in treedef[1]]
     if kind == "dict":
         return {k: _build(t, it) for k, t in zip(treedef[1], treedef[2])}
+    if kind == "namedtuple":
+        return treedef[1](*(_build(t, it) for t in treedef[2]))
+    if kind == "ordered":
+        return collections.OrderedDict((k, _build(t, it)) for k, t in zip(treedef[1],
+                                                                          treedef[2]))
     return None
 
 

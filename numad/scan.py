@@ -31,6 +31,7 @@ from .errors import TracingError
 from .optable import OPCODES
 from .loop_runner import loop_layout
 from .progress import reporter
+from .precision import answer_dtype, in_dtype
 from .pytree import flatten, unflatten
 from .watch import reach, side_channels
 
@@ -154,7 +155,9 @@ def scan(step, init, xs=None, length=None, *, checkpoint="auto", snapshots=None,
         def whole(init, xs):
             return scan(step, init, xs, length, checkpoint=checkpoint, snapshots=snapshots,
                         compile=compile, progress=progress)
-        return T.record(whole, (init, xs), name=_name(step), replayed=False).outputs()
+        # (float32 inputs give float32 answers, as the transformations' do)
+        return in_dtype(T.record(whole, (init, xs), name=_name(step), replayed=False)
+                        .outputs(), answer_dtype((init, xs)))
     init_t = [R.as_traced(rec, as_float(v)) for v in init_leaves]
     xs_t = [R.as_traced(rec, as_float(v)) for v in xs_leaves]
     settings = dict(strategy=checkpoint, snapshots=snapshots, compile=compile,

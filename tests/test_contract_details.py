@@ -224,3 +224,31 @@ def test_a_vector_output_error_names_the_transformation_called(name):
         getattr(nd, name)(lambda t: t ** 2)(x)
     with pytest.raises(ValueError, match="returns no number"):
         getattr(nd, name)(lambda t: None)(x)
+
+
+def test_namedtuples_and_ordered_dicts_are_points_and_come_back_as_themselves():
+    import collections
+    Params = collections.namedtuple("Params", "a b")
+    p = Params(1.5, np.array([2.0, 3.0]))
+    g = nd.grad(lambda p: p.a ** 2 + np.sum(p.b ** 3))(p)
+    assert type(g) is Params
+    assert g.a == pytest.approx(3.0) and np.allclose(g.b, 3 * p.b ** 2)
+    od = collections.OrderedDict(w=2.0, v=np.array([1.0, -1.0]))
+    g = nd.grad(lambda d: d["w"] * np.sum(d["v"] ** 2))(od)
+    assert type(g) is collections.OrderedDict and list(g) == ["w", "v"]
+    assert g["w"] == pytest.approx(2.0) and np.allclose(g["v"], 2 * 2.0 * od["v"])
+    # (a namedtuple among the adapters' args is an input too)
+    np.testing.assert_allclose(nd.gradient(lambda x, p: p.a * np.sum(x ** 2))(np.ones(2), p),
+                               [3.0, 3.0])
+
+
+def test_scan_and_odeint_called_directly_keep_float32():
+    c, ys = nd.scan(lambda c, x: (c * 0.5 + x, c), np.float32(1.0), np.ones(3, np.float32))
+    assert type(c) is np.float32 and ys.dtype == np.float32
+    assert c == pytest.approx(1.875)   # 1 -> 1.5 -> 1.75 -> 1.875
+    y = nd.odeint(lambda y, t: -y, np.ones(2, np.float32), np.linspace(0, 1, 3, dtype=np.float32))
+    assert y.dtype == np.float32
+    step = 1 - 0.5 + 0.5 ** 2 / 2 - 0.5 ** 3 / 6 + 0.5 ** 4 / 24   # (RK4's factor for -y)
+    np.testing.assert_allclose(y[-1], step ** 2, rtol=1e-6)
+    c, _ = nd.scan(lambda c, x: (c * 0.5 + x, None), 1.0, np.ones(3))
+    assert type(c) is float
