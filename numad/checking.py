@@ -7,10 +7,28 @@ from __future__ import annotations
 
 import numpy as np
 
+from .pytree import flatten, unflatten
+
 __all__ = ["numerical_gradient", "check_grad"]
 
 _EPS = np.finfo(np.float64).eps
 _METHODS = ("forward", "central", "complex")
+
+
+def _numerical_gradient_of_tree(f, x, method, h):
+    """A pytree point: each leaf differenced on its own, the others held; the gradient
+    in the point's structure (``h`` a step for all, or a pytree of steps like ``x``)."""
+    leaves, treedef = flatten(x)
+    steps = flatten(h)[0] if isinstance(h, (tuple, list, dict)) else [h] * len(leaves)
+    if len(steps) != len(leaves):
+        raise ValueError("numerical_gradient: h must be one step, or a pytree of steps "
+                         "structured like x")
+    grads = []
+    for k, (leaf, step) in enumerate(zip(leaves, steps)):
+        def along(v, k=k):
+            return f(unflatten(treedef, leaves[:k] + [v] + leaves[k + 1:]))
+        grads.append(numerical_gradient(along, leaf, method, step))
+    return unflatten(treedef, grads)
 
 
 def numerical_gradient(f, x, method="central", h=None):
@@ -25,8 +43,10 @@ def numerical_gradient(f, x, method="central", h=None):
         ``f(x) -> float``, a scalar function of a float or a float array. ``f`` is
         called with a Python float when ``x`` is a float, else with a new array of
         ``x``'s shape at each evaluation (never ``x`` itself).
-    x : float or array_like
-        The point. Integers are taken as floats.
+    x : float, array_like or pytree
+        The point. Integers are taken as floats. A pytree (tuples, lists, dicts of
+        floats and arrays) is differenced leaf by leaf, and its gradient has its
+        structure.
     method : {"central", "forward", "complex"}
         ``"forward"``: ``(f(x + h e_k) - f(x)) / h``, error about ``sqrt(eps)``
         (1e-8) relative. ``"central"``: ``(f(x + h e_k) - f(x - h e_k)) / 2h``, error
@@ -68,6 +88,8 @@ def numerical_gradient(f, x, method="central", h=None):
     """
     if method not in _METHODS:
         raise ValueError(f"numerical_gradient: method must be one of {_METHODS}, got {method!r}")
+    if isinstance(x, (tuple, list, dict)):
+        return _numerical_gradient_of_tree(f, x, method, h)
     scalar_input = np.ndim(x) == 0 and not isinstance(x, np.ndarray)
     x = np.asarray(x)
     if x.dtype.kind not in "biuf":
@@ -140,7 +162,7 @@ def check_grad(f, x):
     ----------
     f : callable
         A scalar function of a float or float array that numad can differentiate.
-    x : float or array_like
+    x : float, array_like or pytree
         The point.
 
     Returns
@@ -159,7 +181,10 @@ def check_grad(f, x):
     # without the tracer stack.
     from .transforms import grad
 
-    g = np.asarray(grad(f)(x), dtype=np.float64)
-    g_fd = np.asarray(numerical_gradient(f, x, method="central"), dtype=np.float64)
+    def flat(tree):   # (a pytree point's gradient as one vector)
+        return np.concatenate([np.ravel(np.asarray(v, dtype=np.float64))
+                               for v in flatten(tree)[0]] or [np.zeros(0)])
+    g = flat(grad(f)(x))
+    g_fd = flat(numerical_gradient(f, x, method="central"))
     scale = max(1.0, float(np.max(np.abs(g_fd), initial=0.0)))
     return float(np.max(np.abs(g - g_fd), initial=0.0) / scale)

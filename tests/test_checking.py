@@ -119,3 +119,16 @@ def test_the_complex_step_sees_through_norm_cdf_and_logsumexp():
     np.testing.assert_allclose(
         nd.numerical_gradient(nd.logsumexp, x, method="complex"),
         np.exp(x) / np.sum(np.exp(x)), rtol=1e-13)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_a_pytree_point_is_differenced_leaf_by_leaf(method):
+    # closed form: d/da (a^2 sum(b)) = 2 a sum(b), d/db = a^2
+    def f(p):
+        return p["a"] ** 2 * np.sum(p["b"][0])
+    point = {"a": 1.5, "b": (np.array([1.0, 2.0]),)}
+    g = numerical_gradient(f, point, method)
+    assert set(g) == {"a", "b"} and isinstance(g["b"], tuple)
+    assert g["a"] == pytest.approx(9.0, rel=RTOL[method])
+    np.testing.assert_allclose(g["b"][0], [2.25, 2.25], rtol=RTOL[method])
+    assert nd.check_grad(f, point) < 1e-8
