@@ -20,8 +20,10 @@ from .tracer import record
 def trace(f, *args, compile=None, **kwargs):
     """Run ``f(*args)`` once on traced values and return its ``Tape``.
 
-    Float and float-array leaves of the arguments are the tape's inputs; ints, bools,
-    strings and other objects are settings recorded as constants. The tape replays
+    Float and float-array leaves of the arguments are the tape's inputs (and integer
+    arrays in the first argument, the one ``tape.gradient`` differentiates, as
+    ``nd.grad`` takes them); ints, bools, strings and other objects are settings
+    recorded as constants. The tape replays
     ``f`` at new inputs and differentiates it; replaying it where a recorded branch
     decision no longer holds raises ``nd.ControlFlowChanged``.
 
@@ -62,6 +64,13 @@ def trace(f, *args, compile=None, **kwargs):
     8.788898
     """
     mode = compile_mode(compile, "nd.trace")
+    if args:
+        # integer arrays in the first argument (the one tape.gradient differentiates)
+        # are inputs, as nd.grad takes them, not settings frozen into the tape
+        leaves, treedef = flatten(args[0])
+        args = (unflatten(treedef, [v.astype(np.float64) if isinstance(v, np.ndarray)
+                                    and v.dtype.kind in "iu" else v for v in leaves]),
+                ) + args[1:]
     if kwargs:
         tape = record(keywords_last(f), args + (kwargs,),
                       name=getattr(f, "__name__", "f"))

@@ -730,3 +730,12 @@ def test_a_compiled_jacobian_row_that_meets_an_inf_takes_the_generic_rule():
     assert tape.compiled_vjp is not None
     np.testing.assert_array_equal(J, [[3.0, 1.0], [0.0, 1.0], [0.0, 6.0]])
     np.testing.assert_array_equal(J, nd.jacobian(f, mode="reverse", compile="never")(x))
+
+
+def test_an_integer_array_traced_as_the_first_argument_is_an_input():
+    # as nd.grad takes it: the tape differentiates it (d/dx sum(x^2) = 2x) and replays
+    # at float points (it was a setting: gradient None, and a float point refused)
+    tape = nd.trace(lambda x: np.sum(x ** 2), np.arange(3))
+    np.testing.assert_allclose(tape.gradient(np.arange(3)), [0.0, 2.0, 4.0])
+    assert tape(np.array([0.5, 1.5, 2.5])) == pytest.approx(8.75)
+    assert tape.gradient(np.arange(3)).dtype == np.float64
