@@ -1039,12 +1039,20 @@ class Tape:
                             f"arguments; a batch gives one array of rows for each, got "
                             f"{len(X)}")
         self._refuse_if_stale()
-        batch = batches.Batch(X, [True] * len(X), what)
+        # (an argument that holds settings only, an int power, a mode string, is the
+        # same for every row: given once, as it was traced)
+        rows = [not all(isinstance(role, tuple) for role in roles) or not roles
+                for roles in self.leaf_roles]
+        batch = batches.Batch(X, rows, what)
         for arg, treedef, batched in zip(X, self.arg_treedefs, batch.treedefs):
+            if batched is None:
+                continue
             if batched != treedef:
                 raise ValueError(f"numad: the tape of {self.name} was recorded for arguments "
                                  f"structured as {treedef}; the batch has {batched}")
         for k in range(len(X)):
+            if batch.leaves[k] is None:
+                continue
             for role, leaf in zip(self.leaf_roles[k], batch.leaves[k]):
                 if isinstance(role, tuple):
                     continue

@@ -257,3 +257,15 @@ def test_batched_gradients_have_their_arguments_float_types_and_empty_batches_sa
     tape = nd.trace(lambda x: np.sum(x ** 2), np.ones(3))
     with pytest.raises(ValueError, match="tape.gradient_batch got a batch of 0 rows"):
         tape.gradient_batch(empty)
+
+
+def test_a_tapes_batch_takes_its_settings_once():
+    # an int setting (the power) is given as it was traced, not as rows; another value
+    # of it traces the function again. Oracle: the function itself, row by row.
+    def f(x, a, n):
+        return np.sum(x ** n) * a
+    tape = nd.trace(f, np.ones(2), 0.7, 2)
+    X, A = np.arange(6.0).reshape(3, 2), np.array([1.0, 2.0, 3.0])
+    np.testing.assert_allclose(tape.forward_batch(X, A, 2), [f(X[i], A[i], 2) for i in range(3)])
+    np.testing.assert_allclose(tape.gradient_batch(X, A, 2), 2 * X * A[:, None])
+    np.testing.assert_allclose(tape.forward_batch(X, A, 3), [f(X[i], A[i], 3) for i in range(3)])
