@@ -416,13 +416,47 @@ dual_stack, dual_concatenate = _join(np.stack), _join(np.concatenate)
 dual_sum, dual_mean = dual_linear(np.sum), dual_linear(np.mean)
 
 
+def _value(v):
+    return np.asarray(v.value) if isinstance(v, Dual) else v
+
+
+def dual_clip(x, a_min=None, a_max=None, out=None, **kwargs):
+    """NumPy's ``clip``, ``minimum(maximum(x, a_min), a_max)``, on Duals (bounds
+    included, broadcast as NumPy does): a bound's tangent where it is the value
+    taken, at the kink too (numad's convention: ``x``'s derivative is 0 there)."""
+    a_min = kwargs.pop("min", None) if a_min is None else a_min
+    a_max = kwargs.pop("max", None) if a_max is None else a_max
+    if out is not None or kwargs:
+        raise TypeError("Dual: np.clip on a Dual takes no out= or other options")
+    y = x
+    if a_min is not None:
+        y = dual_where(_value(x) <= _value(a_min), a_min, y)
+    if a_max is not None:
+        y = dual_where(_value(y) >= _value(a_max), a_max, y)
+    return y
+
+
+def dual_round(x, decimals=0, out=None):
+    """NumPy's ``round`` on a Dual: its algorithm (scale, round, scale back); the
+    tangent is zero."""
+    if out is not None:
+        raise TypeError("Dual: np.round on a Dual takes no out=")
+    if decimals == 0:
+        return _row("round", x)
+    if decimals > 0:
+        return _row("round", x * 10.0 ** decimals) / 10.0 ** decimals
+    return _row("round", x / 10.0 ** -decimals) * 10.0 ** -decimals
+
+
 _DUAL_OPS = Ops(row=_row, where=dual_where)
 
 # NumPy functions that are no ufuncs, answered on Duals by the rules above (np.sum(x),
 # np.dot(x, W), np.stack([...]) reach them through Dual.__array_function__)
 NUMPY_FUNCTIONS = {np.sum: dual_sum, np.mean: dual_mean, np.prod: dual_prod,
                    np.max: dual_max, np.amax: dual_max, np.min: dual_min, np.amin: dual_min,
-                   np.dot: dual_dot, np.stack: dual_stack, np.concatenate: dual_concatenate}
+                   np.dot: dual_dot, np.stack: dual_stack, np.concatenate: dual_concatenate,
+                   np.clip: dual_clip, np.round: dual_round, np.around: dual_round,
+                   np.where: lambda cond, x, y: dual_where(cond, x, y)}
 
 
 def _knows(ufunc):

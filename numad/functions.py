@@ -17,7 +17,7 @@ from . import scipy_functions  # noqa: F401 - scipy.special's logsumexp/softmax 
 from . import recording as R
 from . import numpy_dispatch as D
 from .traced import Traced
-from .dual import (Dual, dual_concatenate, dual_dot, dual_elementwise, dual_max,
+from .dual import (Dual, dual_clip, dual_concatenate, dual_dot, dual_elementwise, dual_max,
                    dual_mean, dual_min, dual_prod, dual_stack, dual_sum)
 from .optable import ELEMENTWISE_BY_NAME
 
@@ -191,9 +191,10 @@ _ELEMENTWISE_DOCS = {
              "A step function: its derivative is zero everywhere (the jumps included).",
              ("floor", "trunc", "round"),
              ("nd.ceil(2.2)", "3.0", "nd.grad(nd.ceil)(2.2)", "0.0")),
-    "round": ("Round to the nearest integer, elementwise, ties to even (``np.rint``).",
+    "round": ("Round to the nearest integer (or to ``decimals``), elementwise, ties to "
+              "even (``np.round``).",
               "``x`` rounded to the nearest integer, as a float (half-way cases to the "
-              "even one). Unlike ``np.round`` it takes no ``decimals``.",
+              "even one), or to ``decimals`` decimals as ``np.round`` does.",
               "A step function: its derivative is zero everywhere (the jumps included).",
               ("floor", "ceil", "trunc"),
               ("nd.round(2.5), nd.round(3.5)", "(2.0, 4.0)", "nd.grad(nd.round)(2.7)",
@@ -273,6 +274,9 @@ def _elementwise(name, public=None):
     prim = ELEMENTWISE_BY_NAME[name]
 
     def fn(*xs):
+        if len(xs) != prim.arity:
+            raise TypeError(f"numad: nd.{public or name} takes {prim.arity} argument"
+                            f"{'s' if prim.arity > 1 else ''}, got {len(xs)}")
         for x in xs:
             if isinstance(x, Traced):
                 return R.elementwise(name, *xs)
@@ -320,7 +324,27 @@ abs = _elementwise("abs")  # noqa: A001 - the NumPy name
 sign = _elementwise("sign")
 floor = _elementwise("floor")
 ceil = _elementwise("ceil")
-round = _elementwise("round")  # noqa: A001 - the NumPy name
+_rint = _elementwise("round")
+
+
+def round(x, decimals=0):  # noqa: A001 - the NumPy name
+    if decimals == 0:
+        return _rint(x)
+    # NumPy's own algorithm for decimals (np.round): scale, round to an integer, scale
+    # back; the derivative stays zero (the scaling's partials meet rint's zero)
+    if decimals > 0:
+        scale = 10.0 ** decimals
+        return _rint(x * scale) / scale
+    scale = 10.0 ** -decimals
+    return _rint(x / scale) * scale
+
+
+round.__doc__ = _rint.__doc__.replace(
+    "    The argument. Integers are taken as floats.\n",
+    "    The argument. Integers are taken as floats.\n"
+    "decimals : int, optional\n    How many decimals to round to (default 0; "
+    "negative: to tens, hundreds...), as ``np.round``.\n")
+assert "decimals : int" in round.__doc__
 trunc = _elementwise("trunc")
 maximum = _elementwise("maximum")
 minimum = _elementwise("minimum")
@@ -469,15 +493,8 @@ def clip(a, a_min=None, a_max=None, out=None, *, min=None, max=None):  # noqa: A
         return D.FUNCTIONS[np.clip](x, a_min, a_max, out)
     if out is not None:
         return np.clip(x, a_min, a_max, out=out)
-    if isinstance(x, Dual):
-        inside = np.ones(np.shape(x.value), dtype=bool)
-        if a_min is not None:
-            inside &= np.asarray(x.value) > a_min
-        if a_max is not None:
-            inside &= np.asarray(x.value) < a_max
-        t = np.asarray(x.tangent)
-        mask = inside.reshape(inside.shape + (1,) * (t.ndim - inside.ndim))
-        return Dual(_plain(np.clip(x.value, a_min, a_max)), _plain(np.where(mask, t, 0.0)))
+    if any(isinstance(v, Dual) for v in (x, a_min, a_max)):
+        return dual_clip(x, a_min, a_max)
     return _plain(np.clip(x, a_min, a_max))
 
 

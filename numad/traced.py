@@ -601,6 +601,9 @@ class Traced:
     def clip(self, a_min=None, a_max=None):
         return clip(self, a_min, a_max)
 
+    def round(self, decimals=0):
+        return around(self, decimals)
+
     def sort(self, axis=-1):
         raise TracingError("numad: x.sort() sorts in place; use y = np.sort(x) instead")
 

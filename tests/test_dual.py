@@ -387,3 +387,26 @@ def test_dual_reductions_refuse_options_they_cannot_honour():
         nd.prod(Dual(_V, _T), dtype=np.float64)
     with pytest.raises(TypeError, match="out="):
         nd.dot(Dual(_V, _T), _W, np.empty((3, 2)))
+
+
+def test_clip_round_and_where_on_duals_broadcast_and_follow_numpy():
+    # clip: bounds broadcast and may be Duals (a bound's tangent where it is taken);
+    # round and where: NumPy's functions reach the Dual rules. Oracles: NumPy on the
+    # values, and the tracer's jvp for the tangents.
+    x = np.array([-1.0, 0.0, 0.5, 1.0, 2.0])
+    d = nd.clip(nd.Dual(x, np.ones(5)), 0.0, 1.0)
+    value, tangent = nd.jvp(lambda t: np.clip(t, 0.0, 1.0), x, np.ones(5))
+    np.testing.assert_array_equal(d.value, value)
+    np.testing.assert_array_equal(d.tangent, tangent)
+    wide = nd.clip(nd.Dual(np.ones((3, 1)), np.ones((3, 1))), np.zeros((1, 4)), 2.0)
+    assert wide.value.shape == (3, 4) and np.all(wide.tangent == 1.0)
+    assert nd.clip(0.5, nd.Dual(1.3, 1.0), 1.2).value == np.clip(0.5, 1.3, 1.2)
+    lo = nd.clip(nd.Dual(-0.5, 1.0), nd.Dual(0.0, 2.0), 1.0)
+    assert (lo.value, lo.tangent) == (0.0, 2.0)
+    r = np.round(nd.Dual(1.26, 1.0), 1)
+    assert r.value == np.round(1.26, 1) and r.tangent == 0.0
+    assert nd.round(nd.Dual(1256.0, 1.0), -2).value == np.round(1256.0, -2)
+    w = np.where(np.array([True, False]), nd.Dual(np.ones(2), np.ones(2)), 0.0)
+    np.testing.assert_array_equal(w.tangent, [1.0, 0.0])
+    assert nd.round(1.26, 1) == np.round(1.26, 1)
+    assert nd.grad(lambda t: t.round() * t)(1.4) == 1.0
