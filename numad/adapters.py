@@ -21,7 +21,8 @@ from .config import compile_mode
 from .precision import answer_dtype, in_dtype, like_argument
 from .pytree import flatten, leaf_is_differentiable, real_values, unflatten
 from .tracer import record
-from .transforms import keywords_last, value_and_grad
+from .custom import MissingRule
+from .transforms import grad, keywords_last, value_and_grad
 from .watch import Unwatched
 
 _FLOAT64 = np.dtype(np.float64)   # (``is``: the hot paths' cheapest test of a float array)
@@ -120,6 +121,11 @@ class TapeCache:
             # a new list, never one changed in place, so that readers without the lock
             # (the adapters' hot path) see a whole list
             self.tapes[key] = tapes[:self.BRANCH_PATTERNS]
+
+
+def _dot_all(a, b):
+    """The sum of the products of two arrays' entries (a traced scalar inside a trace)."""
+    return np.sum(a * np.reshape(b, np.shape(a)))
 
 
 def _nested(args):
@@ -441,6 +447,15 @@ def hvp(f, compile=None):
 
     @functools.wraps(f)
     def hessp(x, p, *args, **kwargs):
+        try:
+            return forward_over_reverse(x, p, *args, **kwargs)
+        except MissingRule as missing:
+            if missing.what != "jvp":
+                raise
+            # (a custom rule with a vjp only: H p = grad of (grad f . p), exact too)
+            return grad(lambda y: _dot_all(gradient(f)(y, *args, **kwargs), p))(x)
+
+    def forward_over_reverse(x, p, *args, **kwargs):
         tape = last.tape
         if (not args and not kwargs and last.kernel and tape is not None and type(x) is np.ndarray
                 and type(p) is np.ndarray and p.dtype is _FLOAT64
@@ -603,6 +618,19 @@ def hessian(f, compile=None):
 
     @functools.wraps(f)
     def hess(x, *args, **kwargs):
+        try:
+            return forward_over_reverse(x, *args, **kwargs)
+        except MissingRule as missing:
+            if missing.what != "jvp":
+                raise
+            # (a custom rule with a vjp only: the Jacobian of the gradient by reverse
+            # sweeps, one per row, made exactly symmetric as below)
+            n = int(np.size(x))
+            H = np.asarray(jacobian(gradient(f), mode="reverse")(x, *args, **kwargs))
+            H = (H.reshape(n, n) + H.reshape(n, n).T) * 0.5
+            return H.reshape(np.shape(x) + np.shape(x)) if np.ndim(x) else float(H[0, 0])
+
+    def forward_over_reverse(x, *args, **kwargs):
         if _nested(((x,) + args, kwargs)):
             from .nested import nested_jacobian
             g = gradient(f)

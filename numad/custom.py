@@ -70,13 +70,22 @@ class _Rule:
         return [k for k in range(nargs) if k not in self.nondiff_argnums]
 
     def _refuse_missing(self, what, how):
-        raise TracingError(f"numad: {self.name} has no {what} rule, so it cannot be "
-                           f"differentiated in {how}; {self._remedy(what)}")
+        raise MissingRule(what, f"numad: {self.name} has no {what} rule, so it cannot be "
+                                f"differentiated in {how}; {self._remedy(what)}")
 
     def __call__(self, *args, **kwargs):
         if kwargs:
             args = _bound(self._signature_source(), args, kwargs, self.name)
         return _invoke(self, tuple(args))
+
+
+class MissingRule(TracingError):
+    """A custom rule's mode (``what``: "jvp" or "vjp") is not defined. ``nd.hessian``
+    and ``nd.hvp`` catch a missing jvp and go reverse over reverse instead."""
+
+    def __init__(self, what, message):
+        super().__init__(message)
+        self.what = what
 
 
 def _bound(fun, args, kwargs, name):

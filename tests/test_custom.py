@@ -417,3 +417,15 @@ def test_a_custom_jvp_rule_that_calls_its_own_function_nests():
                                rtol=1e-14)
     np.testing.assert_allclose(nd.hvp(lambda v: np.sum(h(v)))(v, np.ones(2)), 9 * np.exp(v),
                                rtol=1e-14)
+
+
+def test_hessian_and_hvp_of_a_primitive_with_a_vjp_only_go_reverse_over_reverse():
+    # closed form: d^2/dx^2 sum(x^3) = diag(6x)
+    cube = nd.primitive("cube", lambda x: x ** 3, vjp=lambda g, out, x: (3.0 * g * x ** 2,))
+    f = lambda x, s: s * np.sum(cube(x))   # noqa: E731
+    x = np.array([1.0, 2.0])
+    np.testing.assert_allclose(nd.hessian(f)(x, 2.0), np.diag(12.0 * x), rtol=1e-15)
+    np.testing.assert_allclose(nd.hvp(f)(x, np.array([1.0, -1.0]), 2.0), [12.0, -24.0],
+                               rtol=1e-15)
+    with pytest.raises(nd.TracingError, match="cube has no jvp rule"):
+        nd.jvp(f, x, np.ones(2))
