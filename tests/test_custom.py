@@ -428,4 +428,4 @@ def test_hessian_and_hvp_of_a_primitive_with_a_vjp_only_go_reverse_over_reverse(
     np.testing.assert_allclose(nd.hvp(f)(x, np.array([1.0, -1.0]), 2.0), [12.0, -24.0],
                                rtol=1e-15)
     with pytest.raises(nd.TracingError, match="cube has no jvp rule"):
-        nd.jvp(f, x, np.ones(2))
+        nd.jvp(lambda x: f(x, 2.0), x, np.ones(2))
