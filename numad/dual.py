@@ -724,7 +724,15 @@ class Dual:
         )
 
     def __float__(self):
-        raise self._dropped("float() of a Dual (or a math.* function on one)")
+        from .traced import math_call_of_caller
+        found = math_call_of_caller(2)
+        if found:
+            call, instead = found
+            raise TracingError(
+                f"numad: {call} converts its argument to a Python float, which would drop "
+                f"a Dual's tangent; use {instead or 'an np.* or nd.* function'} instead, "
+                "which works on Duals (or apply it to .value)")
+        raise self._dropped("float() of a Dual")
 
     def __round__(self, ndigits=None):
         # round() as np.round: a Dual (a whole-number value where ndigits is None), with
@@ -740,10 +748,11 @@ class Dual:
         raise self._dropped("complex() of a Dual")
 
     def __array__(self, dtype=None, copy=None):
-        # Reached by NumPy functions that are not ufuncs (np.sum, np.dot, np.asarray):
-        # refusing is better than an object array of Duals or a silent constant.
-        raise self._dropped("Converting a Dual to an array (np.asarray, or a NumPy function that "
-                            "is not a ufunc, such as np.dot)")
+        # Reached by np.asarray and the NumPy functions numad has no Dual rule for
+        # (NUMPY_FUNCTIONS has np.sum, np.dot, np.stack, np.clip, ...): refusing is
+        # better than an object array of Duals or a silent constant.
+        raise self._dropped("Converting a Dual to an array (np.asarray, or a NumPy function "
+                            "without a Dual rule, such as np.cumsum or np.sort)")
 
     # -- NumPy ufuncs ------------------------------------------------------------------
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):

@@ -685,11 +685,13 @@ def _math_call_on_line(frame):
     return None
 
 
-def untraceable_message(what):
-    # Name the math.* function where the user's line shows one: math.exp(x) reaches us
-    # only as float(x), from the frame of the user's code.
+def math_call_of_caller(depth=3):
+    """``(call, instead)`` where the user's line that led here (up to three frames above
+    the caller of the caller) calls a ``math.*`` function (``"math.exp"``, and the
+    NumPy or numad function to use instead, or None), else None. math.exp(x) reaches a
+    traced value or a Dual only as float(x), from the frame of the user's code."""
     call = None
-    frame = sys._getframe(2)
+    frame = sys._getframe(depth)
     for _ in range(3):
         if frame is None:
             break
@@ -697,9 +699,16 @@ def untraceable_message(what):
         if call:
             break
         frame = frame.f_back
-    if call:
-        name = call.split(".")[1]
-        instead = _MATH_INSTEAD.get(name, f"np.{name}" if name in _NUMPY_TRACED else None)
+    if not call:
+        return None
+    name = call.split(".")[1]
+    return call, _MATH_INSTEAD.get(name, f"np.{name}" if name in _NUMPY_TRACED else None)
+
+
+def untraceable_message(what):
+    found = math_call_of_caller(3)
+    if found:
+        call, instead = found
         advice = (f"Use {instead} instead, which records on the tape" if instead else
                   "numad has no rule for it: write it with np.* / nd.* functions, or wrap "
                   "a constant part in nd.stop_gradient")

@@ -410,3 +410,11 @@ def test_clip_round_and_where_on_duals_broadcast_and_follow_numpy():
     np.testing.assert_array_equal(w.tangent, [1.0, 0.0])
     assert nd.round(1.26, 1) == np.round(1.26, 1)
     assert nd.grad(lambda t: t.round() * t)(1.4) == 1.0
+
+
+def test_a_math_function_on_a_dual_is_named_with_its_replacement():
+    import math
+    with pytest.raises(nd.TracingError, match=r"math\.exp .*use np\.exp"):
+        math.exp(nd.Dual(1.0, 1.0))
+    with pytest.raises(nd.TracingError, match=r"float\(\) of a Dual"):
+        float(nd.Dual(1.0, 1.0))
