@@ -35,6 +35,12 @@ class TracingError(TypeError):
     """
 
 
+class UnsupportedAttribute(TracingError, AttributeError):
+    """An ndarray attribute or method that a traced value does not have: a
+    ``TracingError`` whose message says what to do instead, and an ``AttributeError``
+    too, so that ``hasattr`` and ``getattr(x, name, default)`` still answer."""
+
+
 class ControlFlowChanged(RuntimeError):
     """A tape was replayed where a recorded branch decision no longer holds.
 

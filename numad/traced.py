@@ -24,7 +24,7 @@ import sys
 
 import numpy as np
 
-from .errors import TracingError
+from .errors import TracingError, UnsupportedAttribute
 from .optable import OPCODES
 
 _ADD = OPCODES["add"]
@@ -70,6 +70,32 @@ def _add_object_loop_methods():
                 or ufunc not in known or name in Traced.__dict__):
             continue
         setattr(Traced, name, (lambda u: lambda self: u(self))(ufunc))
+
+
+def _add_ndarray_stand_ins():
+    """Each ndarray method a traced value lacks: where NumPy has a function of that
+    name (``x.take(i)`` is ``np.take(x, i)``), a method calling it, which records or
+    refuses as the function does; any other attribute (``x.view``, ``x.strides``) a
+    property that raises ``UnsupportedAttribute``, a TracingError that names it, not
+    Python's bare AttributeError."""
+    for name in dir(np.ndarray):
+        if name.startswith("_") or hasattr(Traced, name):
+            continue
+        function = getattr(np, name, None)
+        is_method = callable(getattr(np.ndarray, name))   # (not x.imag, x.flags: data)
+        if is_method and callable(function) and not isinstance(function, type):
+            setattr(Traced, name, (lambda fn: lambda self, *args, **kwargs:
+                                   fn(self, *args, **kwargs))(function))
+        else:
+            setattr(Traced, name, property((lambda n: lambda self: _refuse_attribute(n))(name)))
+
+
+def _refuse_attribute(name):
+    raise UnsupportedAttribute(
+        f"numad: x.{name} is not available on a traced array: numad records operations on "
+        "values, not on their memory (views, buffers, strides, flags) or their imaginary "
+        f"part. Compute with np.* / nd.* functions, or take x.{name} of a NumPy array "
+        "outside the differentiated function")
 
 
 def missing():
@@ -763,3 +789,6 @@ def entry_of(t):
 def recorder_of_traced(t):
     """The recorder (``numad/recording.py``'s ``Recorder``) that ``t`` belongs to."""
     return t._rec
+
+
+_add_ndarray_stand_ins()   # (after every method of Traced is defined)

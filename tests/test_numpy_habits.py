@@ -163,3 +163,21 @@ def test_a_traced_value_kept_past_its_trace_is_refused():
     nd.grad(lambda x: kept.append(np.array([x[0], x[1]])) or np.sum(x))(X)
     with pytest.raises(nd.TracingError, match="outlived its trace"):
         nd.grad(lambda x: np.sum(x[:2] * kept[0]))(X)
+
+
+def test_ndarray_methods_on_a_traced_array_record_or_say_what_to_do():
+    # x.take(i) is np.take(x, i), and so on for each ndarray method NumPy has a function
+    # of; the others (memory, views, the imaginary part) raise a TracingError that is
+    # an AttributeError too, so hasattr still answers. Closed forms: the squares'
+    # derivatives 2x where taken.
+    x = np.array([0.3, 0.8, 0.5])
+    np.testing.assert_allclose(nd.grad(lambda v: np.sum(v.take([0, 2]) ** 2))(x),
+                               [0.6, 0.0, 1.0])
+    np.testing.assert_allclose(nd.grad(lambda v: np.sum(v.repeat(2) ** 2))(x), 4 * x)
+    np.testing.assert_allclose(
+        nd.grad(lambda v: np.sum(v.reshape(3, 1).swapaxes(0, 1) ** 2))(x), 2 * x)
+    np.testing.assert_allclose(nd.grad(lambda v: v[v.argmax()] ** 2)(x), [0.0, 1.6, 0.0])
+    for name in ("view", "imag", "strides", "tobytes"):
+        with pytest.raises(nd.TracingError, match=f"x.{name} is not available"):
+            nd.grad(lambda v: np.sum(getattr(v, name)))(x)
+    assert nd.grad(lambda v: np.sum(v) * (not hasattr(v, "strides")))(x).tolist() == [1.0] * 3
