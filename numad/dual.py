@@ -98,6 +98,10 @@ def _real_array(x, what):
     arr = np.asarray(x)
     if arr.dtype.kind in "biu":
         return arr.astype(np.float64)
+    if arr.dtype.kind == "c":   # (the API's rule for complex inputs: a TracingError)
+        raise TracingError(f"numad: a Dual's {what} is complex ({arr.dtype}); numad "
+                           "differentiates real functions: carry the real and imaginary "
+                           "parts as two Duals")
     if arr.dtype.kind != "f":
         raise TypeError(f"Dual: the {what} must be real numbers, got dtype {arr.dtype}")
     return arr

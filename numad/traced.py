@@ -23,6 +23,7 @@ import re
 import sys
 
 import numpy as np
+from numba.extending import typeof_impl
 
 from .errors import TracingError, UnsupportedAttribute
 from .optable import OPCODES
@@ -284,7 +285,7 @@ class Traced:
             v = v.ravel()[0]
         v = float(v)
         if v != math.floor(v) or not math.isfinite(v):
-            raise TypeError(f"numad: the traced value {v!r} is not an integer and cannot be "
+            raise TracingError(f"numad: the traced value {v!r} is not an integer and cannot be "
                             "used as an index or range bound; use int(x) or np.floor")
         guard(self, v)
         return int(v)
@@ -792,3 +793,14 @@ def recorder_of_traced(t):
 
 
 _add_ndarray_stand_ins()   # (after every method of Traced is defined)
+
+
+@typeof_impl.register(Traced)
+def _typeof_traced(value, context):
+    # numba types a compiled function's arguments first: a traced value there would
+    # be numba's "non-precise type pyobject" error, which names neither numad nor a way out
+    raise TracingError(
+        "numad: a numba @njit function was called on a traced value; numad cannot see "
+        "inside compiled code, so it has no derivative for it. Wrap the function with its "
+        "derivative rules as nd.primitive(name, fn, vjp=..., jvp=...), or write it with "
+        "NumPy operations in a plain Python function")

@@ -181,3 +181,19 @@ def test_ndarray_methods_on_a_traced_array_record_or_say_what_to_do():
         with pytest.raises(nd.TracingError, match=f"x.{name} is not available"):
             nd.grad(lambda v: np.sum(getattr(v, name)))(x)
     assert nd.grad(lambda v: np.sum(v) * (not hasattr(v, "strides")))(x).tolist() == [1.0] * 3
+
+
+def test_njit_functions_fractional_indices_and_complex_duals_are_tracing_errors():
+    from numba import njit
+
+    @njit
+    def square(a):
+        return a * a
+    x = np.array([1.7, 0.5])
+    with pytest.raises(nd.TracingError, match="@njit function .*nd.primitive"):
+        nd.grad(lambda v: square(v[0]))(x)
+    with pytest.raises(nd.TracingError, match="not an integer"):
+        nd.grad(lambda v: v[v[0]])(x)
+    with pytest.raises(nd.TracingError, match="complex"):
+        nd.Dual(1.0 + 1.0j, 1.0)
+    assert square(3.0) == 9.0   # (numba itself is untouched)
