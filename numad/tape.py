@@ -1091,7 +1091,7 @@ class Tape:
                 f"{what} shaped like it")
 
     @_per_thread
-    def vjp(self, x, w):
+    def vjp(self, x, w, **kwargs):
         """The vector-Jacobian product ``w^T J`` at ``x`` (one reverse sweep).
 
         For a one-argument tape (else ``TypeError``).
@@ -1102,6 +1102,8 @@ class Tape:
             The point.
         w : float, ndarray or pytree
             The cotangent, shaped like the output.
+        **kwargs
+            For a tape traced with keyword arguments: new values of some of them.
 
         Returns
         -------
@@ -1109,7 +1111,7 @@ class Tape:
             ``w^T J``, shaped like ``x``.
         """
         self._single_input_arg("vjp")
-        self._load(self._with_keywords((x,), {}))
+        self._load(self._with_keywords((x,), kwargs))
         self._refuse_if_stale()
         self.forward()
         w_leaves, w_tree = flatten(w)
@@ -1120,7 +1122,7 @@ class Tape:
         return like_argument(self.gather_inputs(adj, None, 0), x)
 
     @_per_thread
-    def jvp(self, x, v):
+    def jvp(self, x, v, **kwargs):
         """The value and the Jacobian-vector product ``J v`` at ``x`` (one tangent sweep).
 
         For a one-argument tape (else ``TypeError``).
@@ -1131,6 +1133,8 @@ class Tape:
             The point.
         v : float, ndarray or pytree
             The direction, shaped like ``x``.
+        **kwargs
+            For a tape traced with keyword arguments: new values of some of them.
 
         Returns
         -------
@@ -1140,7 +1144,7 @@ class Tape:
             ``J v``, structured like the output.
         """
         self._single_input_arg("jvp")
-        self._load(self._with_keywords((x,), {}))
+        self._load(self._with_keywords((x,), kwargs))
         self._refuse_if_stale()
         self.forward()
         v_leaves, v_tree = flatten(v)
@@ -1160,7 +1164,7 @@ class Tape:
         return in_dtype(self.outputs(), dtype), in_dtype(unflatten(self.out_treedef, outs), dtype)
 
     @_per_thread
-    def jacobian(self, x, mode="auto"):
+    def jacobian(self, x, mode="auto", **kwargs):
         """The Jacobian at ``x``.
 
         For a one-argument tape (else ``TypeError``) with one array output.
@@ -1173,6 +1177,8 @@ class Tape:
             As in ``nd.jacobian``: forward sweeps the n input directions at once,
             reverse one sweep per output; ``"auto"`` (the default) picks forward when
             n <= m.
+        **kwargs
+            For a tape traced with keyword arguments: new values of some of them.
 
         Returns
         -------
@@ -1180,7 +1186,7 @@ class Tape:
             The Jacobian, shaped ``output.shape + x.shape``.
         """
         self._single_input_arg("jacobian")
-        self._load(self._with_keywords((x,), {}))
+        self._load(self._with_keywords((x,), kwargs))
         self._refuse_if_stale()
         self.forward()
         return in_dtype(self.jacobian_loaded(mode, 0), answer_dtype(x))

@@ -739,3 +739,17 @@ def test_an_integer_array_traced_as_the_first_argument_is_an_input():
     np.testing.assert_allclose(tape.gradient(np.arange(3)), [0.0, 2.0, 4.0])
     assert tape(np.array([0.5, 1.5, 2.5])) == pytest.approx(8.75)
     assert tape.gradient(np.arange(3)).dtype == np.float64
+
+
+def test_a_tapes_jvp_vjp_and_jacobian_take_new_keyword_values():
+    # closed form: d/dx (s sin x) = s cos x
+    def h(x, s=1.0):
+        return s * np.sin(x)
+    x = np.array([1.0, 2.0])
+    tape = nd.trace(h, x, s=2.0)
+    y, jv = tape.jvp(x, np.ones(2), s=5.0)
+    np.testing.assert_allclose(y, 5.0 * np.sin(x))
+    np.testing.assert_allclose(jv, 5.0 * np.cos(x))
+    np.testing.assert_allclose(tape.vjp(x, np.ones(2), s=5.0), 5.0 * np.cos(x))
+    np.testing.assert_allclose(tape.jacobian(x, s=3.0), np.diag(3.0 * np.cos(x)))
+    np.testing.assert_allclose(tape.jacobian(x), np.diag(2.0 * np.cos(x)))
