@@ -32,7 +32,7 @@ import numpy as np
 from . import tape_compiler as TC
 from .config import config
 from .errors import ControlFlowChanged
-from .pytree import flatten, unflatten
+from .pytree import flatten, refuse_complex, unflatten
 
 # After this many different branch paths in one batch, the remaining rows go one at a
 # time (a function whose every row branches its own way gains nothing from batching).
@@ -90,6 +90,8 @@ class Batch:
                     raise ValueError(f"numad: {name}: argument {k} is batched but holds a "
                                      "scalar; give it a leading axis of rows, or mark it "
                                      "shared (in_axes None)")
+                if arr.dtype.kind == "c":
+                    refuse_complex(arr, f"argument {k} of {name}")
                 if not (np.issubdtype(arr.dtype, np.floating)
                         or np.issubdtype(arr.dtype, np.integer)):
                     raise TypeError(f"numad: {name}: argument {k} is batched but holds "

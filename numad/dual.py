@@ -93,11 +93,20 @@ def _is_operand(x):
     return isinstance(x, (Dual, *_CONSTANT_TYPES))
 
 
+def _holds_traced(arr):
+    from .traced import Traced   # (the tracer sits above this module)
+    return any(isinstance(v, Traced) for v in arr.flat)
+
+
 def _real_array(x, what):
     """``x`` as a real floating NumPy array (integers and booleans become float64)."""
     arr = np.asarray(x)
     if arr.dtype.kind in "biu":
         return arr.astype(np.float64)
+    if arr.dtype == object and _holds_traced(arr):
+        raise TracingError(f"numad: a Dual's {what} is a traced value: forward mode inside "
+                           "a traced function is nd.jvp(f, x, v), which records on the "
+                           "trace (a Dual holds numbers)")
     if arr.dtype.kind == "c":   # (the API's rule for complex inputs: a TracingError)
         raise TracingError(f"numad: a Dual's {what} is complex ({arr.dtype}); numad "
                            "differentiates real functions: carry the real and imaginary "

@@ -68,7 +68,7 @@ _COMPLEX_MESSAGE = ("numad: {what} is complex ({kind}); numad differentiates rea
                     "(x.real, x.imag) and build the complex value from them inside f")
 
 
-def _refuse_complex(leaf, what="an argument"):
+def refuse_complex(leaf, what="an argument"):
     from .errors import TracingError
 
     raise TracingError(_COMPLEX_MESSAGE.format(what=what, kind=type(leaf).__name__ if not
@@ -82,7 +82,7 @@ def leaf_is_differentiable(leaf, what="an argument"):
     naming ``what``: the argument, and the function where the caller knows it)."""
     if isinstance(leaf, (complex, np.complexfloating)) or (
             isinstance(leaf, np.ndarray) and leaf.dtype.kind == "c"):
-        _refuse_complex(leaf, what)
+        refuse_complex(leaf, what)
     if isinstance(leaf, bool) or isinstance(leaf, np.bool_):
         return False
     if isinstance(leaf, (float, np.floating)):
@@ -96,7 +96,7 @@ def as_float_array(leaf, what="argument"):
     """A float64 copy of a numeric leaf; complex numbers are refused."""
     arr = np.asarray(leaf)
     if arr.dtype.kind == "c":
-        _refuse_complex(leaf, what)
+        refuse_complex(leaf, what)
     if arr.dtype.kind not in "fiub":
         from .errors import TracingError
 
@@ -110,7 +110,7 @@ def real_values(value, what="a value"):
     refused, never dropped to their real parts."""
     arr = np.asarray(value)
     if arr.dtype.kind == "c":
-        _refuse_complex(value, what)
+        refuse_complex(value, what)
     return arr if arr.dtype == np.float64 else arr.astype(np.float64)
 
 

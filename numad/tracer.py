@@ -74,6 +74,9 @@ def record(f, args, input_argnums=None, name=None, others_static=True, replayed=
         leaves, treedef = flatten(arg)
         roles, new_leaves = [], []
         take_all = input_argnums is not None and k in input_argnums
+        if take_all and arg is None:
+            raise TracingError(f"numad: cannot differentiate {name} with respect to None "
+                               f"(argument {k}); pass a float or a float array there")
         for leaf in leaves:
             if isinstance(leaf, Traced):
                 raise TracingError("numad: a traced value from another trace was passed in "

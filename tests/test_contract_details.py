@@ -252,3 +252,13 @@ def test_scan_and_odeint_called_directly_keep_float32():
     np.testing.assert_allclose(y[-1], step ** 2, rtol=1e-6)
     c, _ = nd.scan(lambda c, x: (c * 0.5 + x, None), 1.0, np.ones(3))
     assert type(c) is float
+
+
+def test_none_a_complex_batch_and_a_dual_of_a_traced_value_are_tracing_errors():
+    for transform in (nd.grad, nd.gradient, nd.hessian):
+        with pytest.raises(nd.TracingError, match="with respect to None"):
+            transform(lambda x: 1.0)(None)
+    with pytest.raises(nd.TracingError, match="complex"):
+        nd.gradient_batch(lambda x: np.sum(x ** 2))(np.ones((2, 2)) * 1j)
+    with pytest.raises(nd.TracingError, match="nd.jvp"):
+        nd.grad(lambda x: nd.Dual(x, 1.0).value)(1.0)
