@@ -365,6 +365,14 @@ class Tape:
         past entry ``reached`` (a guard that failed at the loaded inputs), no value."""
         name = OPNAMES[int(self.op[i])]
         ins = [f"v{int(a)}" for a in self.args[i] if a >= 0]
+        for run in self.loops:   # (a scan reads its init and xs; its body's inputs
+            loop = run.loop      # are the step's carry and row, not the tape's)
+            if i == loop.entry:
+                ins = [f"v{int(e)}" for e in (*loop.init, *loop.xs)]
+            elif i in loop.carry_in:
+                name = "step carry"
+            elif i in loop.x_in:
+                name = "step row"
         if i in self.customs:
             name = self.customs[i].name
             ins = [f"v{e}" for e in self.customs[i].in_entries]

@@ -753,3 +753,14 @@ def test_a_tapes_jvp_vjp_and_jacobian_take_new_keyword_values():
     np.testing.assert_allclose(tape.vjp(x, np.ones(2), s=5.0), 5.0 * np.cos(x))
     np.testing.assert_allclose(tape.jacobian(x, s=3.0), np.diag(3.0 * np.cos(x)))
     np.testing.assert_allclose(tape.jacobian(x), np.diag(2.0 * np.cos(x)))
+
+
+def test_a_scan_entry_lists_what_it_reads_and_its_step_inputs_are_named():
+    tape = nd.trace(lambda x: nd.scan(lambda c, a: (c * a, None), x[0], x[1:])[0],
+                    np.array([1.0, 2.0, 3.0]))
+    lines = str(tape).splitlines()
+    scan = next(line for line in lines if " scan " in line)
+    assert "v1, v2" in scan, scan
+    assert any("step carry" in line for line in lines) and any("step row" in line
+                                                              for line in lines)
+    assert "v1 -> v7;" in tape.to_dot() and "v2 -> v7;" in tape.to_dot()
