@@ -22,6 +22,7 @@ from .precision import answer_dtype, in_dtype, like_argument
 from .pytree import flatten, leaf_is_differentiable, real_values, unflatten
 from .tracer import record
 from .custom import MissingRule
+from .errors import MixedTraces
 from .transforms import grad, keywords_last, value_and_grad
 from .watch import Unwatched
 
@@ -100,12 +101,12 @@ class TapeCache:
         with self.lock:
             self.traces += 1
         why = tape.stale()
+        if isinstance(tape.watch, Unwatched):
+            return tape   # (never kept: what f reads is not all watched; it warned)
         if why is None:
             self._remember(key, tape)
         elif not self.warned:
             self.warned = True
-            if isinstance(tape.watch, Unwatched):
-                return tape   # (the trace warned: f reads more than numad watches)
             warnings.warn(f"numad: {self.name} changes what it reads while it runs "
                           f"({why}), so it is traced again at every call (correct, but "
                           "slower). Pass such state in as an argument, or keep it "
@@ -129,8 +130,16 @@ def _dot_all(a, b):
 
 
 def _nested(args):
-    from .nested import inside_trace
-    return inside_trace(args)
+    from .nested import any_traced
+    return any_traced(args)
+
+
+def _outer_value_met():
+    """Whether a MixedTraces just caught means that ``f`` closes over a value of the
+    trace this thread is running (then the adapter records on it, as with traced
+    arguments: ``numad/nested.py``'s ``record_or_nest``), not a leaked value."""
+    from .tracer import active_recorder
+    return active_recorder() is not None
 
 
 def value_and_gradient(f, compile=None):
@@ -207,7 +216,12 @@ def _value_and_gradient(f, compile, what):
         args = (x,) + args
         if _nested((args, kwargs)):
             return value_and_grad(f)(*args, **kwargs)
-        tape = cache.tape_at(args, kwargs)
+        try:
+            tape = cache.tape_at(args, kwargs)
+        except MixedTraces:
+            if not _outer_value_met():
+                raise
+            return value_and_grad(f)(*args, **kwargs)
         out = tape.scalar_output(what)
         adj = tape.gradient_loaded(out)
         value = in_dtype(float(tape.vals[tape.off[out]]), answer_dtype((args, kwargs)))
@@ -372,12 +386,20 @@ def jacobian(f, mode="auto", compile=None):
     @functools.wraps(f)
     def jac(x, *args, **kwargs):
         args = (x,) + args
-        if _nested((args, kwargs)):
+
+        def nested():
             from .nested import nested_jacobian
             if kwargs:
                 return nested_jacobian(keywords_last(f), args + (kwargs,), mode)
             return nested_jacobian(f, args, mode)
-        tape = cache.tape_at(args, kwargs)
+        if _nested((args, kwargs)):
+            return nested()
+        try:
+            tape = cache.tape_at(args, kwargs)
+        except MixedTraces:
+            if not _outer_value_met():
+                raise
+            return nested()
         return tape.jacobian_loaded(mode, 0)
 
     jac = _in_input_precision(jac)
@@ -482,14 +504,21 @@ def hvp(f, compile=None):
                 last.tape = None  # a branch changed here: the full path re-traces
             else:
                 return tape.hvp_single(p).reshape(x.shape)
-        if _nested(((x, p) + args, kwargs)):
+        def nested():
             from .transforms import jvp, grad
             return jvp(lambda z: grad(f)(z, *args, **kwargs), x, p)[1]
+        if _nested(((x, p) + args, kwargs)):
+            return nested()
         point = (x,) + args + ((kwargs,) if kwargs else ())
         tape = last.tape
         if (tape is None or last.point is None or not _same_point(point, last.point)
-                or tape.stale()):
-            tape = cache.tape_at((x,) + args, kwargs)
+                or (tape.watch is not None and not tape.watch.holds())):
+            try:
+                tape = cache.tape_at((x,) + args, kwargs)
+            except MixedTraces:
+                if not _outer_value_met():
+                    raise
+                return nested()
             last.kernel = tape.hvp_capable
             if not tape.hvp_capable:
                 if not gradient_tapes:
@@ -620,6 +649,10 @@ def hessian(f, compile=None):
     def hess(x, *args, **kwargs):
         try:
             return forward_over_reverse(x, *args, **kwargs)
+        except MixedTraces:
+            if not _outer_value_met():
+                raise
+            return nested(x, *args, **kwargs)
         except MissingRule as missing:
             if missing.what != "jvp":
                 raise
@@ -630,13 +663,16 @@ def hessian(f, compile=None):
             H = (H.reshape(n, n) + H.reshape(n, n).T) * 0.5
             return H.reshape(np.shape(x) + np.shape(x)) if np.ndim(x) else float(H[0, 0])
 
+    def nested(x, *args, **kwargs):
+        from .nested import nested_jacobian
+        g = gradient(f)
+        H = (nested_jacobian(keywords_last(g), (x,) + args + (kwargs,), "forward")
+             if kwargs else nested_jacobian(g, (x,) + args, "forward"))
+        return (H + H.T) * 0.5
+
     def forward_over_reverse(x, *args, **kwargs):
         if _nested(((x,) + args, kwargs)):
-            from .nested import nested_jacobian
-            g = gradient(f)
-            H = (nested_jacobian(keywords_last(g), (x,) + args + (kwargs,), "forward")
-                 if kwargs else nested_jacobian(g, (x,) + args, "forward"))
-            return (H + H.T) * 0.5
+            return nested(x, *args, **kwargs)
         n = int(np.size(x))
         H = None
         if own is not None:

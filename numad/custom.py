@@ -42,7 +42,7 @@ from . import recording as R
 from .traced import Traced, entry_of, recorder_of_traced, value_of
 from .custom_runner import Call
 from .dual import Dual
-from .errors import TracingError
+from .errors import MixedTraces, TracingError
 from .optable import OPCODES
 from .pytree import flatten, unflatten
 
@@ -499,7 +499,7 @@ def _invoke(rule, args):
                            "values at once; use one kind of forward mode")
     rec = recorder_of_traced(traced[0])
     if any(recorder_of_traced(t) is not rec for t in traced) or not rec.live:
-        raise TracingError(f"numad: {rule.name} was called with values of another trace")
+        raise MixedTraces(f"numad: {rule.name} was called with values of another trace")
     for k in rule.nondiff_argnums:
         if any(isinstance(leaf, Traced) for leaf in flatten(args[k])[0]):
             raise TracingError(f"numad: argument {k} of {rule.name} is in nondiff_argnums "

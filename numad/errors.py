@@ -35,6 +35,12 @@ class TracingError(TypeError):
     """
 
 
+class MixedTraces(TracingError):
+    """Values of two traces met in one operation: a transformation's function closes over
+    a value of an outer trace. The transformations catch it and record on the outer
+    trace instead (``numad/nested.py``); elsewhere it is the error it says."""
+
+
 class UnsupportedAttribute(TracingError, AttributeError):
     """An ndarray attribute or method that a traced value does not have: a
     ``TracingError`` whose message says what to do instead, and an ``AttributeError``

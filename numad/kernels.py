@@ -333,8 +333,8 @@ def first_writers(op, args, size, pstart, params, outputs, writes_operand, pinne
         scalar = op[i] < ELEMENTWISE_END and size[i] == 1
         for k in range(2):
             e = args[i, k]
-            if e < 0 or (k == 1 and root[args[i, 0]] == root[e]):
-                # (x * x, and x[:] * x: operand 0, or an alias of operand 1, has added
+            if e < 0 or (k == 1 and args[i, 0] >= 0 and root[args[i, 0]] == root[e]):
+                # (x * x, and x[:] * x: operand 0 shares operand 1's root, so it has added
                 # into this buffer already; the kernels take operand 0 first, element by
                 # element, so operand 0 may assign and operand 1 must add)
                 continue

@@ -20,7 +20,7 @@ import numpy as np
 
 from . import recording as R
 from .traced import Traced, entry_of, recorder_of_traced, value_of
-from .errors import TracingError
+from .errors import MixedTraces, TracingError
 from .optable import (ELEMENTWISE, ELEMENTWISE_BY_NAME, EXPRESSION_FUNCTIONS, N_ELEMENTWISE,
                       OPCODES, OPNAMES, OUTSIDE, STRUCTURAL, STRUCTURAL_BY_NAME,
                       UFUNC_ROWS)
@@ -35,14 +35,21 @@ def any_traced(args):
     return any(isinstance(leaf, Traced) for leaf in leaves)
 
 
-def inside_trace(args):
-    """Whether a transformation called with ``args`` is nested in a trace: an argument
-    is traced, or this thread is tracing (the function differentiated may close over
-    the outer trace's values even at a constant point: ``nd.grad(lambda b: b * a)(1.0)``
-    inside a function of ``a``). Then it records on the outer trace, so that the outer
-    derivative sees through it."""
-    from .tracer import active_recorder
-    return active_recorder() is not None or any_traced(args)
+def record_or_nest(args, plain, nested):
+    """A transformation's answer: ``nested()`` (it records on the outer trace, so that
+    the outer derivative sees through it) where an argument is traced, or where the
+    function, traced on its own by ``plain()``, meets a value of the trace this thread
+    is running (it closes over one: ``nd.grad(lambda b: b * a)(1.0)`` inside a function
+    of ``a``); ``plain()`` otherwise, whose answers are numbers even inside a trace."""
+    if any_traced(args):
+        return nested()
+    try:
+        return plain()
+    except MixedTraces:
+        from .tracer import active_recorder
+        if active_recorder() is None:
+            raise
+        return nested()
 
 
 # ---- evaluating the op table's partial expressions on traced values -----------------------

@@ -22,7 +22,7 @@ import threading
 
 import numpy as np
 
-from .errors import TracingError
+from .errors import MixedTraces, TracingError
 from .optable import ELEMENTWISE_BY_NAME, OPCODES
 from .traced import Traced, TracedVector, TracedView, provide, value_of
 
@@ -138,7 +138,7 @@ def recorder_of(operands):
             if rec is None:
                 rec = x._rec
             elif x._rec is not rec:
-                raise TracingError(_MIXED_TRACES)
+                raise MixedTraces(_MIXED_TRACES)
     if rec is not None and not rec.live:
         raise TracingError("numad: a traced value outlived its trace (it was kept from an "
                            "earlier call); derivatives of it would be stale. Pass values "
@@ -284,7 +284,7 @@ def objects_to_traced(rec, arr):
     if rec is None:
         rec = own
     elif own is not None and own is not rec:
-        raise TracingError(_MIXED_TRACES)
+        raise MixedTraces(_MIXED_TRACES)
     entries, values = [], []
     for v in arr.flat:
         if isinstance(v, Traced):

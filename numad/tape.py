@@ -870,8 +870,8 @@ class Tape:
             self._load(self._with_keywords(args, kwargs))
         except ControlFlowChanged:   # (a setting other than the recorded one)
             return False
-        if self.watch is not None and not self.watch.holds():
-            return False
+        if self.watch is not None and not self.watch.holds() and self.stale() is not None:
+            return False   # (an Unwatched never holds, and changed nothing known)
         return self.forward_sweeps() < 0
 
     @_per_thread
@@ -1049,8 +1049,7 @@ class Tape:
         self._refuse_if_stale()
         # (an argument that holds settings only, an int power, a mode string, is the
         # same for every row: given once, as it was traced)
-        rows = [not all(isinstance(role, tuple) for role in roles) or not roles
-                for roles in self.leaf_roles]
+        rows = [not self._is_recorded_setting(arg, k) for k, arg in enumerate(X)]
         batch = batches.Batch(X, rows, what)
         for arg, treedef, batched in zip(X, self.arg_treedefs, batch.treedefs):
             if batched is None:
@@ -1079,6 +1078,16 @@ class Tape:
         rows = batch.rows
         return (batches.outputs_of_rows(self, values, rows),
                 batches.gradients_of_rows(self, grads, 0, rows) if gradient else None)
+
+    def _is_recorded_setting(self, arg, k):
+        """Whether argument ``k`` holds settings only and ``arg`` is one setting for all
+        rows: the recorded structure, each leaf of the recorded shape (rows of settings,
+        one per point, have an axis more). Another value than the recorded traces anew."""
+        roles = self.leaf_roles[k]
+        leaves, treedef = flatten(arg)
+        return (bool(roles) and treedef == self.arg_treedefs[k]
+                and all(isinstance(role, tuple) and np.shape(leaf) == np.shape(role[1])
+                        for role, leaf in zip(roles, leaves)))
 
     def _single_input_arg(self, what):
         positional = len(self.arg_treedefs) - (self.keywords is not None)

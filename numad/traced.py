@@ -82,6 +82,10 @@ def _add_ndarray_stand_ins():
     for name in dir(np.ndarray):
         if name.startswith("_") or hasattr(Traced, name):
             continue
+        if name in _IN_PLACE:
+            setattr(Traced, name, (lambda n: lambda self, *args, **kwargs:
+                                   _refuse_in_place(n))(name))
+            continue
         function = getattr(np, name, None)
         is_method = callable(getattr(np.ndarray, name))   # (not x.imag, x.flags: data)
         if is_method and callable(function) and not isinstance(function, type):
@@ -89,6 +93,19 @@ def _add_ndarray_stand_ins():
                                    fn(self, *args, **kwargs))(function))
         else:
             setattr(Traced, name, property((lambda n: lambda self: _refuse_attribute(n))(name)))
+
+
+# ndarray methods that change the array in place (np.partition(x) returns a new one):
+# a traced value is never changed in place
+_IN_PLACE = {"partition", "resize", "put", "fill", "byteswap", "setfield", "setflags",
+             "itemset"}
+
+
+def _refuse_in_place(name):
+    raise UnsupportedAttribute(
+        f"numad: x.{name}() changes an array in place, which a traced value never is; "
+        f"use the function that returns a new array (np.{name}(x, ...) where NumPy has "
+        "one), or compute the values with np.* / nd.* functions")
 
 
 def _refuse_attribute(name):

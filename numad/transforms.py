@@ -159,10 +159,14 @@ def _value_and_grad(f, argnums, what):
         if kwargs:
             # keyword arguments travel as a trailing dict argument, never differentiated
             fn, args = keywords_last(f), args + (kwargs,)
-        from .nested import inside_trace, nested_value_and_grad
-        if inside_trace(args):
+        from .nested import nested_value_and_grad, record_or_nest
+
+        def nested():
             value, grads = nested_value_and_grad(fn, args, nums)
             return value, (grads[0] if isinstance(argnums, int) else grads)
+        return record_or_nest(args, lambda: plain(fn, args, nums), nested)
+
+    def plain(fn, args, nums):
         tape = record(fn, args, input_argnums=nums, replayed=False)
         out = tape.scalar_output(what)
         # (an output of one element in an array, f returning np.sum(..., keepdims=True),
@@ -251,9 +255,11 @@ def vjp(f, x):
     >>> back(np.array([1.0, 1.0]))
     array([2., 4.])
     """
-    from .nested import inside_trace, nested_vjp
-    if inside_trace((x,)):
-        return nested_vjp(f, x)
+    from .nested import nested_vjp, record_or_nest
+    return record_or_nest((x,), lambda: _plain_vjp(f, x), lambda: nested_vjp(f, x))
+
+
+def _plain_vjp(f, x):
     tape = record(f, (x,), input_argnums=(0,), replayed=False)
     y = in_dtype(tape.outputs(), answer_dtype(x))
     tape.forward(check_guards=False)
@@ -305,9 +311,11 @@ def jvp(f, x, v):
     >>> nd.jvp(np.sin, 0.0, 1.0)
     (0.0, 1.0)
     """
-    from .nested import inside_trace, nested_jvp
-    if inside_trace((x, v)):
-        return nested_jvp(f, x, v)
+    from .nested import nested_jvp, record_or_nest
+    return record_or_nest((x, v), lambda: _plain_jvp(f, x, v), lambda: nested_jvp(f, x, v))
+
+
+def _plain_jvp(f, x, v):
     tape = record(f, (x,), input_argnums=(0,), replayed=False)
     y = tape.outputs()
     tape.forward(check_guards=False)

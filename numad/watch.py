@@ -41,6 +41,7 @@ from __future__ import annotations
 import array as _array
 import collections
 import collections.abc
+import copy
 import functools
 import random as _random
 import sys
@@ -78,19 +79,25 @@ DEPTH = 8
 _SCALARS = (bool, int, float, complex, str, bytes, np.generic)
 # Mutable containers: their items are watched (Mappings by key, the rest by position).
 _SEQUENCES = (list, collections.deque, _array.array, bytearray)
+_INDEXED = (list, tuple, collections.deque, _array.array, bytearray)
 _MAPPINGS = collections.abc.Mapping
 
 
 def _is_scalar(value):
-    return value is None or isinstance(value, _SCALARS)
+    """A number, a string, None, or a tuple of them (nested): a value that cannot
+    change in place, compared by ``==``."""
+    if value is None or isinstance(value, _SCALARS):
+        return True
+    return type(value) is tuple and len(value) <= 64 and all(map(_is_scalar, value))
 
 
-def _items_of(container):
-    """A comparable copy of a container of scalars: its items in order (a set's as a
-    frozenset)."""
-    if isinstance(container, (set, frozenset)):
-        return frozenset(container)
-    return list(container)
+def _items_copy(container):
+    """A copy of a container of numbers and strings to compare it with (``==``, no copy
+    at the check), or None where it will not copy (a mapping proxy, an odd subclass)."""
+    try:
+        return copy.copy(container)
+    except Exception:  # noqa: BLE001 - then its items are watched one by one
+        return None
 
 
 class _Attr:
@@ -146,12 +153,12 @@ class Watch:
                 now = holder.get(key, _MISSING)
             elif type(key) is _Attr:
                 now = getattr(holder, key.name, _MISSING)
-            elif isinstance(holder, _MAPPINGS):
-                now = holder[key] if key in holder else _MISSING
-            else:
+            elif type(holder) in _INDEXED:
                 now = holder[key] if key < len(holder) else _MISSING
+            else:   # (a mapping other than a dict)
+                now = holder[key] if key in holder else _MISSING
             if kind == _ITEMS:
-                if type(now) is type(expected) and _items_of(now) == frozen:
+                if type(now) is type(frozen) and now == frozen:
                     continue
                 return label
             if now is expected:
@@ -224,9 +231,10 @@ class _Gatherer:
             return
         if _is_scalar(value):
             self.probes.append((holder, key, _BY_VALUE, value, None, label))
-        elif isinstance(value, np.ndarray):
+        elif type(value) is np.ndarray or isinstance(value, np.ma.MaskedArray):
             # small arrays keep their bytes (the fastest comparison), large ones and
-            # subclasses (a masked array's mask) a copy
+            # masked arrays (their masks too) a copy; other subclasses (a memmap) are
+            # compared by identity below, as before
             frozen = (value.tobytes() if value.size <= _SMALL_ARRAY
                       and type(value) is np.ndarray else value.copy())
             self.probes.append((holder, key, _ARRAY, value,
@@ -234,8 +242,11 @@ class _Gatherer:
         elif isinstance(value, (types.ModuleType, type, types.BuiltinFunctionType,
                                 np.ufunc)):
             return  # (rebinding np or a class is not a change numad looks for)
-        elif isinstance(value, (*_SEQUENCES, set)) and all(map(_is_scalar, value)):
-            self.probes.append((holder, key, _ITEMS, value, _items_of(value), label))
+        elif isinstance(value, (*_SEQUENCES, set, dict)) and all(map(
+                _is_scalar, value.values() if isinstance(value, dict) else value)) and (
+                _items_copy(value) is not None):
+            # (one probe for a list of 1000 floats or a dict of 5000 numbers)
+            self.probes.append((holder, key, _ITEMS, value, _items_copy(value), label))
         elif isinstance(value, (*_SEQUENCES, _MAPPINGS)):
             self.probes.append((holder, key, _SIZED, value, len(value), label))
             self.contents(value, label, depth)
@@ -462,8 +473,9 @@ def watch_of(gather):
     if why is not None:
         warnings.warn(f"numad: {gather.name} reads {why}: numad cannot watch all of them "
                       "for changes, so the adapters trace it again at every call (slow, "
-                      "but never a stale answer) and its Tape refuses to replay. Pass "
-                      "what changes as an argument", RuntimeWarning, stacklevel=4)
+                      "but never a stale answer), and a Tape of it cannot tell when one "
+                      "changes. Pass what changes as an argument", RuntimeWarning,
+                      stacklevel=4)
         return Unwatched(gather.name, why)
     return Watch(gather.probes) if gather.probes else None
 
@@ -621,16 +633,18 @@ def _describe(gen):
 
 
 class Unwatched:
-    """The watch of a function that reads more than numad can watch (``watch_of``):
-    whether its tape still is the function is unknown, so it never holds."""
+    """The watch of a function that reads more than numad can watch (``watch_of``).
+    Nothing is known to have changed (``changed()`` is None: a Tape replays, after the
+    trace's warning), but nothing is known to hold either (``holds()`` is False): the
+    adapters never keep such a tape, and trace at every call."""
 
     __slots__ = ("label",)
 
     def __init__(self, name, why):
-        self.label = f"{name} reads {why}, more than numad watches, and one of them may have"
+        self.label = f"{name} reads {why}"
 
     def changed(self):
-        return self.label
+        return None
 
     def holds(self):
         return False
