@@ -135,11 +135,8 @@ def _nested(args):
 
 
 def _outer_value_met():
-    """Whether a MixedTraces just caught means that ``f`` closes over a value of the
-    trace this thread is running (then the adapter records on it, as with traced
-    arguments: ``numad/nested.py``'s ``record_or_nest``), not a leaked value."""
-    from .tracer import active_recorder
-    return active_recorder() is not None
+    from .nested import outer_trace_running   # (record_or_nest's test, for the adapters)
+    return outer_trace_running()
 
 
 def value_and_gradient(f, compile=None):

@@ -35,6 +35,14 @@ def any_traced(args):
     return any(isinstance(leaf, Traced) for leaf in leaves)
 
 
+def outer_trace_running():
+    """Whether a MixedTraces just caught means that the function closes over a value
+    of the trace this thread is running (then the transformation records on it), not
+    a value leaked out of a finished trace."""
+    from .tracer import active_recorder
+    return active_recorder() is not None
+
+
 def record_or_nest(args, plain, nested):
     """A transformation's answer: ``nested()`` (it records on the outer trace, so that
     the outer derivative sees through it) where an argument is traced, or where the
@@ -46,8 +54,7 @@ def record_or_nest(args, plain, nested):
     try:
         return plain()
     except MixedTraces:
-        from .tracer import active_recorder
-        if active_recorder() is None:
+        if not outer_trace_running():
             raise
         return nested()
 
